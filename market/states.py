@@ -1,0 +1,105 @@
+"""State machines as data: one transition table per object, one helper that applies it.
+
+A table maps (from_state, verb) -> to_state, with an optional guard (a callable taking the row
+and returning an error message or None). No status string is assigned anywhere else:
+`transition(row, verb)` for one locked row, `bulk_transition(queryset, verb)` for sweeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from market.errors import Conflict
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    verb: str
+    target: str
+    guard: Callable[[Any], str | None] | None = None
+
+
+@dataclass
+class StateTable:
+    name: str
+    transitions: list[Transition]
+    status_field: str = "status"
+    _index: dict[tuple[str, str], Transition] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {}
+        for t in self.transitions:
+            key = (t.source, t.verb)
+            if key in self._index:
+                raise ValueError(f"{self.name}: duplicate transition {key}")
+            self._index[key] = t
+
+    def sources(self, verb: str) -> list[str]:
+        return [t.source for t in self.transitions if t.verb == verb]
+
+    def find(self, source: str, verb: str) -> Transition | None:
+        return self._index.get((source, verb))
+
+    def allowed(self, source: str, verb: str) -> bool:
+        return (source, verb) in self._index
+
+
+TABLES: dict[type[models.Model], StateTable] = {}
+
+
+def register(model: type[models.Model], table: StateTable) -> StateTable:
+    TABLES[model] = table
+    return table
+
+
+def table_for(model: type[models.Model]) -> StateTable:
+    return TABLES[model]
+
+
+def transition(row: models.Model, verb: str, *, save: bool = True,
+               update_fields: list[str] | None = None) -> str:
+    """Move one (locked) row along its table; raise Conflict when the verb is not allowed."""
+    table = table_for(type(row))
+    current = getattr(row, table.status_field)
+    t = table.find(current, verb)
+    if t is None:
+        raise Conflict(
+            f"{table.name} is {current}; '{verb}' is not allowed",
+            details={"status": current, "verb": verb},
+        )
+    if t.guard is not None:
+        problem = t.guard(row)
+        if problem:
+            raise Conflict(problem, details={"status": current, "verb": verb})
+    setattr(row, table.status_field, t.target)
+    if save:
+        fields = [table.status_field, *(update_fields or [])]
+        if any(f.name == "updated_at" for f in row._meta.fields):
+            fields.append("updated_at")
+        row.save(update_fields=fields)
+    return t.target
+
+
+def bulk_transition(queryset: models.QuerySet, verb: str, **extra_updates: Any) -> int:
+    """Apply `verb` to every row of `queryset` that is in a state allowing it, set-based.
+
+    Guards are not evaluated here: a bulk verb's precondition must be expressed in the queryset
+    (sweeps select by state and deadline). Returns the number of rows moved.
+    """
+    table = table_for(queryset.model)
+    moves = [t for t in table.transitions if t.verb == verb]
+    if not moves:
+        raise ValueError(f"{table.name}: no transition for verb {verb!r}")
+    status = table.status_field
+    target = models.Case(
+        *[models.When(**{status: t.source}, then=models.Value(t.target)) for t in moves],
+        output_field=models.CharField(),
+    )
+    return queryset.filter(**{f"{status}__in": [t.source for t in moves]}).update(
+        **{status: target}, **extra_updates
+    )

@@ -1,0 +1,30 @@
+"""gunicorn settings. Prometheus metrics are aggregated across worker processes through
+prometheus_client's multiprocess mode: every worker writes its samples to files under
+PROMETHEUS_MULTIPROC_DIR, /metrics merges them, and a dead worker's gauges are dropped."""
+
+import os
+import shutil
+from pathlib import Path
+
+_base = Path(__file__).resolve().parent.parent
+_multiproc = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_base / "var" / "prometheus")))
+
+bind = os.environ.get("WEB3_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB3_THREADS", "4"))
+timeout = 60
+accesslog = "-"
+# The access log shows the path only: no query strings (tokens in query strings are ignored, but
+# should never be written down either).
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def on_starting(server):
+    shutil.rmtree(_multiproc, ignore_errors=True)
+    _multiproc.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

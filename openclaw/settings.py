@@ -1,0 +1,255 @@
+"""Settings, all from the environment with working defaults (see API.md "Settings").
+
+A fresh machine gets SQLite and kombu's filesystem broker under var/; production sets
+DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+from openclaw.keys import read_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+VAR_DIR = Path(env.str("WEB3_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = read_key("SECRET_KEY", VAR_DIR)
+WEB3_SECRETS_KEY = read_key("WEB3_SECRETS_KEY", VAR_DIR)
+WEB3_CHECKPOINT_KEY = read_key("WEB3_CHECKPOINT_KEY", VAR_DIR)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "market",
+    "web3api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "openclaw.urls"
+WSGI_APPLICATION = "openclaw.wsgi.application"
+ASGI_APPLICATION = "openclaw.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------------------
+# SQLite is shared by the web server, the worker and beat: WAL lets readers run beside the one
+# writer, IMMEDIATE takes the write lock at BEGIN (no lock upgrade deadlocks), and the busy timeout
+# makes a writer wait instead of failing.
+SQLITE_BUSY_TIMEOUT_SEC = 20
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'market.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT_SEC,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SEC * 1000};"
+        ),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if os.environ.get("WEB3_TEST_DB_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["WEB3_TEST_DB_NAME"]}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache: throttles and counters ---------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "openclaw"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LOGIN_URL = "/admin/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Request bodies above this are refused with E_INVALID_ARGUMENT (HTTP 413).
+WEB3_MAX_BODY_BYTES = env.int("WEB3_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = WEB3_MAX_BODY_BYTES
+
+# --- REST framework and schema ----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "web3api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OpenClaw Web3 Market API",
+    "DESCRIPTION": (
+        "The `web3.*` API: one method per URL, `POST /api/v1/<method>` with a JSON object of "
+        "params; read-only methods also answer GET. Every answer is the envelope "
+        '`{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message, details}}`. '
+        "`web3.capabilities.describe` gives each method's full descriptor."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearer": []}],
+}
+
+# --- the market's own settings (API.md) ------------------------------------------------------------
+WEB3_SIWE_DOMAIN = env.str("WEB3_SIWE_DOMAIN", default="")
+WEB3_CHAIN_IDS = [int(c) for c in env.list("WEB3_CHAIN_IDS", default=["1"])]
+WEB3_CURRENCIES = env.str("WEB3_CURRENCIES", default="USDC:6")
+WEB3_ALLOW_PRIVATE_ENDPOINTS = env.bool("WEB3_ALLOW_PRIVATE_ENDPOINTS", default=False)
+WEB3_REVIEW_WINDOW_SEC = env.int("WEB3_REVIEW_WINDOW_SEC", default=86400)
+WEB3_DISPUTE_WINDOW_SEC = env.int("WEB3_DISPUTE_WINDOW_SEC", default=600)
+WEB3_APPEAL_WINDOW_SEC = env.int("WEB3_APPEAL_WINDOW_SEC", default=3600)
+WEB3_TASK_BUDGET_CAP = env.str("WEB3_TASK_BUDGET_CAP", default="")
+WEB3_MAX_OPEN_TASKS = env.int("WEB3_MAX_OPEN_TASKS", default=100)
+WEB3_BIDS_PER_MINUTE = env.int("WEB3_BIDS_PER_MINUTE", default=30)
+WEB3_DISPUTES_PER_DAY = env.int("WEB3_DISPUTES_PER_DAY", default=10)
+WEB3_DISABLED_METHODS = env.list("WEB3_DISABLED_METHODS", default=[])
+WEB3_ALERT_WEBHOOK_URL = env.str("WEB3_ALERT_WEBHOOK_URL", default="")
+WEB3_ALERT_WEBHOOK_SECRET = env.str("WEB3_ALERT_WEBHOOK_SECRET", default="")
+WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
+WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
+
+# Identity
+WEB3_SIWE_NONCE_TTL_SEC = 300
+WEB3_SIWE_MAX_AGE_SEC = 300  # issued-at may be at most this old
+WEB3_SIWE_CLOCK_SKEW_SEC = 60
+WEB3_TOKEN_TTL_SEC = 24 * 3600
+
+# Gateway
+WEB3_METHOD_MODULES = [
+    "web3api.methods.capabilities",
+    "web3api.methods.identity",
+    "web3api.methods.status",
+]
+# Requests per minute per (actor or client address, method) unless the method declares its own;
+# WEB3_RATE_LIMITS overrides by method name, e.g. "web3.siwe.challenge=10/m,web3.x=5/s".
+WEB3_DEFAULT_RATE_LIMIT = env.str("WEB3_DEFAULT_RATE_LIMIT", default="600/m")
+WEB3_RATE_LIMITS = dict(
+    item.split("=", 1) for item in env.list("WEB3_RATE_LIMITS", default=[]) if "=" in item
+)
+WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
+# A duplicate that finds the first request still running waits this long for its answer, then
+# gets E_CONFLICT. A claim whose request died without an answer is released after the stale age.
+WEB3_IDEMPOTENCY_WAIT_SEC = env.float("WEB3_IDEMPOTENCY_WAIT_SEC", default=5.0)
+WEB3_IDEMPOTENCY_STALE_SEC = 300
+WEB3_TX_RETRIES = 5
+
+# --- Celery ------------------------------------------------------------------------------------------
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_IMPORTS = ["openclaw.periodic"]
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Every periodic job is listed once in WEB3_PERIODIC_JOBS (name -> dotted function); beat runs
+# them through one task, `run_sweeps` runs them all in order.
+WEB3_PERIODIC_JOBS: dict[str, str] = {
+    "identity.purge_expired": "web3api.identity.services.purge_expired",
+    "gateway.purge_idempotency": "web3api.idempotency.purge_expired",
+}
+CELERY_BEAT_SCHEDULE = {
+    f"periodic:{name}": {
+        "task": "openclaw.periodic.run_periodic_job_task",
+        "schedule": timedelta(seconds=60),
+        "args": (name,),
+    }
+    for name in WEB3_PERIODIC_JOBS
+}
+
+# --- logging: no secrets; request bodies are never logged -----------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

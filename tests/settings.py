@@ -1,0 +1,20 @@
+"""Test settings: the real settings, plus a test-only app and method, isolated var/ and keys."""
+
+import os
+import tempfile
+
+os.environ.setdefault("WEB3_VAR_DIR", tempfile.mkdtemp(prefix="openclaw-test-var-"))
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("WEB3_SECRETS_KEY", "n8OQmG7mFZ7u5P4gq1oQe0qz3s1m0cK1yXlS7c9l0mA=")
+os.environ.setdefault("WEB3_CHECKPOINT_KEY", "0x" + "4c" * 32)
+os.environ.setdefault("WEB3_ALLOW_PRIVATE_ENDPOINTS", "true")
+
+from openclaw.settings import *  # noqa: E402,F403
+from openclaw.settings import INSTALLED_APPS, WEB3_METHOD_MODULES  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+WEB3_METHOD_MODULES = [*WEB3_METHOD_MODULES, "tests.testapp.methods"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WEB3_IDEMPOTENCY_WAIT_SEC = 2.0

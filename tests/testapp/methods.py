@@ -1,0 +1,48 @@
+"""A mutating method registered only under the test settings, to test the gateway's
+idempotency, transactions and error mapping with an effect that can be counted."""
+
+import threading
+import time
+
+from django.db.models import F
+from rest_framework import serializers
+
+from market.errors import Conflict
+from tests.testapp.models import Counter
+from web3api.registry import method
+
+# Tests set this to hold a call in flight until they release it.
+GATE: dict[str, threading.Event] = {}
+
+
+class IncrementParams(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    by = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    fail = serializers.ChoiceField(choices=["none", "conflict", "crash"], default="none")
+    holdMs = serializers.IntegerField(min_value=0, max_value=5000, default=0)
+
+
+class IncrementResult(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.IntegerField()
+
+
+@method(
+    name="web3.test.increment", summary="Test-only: add to a counter.", group="test",
+    params=IncrementParams, result=IncrementResult, errors=["E_CONFLICT"],
+)
+def increment(call, params):
+    counter, _ = Counter.objects.get_or_create(name=params["name"])
+    Counter.objects.filter(pk=counter.pk).update(value=F("value") + params["by"])
+    if params["holdMs"]:
+        gate = GATE.get(params["name"])
+        if gate is not None:
+            gate.wait(params["holdMs"] / 1000)
+        else:
+            time.sleep(params["holdMs"] / 1000)
+    if params["fail"] == "conflict":
+        raise Conflict("refused on purpose")
+    if params["fail"] == "crash":
+        raise RuntimeError("secret internals /srv/private/path must not leak")
+    counter.refresh_from_db()
+    return {"name": counter.name, "value": counter.value}

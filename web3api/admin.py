@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from web3api.models import ActorRole, ActorToken, ConsoleActor, IdempotencyRecord, SiweNonce
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActorRole)
+class ActorRoleAdmin(admin.ModelAdmin):
+    list_display = ("actor_id", "role", "granted_at")
+    list_filter = ("role",)
+    search_fields = ("actor_id",)
+
+
+@admin.register(ConsoleActor)
+class ConsoleActorAdmin(admin.ModelAdmin):
+    list_display = ("user", "actor_id")
+    search_fields = ("actor_id", "user__username")
+
+
+@admin.register(ActorToken)
+class ActorTokenAdmin(ReadOnlyAdmin):
+    # token_hash is never shown: a hash of a bearer token is still a secret's fingerprint.
+    list_display = ("actor_id", "created_at", "expires_at", "revoked_at")
+    fields = ("actor_id", "created_at", "expires_at", "revoked_at")
+    search_fields = ("actor_id",)
+
+
+@admin.register(SiweNonce)
+class SiweNonceAdmin(ReadOnlyAdmin):
+    list_display = ("address", "chain_id", "domain", "issued_at", "expires_at", "used_at")
+    fields = ("address", "chain_id", "domain", "uri", "issued_at", "expires_at", "used_at")
+    search_fields = ("address",)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("actor_id", "method", "key", "state", "status_code", "created_at")
+    fields = ("actor_id", "method", "key", "state", "status_code", "created_at", "expires_at")
+    search_fields = ("actor_id", "method", "key")

@@ -1,0 +1,104 @@
+"""The error envelope and the one mapping from any exception to API.md's codes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import IntegrityError
+from django.http import JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
+
+from market.errors import HTTP_STATUS, MarketError
+
+log = logging.getLogger("web3api.errors")
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(code: str, message: str, details: dict[str, Any] | None = None,
+                   status: int | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status or HTTP_STATUS[code])
+
+
+def _flatten(detail: Any) -> str:
+    if isinstance(detail, list):
+        return "; ".join(_flatten(d) for d in detail)
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
+    return str(detail)
+
+
+def validation_fields(detail: Any) -> dict[str, str]:
+    """DRF's nested error detail as {param: message}; nested params are dotted."""
+    if not isinstance(detail, dict):
+        return {"non_field_errors": _flatten(detail)}
+    out: dict[str, str] = {}
+    for key, value in detail.items():
+        if isinstance(value, dict):
+            for sub, msg in validation_fields(value).items():
+                out[f"{key}.{sub}"] = msg
+        else:
+            out[str(key)] = _flatten(value)
+    return out
+
+
+def constraint_name(exc: IntegrityError) -> str | None:
+    """The violated constraint's name, when the driver reports it (PostgreSQL does)."""
+    diag = getattr(getattr(exc, "__cause__", None), "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, envelope) for any exception. Unexpected ones are logged with a correlation
+    id, which is the only thing the client sees of them."""
+    if isinstance(exc, MarketError):
+        return exc.http_status, error_body(exc.code, exc.message, exc.details)
+    if isinstance(exc, serializers.ValidationError):
+        fields = validation_fields(exc.detail)
+        message = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        return 400, error_body("E_INVALID_ARGUMENT", message, {"fields": fields})
+    if isinstance(exc, drf_exceptions.ParseError):
+        return 400, error_body("E_INVALID_ARGUMENT", "the body is not a valid JSON object")
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return 400, error_body("E_INVALID_ARGUMENT", "send the params as application/json")
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return 405, error_body(
+            "E_INVALID_ARGUMENT", "this method changes state: call it with POST",
+            {"allowed": ["POST"]},
+        )
+    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+        return 401, error_body("E_AUTH_REQUIRED", "a valid bearer token is required")
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return 403, error_body("E_FORBIDDEN", str(exc.detail))
+    if isinstance(exc, drf_exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        return 429, error_body("E_QUOTA_EXCEEDED", "rate limit exceeded", {"retryAfterSec": wait})
+    if isinstance(exc, IntegrityError):
+        name = constraint_name(exc)
+        details = {"constraint": name} if name else {}
+        return 409, error_body("E_CONFLICT", "the change conflicts with the current state", details)
+    correlation_id = uuid.uuid4().hex
+    log.error("unhandled error correlationId=%s", correlation_id, exc_info=exc)
+    return 500, error_body(
+        "E_INTERNAL", "internal error; quote the correlation id when reporting it",
+        {"correlationId": correlation_id},
+    )
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]):
+    """DRF's EXCEPTION_HANDLER: everything leaves as the envelope."""
+    from django.db import connection, transaction
+    from rest_framework.response import Response
+
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
+    status, body = to_error(exc)
+    headers = {}
+    if status == 429 and "retryAfterSec" in body["error"]["details"]:
+        headers["Retry-After"] = str(body["error"]["details"]["retryAfterSec"])
+    return Response(body, status=status, headers=headers)

@@ -1,0 +1,205 @@
+"""The gateway: one DRF view class per registered method, all served by this one dispatcher.
+
+Order of work for a call: availability (kill switch) -> who is calling -> role -> rate limit ->
+params parsed (JSON object, size cap, no unknown names) -> Idempotency-Key claim -> params
+validated -> the handler in one transaction (retried on deadlock/serialization failure) -> the
+result shaped by the method's result serializer -> the envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import OperationalError, connection, transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.parsers import JSONParser
+from rest_framework.views import APIView
+
+from market.errors import AuthRequired, Forbidden, InvalidArgument, NotFound
+from web3api import idempotency, ratelimit
+from web3api.errors import error_body, to_error
+from web3api.identity.auth import authenticate
+from web3api.metrics import LATENCY, REQUESTS
+from web3api.registry import Call, Method
+
+log = logging.getLogger("web3api.gateway")
+
+_RETRYABLE_PG = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def _retryable(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in _RETRYABLE_PG:
+        return True
+    return "database is locked" in str(exc)
+
+
+def run_in_transaction(fn, *args, **kwargs):
+    """Run fn in one transaction; retry deadlocks and serialization failures, but only when this
+    is the outermost transaction (a nested one cannot be retried on its own)."""
+    attempts = settings.WEB3_TX_RETRIES if not connection.in_atomic_block else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if attempt >= attempts or not _retryable(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(body, status=status, encoder=DjangoJSONEncoder)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+class MethodView(APIView):
+    """Base of the per-method views. Parsing, auth and errors are done here, not by DRF."""
+
+    method: Method
+    authentication_classes: list = []
+    permission_classes: list = []
+    # Declared for the schema (the body is JSON); the body is parsed by _body_params, not DRF.
+    parser_classes = [JSONParser]
+    metadata_class = None
+
+    def post(self, request):
+        return self._serve(request._request, lambda: self._body_params(request._request))
+
+    # -- params ---------------------------------------------------------------------------------
+    @staticmethod
+    def _body_params(req) -> dict[str, Any]:
+        length = req.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.WEB3_MAX_BODY_BYTES:
+            raise _TooLarge()
+        try:
+            raw = req.body
+        except RequestDataTooBig as exc:
+            raise _TooLarge() from exc
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidArgument("the body is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise InvalidArgument("the body must be a JSON object of params")
+        return data
+
+    @staticmethod
+    def _query_params(req) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name in req.GET:
+            values = req.GET.getlist(name)
+            if len(values) > 1:
+                raise InvalidArgument.field(name, "given more than once")
+            params[name] = values[0]
+        return params
+
+    # -- the call ---------------------------------------------------------------------------------
+    def _serve(self, req, read_params) -> JsonResponse:
+        method = self.method
+        started = time.perf_counter()
+        status, body, headers = 500, None, {}
+        try:
+            status, body, headers = self._call(req, method, read_params)
+        finally:
+            code = "OK" if status == 200 else (body or {}).get("error", {}).get("code", "E_INTERNAL")
+            REQUESTS.labels(method.name, code).inc()
+            LATENCY.labels(method.name).observe(time.perf_counter() - started)
+        return _json(status, body, headers)
+
+    def _call(self, req, method: Method, read_params):
+        record = None
+        try:
+            if not method.enabled:
+                raise Forbidden(f"{method.name} is disabled on this market")
+            caller = authenticate(req) if method.auth != "none" else None
+            if method.auth != "none" and caller is None:
+                raise AuthRequired()
+            if method.auth in ("staff", "arbitrator") and method.auth not in caller.roles:
+                raise Forbidden(f"{method.name} needs the {method.auth} role")
+            subject = caller.actor_id if caller else "ip:" + req.META.get("REMOTE_ADDR", "?")
+            ratelimit.hit(subject=subject, method_name=method.name, declared=method.rate_limit)
+
+            params = read_params()
+            key = req.META.get("HTTP_IDEMPOTENCY_KEY")
+            if key is not None and caller is not None and not method.read_only:
+                claimed = idempotency.claim(
+                    actor_id=caller.actor_id, method=method.name,
+                    key=idempotency.validate_key(key), phash=idempotency.params_hash(params),
+                )
+                if isinstance(claimed, idempotency.Replay):
+                    return claimed.status, claimed.body, {"Idempotent-Replayed": "true"}
+                record = claimed
+
+            call = Call(
+                actor_id=caller.actor_id if caller else None,
+                roles=caller.roles if caller else frozenset(),
+                method=method,
+                token_id=caller.token_id if caller else None,
+                token_expires_at=caller.expires_at if caller else None,
+                request=req,
+            )
+            body = run_in_transaction(self._run, method, call, params, record)
+            return 200, body, {}
+        except _TooLarge:
+            status, body = 413, error_body(
+                "E_INVALID_ARGUMENT", f"the body exceeds {settings.WEB3_MAX_BODY_BYTES} bytes"
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as the envelope
+            status, body = to_error(exc)
+        headers = {}
+        if status == 429 and "retryAfterSec" in body["error"]["details"]:
+            headers["Retry-After"] = str(body["error"]["details"]["retryAfterSec"])
+        if record is not None:
+            if 400 <= status < 500 and status != 429:
+                idempotency.complete(record, status=status, body=body)
+            else:
+                idempotency.release(record)
+        return status, body, headers
+
+    @staticmethod
+    def _run(method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:
+        serializer = method.params(data=params)
+        unknown = sorted(set(params) - set(serializer.fields))
+        if unknown:
+            raise InvalidArgument(
+                f"unknown params: {', '.join(unknown)}",
+                details={"fields": {name: "unknown param" for name in unknown}},
+            )
+        serializer.is_valid(raise_exception=True)
+        out = method.handler(call, serializer.validated_data)
+        body = {"ok": True, "result": method.result(out).data}
+        # Round-trip through JSON now so a replay returns exactly these bytes' meaning.
+        body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+        if record is not None:
+            idempotency.complete(record, status=200, body=body)
+        return body
+
+
+class ReadMethodView(MethodView):
+    def get(self, request):
+        return self._serve(request._request, lambda: self._query_params(request._request))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@csrf_exempt
+def unknown_method(request, name: str) -> JsonResponse:
+    REQUESTS.labels("unknown", "E_NOT_FOUND").inc()
+    return _json(404, to_error(NotFound(f"no method named {name[:100]!r}; see web3.capabilities.list"))[1])
+

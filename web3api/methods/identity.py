@@ -1,0 +1,102 @@
+"""web3.siwe.* and web3.identity.*: sign in with a wallet, get a bearer token."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from web3api.identity import services
+from web3api.registry import EmptyParams, OkResult, method
+from web3api.serializers import ADDRESS_PATTERN, SIGNATURE_PATTERN, StrictCharField
+
+
+def _domain_and_uri(request) -> tuple[str, str]:
+    domain = settings.WEB3_SIWE_DOMAIN or request.get_host()
+    scheme = "https" if settings.WEB3_SIWE_DOMAIN or request.is_secure() else request.scheme
+    return domain, f"{scheme}://{domain}"
+
+
+class ChallengeParams(serializers.Serializer):
+    address = serializers.RegexField(
+        ADDRESS_PATTERN, max_length=42, help_text="The wallet address that will sign (0x + 40 hex)."
+    )
+    chainId = serializers.IntegerField(
+        required=False, min_value=1, help_text="EIP-155 chain id; defaults to the market's first."
+    )
+
+
+class ChallengeResult(serializers.Serializer):
+    message = serializers.CharField(help_text="The exact EIP-4361 text to sign with personal_sign.")
+    nonce = serializers.CharField()
+    expiresAt = serializers.DateTimeField(source="expires_at")
+
+
+@method(
+    name="web3.siwe.challenge", summary="Get a Sign-In with Ethereum message to sign.",
+    group="siwe", read_only=False, auth="none", params=ChallengeParams, result=ChallengeResult,
+    risk="none", rate_limit="60/m",
+    description=(
+        "Issues a single-use nonce (5-minute life) and the exact EIP-4361 message for `address`. "
+        "Sign the message with the wallet (EIP-191 personal_sign) and send both to web3.siwe.verify."
+    ),
+    examples=[{"params": {"address": "0x" + "ab" * 20}}],
+)
+def siwe_challenge(call, params):
+    domain, uri = _domain_and_uri(call.request)
+    return services.siwe_challenge(
+        address=params["address"], chain_id=params.get("chainId", settings.WEB3_CHAIN_IDS[0]),
+        domain=domain, uri=uri,
+    )
+
+
+class VerifyParams(serializers.Serializer):
+    message = StrictCharField(max_length=4096, trim_whitespace=False,
+                              help_text="The message from web3.siwe.challenge, unchanged.")
+    signature = serializers.RegexField(
+        SIGNATURE_PATTERN, help_text="0x-prefixed 65-byte personal_sign signature of `message`."
+    )
+
+
+class VerifyResult(serializers.Serializer):
+    token = serializers.CharField(help_text="Bearer token: send as 'Authorization: Bearer <token>'.")
+    actorId = serializers.CharField(source="actor_id")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+
+
+@method(
+    name="web3.siwe.verify", summary="Exchange a signed SIWE message for a bearer token.",
+    group="siwe", read_only=False, auth="none", params=VerifyParams, result=VerifyResult,
+    risk="low", rate_limit="60/m", errors=["E_AUTH_REQUIRED"],
+    prerequisites=["web3.siwe.challenge"],
+    description=(
+        "Checks the signature, domain, URI, chain id, nonce (single use), issued-at age, expiry and "
+        "not-before; any rejection is E_AUTH_REQUIRED. The token lives 24 h."
+    ),
+)
+def siwe_verify(call, params):
+    domain, _ = _domain_and_uri(call.request)
+    return services.siwe_verify(message=params["message"], signature=params["signature"], domain=domain)
+
+
+class WhoamiResult(serializers.Serializer):
+    actorId = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    expiresAt = serializers.DateTimeField(allow_null=True, help_text="Null for console sessions.")
+
+
+@method(
+    name="web3.identity.whoami", summary="Who the market takes the caller to be.",
+    group="identity", read_only=True, auth="actor", params=EmptyParams, result=WhoamiResult,
+    risk="none",
+)
+def identity_whoami(call, params):
+    return {"actorId": call.actor_id, "roles": sorted(call.roles), "expiresAt": call.token_expires_at}
+
+
+@method(
+    name="web3.identity.logout", summary="Revoke the bearer token used for this call.",
+    group="identity", read_only=False, auth="actor", params=EmptyParams, result=OkResult,
+    risk="none",
+)
+def identity_logout(call, params):
+    if call.token_id is not None:
+        services.token_revoke(token_id=call.token_id)
+    return {"ok": True}

@@ -1,0 +1,110 @@
+"""web3-core tables: SIWE nonces, bearer tokens, roles, console links, idempotency records."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+ACTOR_ID_REGEX = r"^0x[0-9a-f]{40}$"
+
+
+class SiweNonce(models.Model):
+    """A server-side challenge nonce: single use, short life, bound to an address and chain."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    address = models.CharField(max_length=42)
+    chain_id = models.BigIntegerField()
+    domain = models.CharField(max_length=255)
+    uri = models.CharField(max_length=512)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SIWE nonce"
+
+    def __str__(self) -> str:
+        return f"nonce for {self.address}"
+
+
+class ActorToken(models.Model):
+    """A bearer token. Only its sha256 is stored; the token itself is shown once, at sign-in."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    actor_id = models.CharField(max_length=42, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor_id__regex=ACTOR_ID_REGEX), name="%(app_label)s_%(class)s_actor_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"token of {self.actor_id}"
+
+
+class ActorRole(models.Model):
+    class Role(models.TextChoices):
+        STAFF = "staff"
+        ARBITRATOR = "arbitrator"
+
+    actor_id = models.CharField(max_length=42, db_index=True)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["actor_id", "role"], name="%(app_label)s_%(class)s_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["staff", "arbitrator"]), name="%(app_label)s_%(class)s_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.role}"
+
+
+class ConsoleActor(models.Model):
+    """Links a console (Django) user to the actor id its actions are recorded under."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="actor")
+    actor_id = models.CharField(max_length=42, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.actor_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """One Idempotency-Key claim, scoped to (actor, method). The stored answer is replayed."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight"
+        DONE = "done"
+
+    actor_id = models.CharField(max_length=42)
+    method = models.CharField(max_length=128)
+    key = models.CharField(max_length=255)
+    params_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actor_id", "method", "key"], name="%(app_label)s_%(class)s_scope"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["in_flight", "done"]), name="%(app_label)s_%(class)s_state"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.key}"

@@ -1,0 +1,25 @@
+"""Plain pages: liveness and Prometheus exposition."""
+
+import os
+
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+
+@require_GET
+def healthz(request):
+    """Liveness only: the process answers. No database access, so no database write."""
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def metrics(request):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,121 @@
+"""The method registry: each `web3.*` method is declared once, here, and everything else is
+derived from that declaration — its URL patterns and envelope (gateway), its OpenAPI operations
+(schema), and its `web3.capabilities.list` / `describe` entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+AUTH_LEVELS = ("none", "actor", "staff", "arbitrator")
+RISK_LEVELS = ("none", "low", "medium", "high")
+
+
+@dataclass
+class Call:
+    """What a method handler knows about its caller."""
+
+    actor_id: str | None
+    roles: frozenset[str]
+    method: Method
+    token_id: int | None = None
+    token_expires_at: Any = None
+    request: Any = None
+
+    @property
+    def is_staff(self) -> bool:
+        return "staff" in self.roles
+
+    @property
+    def is_arbitrator(self) -> bool:
+        return "arbitrator" in self.roles
+
+
+@dataclass(eq=False)
+class Method:
+    name: str
+    summary: str
+    group: str
+    handler: Callable[[Call, dict[str, Any]], Any]
+    params: type[serializers.Serializer]
+    result: type[serializers.Serializer]
+    read_only: bool = False
+    auth: str = "actor"
+    description: str = ""
+    permissions: list[str] = field(default_factory=list)
+    risk: str = "low"
+    rate_limit: str | None = None  # "N/s|m|h"; None: the default limit
+    pricing: dict[str, Any] = field(default_factory=lambda: {"model": "free"})
+    prerequisites: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    hash_fields: list[str] | None = None
+    stability: str = "stable"
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTH_LEVELS:
+            raise ValueError(f"{self.name}: auth must be one of {AUTH_LEVELS}")
+        if self.risk not in RISK_LEVELS:
+            raise ValueError(f"{self.name}: risk must be one of {RISK_LEVELS}")
+        # Every method can fail with these; list them once instead of in every declaration.
+        base = ["E_INVALID_ARGUMENT", "E_QUOTA_EXCEEDED", "E_INTERNAL", "E_FORBIDDEN"]
+        if self.auth != "none":
+            base.append("E_AUTH_REQUIRED")
+        self.errors = sorted(set(base) | set(self.errors))
+
+    @property
+    def enabled(self) -> bool:
+        return self.name not in settings.WEB3_DISABLED_METHODS
+
+    @property
+    def http_methods(self) -> list[str]:
+        return ["post", "get"] if self.read_only else ["post"]
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    if method.name in _REGISTRY and _REGISTRY[method.name] is not method:
+        raise ValueError(f"method {method.name} registered twice")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def method(**declaration: Any) -> Callable[[Callable], Callable]:
+    """Decorator form: `@method(name=..., params=..., result=...)` over the handler."""
+
+    def wrap(handler: Callable) -> Callable:
+        register(Method(handler=handler, **declaration))
+        return handler
+
+    return wrap
+
+
+def get(name: str) -> Method | None:
+    return _REGISTRY.get(name)
+
+
+def all_methods() -> list[Method]:
+    return sorted(_REGISTRY.values(), key=lambda m: m.name)
+
+
+def load_methods() -> None:
+    """Import every module in WEB3_METHOD_MODULES; their decorators register the methods."""
+    from importlib import import_module
+
+    for module in settings.WEB3_METHOD_MODULES:
+        import_module(module)
+
+
+class EmptyParams(serializers.Serializer):
+    """For methods that take no params."""
+
+
+class OkResult(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Always true.")

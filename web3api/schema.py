@@ -1,0 +1,137 @@
+"""OpenAPI operations for the registered methods (drf-spectacular), and the JSON Schema of a
+method's params and result for web3.capabilities.describe, resolved from the same document so the
+two can never disagree."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
+
+from market.errors import CODES
+from web3api.registry import Method
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=CODES, help_text="Stable, machine-parseable code.")
+    message = serializers.CharField(help_text="Human text; never a secret or a stack trace.")
+    details = serializers.DictField(
+        help_text="Structured detail: `fields` (param -> message), `retryAfterSec`, `correlationId`."
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Always false.")
+    error = ErrorDetailSerializer()
+
+
+def pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]", name) if part)
+
+
+ERROR_STATUSES = {
+    "E_INVALID_ARGUMENT": (400, 405, 413),
+    "E_AUTH_REQUIRED": (401,),
+    "E_INSUFFICIENT_FUNDS": (402,),
+    "E_FORBIDDEN": (403,),
+    "E_NOT_FOUND": (404,),
+    "E_CONFLICT": (409,),
+    "E_EXPIRED": (410,),
+    "E_REVOKED": (410,),
+    "E_QUOTA_EXCEEDED": (429,),
+    "E_INTERNAL": (500,),
+    "E_UNAVAILABLE": (503,),
+    "E_TIMEOUT": (504,),
+}
+
+
+@functools.cache
+def _envelope(method: Method) -> serializers.Serializer:
+    return inline_serializer(
+        name=f"{pascal(method.name)}Response",
+        fields={"ok": serializers.BooleanField(help_text="Always true."), "result": method.result()},
+    )
+
+
+def _responses(method: Method, *, for_get: bool) -> dict[int, Any]:
+    envelope = _envelope(method)
+    responses: dict[int, Any] = {200: envelope}
+    for code in method.errors:
+        for status in ERROR_STATUSES[code]:
+            if status == 405 and for_get:
+                continue
+            responses[status] = ErrorEnvelopeSerializer
+    if not method.read_only:
+        responses[405] = ErrorEnvelopeSerializer
+    return dict(sorted(responses.items()))
+
+
+def _description(method: Method) -> str:
+    parts = [method.description or method.summary, f"\n\nAuth: `{method.auth}`. Risk: {method.risk}."]
+    if method.permissions:
+        parts.append(" Permissions: " + "; ".join(method.permissions) + ".")
+    parts.append(" Errors: " + ", ".join(f"`{c}`" for c in method.errors) + ".")
+    return "".join(parts)
+
+
+def decorate(view_class: type, method: Method) -> type:
+    """Attach the method's OpenAPI operations to its view class."""
+    tags = [method.group]
+    post = extend_schema(
+        operation_id=method.name, summary=method.summary, description=_description(method),
+        request=method.params, responses=_responses(method, for_get=False), tags=tags,
+        auth=[] if method.auth == "none" else None,
+    )
+    ops = {"post": post}
+    if method.read_only:
+        ops["get"] = extend_schema(
+            operation_id=f"{method.name}:get", summary=method.summary,
+            description=_description(method),
+            parameters=[method.params] if method.params().fields else [], request=None,
+            responses=_responses(method, for_get=True), tags=tags,
+            auth=[] if method.auth == "none" else None,
+        )
+    return extend_schema_view(**ops)(view_class)
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _deref(node: Any, components: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name in seen:
+                return {"type": "object", "description": f"recursive {name}"}
+            target = _deref(copy.deepcopy(components[name]), components, (*seen, name))
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            return {**target, **extra}
+        return {k: _deref(v, components, seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_deref(v, components, seen) for v in node]
+    return node
+
+
+def method_schemas(method: Method) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(paramsSchema, returns) as self-contained JSON Schema objects."""
+    doc = openapi_document()
+    components = doc.get("components", {}).get("schemas", {})
+    op = doc["paths"][f"/api/v1/{method.name}"]["post"]
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    params = _deref(body, components) if body else {"type": "object", "properties": {}}
+    params.setdefault("type", "object")
+    params.setdefault("properties", {})
+    params["additionalProperties"] = False
+    ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+    envelope = _deref(ok, components)
+    returns = envelope.get("properties", {}).get("result", {})
+    return params, returns
