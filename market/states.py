@@ -103,3 +103,21 @@ def bulk_transition(queryset: models.QuerySet, verb: str, **extra_updates: Any) 
     return queryset.filter(**{f"{status}__in": [t.source for t in moves]}).update(
         **{status: target}, **extra_updates
     )
+
+
+# --- the tables -----------------------------------------------------------------------------------
+def _settlement_table() -> StateTable:
+    from market.models import Settlement
+
+    S = Settlement.Status
+    return register(Settlement, StateTable("settlement", [
+        Transition(S.LOCKED, "release_part", S.PARTIALLY_RELEASED),
+        Transition(S.LOCKED, "release_all", S.RELEASED),
+        Transition(S.PARTIALLY_RELEASED, "release_part", S.PARTIALLY_RELEASED),
+        Transition(S.PARTIALLY_RELEASED, "release_all", S.RELEASED),
+        Transition(S.LOCKED, "refund", S.REFUNDED),
+        Transition(S.PARTIALLY_RELEASED, "refund", S.REFUNDED),
+    ]))
+
+
+SETTLEMENT = _settlement_table()

@@ -155,7 +155,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Enums stay inline in their fields (no shared enum components to collide by name).
+    "POSTPROCESSING_HOOKS": [],
     "APPEND_COMPONENTS": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     },
@@ -187,11 +188,9 @@ WEB3_SIWE_CLOCK_SKEW_SEC = 60
 WEB3_TOKEN_TTL_SEC = 24 * 3600
 
 # Gateway
-WEB3_METHOD_MODULES = [
-    "web3api.methods.capabilities",
-    "web3api.methods.identity",
-    "web3api.methods.status",
-]
+# Every module of the web3api.methods package is loaded (each registers its methods); tests add
+# their own modules here.
+WEB3_EXTRA_METHOD_MODULES: list[str] = []
 # Requests per minute per (actor or client address, method) unless the method declares its own;
 # WEB3_RATE_LIMITS overrides by method name, e.g. "web3.siwe.challenge=10/m,web3.x=5/s".
 WEB3_DEFAULT_RATE_LIMIT = env.str("WEB3_DEFAULT_RATE_LIMIT", default="600/m")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -84,11 +85,78 @@ def siwe_sign_in(client: Client, account=None, *, chain_id: int | None = None) -
     return Api(client, verified["token"], verified["actorId"], account)
 
 
+def clear_cache() -> None:
+    """Forget rate-limit counters. On Redis only this process's keys go (KEY_PREFIX is per test
+    process, see tests/settings.py): a FLUSHDB would wipe another xdist worker's counters."""
+    client_getter = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client_getter is None:
+        cache.clear()
+        return
+    client = client_getter(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def _set_allow_delete(value: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE market_maintenance SET allow_delete = %s WHERE id = 1", [value])
+
+
+@pytest.fixture(autouse=True)
+def _append_only_guard(request):
+    """The append-only triggers refuse DELETE unless the maintenance flag is set. Tests run with it
+    off; a transactional test's teardown sets it so the database flush can empty the tables."""
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    if not (transactional or "db" in names or marker):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    _set_allow_delete(False)
+    yield
+    _set_allow_delete(True)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
+
+
+class HeldGate(threading.Event):
+    """A GATE for web3.test.increment (tests/testapp/methods.py) that also tells when the call
+    has reached it, i.e. when its transaction is open and its claim committed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+
+    def wait(self, timeout=None):
+        self.entered.set()
+        return super().wait(timeout)
+
+
+def in_thread(fn, *args, **kwargs) -> tuple[threading.Thread, dict]:
+    """Run fn in a thread with its own database connection, closed at the end; returns the thread
+    and a dict that receives `value` or `error`."""
+    out: dict = {}
+
+    def run():
+        from django.db import connections
+
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
 
 
 @pytest.fixture

@@ -73,7 +73,21 @@ def step_identity(wallets: dict[str, DemoWallet], out: Callable[[str], None]) ->
         out(f"actor {name}: {wallet.address}")
 
 
-DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [step_identity]
+def step_funds(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
+    """Fund the demo actors once (the deposit's idempotency key makes a re-run a no-op)."""
+    from market.money import currencies, format_amount
+    from market.services.ledger import deposit
+
+    amounts = {"consumer": 500, "creator": 1000, "bidder": 50, "provider": 20}
+    for currency, scale in currencies().items():
+        for name, whole in amounts.items():
+            minor = whole * 10**scale
+            deposit(actor_id=wallets[name].address, amount=minor, currency=currency, reason="demo funding",
+                    idempotency_key=f"demo:fund:{name}:{currency}")
+            out(f"funded {name} with {format_amount(minor, currency)} {currency}")
+
+
+DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [step_identity, step_funds]
 
 
 def load_demo(out: Callable[[str], None]) -> None:

@@ -106,10 +106,15 @@ def all_methods() -> list[Method]:
 
 
 def load_methods() -> None:
-    """Import every module in WEB3_METHOD_MODULES; their decorators register the methods."""
+    """Import every module of web3api.methods (and WEB3_EXTRA_METHOD_MODULES); their decorators
+    register the methods."""
+    import pkgutil
     from importlib import import_module
 
-    for module in settings.WEB3_METHOD_MODULES:
+    import web3api.methods as package
+
+    modules = [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    for module in [*sorted(modules), *settings.WEB3_EXTRA_METHOD_MODULES]:
         import_module(module)
 
 

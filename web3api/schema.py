@@ -9,6 +9,7 @@ import functools
 import re
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
@@ -135,3 +136,16 @@ def method_schemas(method: Method) -> tuple[dict[str, Any], dict[str, Any]]:
     envelope = _deref(ok, components)
     returns = envelope.get("properties", {}).get("result", {})
     return params, returns
+
+
+class KeyedResultExtension(OpenApiSerializerExtension):
+    target_class = "web3api.serializers.KeyedResult"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        target = self.target if isinstance(self.target, type) else type(self.target)
+        child = auto_schema.resolve_serializer(target.child, direction).ref
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = child
+        schema["description"] = "Keyed by currency code; each value as described."
+        return schema

@@ -31,3 +31,28 @@ def cursor_field() -> serializers.CharField:
     return serializers.CharField(
         required=False, max_length=200, help_text="`nextCursor` of the previous page."
     )
+
+
+class StrictRegexField(serializers.RegexField):
+    """A RegexField that refuses JSON numbers (money is always a string on the wire)."""
+
+    default_error_messages = {"not_a_string": "Must be a string, e.g. \"12.50\"; JSON numbers are refused."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class KeyedResult(serializers.Serializer):
+    """A result keyed by currency code ({"USDC": {...}}) beside any declared fields.
+
+    Subclasses set `child` (the per-key serializer) and may declare ordinary fields; the schema
+    extension in web3api.schema documents it as properties + additionalProperties."""
+
+    child: type[serializers.Serializer]
+
+    def to_representation(self, instance):
+        declared = super().to_representation({k: v for k, v in instance.items() if k in self.fields})
+        keyed = {k: self.child(v).data for k, v in instance.items() if k not in self.fields}
+        return {**keyed, **declared}

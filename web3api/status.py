@@ -75,3 +75,17 @@ def _identity() -> tuple[str, str]:
     live = ActorToken.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).count()
     domain = settings.WEB3_SIWE_DOMAIN or "the request's host"
     return "ok", f"SIWE for {domain}, chains {settings.WEB3_CHAIN_IDS}; {live} live sessions"
+
+
+@part("ledger")
+def _ledger() -> tuple[str, str]:
+    from django.db.models import F, Sum
+
+    from market.models import Account, Settlement
+
+    sums = Account.objects.values("currency").annotate(total=Sum(F("credits_posted") - F("debits_posted")))
+    unbalanced = [row["currency"] for row in sums if row["total"] != 0]
+    if unbalanced:
+        return "down", f"balances do not sum to zero in {', '.join(unbalanced)}"
+    open_count = Settlement.objects.filter(status__in=Settlement.OPEN).count()
+    return "ok", f"balanced; {open_count} open settlements"

@@ -1,0 +1,41 @@
+"""Cursor pagination over querysets ordered newest first (by primary key, descending).
+
+The cursor is opaque to clients; it only narrows a queryset the selector already filtered for the
+caller, so a forged cursor can reveal nothing the caller could not list anyway."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from market.errors import InvalidArgument
+
+
+def _encode(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, pk = raw.partition(":")
+        if prefix != "pk" or not pk.isdigit():
+            raise ValueError
+        return int(pk)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument.field("cursor", "not a cursor returned by this list") from None
+
+
+def paginate(qs: QuerySet, params: dict[str, Any], shape: Callable[[Any], Any]) -> dict[str, Any]:
+    limit = params.get("limit", 50)
+    cursor = params.get("cursor")
+    qs = qs.order_by("-pk")
+    if cursor:
+        qs = qs.filter(pk__lt=_decode(cursor))
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [shape(r) for r in rows], "nextCursor": _encode(rows[-1].pk) if more and rows else None}
