@@ -61,6 +61,22 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
+class AuditParty(models.Model):
+    """Who an event concerns (the parties of its object), so an actor can query its own events."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="parties")
+    actor_id = models.CharField(max_length=42)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "actor_id"], name="%(app_label)s_%(class)s_unique"),
+        ]
+        indexes = [models.Index(fields=["actor_id", "event"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} in {self.event_id}"
+
+
 def redact(value: Any) -> Any:
     if isinstance(value, dict):
         return {
@@ -92,9 +108,10 @@ def event_time_text(dt) -> str:
 
 
 def audit_record(*, actor_id: str, action: str, object_type: str, object_id: str,
-                 payload: dict[str, Any] | None = None) -> AuditEvent:
+                 payload: dict[str, Any] | None = None, parties: list[str] | tuple[str, ...] = ()) -> AuditEvent:
     """Append one event to the chain. Call inside the transaction of the change it records, after
-    every other row lock (the head is locked last)."""
+    every other row lock (the head is locked last). `parties`: the actors the object concerns (the
+    acting actor is always one); they can find the event with web3.audit.query."""
     payload_text = canonical(redact(payload or {})).decode()
     payload_sha256 = hashlib.sha256(payload_text.encode()).hexdigest()
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
@@ -114,4 +131,6 @@ def audit_record(*, actor_id: str, action: str, object_type: str, object_id: str
         prev_hash=head.last_hash, hash=digest, created_at=now,
     )
     AuditHead.objects.filter(pk=1).update(next_seq=head.next_seq + 1, last_hash=digest)
+    who = {a for a in (actor_id, *parties) if a and a.startswith("0x")}
+    AuditParty.objects.bulk_create([AuditParty(event=event, actor_id=a) for a in sorted(who)])
     return event

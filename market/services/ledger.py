@@ -115,6 +115,7 @@ def _posted_transfer(*, debit: Account, credit: Account, amount: int, code: str,
             actor_id=by_actor_id, action=action, object_type="transfer", object_id=transfer.transfer_id,
             payload={"from": debit.actor_id, "to": credit.actor_id, "amount": format_amount(amount, debit.currency),
                      "currency": debit.currency, "code": code, "reason": reason, "reference": reference},
+            parties=[debit.actor_id, credit.actor_id],
         )
         return transfer
 
@@ -189,7 +190,8 @@ def escrow_lock(*, payer_actor_id: str, payee_actor_id: str, amount: int, curren
         settlement.lock_transfer = lock
         settlement.save(update_fields=["lock_transfer"])
         audit_record(actor_id=by_actor_id, action="settlement.lock", object_type="settlement",
-                     object_id=settlement.settlement_id, payload=_settlement_payload(settlement))
+                     object_id=settlement.settlement_id, payload=_settlement_payload(settlement),
+                     parties=[payer_actor_id, payee_actor_id])
         return settlement
 
 
@@ -228,7 +230,8 @@ def escrow_release(*, settlement_id: str, by_actor_id: str, amount: int | None =
         audit_record(actor_id=by_actor_id, action="settlement.release", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(amount, settlement.currency),
-                                                 reason=reason))
+                                                 reason=reason),
+                     parties=[settlement.payer_actor_id, settlement.payee_actor_id])
         return settlement
 
 
@@ -249,5 +252,6 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
         audit_record(actor_id=by_actor_id, action="settlement.refund", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(remaining, settlement.currency),
-                                                 reason=reason))
+                                                 reason=reason),
+                     parties=[settlement.payer_actor_id, settlement.payee_actor_id])
         return settlement
