@@ -92,11 +92,13 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
     """DRF's EXCEPTION_HANDLER: everything leaves as the envelope."""
-    from django.db import connection, transaction
     from rest_framework.response import Response
+    from rest_framework.views import set_rollback
 
-    if connection.in_atomic_block:
-        transaction.set_rollback(True)
+    # DRF's rule: roll back only a transaction the request itself opened (ATOMIC_REQUESTS). The
+    # gateway's own transaction is already rolled back by its atomic block; an enclosing atomic
+    # that is not the request's (a test's, a caller's) is not ours to doom.
+    set_rollback()
     status, body = to_error(exc)
     headers = {}
     if status == 429 and "retryAfterSec" in body["error"]["details"]:

@@ -74,6 +74,11 @@ class MethodView(APIView):
     parser_classes = [JSONParser]
     metadata_class = None
 
+    def perform_authentication(self, request):
+        """Nothing here: the gateway authenticates (bearer token or console session) in `_call`.
+        DRF's own pass, with no authentication classes, would set the Django request's `user` to
+        None and so sign every console session out."""
+
     def post(self, request):
         return self._serve(request._request, lambda: self._body_params(request._request))
 

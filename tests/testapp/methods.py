@@ -18,7 +18,7 @@ GATE: dict[str, threading.Event] = {}
 class IncrementParams(serializers.Serializer):
     name = serializers.CharField(max_length=64)
     by = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-    fail = serializers.ChoiceField(choices=["none", "conflict", "crash"], default="none")
+    fail = serializers.ChoiceField(choices=["none", "conflict", "crash", "integrity"], default="none")
     holdMs = serializers.IntegerField(min_value=0, max_value=5000, default=0)
 
 
@@ -42,6 +42,8 @@ def increment(call, params):
             time.sleep(params["holdMs"] / 1000)
     if params["fail"] == "conflict":
         raise Conflict("refused on purpose")
+    if params["fail"] == "integrity":
+        Counter.objects.create(name=params["name"])  # the name is unique: IntegrityError
     if params["fail"] == "crash":
         raise RuntimeError("secret internals /srv/private/path must not leak")
     counter.refresh_from_db()

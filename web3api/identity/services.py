@@ -16,7 +16,9 @@ import siwe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
+from eth_utils.exceptions import ValidationError as EthValidationError
 
 from market.errors import AuthRequired, InvalidArgument
 from web3api.models import ActorRole, ActorToken, SiweNonce
@@ -93,7 +95,9 @@ def siwe_verify(*, message: str, signature: str, domain: str) -> Session:
         raise AuthRequired("the message is not yet valid") from exc
     except siwe.VerificationError as exc:
         raise AuthRequired("the signature does not match the message's address") from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, BadSignature, EthValidationError) as exc:
+        # Random 65 bytes: eth_keys refuses to recover a key (v out of range, r or s beyond the
+        # curve order) with its own exceptions, which siwe does not translate.
         raise AuthRequired("the signature is not valid") from exc
 
     address = str(parsed.address).lower()
