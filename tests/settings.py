@@ -1,9 +1,14 @@
 """Test settings: the real settings, plus a test-only app and method, isolated var/ and keys."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("WEB3_VAR_DIR", tempfile.mkdtemp(prefix="openclaw-test-var-"))
+if "WEB3_VAR_DIR" not in os.environ:
+    os.environ["WEB3_VAR_DIR"] = tempfile.mkdtemp(prefix="openclaw-test-var-")
+    _owner_pid = os.getpid()
+    atexit.register(lambda: os.getpid() == _owner_pid and shutil.rmtree(os.environ["WEB3_VAR_DIR"], True))
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("WEB3_SECRETS_KEY", "n8OQmG7mFZ7u5P4gq1oQe0qz3s1m0cK1yXlS7c9l0mA=")
 os.environ.setdefault("WEB3_CHECKPOINT_KEY", "0x" + "4c" * 32)
