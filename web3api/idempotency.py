@@ -58,17 +58,18 @@ def claim(*, actor_id: str, method: str, key: str, phash: str) -> IdempotencyRec
     deadline = time.monotonic() + settings.WEB3_IDEMPOTENCY_WAIT_SEC
     while True:
         now = timezone.now()
-        try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    actor_id=actor_id, method=method, key=key, params_hash=phash, created_at=now,
-                    expires_at=now + timedelta(seconds=settings.WEB3_IDEMPOTENCY_TTL_SEC),
-                )
-        except IntegrityError:
-            pass
+        # Read first: a duplicate (replay, mismatch, in flight) is answered without a write, so on
+        # SQLite it is not queued behind the write lock that the first request's effect holds.
         existing = IdempotencyRecord.objects.filter(actor_id=actor_id, method=method, key=key).first()
         if existing is None:
-            continue  # released between our insert and our read: try again
+            try:
+                with transaction.atomic():
+                    return IdempotencyRecord.objects.create(
+                        actor_id=actor_id, method=method, key=key, params_hash=phash, created_at=now,
+                        expires_at=now + timedelta(seconds=settings.WEB3_IDEMPOTENCY_TTL_SEC),
+                    )
+            except IntegrityError:
+                continue  # claimed by a concurrent request between our read and insert: look again
         stale = existing.created_at < now - timedelta(seconds=settings.WEB3_IDEMPOTENCY_STALE_SEC)
         if existing.expires_at <= now or (existing.state == existing.State.IN_FLIGHT and stale):
             IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
