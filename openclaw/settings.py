@@ -7,12 +7,17 @@ DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
 from openclaw.keys import read_key
+
+# abnf 2.8.3 (pinned for siwe) warns about its own grammar on import, naming its file path in
+# every command's and server's output; nothing to act on, so it is silenced.
+warnings.filterwarnings("ignore", module=r"abnf(\..*)?$")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -38,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
     "market",
     "web3api",
 ]
@@ -154,6 +160,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Enums stay inline in their fields (no shared enum components to collide by name).
     "POSTPROCESSING_HOOKS": [],

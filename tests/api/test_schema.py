@@ -1,0 +1,105 @@
+"""The OpenAPI document (drf-spectacular): valid, one operation per method form, and the docs page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from web3api import registry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def document(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        r = Client().get("/api/schema/?format=json")
+    assert r.status_code == 200
+    return json.loads(r.content)
+
+
+@pytest.mark.keypath
+def test_spectacular_validates_without_warnings(tmp_path, capsys):
+    # when the schema is generated and validated, with warnings as failures
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+
+    # then it succeeds and the file is an OpenAPI 3 document with every method's path
+    doc = yaml.safe_load(out.read_text())
+    assert doc["openapi"].startswith("3.")
+    assert {f"/api/v1/{m.name}" for m in registry.all_methods()} <= set(doc["paths"])
+    assert "Warning" not in capsys.readouterr().err
+
+
+@pytest.mark.keypath
+@pytest.mark.parametrize("name", [m.name for m in registry.all_methods()])
+def test_each_method_has_its_operations(document, name):
+    # given a registered method; then POST has operationId = name, and GET exists only if read-only
+    m = registry.get(name)
+    path = document["paths"][f"/api/v1/{name}"]
+    assert path["post"]["operationId"] == name
+    if m.read_only:
+        assert path["get"]["operationId"] == f"{name}:get"
+    else:
+        assert "get" not in path
+    assert set(path) <= {"get", "post"}
+
+
+@pytest.mark.parametrize("name", [m.name for m in registry.all_methods()])
+def test_operations_declare_the_envelope_and_errors(document, name):
+    m = registry.get(name)
+    op = document["paths"][f"/api/v1/{name}"]["post"]
+    assert "200" in op["responses"]
+    assert "400" in op["responses"] and "500" in op["responses"]
+    if not m.read_only:
+        assert "405" in op["responses"]
+    if m.auth != "none":
+        assert "401" in op["responses"]
+    error = op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert error == "#/components/schemas/ErrorEnvelope"
+    # no root-level security: an operation without `security` needs no credentials
+    assert "security" not in document
+    if m.auth == "none":
+        assert "security" not in op
+    else:
+        assert op["security"] == [{"bearer": []}]
+
+
+def test_operation_ids_are_unique(document):
+    ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_error_schema_lists_every_code(document):
+    codes = document["components"]["schemas"]["ErrorDetail"]["properties"]["code"]
+    enum = codes.get("enum") or document["components"]["schemas"][codes["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert set(enum) == {
+        "E_INVALID_ARGUMENT", "E_AUTH_REQUIRED", "E_INSUFFICIENT_FUNDS", "E_FORBIDDEN", "E_NOT_FOUND",
+        "E_CONFLICT", "E_EXPIRED", "E_REVOKED", "E_QUOTA_EXCEEDED", "E_INTERNAL", "E_UNAVAILABLE", "E_TIMEOUT",
+    }
+
+
+def test_schema_is_served_as_yaml_by_default(client):
+    r = client.get("/api/schema/")
+    assert r.status_code == 200
+    assert yaml.safe_load(r.content)["info"]["title"] == "OpenClaw Web3 Market API"
+
+
+@pytest.mark.keypath
+def test_docs_page_renders_with_its_own_assets(client):
+    # when the Swagger UI page is fetched
+    r = client.get("/api/docs/")
+
+    # then it renders, points at the schema, and loads Swagger UI from this server (no CDN)
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("text/html")
+    assert "swagger-ui" in html
+    assert "/api/schema/" in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn." not in html and "https://" not in html
