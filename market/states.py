@@ -121,3 +121,27 @@ def _settlement_table() -> StateTable:
 
 
 SETTLEMENT = _settlement_table()
+
+
+def _resource_lease_tables() -> tuple[StateTable, StateTable, StateTable]:
+    from market.models import Invocation, Lease, Resource
+
+    R, L, Inv = Resource.Status, Lease.Status, Invocation.Status
+    resource = register(Resource, StateTable("resource", [
+        Transition(R.PUBLISHED, "unpublish", R.UNPUBLISHED),
+        Transition(R.UNPUBLISHED, "publish", R.PUBLISHED),
+    ]))
+    lease = register(Lease, StateTable("lease", [
+        Transition(L.ACTIVE, "revoke", L.REVOKED),
+        Transition(L.ACTIVE, "expire", L.EXPIRED),
+        Transition(L.ACTIVE, "exhaust", L.EXHAUSTED, guard=lambda row: None if row.spent == row.max_cost
+                   else "the lease's budget is not spent"),
+    ]))
+    invocation = register(Invocation, StateTable("invocation", [
+        Transition(Inv.PENDING, "succeed", Inv.SUCCEEDED),
+        Transition(Inv.PENDING, "fail", Inv.FAILED),
+    ]))
+    return resource, lease, invocation
+
+
+RESOURCE, LEASE, INVOCATION = _resource_lease_tables()

@@ -1,5 +1,8 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.audit import AuditEvent, AuditHead, AuditParty, audit_record
+from market.models.index import IndexReport
+from market.models.leases import Invocation, Lease, UsageEntry
+from market.models.resources import Resource  # noqa: I001
 from market.models.settlements import Settlement
 
 __all__ = [
@@ -7,8 +10,13 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditParty",
+    "IndexReport",
+    "Invocation",
+    "Lease",
     "MaintenanceFlag",
+    "Resource",
     "Settlement",
     "Transfer",
+    "UsageEntry",
     "audit_record",
 ]

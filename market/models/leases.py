@@ -1,0 +1,135 @@
+"""Leases, their invocations and usage entries.
+
+A Lease holds one settlement (the consumer's locked budget, maxCost) and the pricing fixed when it
+was issued. Each invocation through the proxy reserves its most possible cost while it runs (a
+pending Invocation: counted for maxConcurrent and against the budget until it finishes or its
+reservation ages out), then charges its actual usage. Every charge is a partial escrow release
+with one UsageEntry beside its transfer.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class Lease(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "lease_active"
+        EXPIRED = "lease_expired"
+        REVOKED = "lease_revoked"
+        EXHAUSTED = "lease_exhausted"
+
+    lease_id = models.CharField(max_length=40, unique=True)
+    resource = models.ForeignKey("market.Resource", on_delete=models.PROTECT, related_name="leases")
+    consumer_actor_id = models.CharField(max_length=42, db_index=True)
+    provider_actor_id = models.CharField(max_length=42, db_index=True)
+    unit = models.CharField(max_length=8)
+    unit_price = models.BigIntegerField()
+    currency = models.CharField(max_length=10)
+    max_cost = models.BigIntegerField()
+    spent = models.BigIntegerField(default=0)
+    ttl_sec = models.IntegerField()
+    expires_at = models.DateTimeField()
+    settlement = models.OneToOneField("market.Settlement", on_delete=models.PROTECT, related_name="lease")
+    hash = models.CharField(max_length=80)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]),
+                name="%(app_label)s_%(class)s_status"),
+            models.CheckConstraint(condition=Q(max_cost__gt=0), name="%(app_label)s_%(class)s_max_cost_positive"),
+            models.CheckConstraint(condition=Q(spent__gte=0) & Q(spent__lte=F("max_cost")),
+                                   name="%(app_label)s_%(class)s_spent_within_budget"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="%(app_label)s_%(class)s_price_nonnegative"),
+            models.CheckConstraint(condition=~Q(status="lease_exhausted") | Q(spent=F("max_cost")),
+                                   name="%(app_label)s_%(class)s_exhausted_spent"),
+            models.CheckConstraint(condition=Q(status="lease_active") | Q(ended_at__isnull=False),
+                                   name="%(app_label)s_%(class)s_ended_at"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return self.lease_id
+
+    @property
+    def remaining(self) -> int:
+        return self.max_cost - self.spent
+
+    @property
+    def per_units(self) -> int:
+        from market.models.resources import PER_MILLION_UNITS
+
+        return 1_000_000 if self.unit in PER_MILLION_UNITS else 1
+
+
+class Invocation(models.Model):
+    """One call through the proxy. While pending it holds `reserved` of the lease's budget."""
+
+    class Status(models.TextChoices):
+        PENDING = "invocation_pending"
+        SUCCEEDED = "invocation_succeeded"
+        FAILED = "invocation_failed"
+
+    invocation_id = models.CharField(max_length=40, unique=True)
+    lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="invocations")
+    resource = models.ForeignKey("market.Resource", on_delete=models.PROTECT, related_name="invocations")
+    reserved = models.BigIntegerField()
+    units = models.BigIntegerField(null=True, blank=True)
+    cost = models.BigIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=24, blank=True, default="")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["invocation_pending", "invocation_succeeded", "invocation_failed"]),
+                name="%(app_label)s_%(class)s_status"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="%(app_label)s_%(class)s_reserved"),
+            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0, cost__lte=F("reserved")),
+                                   name="%(app_label)s_%(class)s_cost_within_reservation"),
+        ]
+        indexes = [models.Index(fields=["lease", "status", "started_at"]),
+                   models.Index(fields=["resource", "started_at"])]
+
+    def __str__(self) -> str:
+        return self.invocation_id
+
+
+class UsageEntry(models.Model):
+    """Usage charged to a lease: by the proxy (one per invocation) or appended by the provider."""
+
+    class Source(models.TextChoices):
+        PROXY = "proxy"
+        PROVIDER = "provider"
+
+    entry_id = models.CharField(max_length=40, unique=True, help_text="The release transfer's id, if any.")
+    lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="usage_entries")
+    transfer = models.OneToOneField("market.Transfer", on_delete=models.PROTECT, related_name="usage",
+                                    null=True, blank=True, help_text="None when the usage cost nothing.")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    units = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    usage_ref = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lease", "usage_ref"], name="%(app_label)s_%(class)s_one_per_ref"),
+            models.CheckConstraint(condition=Q(source__in=["proxy", "provider"]),
+                                   name="%(app_label)s_%(class)s_source"),
+            models.CheckConstraint(condition=Q(units__gte=0), name="%(app_label)s_%(class)s_units_nonnegative"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount"),
+            models.CheckConstraint(condition=Q(amount=0) | Q(transfer__isnull=False),
+                                   name="%(app_label)s_%(class)s_charged_has_transfer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.source} {self.units}"
