@@ -145,3 +145,50 @@ def _resource_lease_tables() -> tuple[StateTable, StateTable, StateTable]:
 
 
 RESOURCE, LEASE, INVOCATION = _resource_lease_tables()
+
+
+def _task_tables() -> tuple[StateTable, ...]:
+    from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
+
+    T, B, A = TaskOrder.Status, TaskBid.Status, TaskAward.Status
+    Res, Rc, D = TaskResult.Status, TaskReceipt.Status, Dispute.Status
+    task = register(TaskOrder, StateTable("task", [
+        Transition(T.OPEN, "award", T.AWARDED),
+        Transition(T.OPEN, "cancel", T.CANCELLED),
+        Transition(T.OPEN, "expire", T.EXPIRED),
+        Transition(T.AWARDED, "cancel_undelivered", T.CANCELLED),
+        Transition(T.AWARDED, "close", T.CLOSED),
+    ]))
+    bid = register(TaskBid, StateTable("bid", [
+        Transition(B.SUBMITTED, "withdraw", B.WITHDRAWN),
+        Transition(B.SUBMITTED, "accept", B.ACCEPTED),
+        Transition(B.SUBMITTED, "reject", B.REJECTED),
+    ]))
+    award = register(TaskAward, StateTable("award", [
+        Transition(A.ACTIVE, "revoke", A.REVOKED),
+    ]))
+    result = register(TaskResult, StateTable("result", [
+        Transition(Res.SUBMITTED, "accept", Res.ACCEPTED),
+        Transition(Res.SUBMITTED, "reject", Res.REJECTED),
+    ]))
+    receipt = register(TaskReceipt, StateTable("receipt", [
+        Transition(Rc.PENDING, "settle", Rc.SETTLED),
+        Transition(Rc.PENDING, "refund", Rc.REFUNDED),
+        Transition(Rc.PENDING, "dispute", Rc.DISPUTED),
+        Transition(Rc.DISPUTED, "settle", Rc.SETTLED),
+        Transition(Rc.DISPUTED, "refund", Rc.REFUNDED),
+    ]))
+    dispute = register(Dispute, StateTable("dispute", [
+        Transition(D.OPEN, "rule", D.RESOLVED),
+        Transition(D.OPEN, "decline", D.REJECTED),
+        Transition(D.RESOLVED, "appeal", D.APPEALED,
+                   guard=lambda row: None if row.round == 1 else "the second ruling is final"),
+        Transition(D.REJECTED, "appeal", D.APPEALED,
+                   guard=lambda row: None if row.round == 1 else "the second ruling is final"),
+        Transition(D.APPEALED, "rule", D.RESOLVED),
+        Transition(D.APPEALED, "decline", D.REJECTED),
+    ]))
+    return task, bid, award, result, receipt, dispute
+
+
+TASK, BID, AWARD, RESULT, RECEIPT, DISPUTE = _task_tables()

@@ -1,21 +1,30 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.audit import AuditEvent, AuditHead, AuditParty, audit_record
+from market.models.disputes import Dispute, DisputeEvidence
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
 from market.models.resources import Resource  # noqa: I001
 from market.models.settlements import Settlement
+from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
 __all__ = [
     "Account",
     "AuditEvent",
     "AuditHead",
     "AuditParty",
+    "Dispute",
+    "DisputeEvidence",
     "IndexReport",
     "Invocation",
     "Lease",
     "MaintenanceFlag",
     "Resource",
     "Settlement",
+    "TaskAward",
+    "TaskBid",
+    "TaskOrder",
+    "TaskReceipt",
+    "TaskResult",
     "Transfer",
     "UsageEntry",
     "audit_record",
