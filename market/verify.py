@@ -1,4 +1,5 @@
-"""Recompute the audit chain and every balance from first principles (verify_audit)."""
+"""Recompute the audit chain, its checkpoints and anchors, and every balance from first principles
+(verify_audit)."""
 
 from __future__ import annotations
 
@@ -96,5 +97,9 @@ def ledger_problems() -> Iterator[str]:
 
 
 def problems() -> Iterator[str]:
+    from market.audit_verify import anchor_problems, checkpoint_problems
+
     yield from audit_chain_problems()
+    yield from checkpoint_problems()
+    yield from anchor_problems()
     yield from ledger_problems()

@@ -1,5 +1,6 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.audit import AuditEvent, AuditHead, AuditParty, audit_record
+from market.models.checkpoints import Checkpoint, CheckpointAnchor
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
@@ -12,6 +13,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditParty",
+    "Checkpoint",
+    "CheckpointAnchor",
     "Dispute",
     "DisputeEvidence",
     "IndexReport",

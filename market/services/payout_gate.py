@@ -2,13 +2,17 @@
 
 `ruling_payout_ready(dispute)` is consulted by the dispute sweep before a ruling moves money;
 `payout_wait_reason(dispute)` says what the payout is waiting for (None when nothing), for the
-receipt's output. The audit anchoring pipeline makes both wait for a local signed checkpoint that
-covers the ruling's audit event (`dispute.ruling_event_seq`).
+receipt's output. A ruling pays out only once a local signed checkpoint covers the ruling's audit
+event (`dispute.ruling_event_seq`): then the ruling is provably in the log. Chain confirmation of
+that checkpoint is reported beside it (market.selectors.audit.seal_state) and never waited on.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+WAITING_FOR_RULING = "ruling"
+WAITING_FOR_CHECKPOINT = "checkpoint"
 
 
 def ruling_payout_ready(dispute: Any) -> bool:
@@ -16,4 +20,12 @@ def ruling_payout_ready(dispute: Any) -> bool:
 
 
 def payout_wait_reason(dispute: Any) -> str | None:
+    """"ruling" while no ruling event is recorded, "checkpoint" until one covers it, else None."""
+    from market.models import Checkpoint
+
+    seq = getattr(dispute, "ruling_event_seq", None)
+    if seq is None:
+        return WAITING_FOR_RULING
+    if not Checkpoint.objects.filter(tree_size__gt=seq).exists():
+        return WAITING_FOR_CHECKPOINT
     return None

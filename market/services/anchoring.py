@@ -1,0 +1,176 @@
+"""Anchoring: each checkpoint's root goes on an EVM chain as one transaction whose input data is
+the 32 root bytes (a zero-value transaction from the anchor key to itself).
+
+Steps, each safe to repeat and each run by the periodic job (`anchor_sweep`):
+  pending -> signed   read chain id, nonce and gas price (network), then in one short transaction
+                      sign and STORE the raw transaction with its nonce (unique per sender and
+                      chain) before anything is sent;
+  signed/sent -> sent broadcast that stored raw transaction (network, no transaction open). A
+                      retry rebroadcasts the very same bytes, so a checkpoint lands at most once,
+                      and a lost answer is recovered by looking the transaction hash up;
+  sent -> anchored    its receipt is found (status 1); `failed` if it was mined but reverted.
+An RPC failure records the error class and schedules the next attempt with exponential backoff;
+the market never waits on any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from market import chain as chain_mod
+from market.models import Checkpoint, CheckpointAnchor
+
+log = logging.getLogger("market.anchoring")
+S = CheckpointAnchor.Status
+BACKOFF_BASE_SEC = 15
+BACKOFF_MAX_SEC = 3600
+BATCH = 50
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(BACKOFF_BASE_SEC * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SEC)
+
+
+def anchors_ensure() -> int:
+    """One anchor row per checkpoint (checkpoints written before a chain was configured too)."""
+    missing = Checkpoint.objects.filter(anchor__isnull=True).order_by("tree_size").values_list("pk", flat=True)
+    rows = [CheckpointAnchor(checkpoint_id=pk) for pk in missing]
+    CheckpointAnchor.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _tx_known(w3: Any, tx_hash: str) -> bool:
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return False
+    return True
+
+
+def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
+    """Sign and store the anchor transaction. False if another worker got there first."""
+    w3 = chain.w3
+    anchor = CheckpointAnchor.objects.select_related("checkpoint").get(pk=anchor_id)
+    if anchor.status != S.PENDING:
+        return False
+    data = bytes.fromhex(anchor.checkpoint.root)
+    chain_id = w3.eth.chain_id
+    chain_nonce = w3.eth.get_transaction_count(chain.account.address, "pending")
+    gas = w3.eth.estimate_gas({"from": chain.account.address, "to": chain.account.address, "data": data})
+    gas_price = w3.eth.gas_price
+    try:
+        with transaction.atomic():
+            anchor = CheckpointAnchor.objects.select_for_update().get(pk=anchor_id)
+            if anchor.status != S.PENDING:
+                return False
+            used = CheckpointAnchor.objects.filter(chain_id=chain_id, sender=chain.sender).aggregate(
+                m=Max("nonce"))["m"]
+            nonce = max(chain_nonce, -1 if used is None else used + 1)
+            signed = chain.account.sign_transaction({
+                "to": chain.account.address, "value": 0, "data": data, "nonce": nonce,
+                "chainId": chain_id, "gas": gas, "gasPrice": gas_price,
+            })
+            anchor.status, anchor.chain_id, anchor.sender, anchor.nonce = S.SIGNED, chain_id, chain.sender, nonce
+            anchor.raw_tx = "0x" + signed.raw_transaction.hex().removeprefix("0x")
+            anchor.tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
+            anchor.save(update_fields=["status", "chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
+    except IntegrityError:
+        log.info("anchor nonce taken by a concurrent signer; retried on the next run")
+        return False
+    return True
+
+
+def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
+    """(Re)broadcast the stored raw transaction; an error is fine if the chain already knows it."""
+    w3 = chain.w3
+    anchor = CheckpointAnchor.objects.get(pk=anchor_id)
+    if anchor.status not in (S.SIGNED, S.SENT):
+        return
+    try:
+        w3.eth.send_raw_transaction(anchor.raw_tx)
+    except Exception:
+        if not _tx_known(w3, anchor.tx_hash):
+            if w3.eth.get_transaction_count(chain.account.address, "latest") > anchor.nonce:
+                _resign(anchor)  # its nonce was spent by another transaction: this one can never land
+                return
+            raise
+    CheckpointAnchor.objects.filter(pk=anchor_id, status=S.SIGNED).update(status=S.SENT)
+
+
+def _resign(anchor: CheckpointAnchor) -> None:
+    log.warning("anchor transaction of checkpoint %s lost its nonce; it will be signed again",
+                anchor.checkpoint_id)
+    CheckpointAnchor.objects.filter(pk=anchor.pk, tx_hash=anchor.tx_hash).update(
+        status=S.PENDING, nonce=None, raw_tx="", tx_hash="", chain_id=None, sender="")
+
+
+def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> str:
+    from web3.exceptions import TransactionNotFound
+
+    anchor = CheckpointAnchor.objects.get(pk=anchor_id)
+    if anchor.status != S.SENT:
+        return anchor.status
+    try:
+        receipt = chain.w3.eth.get_transaction_receipt(anchor.tx_hash)
+    except TransactionNotFound:
+        return anchor.status
+    status = S.ANCHORED if receipt["status"] == 1 else S.FAILED
+    CheckpointAnchor.objects.filter(pk=anchor_id, status=S.SENT).update(
+        status=status, block_number=receipt["blockNumber"], anchored_at=now, next_attempt_at=None)
+    if status == S.FAILED:
+        log.error("anchor transaction of checkpoint %s reverted", anchor.checkpoint_id)
+    return status
+
+
+def anchor_advance(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> str:
+    anchor_sign(anchor_id=anchor_id, chain=chain)
+    anchor_broadcast(anchor_id=anchor_id, chain=chain)
+    return anchor_confirm(anchor_id=anchor_id, chain=chain, now=now)
+
+
+def _record_failure(anchor_id: int, exc: BaseException, now: datetime) -> None:
+    anchor = CheckpointAnchor.objects.get(pk=anchor_id)
+    attempts = anchor.attempts + 1
+    CheckpointAnchor.objects.filter(pk=anchor_id).update(
+        attempts=attempts, last_error=chain_mod.error_text(exc),
+        next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
+    )
+    log.error("audit anchoring failed for checkpoint %s (attempt %s): %s; next try in %ss",
+              anchor.checkpoint_id, attempts, chain_mod.error_text(exc), backoff_seconds(attempts))
+
+
+def due_anchors(now: datetime):
+    return (
+        CheckpointAnchor.objects.filter(status__in=[S.PENDING, S.SIGNED, S.SENT])
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("checkpoint__tree_size")
+    )
+
+
+def anchor_sweep(*, now: datetime | None = None) -> dict:
+    """Periodic job: move every due anchor forward; stop at the first RPC failure (the chain is
+    likely unreachable, and later nonces wait for earlier ones)."""
+    chain = chain_mod.chain()
+    if chain is None:
+        return {"anchoring": "off"}
+    now = now or timezone.now()
+    anchors_ensure()
+    anchored = failed = 0
+    for anchor_id in list(due_anchors(now).values_list("pk", flat=True)[:BATCH]):
+        try:
+            if anchor_advance(anchor_id=anchor_id, chain=chain, now=now) == S.ANCHORED:
+                anchored += 1
+        except Exception as exc:  # noqa: BLE001 - any RPC failure is retried later with backoff
+            _record_failure(anchor_id, exc, now)
+            failed += 1
+            break
+    waiting = CheckpointAnchor.objects.exclude(status=S.ANCHORED).count()
+    return {"anchored": anchored, "failed": failed, "waiting": waiting}

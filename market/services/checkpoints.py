@@ -1,0 +1,90 @@
+"""Sealing: the audit events not yet covered by a checkpoint get a new signed checkpoint.
+
+A checkpoint covers every event with seq < tree_size; its root is the RFC 6962 Merkle root of
+their chain hashes (market.merkle) and its signature is an EIP-191 personal_sign by
+WEB3_CHECKPOINT_KEY of market.proofs.checkpoint_statement(tree_size, root, createdAt).
+
+Two sealers at once: each locks the latest checkpoint row and re-reads the largest tree size after
+the lock (READ COMMITTED gives that statement a fresh snapshot; SQLite serialises whole
+transactions), and the tree size is unique, so each event is sealed by exactly one checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from market import merkle
+from market.models import AuditHead, Checkpoint
+from market.models.audit import event_time_text
+from market.proofs import checkpoint_statement
+from market.selectors.audit import event_leaves
+
+log = logging.getLogger("market.checkpoints")
+
+
+class CheckpointKeyMissing(RuntimeError):
+    """WEB3_CHECKPOINT_KEY is not set (`manage.py init_keys` creates it)."""
+
+
+def checkpoint_account():
+    key = settings.WEB3_CHECKPOINT_KEY
+    if not key:
+        raise CheckpointKeyMissing("WEB3_CHECKPOINT_KEY is not set; run manage.py init_keys")
+    return Account.from_key(key)
+
+
+def checkpoint_signer() -> str:
+    """The lowercase address that signs checkpoints (public: clients pin it)."""
+    return checkpoint_account().address.lower()
+
+
+def sign_statement(statement: str) -> tuple[str, str]:
+    account = checkpoint_account()
+    signature = account.sign_message(encode_defunct(text=statement)).signature.hex()
+    return ("0x" + signature.removeprefix("0x")), account.address.lower()
+
+
+def last_tree_size() -> int:
+    return Checkpoint.objects.aggregate(m=Max("tree_size"))["m"] or 0
+
+
+def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
+    """Seal every committed event not yet covered. None when there is nothing new (or a concurrent
+    sealer has just written this very tree size)."""
+    checkpoint_account()  # fail before any work when the key is missing
+    try:
+        with transaction.atomic():
+            list(Checkpoint.objects.select_for_update().order_by("-tree_size")[:1])
+            sealed = last_tree_size()
+            head = AuditHead.objects.filter(pk=1).first()
+            size = head.next_seq if head else 0
+            if size <= sealed:
+                return None
+            root = merkle.root(event_leaves(size)).hex()
+            created = timezone.now() if now is None else now
+            statement = checkpoint_statement(size, root, event_time_text(created))
+            signature, signer = sign_statement(statement)
+            checkpoint = Checkpoint.objects.create(
+                tree_size=size, root=root, created_at=created, signature=signature, signer=signer,
+            )
+    except IntegrityError:
+        log.info("checkpoint already written by a concurrent sealer")
+        return None
+    log.info("audit checkpoint sealed: tree size %s (%s new events)", size, size - sealed)
+    return checkpoint
+
+
+def seal_sweep() -> dict:
+    """Periodic job: seal what is new."""
+    checkpoint = checkpoint_seal()
+    if checkpoint is None:
+        return {"sealed": 0, "treeSize": last_tree_size()}
+    return {"sealed": 1, "treeSize": checkpoint.tree_size}

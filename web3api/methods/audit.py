@@ -1,0 +1,155 @@
+"""web3.audit.query, web3.audit.trace, web3.audit.proof, and the `audit` status part."""
+
+from rest_framework import serializers
+
+from market import chain
+from market.selectors import audit as audit_selectors
+from web3api import status
+from web3api.pagination import paginate
+from web3api.registry import method
+from web3api.serializers import cursor_field, limit_field
+
+TRACE_TYPES = ["resource", "lease", "settlement", "task", "dispute"]
+HEX64 = r"^[0-9a-f]{64}$"
+
+PROOF_FORMAT = (
+    "Verify offline: (1) sha256(UTF-8 of event.payload) = event.payloadSha256; (2) event.hash = sha256 of "
+    "the RFC 8785 JSON of {seq, eventId, actorId, action, objectType, objectId, payloadSha256, prevHash, "
+    "createdAt}; (3) leaf = sha256(0x00 || 32 bytes of event.hash), nodes = sha256(0x01 || left || right) "
+    "(RFC 6962); walking `proof` from leaf index `leafIndex` in a tree of `treeSize` leaves (RFC 9162 "
+    "§2.1.3.2) must give `root`; (4) checkpoint.statement = \"openclaw-checkpoint/v1\\n<treeSize>\\n<root>"
+    "\\n<createdAt>\" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that "
+    "address); (5) when `anchor` is set, the EVM transaction anchor.txHash on chain anchor.chainId carries "
+    "the 32 root bytes as its input. market/proofs.py verify_proof() does (1)-(4) with hashlib and "
+    "eth-account only."
+)
+
+
+class EventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="Position in the log; also the Merkle leaf index.")
+    eventId = serializers.CharField()
+    actorId = serializers.CharField(help_text="Who acted: a wallet address or `system`.")
+    action = serializers.CharField()
+    objectType = serializers.CharField()
+    objectId = serializers.CharField()
+    payload = serializers.CharField(help_text="RFC 8785 canonical JSON text of the redacted payload.")
+    payloadSha256 = serializers.CharField()
+    prevHash = serializers.CharField(help_text="Hash of the previous event (64 zeros for seq 0).")
+    createdAt = serializers.CharField(help_text="UTC time, exactly as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ.")
+    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of the event's fields (see proof).")
+
+
+class ListedEventSerializer(EventSerializer):
+    sealed = serializers.BooleanField(help_text="True once a signed checkpoint covers it (proof available).")
+
+
+def listed(sealed_size: int):
+    return lambda e: {**audit_selectors.event_record(e), "sealed": e.seq < sealed_size}
+
+
+class QueryParams(serializers.Serializer):
+    objectType = serializers.CharField(required=False, max_length=32, help_text="e.g. lease, task, transfer.")
+    objectId = serializers.CharField(required=False, max_length=64)
+    since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it.")
+    limit = limit_field()
+    cursor = cursor_field()
+
+
+class QueryResult(serializers.Serializer):
+    items = ListedEventSerializer(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+
+
+@method(
+    name="web3.audit.query", summary="Audit events the caller is a party to, newest first.",
+    group="audit", read_only=True, params=QueryParams, result=QueryResult,
+    permissions=["an actor sees events it is a party to; staff see all"],
+)
+def audit_query(call, params):
+    filters = {k: params.get(k) for k in ("objectType", "objectId", "since")}
+    qs = audit_selectors.audit_events(actor_id=call.actor_id, is_staff=call.is_staff, filters=filters)
+    return paginate(qs, params, listed(audit_selectors.sealed_size()))
+
+
+class TraceParams(serializers.Serializer):
+    objectType = serializers.ChoiceField(choices=TRACE_TYPES)
+    objectId = serializers.CharField(max_length=64)
+
+
+class TraceResult(serializers.Serializer):
+    objectType = serializers.CharField()
+    objectId = serializers.CharField()
+    items = ListedEventSerializer(many=True, help_text=f"Oldest first, at most {audit_selectors.TRACE_LIMIT}.")
+
+
+@method(
+    name="web3.audit.trace", summary="Every audit event of one object, oldest first.",
+    group="audit", read_only=True, params=TraceParams, result=TraceResult, errors=["E_NOT_FOUND"],
+    permissions=["parties to some event of the object, and staff; anyone else gets E_NOT_FOUND"],
+)
+def audit_trace(call, params):
+    events = audit_selectors.audit_trace(object_type=params["objectType"], object_id=params["objectId"],
+                                         actor_id=call.actor_id, is_staff=call.is_staff)
+    shape = listed(audit_selectors.sealed_size())
+    return {"objectType": params["objectType"], "objectId": params["objectId"], "items": [shape(e) for e in events]}
+
+
+class ProofParams(serializers.Serializer):
+    eventId = serializers.CharField(max_length=40)
+    treeSize = serializers.IntegerField(required=False, min_value=1,
+                                        help_text="Prove against this checkpoint; default: the first covering it.")
+
+
+class CheckpointSerializer(serializers.Serializer):
+    treeSize = serializers.IntegerField()
+    root = serializers.RegexField(HEX64)
+    createdAt = serializers.CharField()
+    signature = serializers.CharField(help_text="0x EIP-191 personal_sign of `statement`.")
+    signer = serializers.CharField(help_text="Lowercase address of the market's checkpoint key.")
+    statement = serializers.CharField(help_text="openclaw-checkpoint/v1\\n<treeSize>\\n<root>\\n<createdAt>")
+
+
+class AnchorSerializer(serializers.Serializer):
+    txHash = serializers.CharField()
+    chainId = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["signed", "sent", "anchored", "failed"])
+    blockNumber = serializers.IntegerField(allow_null=True)
+
+
+class ProofResult(serializers.Serializer):
+    event = EventSerializer()
+    leafIndex = serializers.IntegerField()
+    treeSize = serializers.IntegerField()
+    proof = serializers.ListField(child=serializers.CharField(), help_text="Hex sibling hashes, leaf to root.")
+    root = serializers.CharField()
+    checkpoint = CheckpointSerializer()
+    anchor = AnchorSerializer(allow_null=True, help_text="The chain transaction carrying the root, if any.")
+
+
+@method(
+    name="web3.audit.proof", summary="Inclusion proof of one audit event in a signed checkpoint.",
+    group="audit", read_only=True, params=ProofParams, result=ProofResult,
+    errors=["E_NOT_FOUND", "E_CONFLICT"], description=PROOF_FORMAT,
+    permissions=["parties to the event, and staff; anyone else gets E_NOT_FOUND"],
+    prerequisites=["the event is sealed (E_CONFLICT until the next checkpoint, about a minute)"],
+)
+def audit_proof(call, params):
+    return audit_selectors.audit_proof(event_id=params["eventId"], actor_id=call.actor_id,
+                                       is_staff=call.is_staff, tree_size=params.get("treeSize"))
+
+
+@status.part("audit")
+def _audit_status() -> tuple[str, str]:
+    h = audit_selectors.audit_health()
+    last = h["lastCheckpoint"]
+    parts = [f"checkpoint {last.tree_size} at {last.created_text}" if last else "no checkpoint yet",
+             f"{h['unsealed']} unsealed events"]
+    state = "degraded" if h["unsealedAgeSec"] > 600 else "ok"
+    if not chain.configured():
+        parts.append("chain anchoring off")
+    else:
+        parts.append(f"{h['anchorsWaiting']} checkpoints waiting for the chain (lag {h['anchorLagSec']}s)")
+    if h["lastAnchorError"]:
+        parts.append(f"last anchor error: {h['lastAnchorError']}")
+        state = "degraded"
+    return state, "; ".join(parts)
