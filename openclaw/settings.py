@@ -239,6 +239,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WEB3_PERIODIC_JOBS: dict[str, str] = {
     "identity.purge_expired": "web3api.identity.services.purge_expired",
     "gateway.purge_idempotency": "web3api.idempotency.purge_expired",
+    # Leases past expiresAt: expire and settle (used part released, the rest refunded).
+    "leases.expire": "market.services.leases.lease_expire_sweep",
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.services.checkpoints.seal_sweep",
     "audit.anchor": "market.services.anchoring.anchor_sweep",

@@ -157,7 +157,10 @@ class MethodView(APIView):
                 token_expires_at=caller.expires_at if caller else None,
                 request=req,
             )
-            body = run_in_transaction(self._run, method, call, params, record)
+            if method.atomic:
+                body = run_in_transaction(self._run, method, call, params, record)
+            else:
+                body = self._run(method, call, params, record)
             return 200, body, {}
         except _TooLarge:
             status, body = 413, error_body(

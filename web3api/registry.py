@@ -56,6 +56,9 @@ class Method:
     examples: list[dict[str, Any]] = field(default_factory=list)
     hash_fields: list[str] | None = None
     stability: str = "stable"
+    # False: the gateway runs the handler outside a transaction, for a method that calls out to the
+    # network between its own short transactions (web3.resources.invoke).
+    atomic: bool = True
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_LEVELS:

@@ -1,0 +1,127 @@
+"""Outbound HTTP to providers: the only place the market opens a connection to one.
+
+Guards: http(s) only, no credentials in the URL; the host is resolved once and every address is
+checked (loopback, private, link-local, multicast, reserved, unspecified and cloud metadata
+addresses are refused unless WEB3_ALLOW_PRIVATE_ENDPOINTS); the request then goes to the checked
+address (Host header and TLS SNI keep the name), so a second DNS answer cannot redirect it.
+Connect/read timeouts, no redirects, a response size cap. Errors never carry the URL: endpoints
+are secrets, and so httpx's own request log is kept quiet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+
+from market.errors import InvalidArgument, Timeout, Unavailable
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+log = logging.getLogger("market.outbound")
+
+CONNECT_TIMEOUT_SEC = 3.0
+READ_TIMEOUT_SEC = 20.0
+MAX_RESPONSE_BYTES = 1024 * 1024
+METADATA_ADDRESSES = {
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+}
+SHARED_SPACE = ipaddress.ip_network("100.64.0.0/10")
+
+
+def check_endpoint_syntax(endpoint: str) -> None:
+    """What can be checked without the network: scheme, host, no userinfo or fragment."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        raise InvalidArgument.field("endpoint", "not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument.field("endpoint", "must be an http or https URL with a host")
+    if parts.username or parts.password or parts.fragment:
+        raise InvalidArgument.field("endpoint", "must not carry credentials or a fragment")
+    if port is not None and not 0 < port < 65536:
+        raise InvalidArgument.field("endpoint", "has a bad port")
+    if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS:
+        try:
+            _check_address(ipaddress.ip_address(parts.hostname))
+        except ValueError:
+            pass  # a name: resolved and checked when called
+
+
+def _blocked(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return (addr in METADATA_ADDRESSES or addr.is_loopback or addr.is_private or addr.is_link_local
+            or addr.is_multicast or addr.is_reserved or addr.is_unspecified or addr in SHARED_SPACE
+            or (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local))
+
+
+def _check_address(addr) -> None:
+    if _blocked(addr):
+        raise InvalidArgument.field("endpoint", "resolves to a loopback, private, link-local or metadata "
+                                                "address, which this market does not call")
+
+
+def resolve_checked(host: str, port: int) -> str:
+    """One address of `host` that passed the guard (all of them must pass)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise Unavailable("the provider's host cannot be resolved") from None
+    addrs = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addrs:
+        raise Unavailable("the provider's host cannot be resolved")
+    if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS and any(_blocked(a) for a in addrs):
+        raise Unavailable("the provider's endpoint resolves to an address this market does not call; "
+                          "nothing was charged", details={"reason": "endpoint_refused"})
+    return str(addrs[0])
+
+
+@dataclass
+class ProviderAnswer:
+    status: int
+    body: bytes
+    content_type: str
+
+
+def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_body=None,
+         content: bytes | None = None, params: dict[str, str] | None = None,
+         max_bytes: int = MAX_RESPONSE_BYTES) -> ProviderAnswer:
+    """One request to a provider through the guards. Network failure -> E_UNAVAILABLE, no answer in
+    time -> E_TIMEOUT; the caller decides what an HTTP status means."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme, parts.hostname or ""
+    port = parts.port or (443 if scheme == "https" else 80)
+    address = resolve_checked(host, port)
+    netloc_host = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((scheme, f"{netloc_host}:{port}", parts.path or "/", parts.query, ""))
+    send_headers = dict(headers or {})
+    send_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+    extensions = {"sni_hostname": host} if scheme == "https" else {}
+    timeout = httpx.Timeout(READ_TIMEOUT_SEC, connect=CONNECT_TIMEOUT_SEC)
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            request = client.build_request(method, pinned, headers=send_headers, json=json_body, content=content,
+                                           params=params, extensions=extensions)
+            with client.send(request, stream=True) as response:
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise Unavailable("the provider's answer exceeds the size cap",
+                                          details={"maxBytes": max_bytes})
+                    chunks.append(chunk)
+                return ProviderAnswer(response.status_code, b"".join(chunks),
+                                      response.headers.get("content-type", ""))
+    except httpx.TimeoutException:
+        raise Timeout("the provider did not answer in time; nothing was charged") from None
+    except httpx.HTTPError as exc:
+        log.warning("provider call failed: %s", type(exc).__name__)
+        raise Unavailable("the provider is unreachable; nothing was charged") from None

@@ -1,0 +1,165 @@
+"""Controlled invocation: the consumer of an active lease calls the resource through the market.
+
+Three steps, never a network call inside a transaction:
+1. reserve (short transaction): lock the lease, check state, policy, concurrency and budget, and
+   record a pending Invocation holding the most the call can cost;
+2. call the provider (no transaction open) with the stored endpoint and token: this module is the
+   one reader of market.secrets.unseal;
+3. settle (short transaction): charge the actual usage as a partial escrow release with its usage
+   entry (source proxy, usageRef = the invocation id), or record the failure and charge nothing.
+
+maxConcurrent counts the lease's pending invocations younger than RESERVATION_TTL in the database,
+so it holds across processes, and a reservation whose process died stops counting after the TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from market import outbound, states
+from market.errors import Forbidden, InvalidArgument, MarketError, QuotaExceeded, Unavailable
+from market.errors import InsufficientFunds as InsufficientFundsError
+from market.ids import new_id
+from market.models import Invocation, Lease, Resource, audit_record
+from market.money import cost_minor, format_amount
+from market.secrets import unseal
+from market.services.backends import Plan, interpret, plan_for
+from market.services.leases import charge, lock_lease, require_active
+
+log = logging.getLogger("market.invoke")
+
+RESERVATION_TTL = timedelta(seconds=120)
+INV = Invocation.Status
+
+
+@dataclass
+class InvokeResult:
+    output: Any
+    units: int
+    cost: int
+    lease: Lease
+
+
+def _live_pending(lease: Lease, now):
+    return Invocation.objects.filter(lease=lease, status=INV.PENDING, started_at__gt=now - RESERVATION_TTL)
+
+
+def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tuple[Invocation, Plan]:
+    with transaction.atomic():
+        lease = lock_lease(lease_id, actor_id)
+        if actor_id != lease.consumer_actor_id:
+            raise Forbidden("only the lease's consumer may invoke through it")
+        now = timezone.now()
+        require_active(lease, now)
+        resource = lease.resource
+        plan = plan_for(resource, input)
+        reserve = cost_minor(plan.max_units, lease.unit_price, lease.per_units)
+        live = _live_pending(lease, now)
+        limit = resource.policy.get("maxConcurrent") or 0
+        if limit and live.count() >= limit:
+            raise QuotaExceeded("the lease already has maxConcurrent calls running",
+                                details={"maxConcurrent": limit, "retryAfterSec": 1})
+        held = live.aggregate(total=Sum("reserved"))["total"] or 0
+        if reserve > lease.remaining - held:
+            raise InsufficientFundsError(
+                "the lease's remaining budget cannot cover this call",
+                details={"remaining": format_amount(lease.remaining - held, lease.currency),
+                         "required": format_amount(reserve, lease.currency)})
+        inv = Invocation.objects.create(invocation_id=new_id("inv"), lease=lease, resource=resource,
+                                        reserved=reserve, started_at=now)
+        audit_record(actor_id=actor_id, action="invocation.start", object_type="lease", object_id=lease.lease_id,
+                     payload={"invocationId": inv.invocation_id,
+                              "reserved": format_amount(reserve, lease.currency), "currency": lease.currency},
+                     parties=[lease.consumer_actor_id, lease.provider_actor_id])
+        return inv, plan
+
+
+def _call_provider(resource: Resource, plan: Plan) -> tuple[Any, int | None]:
+    endpoint = unseal(resource.endpoint_sealed)
+    token = unseal(resource.access_token_sealed)
+    headers = {"Accept": "application/json", **plan.headers}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    answer = outbound.call(plan.method, plan.url(endpoint), headers=headers, json_body=plan.json_body,
+                           content=plan.content, params=plan.params, max_bytes=plan.max_response_bytes)
+    if 300 <= answer.status < 400:
+        raise Unavailable("the provider answered with a redirect, which the market does not follow")
+    if answer.status >= 500 or answer.status in (401, 403, 407, 408, 429):
+        raise Unavailable("the provider is unavailable; nothing was charged",
+                          details={"providerStatus": answer.status})
+    if answer.status >= 400:
+        raise InvalidArgument("the provider refused the input; nothing was charged",
+                              details={"providerStatus": answer.status})
+    return interpret(resource, plan, answer)
+
+
+def invoke_fail(*, invocation_id: str, code: str) -> None:
+    with transaction.atomic():
+        inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
+        lease = Lease.objects.select_for_update().get(pk=inv.lease_id)
+        inv = Invocation.objects.select_for_update().get(pk=inv.pk)
+        if inv.status != INV.PENDING:
+            return
+        inv.error_code, inv.finished_at = code, timezone.now()
+        states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
+        audit_record(actor_id="system", action="invocation.fail", object_type="lease", object_id=lease.lease_id,
+                     payload={"invocationId": invocation_id, "error": code},
+                     parties=[lease.consumer_actor_id, lease.provider_actor_id])
+
+
+def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation, Lease, int, int]:
+    """Charge the actual usage (the reservation when the provider reported none), capped by the
+    reservation and by what remains of the budget. A lease that ended meanwhile is not charged."""
+    with transaction.atomic():
+        inv = Invocation.objects.get(invocation_id=invocation_id)
+        lease = lock_lease(inv.lease.lease_id, inv.lease.consumer_actor_id)
+        inv = Invocation.objects.select_for_update().get(pk=inv.pk)
+        if inv.status != INV.PENDING:
+            raise MarketError("the invocation was already settled")
+        if units is None:
+            cost = inv.reserved
+            units = _units_for(inv.reserved, lease)
+        else:
+            cost = min(cost_minor(units, lease.unit_price, lease.per_units), inv.reserved)
+        inv.finished_at = timezone.now()
+        if lease.status != Lease.Status.ACTIVE:
+            inv.error_code = "E_REVOKED" if lease.status != Lease.Status.EXPIRED else "E_EXPIRED"
+            states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
+            return inv, lease, units, 0
+        cost = min(cost, lease.remaining)
+        charge(lease, units=units, amount=cost, source="proxy", usage_ref=inv.invocation_id,
+               by_actor_id=lease.consumer_actor_id, extra={"invocationId": inv.invocation_id})
+        inv.units, inv.cost = units, cost
+        states.transition(inv, "succeed", update_fields=["units", "cost", "finished_at"])
+        return inv, lease, units, cost
+
+
+def _units_for(amount: int, lease: Lease) -> int:
+    if lease.unit_price == 0:
+        return 0
+    return amount * lease.per_units // lease.unit_price
+
+
+def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResult:
+    """The whole invocation. Call with no transaction open (the gateway runs this method outside one)."""
+    inv, plan = invoke_reserve(lease_id=lease_id, actor_id=actor_id, input=input)
+    try:
+        output, units = _call_provider(inv.resource, plan)
+    except MarketError as exc:
+        invoke_fail(invocation_id=inv.invocation_id, code=exc.code)
+        raise
+    except Exception as exc:  # noqa: BLE001 - its text may name the endpoint: only the type is logged
+        log.error("invocation %s failed unexpectedly: %s", inv.invocation_id, type(exc).__name__)
+        invoke_fail(invocation_id=inv.invocation_id, code="E_UNAVAILABLE")
+        raise Unavailable("the provider call failed; nothing was charged") from None
+    inv, lease, units, cost = invoke_settle(invocation_id=inv.invocation_id, units=units)
+    if inv.status == INV.FAILED:
+        require_active(lease)
+    return InvokeResult(output=output, units=units, cost=cost, lease=lease)

@@ -1,0 +1,204 @@
+"""Lease services: issue, revoke, expiry sweep, and charging usage against a lease's budget.
+
+Lock order: the lease (and its invocation) first, then the settlement and accounts inside the
+ledger call, the audit head last. A lease's `spent` always equals its settlement's `released`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from market import states
+from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
+from market.hashing import object_hash
+from market.ids import new_id
+from market.locks import lock_accounts
+from market.models import Lease, Resource, Settlement, Transfer, UsageEntry, audit_record
+from market.money import cost_minor, format_amount, parse_amount
+from market.services import ledger
+
+SYSTEM = "system"
+MAX_TTL_SEC = 30 * 24 * 3600
+L = Lease.Status
+
+
+def lease_hash(lease: Lease, max_cost_text: str) -> str:
+    return object_hash({"leaseId": lease.lease_id, "resourceId": lease.resource.resource_id,
+                        "maxCost": max_cost_text, "ttlSec": lease.ttl_sec})
+
+
+def _lease_payload(lease: Lease, **extra: Any) -> dict[str, Any]:
+    c = lease.currency
+    return {"resourceId": lease.resource.resource_id, "consumer": lease.consumer_actor_id,
+            "provider": lease.provider_actor_id, "status": lease.status,
+            "maxCost": format_amount(lease.max_cost, c), "spent": format_amount(lease.spent, c), "currency": c,
+            "settlementId": lease.settlement.settlement_id, **extra}
+
+
+def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_sec: int) -> Lease:
+    """Lock `max_cost` of the consumer's balance for the provider; the price is fixed now."""
+    if not 1 <= ttl_sec <= MAX_TTL_SEC:
+        raise InvalidArgument.field("ttlSec", f"must be between 1 and {MAX_TTL_SEC}")
+    with transaction.atomic():
+        resource = Resource.objects.filter(resource_id=resource_id).first()
+        if resource is None or (resource.status != Resource.Status.PUBLISHED
+                                and resource.provider_actor_id != consumer_actor_id):
+            raise NotFound("no such resource")
+        if resource.status != Resource.Status.PUBLISHED:
+            raise Conflict("the resource is unpublished: it takes no new leases",
+                           details={"status": resource.status})
+        if resource.provider_actor_id == consumer_actor_id:
+            raise Forbidden("a provider cannot lease its own resource")
+        amount = parse_amount(max_cost, resource.currency, field="maxCost")
+        lease_id = new_id("lease")
+        settlement = ledger.escrow_lock(
+            payer_actor_id=consumer_actor_id, payee_actor_id=resource.provider_actor_id, amount=amount,
+            currency=resource.currency, by_actor_id=consumer_actor_id, reference=f"lease:{lease_id}",
+        )
+        now = timezone.now()
+        lease = Lease(
+            lease_id=lease_id, resource=resource, consumer_actor_id=consumer_actor_id,
+            provider_actor_id=resource.provider_actor_id, unit=resource.unit, unit_price=resource.unit_price,
+            currency=resource.currency, max_cost=amount, ttl_sec=ttl_sec,
+            expires_at=now + timedelta(seconds=ttl_sec), settlement=settlement,
+        )
+        lease.hash = lease_hash(lease, max_cost)
+        lease.save()
+        audit_record(actor_id=consumer_actor_id, action="lease.issue", object_type="lease", object_id=lease_id,
+                     payload=_lease_payload(lease, expiresAt=lease.expires_at.isoformat()),
+                     parties=[consumer_actor_id, lease.provider_actor_id])
+        return lease
+
+
+def lock_lease(lease_id: str, actor_id: str, *, is_staff: bool = False) -> Lease:
+    """The lease, locked; E_NOT_FOUND for anyone but its parties (and staff)."""
+    lease = (Lease.objects.select_for_update().select_related("resource", "settlement")
+             .filter(lease_id=lease_id).first())
+    if lease is None or not (is_staff or actor_id in (lease.consumer_actor_id, lease.provider_actor_id)):
+        raise NotFound("no such lease")
+    return lease
+
+
+def require_active(lease: Lease, now=None) -> None:
+    """E_REVOKED for a revoked or exhausted lease, E_EXPIRED past expiresAt (even before a sweep)."""
+    if lease.status in (L.REVOKED, L.EXHAUSTED):
+        raise Revoked(f"the lease is {lease.status}", details={"status": lease.status})
+    if lease.status == L.EXPIRED or lease.expires_at <= (now or timezone.now()):
+        raise Expired("the lease has expired", details={"status": lease.status,
+                                                        "expiresAt": lease.expires_at.isoformat()})
+
+
+def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
+    """Move an active, locked lease to its end state and refund what remains of its budget."""
+    lease.ended_at = now
+    states.transition(lease, verb, update_fields=["ended_at"])
+    settlement = Settlement.objects.get(pk=lease.settlement_id)
+    if settlement.is_open:
+        lease.settlement = ledger.escrow_refund(settlement_id=settlement.settlement_id, by_actor_id=by_actor_id,
+                                                reason=f"lease {verb}", reference=f"lease:{lease.lease_id}")
+    audit_record(actor_id=by_actor_id, action=f"lease.{verb}", object_type="lease", object_id=lease.lease_id,
+                 payload=_lease_payload(lease), parties=[lease.consumer_actor_id, lease.provider_actor_id])
+    return lease
+
+
+def lease_revoke(*, lease_id: str, actor_id: str, is_staff: bool = False) -> Lease:
+    """The consumer or the provider ends the lease; the unspent budget goes back to the consumer."""
+    with transaction.atomic():
+        lease = lock_lease(lease_id, actor_id, is_staff=is_staff)
+        if actor_id not in (lease.consumer_actor_id, lease.provider_actor_id):
+            raise Forbidden("only the lease's consumer or provider may revoke it")
+        require_active(lease)
+        return _end(lease, "revoke", by_actor_id=actor_id, now=timezone.now())
+
+
+def lease_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
+    """Expire every active lease past expiresAt and settle it (used part released as it was used,
+    the rest refunded). Set-based selection in batches, skip_locked: two sweeps at once share the
+    work, and a lease being revoked meanwhile is left to the revoke."""
+    expired = 0
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            batch = list(
+                Lease.objects.select_for_update(skip_locked=True)
+                .filter(status=L.ACTIVE, expires_at__lte=now).order_by("pk")[:batch_size]
+            )
+            if not batch:
+                break
+            # Lock in the fixed order for the whole batch: settlements, then accounts by id.
+            settlements = {s.pk: s for s in Settlement.objects.select_for_update()
+                           .filter(pk__in=[x.settlement_id for x in batch]).order_by("pk")}
+            lock_accounts({a for s in settlements.values() for a in (s.payer_account_id, s.payee_account_id)})
+            moved = states.bulk_transition(Lease.objects.filter(pk__in=[x.pk for x in batch]), "expire",
+                                           ended_at=now, updated_at=now)
+            for lease in batch:
+                lease.status, lease.ended_at = L.EXPIRED, now
+                settlement = settlements[lease.settlement_id]
+                if settlement.is_open:
+                    settlement = ledger.escrow_refund(settlement_id=settlement.settlement_id, by_actor_id=SYSTEM,
+                                                      reason="lease expired", reference=f"lease:{lease.lease_id}")
+                audit_record(actor_id=SYSTEM, action="lease.expire", object_type="lease", object_id=lease.lease_id,
+                             payload={"status": L.EXPIRED, "spent": format_amount(lease.spent, lease.currency),
+                                      "refunded": format_amount(settlement.refunded, lease.currency),
+                                      "currency": lease.currency, "settlementId": settlement.settlement_id},
+                             parties=[lease.consumer_actor_id, lease.provider_actor_id])
+            expired += moved
+    return {"expired": expired}
+
+
+def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str, by_actor_id: str,
+           extra: dict[str, Any] | None = None) -> UsageEntry:
+    """Charge `amount` (<= what remains) to an active, locked lease: a partial release to the provider
+    and its usage entry; a lease whose budget is spent becomes lease_exhausted."""
+    if amount > lease.remaining:
+        raise AssertionError("charge beyond the lease's budget")
+    transfer = None
+    if amount > 0:
+        ledger.escrow_release(settlement_id=lease.settlement.settlement_id, by_actor_id=by_actor_id, amount=amount,
+                              reason=f"usage ({source})", reference=f"lease:{lease.lease_id}")
+        transfer = (Transfer.objects.filter(settlement_id=lease.settlement_id, kind=Transfer.Kind.POST_PENDING)
+                    .order_by("-pk").first())
+    entry = UsageEntry.objects.create(
+        entry_id=transfer.transfer_id if transfer else new_id("use"), lease=lease, transfer=transfer,
+        source=source, units=units, amount=amount, usage_ref=usage_ref,
+    )
+    lease.spent += amount
+    if lease.spent == lease.max_cost:
+        lease.ended_at = timezone.now()
+        states.transition(lease, "exhaust", update_fields=["spent", "ended_at"])
+    else:
+        lease.save(update_fields=["spent", "updated_at"])
+    audit_record(actor_id=by_actor_id, action="lease.usage", object_type="lease", object_id=lease.lease_id,
+                 payload={"entryId": entry.entry_id, "source": source, "units": units, "usageRef": usage_ref,
+                          "amount": format_amount(amount, lease.currency), "currency": lease.currency,
+                          "status": lease.status, **(extra or {})},
+                 parties=[lease.consumer_actor_id, lease.provider_actor_id])
+    return entry
+
+
+def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str,
+                 is_staff: bool = False) -> tuple[UsageEntry, Lease]:
+    """Gate-LEDGER-01: only the lease's provider adds usage the proxy cannot see; the amount comes
+    from the lease's price. The same usageRef again returns the first entry (other units: E_CONFLICT);
+    beyond the remaining budget it charges what remains and exhausts the lease."""
+    if units <= 0:
+        raise InvalidArgument.field("units", "must be positive")
+    with transaction.atomic():
+        lease = lock_lease(lease_id, actor_id, is_staff=is_staff)
+        if actor_id != lease.provider_actor_id:
+            raise Forbidden("only the lease's provider may append usage to the ledger")
+        first = UsageEntry.objects.filter(lease=lease, usage_ref=usage_ref).first()
+        if first is not None:
+            if first.units != units or first.source != UsageEntry.Source.PROVIDER:
+                raise Conflict("this usageRef was recorded with other units",
+                               details={"usageRef": usage_ref, "units": first.units})
+            return first, lease
+        require_active(lease)
+        amount = min(cost_minor(units, lease.unit_price, lease.per_units), lease.remaining)
+        entry = charge(lease, units=units, amount=amount, source=UsageEntry.Source.PROVIDER, usage_ref=usage_ref,
+                       by_actor_id=actor_id)
+        return entry, lease

@@ -1,0 +1,118 @@
+"""web3.resources.publish|update|unpublish|get|list through the gateway."""
+
+import pytest
+
+from market.hashing import object_hash
+from market.models import Resource
+from tests.resource_helpers import USDC, bal, fund, provider_server, publish  # noqa: F401
+
+ENDPOINT = "https://search.example.net/api"
+
+
+@pytest.mark.keypath
+def test_publish_returns_the_resource_without_its_secrets(alice):
+    # given / when
+    r = publish(alice, endpoint=ENDPOINT, accessToken="tok-123", tags=["Web", "news"],
+                policy={"maxConcurrent": 2}).result
+    # then
+    assert r["providerActorId"] == alice.actor_id
+    assert r["status"] == "resource_published"
+    assert r["pricing"] == {"unit": "query", "unitPrice": "0.010000", "currency": "USDC"}
+    assert r["tags"] == ["news", "web"]
+    assert r["policy"]["maxConcurrent"] == 2 and r["policy"]["allowTools"] is False
+    assert "endpoint" not in r and "accessToken" not in r
+    assert "search.example.net" not in str(r) and "tok-123" not in str(r)
+    fields = {k: r[k] for k in ("resourceId", "kind", "name", "description", "backend", "pricing", "policy", "tags")}
+    assert r["hash"] == object_hash(fields)
+    stored = Resource.objects.get(resource_id=r["resourceId"])
+    assert "search.example.net" not in stored.endpoint_sealed and "tok-123" not in stored.access_token_sealed
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"kind": "search", "unit": "token"}, "pricing.unit"),
+    ({"kind": "model", "backend": "openai-compat", "unit": "query"}, "pricing.unit"),
+    ({"price": "0.0000001"}, "pricing.unitPrice"),
+    ({"endpoint": "ftp://files.example.net/x"}, "endpoint"),
+    ({"endpoint": "https://user:pw@example.net/"}, "endpoint"),
+])
+def test_publish_refuses_bad_input_and_creates_nothing(alice, params, field):
+    # when
+    res = publish(alice, endpoint=params.pop("endpoint", ENDPOINT), **params)
+    # then
+    assert res.status == 400 and res.code == "E_INVALID_ARGUMENT"
+    assert field in res.body["error"]["details"]["fields"]
+    assert Resource.objects.count() == 0
+
+
+def test_price_as_json_number_is_refused(alice):
+    res = alice.call("web3.resources.publish", {
+        "kind": "search", "name": "s", "backend": "searxng", "endpoint": ENDPOINT,
+        "pricing": {"unit": "query", "unitPrice": 0.01, "currency": "USDC"}})
+    assert res.code == "E_INVALID_ARGUMENT"
+
+
+def test_get_list_and_filters(alice, sign_in):
+    # given
+    bob = sign_in()
+    s = publish(alice, endpoint=ENDPOINT, tags=["web"], price="0.010000").result
+    m = publish(alice, endpoint=ENDPOINT, kind="model", backend="openai-compat", unit="token", price="2.000000").result
+    gone = publish(alice, endpoint=ENDPOINT, tags=["web"]).result
+    assert alice.call("web3.resources.unpublish", {"resourceId": gone["resourceId"]}).ok
+    # when / then
+    assert bob.call("web3.resources.get", {"resourceId": s["resourceId"]}).result["resourceId"] == s["resourceId"]
+    assert bob.get("web3.resources.get", {"resourceId": s["resourceId"]}).result["hash"] == s["hash"]
+    ids = lambda res: [i["resourceId"] for i in res.result["items"]]  # noqa: E731
+    assert ids(bob.call("web3.resources.list", {})) == [m["resourceId"], s["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"kind": "model"})) == [m["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"tag": "web"})) == [s["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"currency": "USDC", "maxUnitPrice": "0.5"})) == [s["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"providerActorId": bob.actor_id})) == []
+    assert ids(bob.call("web3.resources.list", {"status": "resource_unpublished"})) == []
+    assert ids(alice.call("web3.resources.list", {"status": "resource_unpublished"})) == [gone["resourceId"]]
+    assert bob.call("web3.resources.get", {"resourceId": gone["resourceId"]}).code == "E_NOT_FOUND"
+    assert alice.call("web3.resources.get", {"resourceId": gone["resourceId"]}).result["status"] == \
+        "resource_unpublished"
+    page = bob.call("web3.resources.list", {"limit": 1}).result
+    assert len(page["items"]) == 1 and page["nextCursor"]
+    rest = bob.call("web3.resources.list", {"limit": 1, "cursor": page["nextCursor"]}).result
+    assert [i["resourceId"] for i in rest["items"]] == [s["resourceId"]]
+
+
+def test_update_by_provider_only_and_pricing_applies_to_new_leases(alice, sign_in):
+    # given
+    bob = sign_in()
+    fund(bob.actor_id, 10)
+    r = publish(alice, endpoint=ENDPOINT).result
+    old_lease = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600}).result
+    # when
+    denied = bob.call("web3.resources.update", {"resourceId": r["resourceId"], "description": "mine"})
+    updated = alice.call("web3.resources.update", {
+        "resourceId": r["resourceId"], "description": "better", "tags": ["fast"], "accessToken": "rotated-token",
+        "endpoint": "https://other.example.net/x", "pricing": {"unit": "call", "unitPrice": "0.5", "currency": "USDC"},
+        "policy": {"maxConcurrent": 9}}).result
+    new_lease = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600}).result
+    # then
+    assert denied.status == 403 and denied.code == "E_FORBIDDEN"
+    assert updated["description"] == "better" and updated["tags"] == ["fast"]
+    assert updated["pricing"]["unitPrice"] == "0.500000" and updated["policy"]["maxConcurrent"] == 9
+    assert updated["hash"] != r["hash"] and "other.example.net" not in str(updated)
+    assert bob.call("web3.leases.get", {"leaseId": old_lease["leaseId"]}).result["pricing"]["unitPrice"] == "0.010000"
+    assert new_lease["pricing"] == {"unit": "call", "unitPrice": "0.500000", "currency": "USDC"}
+
+
+def test_unpublish_stops_new_leases_but_running_leases_continue(alice, sign_in):
+    # given
+    bob = sign_in()
+    fund(bob.actor_id, 10)
+    r = publish(alice, endpoint=ENDPOINT).result
+    lease = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600}).result
+    # when
+    out = alice.call("web3.resources.unpublish", {"resourceId": r["resourceId"]}).result
+    again = alice.call("web3.resources.unpublish", {"resourceId": r["resourceId"]})
+    refused = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600})
+    # then
+    assert out["status"] == "resource_unpublished"
+    assert again.status == 409 and again.code == "E_CONFLICT"
+    assert refused.code == "E_NOT_FOUND"  # an unpublished resource is not visible to bob at all
+    assert bob.call("web3.leases.get", {"leaseId": lease["leaseId"]}).result["status"] == "lease_active"
+    assert bal(bob.actor_id) == (9 * USDC, 1 * USDC)

@@ -1,0 +1,214 @@
+"""web3.resources.publish|update|unpublish|get|list|invoke."""
+
+from rest_framework import serializers
+
+from market.money import format_amount
+from market.selectors import resources as selectors
+from market.services import invoke as invoke_service
+from market.services import resources as services
+from market.services.resources import pricing_out
+from web3api.methods.leases import LeaseSerializer, lease_out
+from web3api.money import currency_field, money_field
+from web3api.pagination import paginate
+from web3api.registry import method
+from web3api.serializers import StrictCharField, actor_id_field, cursor_field, limit_field
+
+KINDS = ["model", "search", "storage"]
+BACKENDS = ["openai-compat", "searxng", "http-blob", "custom"]
+HASH_FIELDS = ["resourceId", "kind", "name", "description", "backend", "pricing", "policy", "tags"]
+TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+
+class PricingSerializer(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=["token", "call", "query", "byte"],
+                                   help_text="model: token|call; search: query|call; storage: byte|call.")
+    unitPrice = money_field("Price per unit (call, query) or per 1,000,000 units (token, byte); may be zero.")
+    currency = currency_field()
+
+
+class PolicySerializer(serializers.Serializer):
+    maxConcurrent = serializers.IntegerField(min_value=1, max_value=1000, required=False,
+                                             help_text="Calls one lease may have running at once (default 4).")
+    maxTokens = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False, allow_null=True,
+                                         help_text="Cap on max_tokens per openai-compat call.")
+    allowTools = serializers.BooleanField(required=False, help_text="Whether calls may pass tools (default false).")
+    maxBytes = serializers.IntegerField(min_value=1, max_value=1024 * 1024, required=False, allow_null=True,
+                                        help_text="Cap on a call's input (and a blob's size) in bytes.")
+    allowMime = serializers.ListField(
+        child=serializers.RegexField(r"^[a-z0-9.+-]+/([a-z0-9.+-]+|\*)$", max_length=100), required=False,
+        max_length=20, help_text="Content types a blob may have (empty: any).")
+
+
+def _tags_field(**kwargs):
+    return serializers.ListField(child=serializers.RegexField(TAG, max_length=40), max_length=20,
+                                 help_text="Lowercase tags for discovery.", **kwargs)
+
+
+class ResourceSerializer(serializers.Serializer):
+    resourceId = serializers.CharField()
+    providerActorId = serializers.CharField()
+    kind = serializers.ChoiceField(choices=KINDS)
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    backend = serializers.ChoiceField(choices=BACKENDS)
+    pricing = PricingSerializer()
+    policy = serializers.DictField(help_text="{maxConcurrent, maxTokens, allowTools, maxBytes, allowMime}.")
+    tags = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"])
+    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint).")
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+
+
+def resource_out(r) -> dict:
+    return {
+        "resourceId": r.resource_id, "providerActorId": r.provider_actor_id, "kind": r.kind, "name": r.name,
+        "description": r.description, "backend": r.backend, "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+        "policy": r.policy, "tags": r.tags, "status": r.status, "hash": r.hash, "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    }
+
+
+class PublishParams(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=KINDS)
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    backend = serializers.ChoiceField(choices=BACKENDS)
+    endpoint = StrictCharField(max_length=2000, help_text="http(s) URL the market calls; stored encrypted, "
+                               "never shown again.")
+    accessToken = StrictCharField(max_length=4000, required=False, allow_blank=True, default="",
+                                  help_text="Sent to the provider as a bearer token; stored encrypted.")
+    pricing = PricingSerializer()
+    policy = PolicySerializer(required=False)
+    tags = _tags_field(required=False, default=list)
+
+
+@method(
+    name="web3.resources.publish", summary="Publish a resource (model, search or storage endpoint) for lease.",
+    group="resources", params=PublishParams, result=ResourceSerializer, hash_fields=HASH_FIELDS, risk="medium",
+    permissions=["any actor; it becomes the resource's provider"],
+    description="The endpoint and accessToken are encrypted at rest and reachable only through "
+    "web3.resources.invoke on an active lease; no result, error or log shows them.",
+    examples=[{"params": {"kind": "search", "name": "web search", "backend": "searxng",
+                          "endpoint": "https://search.example.com", "pricing": {"unit": "query",
+                          "unitPrice": "0.01", "currency": "USDC"}, "tags": ["web"]}}],
+)
+def publish(call, params):
+    r = services.resource_publish(
+        provider_actor_id=call.actor_id, kind=params["kind"], name=params["name"], backend=params["backend"],
+        endpoint=params["endpoint"], pricing=params["pricing"], description=params["description"],
+        access_token=params["accessToken"], policy=params.get("policy"), tags=params["tags"])
+    return resource_out(r)
+
+
+class UpdateParams(serializers.Serializer):
+    resourceId = serializers.CharField(max_length=40)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    pricing = PricingSerializer(required=False, help_text="Applies to new leases only.")
+    policy = PolicySerializer(required=False, help_text="Merged into the current policy.")
+    tags = _tags_field(required=False)
+    endpoint = StrictCharField(max_length=2000, required=False, help_text="Rotate the endpoint.")
+    accessToken = StrictCharField(max_length=4000, required=False, allow_blank=True, help_text="Rotate the token.")
+
+
+@method(
+    name="web3.resources.update", summary="Change a resource's description, pricing, policy, tags or secrets.",
+    group="resources", params=UpdateParams, result=ResourceSerializer, hash_fields=HASH_FIELDS, risk="medium",
+    permissions=["the resource's provider"], errors=["E_NOT_FOUND"],
+)
+def update(call, params):
+    changes = {k: v for k, v in params.items() if k != "resourceId"}
+    return resource_out(services.resource_update(resource_id=params["resourceId"], actor_id=call.actor_id,
+                                                 changes=changes))
+
+
+class ResourceIdParams(serializers.Serializer):
+    resourceId = serializers.CharField(max_length=40)
+
+
+@method(
+    name="web3.resources.unpublish", summary="Stop new leases of a resource; running leases continue.",
+    group="resources", params=ResourceIdParams, result=ResourceSerializer, hash_fields=HASH_FIELDS,
+    permissions=["the resource's provider"], errors=["E_NOT_FOUND", "E_CONFLICT"],
+)
+def unpublish(call, params):
+    return resource_out(services.resource_unpublish(resource_id=params["resourceId"], actor_id=call.actor_id))
+
+
+@method(
+    name="web3.resources.get", summary="One resource (never its endpoint or token).", group="resources",
+    read_only=True, params=ResourceIdParams, result=ResourceSerializer, hash_fields=HASH_FIELDS,
+    permissions=["published: any actor; unpublished: its provider and staff"], errors=["E_NOT_FOUND"],
+)
+def get(call, params):
+    return resource_out(selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id,
+                                               is_staff=call.is_staff))
+
+
+class ListParams(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=KINDS, required=False)
+    providerActorId = actor_id_field(required=False)
+    currency = currency_field(required=False)
+    maxUnitPrice = money_field("Only resources at or below this unit price (needs currency).", required=False)
+    status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"], required=False,
+                                     help_text="Default resource_published; unpublished ones are listed only "
+                                     "to their provider.")
+    tag = serializers.RegexField(TAG, max_length=40, required=False)
+    limit = limit_field()
+    cursor = cursor_field()
+
+
+class ResourceListResult(serializers.Serializer):
+    items = ResourceSerializer(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+
+
+@method(
+    name="web3.resources.list", summary="Discover resources, newest first.", group="resources", read_only=True,
+    params=ListParams, result=ResourceListResult,
+)
+def list_(call, params):
+    filters = {k: params.get(k) for k in ("kind", "providerActorId", "currency", "maxUnitPrice", "status", "tag")}
+    qs = selectors.resource_list(actor_id=call.actor_id, filters=filters, is_staff=call.is_staff)
+    return paginate(qs, params, resource_out)
+
+
+class InvokeParams(serializers.Serializer):
+    leaseId = serializers.CharField(max_length=40)
+    input = serializers.JSONField(help_text="openai-compat: a chat-completions body (messages, max_tokens, ...); "
+                                  "searxng: {q, categories?, language?}; http-blob: {op: put|get, sha256, "
+                                  "contentBase64?}; custom: any JSON object.")
+
+    def validate_input(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+
+class UsageSerializer(serializers.Serializer):
+    units = serializers.IntegerField(help_text="In the lease's pricing unit.")
+    cost = serializers.CharField(help_text="Charged to the lease (decimal string).")
+
+
+class InvokeResult(serializers.Serializer):
+    output = serializers.JSONField(help_text="The provider's JSON answer (size-capped).")
+    usage = UsageSerializer()
+    lease = LeaseSerializer()
+
+
+@method(
+    name="web3.resources.invoke", summary="Call a leased resource through the market; usage is charged to the lease.",
+    group="resources", params=InvokeParams, result=InvokeResult, atomic=False, risk="medium",
+    permissions=["the lease's consumer (its provider: E_FORBIDDEN; others: E_NOT_FOUND)"],
+    pricing={"model": "lease", "detail": "units x the lease's unit price, rounded up; call/query = 1 per call, "
+             "token = the provider's reported usage, byte = body size"},
+    prerequisites=["an active lease (web3.leases.issue)"],
+    errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
+    description="Reserves the most the call can cost (tokens: min(max_tokens, policy.maxTokens) x price) and "
+    "refuses with E_INSUFFICIENT_FUNDS if the remaining budget cannot cover it; charges the actual usage after. "
+    "Provider down or 5xx: E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
+)
+def invoke(call, params):
+    out = invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
+    return {"output": out.output, "usage": {"units": out.units, "cost": format_amount(out.cost, out.lease.currency)},
+            "lease": lease_out(out.lease)}
