@@ -6,8 +6,10 @@ import os
 import shutil
 from pathlib import Path
 
-_base = Path(__file__).resolve().parent.parent
-_multiproc = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_base / "var" / "prometheus")))
+_var = Path(os.environ.get("WEB3_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+# Under the same var/ as the rest (WEB3_VAR_DIR): on_starting empties this folder, so a second
+# server with its own var/ must not share it.
+_multiproc = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var / "prometheus")))
 
 bind = os.environ.get("WEB3_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
