@@ -244,6 +244,11 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.services.checkpoints.seal_sweep",
     "audit.anchor": "market.services.anchoring.anchor_sweep",
+    # Task market: expire open tasks, close dispute windows, pay out rulings (after audit.seal,
+    # whose checkpoint a ruling's payout waits for).
+    "tasks.expire": "market.services.task_sweeps.task_expire_sweep",
+    "tasks.dispute_window": "market.services.task_sweeps.receipt_window_sweep",
+    "disputes.payout": "market.services.task_sweeps.dispute_payout_sweep",
 }
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {

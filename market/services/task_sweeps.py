@@ -1,0 +1,143 @@
+"""The task market's periodic jobs (WEB3_PERIODIC_JOBS): expiry, the dispute window, and ruling
+payouts. Each selects its work by state and deadline in batches with skip_locked, and re-reads
+every row under its lock, so running twice, or two at once, moves each object once.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from market import states
+from market.models import Dispute, TaskBid, TaskOrder, TaskReceipt, TaskResult, audit_record
+from market.money import format_amount
+from market.services import ledger
+from market.services.payout_gate import ruling_payout_ready
+
+SYSTEM = "system"
+T, Rc, D = TaskOrder.Status, TaskReceipt.Status, Dispute.Status
+
+
+def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
+    """Open tasks past expiresAt (open means no active award) expire; their live bids are rejected."""
+    expired = 0
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            batch = list(TaskOrder.objects.select_for_update(skip_locked=True)
+                         .filter(status=T.OPEN, expires_at__lte=now).order_by("pk")[:batch_size])
+            if not batch:
+                break
+            bids = TaskBid.objects.filter(task__in=batch, status=TaskBid.Status.SUBMITTED)
+            bidders: dict[int, list[str]] = {}
+            for bid in bids.select_for_update().order_by("pk"):
+                bidders.setdefault(bid.task_id, []).append(bid.bidder_actor_id)
+            states.bulk_transition(bids, "reject", updated_at=now)
+            moved = states.bulk_transition(TaskOrder.objects.filter(pk__in=[t.pk for t in batch]), "expire",
+                                           updated_at=now)
+            for task in batch:
+                audit_record(actor_id=SYSTEM, action="task.expire", object_type="task", object_id=task.task_id,
+                             payload={"status": T.EXPIRED, "rejectedBids": len(bidders.get(task.pk, []))},
+                             parties=[task.creator_actor_id, *bidders.get(task.pk, [])])
+            expired += moved
+    return {"expired": expired}
+
+
+def _lock_tasks(task_pks: set[int]) -> set[int]:
+    """Lock the tasks (domain objects first, by id); those another transaction holds are left for
+    a later run."""
+    return set(TaskOrder.objects.select_for_update(skip_locked=True).filter(pk__in=task_pks)
+               .order_by("pk").values_list("pk", flat=True))
+
+
+def _close(receipt: TaskReceipt, verb: str, now) -> None:
+    receipt.settled_at = now
+    states.transition(receipt, verb, update_fields=["settled_at"])
+    task = receipt.task
+    if task.status == T.AWARDED:
+        states.transition(task, "close")
+
+
+def _pay(receipt: TaskReceipt, *, payee_share: int | None, reason: str) -> dict[str, int]:
+    """Release `payee_share` minor units (None: everything) to the deliverer and refund the rest."""
+    sid = receipt.settlement.settlement_id
+    ref = f"task:{receipt.task.task_id}"
+    amount = receipt.settlement.remaining
+    share = amount if payee_share is None else payee_share
+    if share > 0:
+        ledger.escrow_release(settlement_id=sid, amount=share, by_actor_id=SYSTEM, reason=reason, reference=ref)
+    if share < amount:
+        ledger.escrow_refund(settlement_id=sid, by_actor_id=SYSTEM, reason=reason, reference=ref)
+    return {"released": share, "refunded": amount - share}
+
+
+def receipt_window_sweep(*, batch_size: int = 200) -> dict[str, int]:
+    """Receipts still pending when their dispute window closes: a rejected result is refunded to
+    the creator, an unreviewed one released to the deliverer."""
+    released = refunded = 0
+    while True:
+        now = timezone.now()
+        due = TaskReceipt.objects.filter(status=Rc.PENDING, dispute_deadline__lt=now)
+        with transaction.atomic():
+            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            batch = list(due.filter(task_id__in=locked).select_for_update().select_related(
+                "task", "result", "settlement").order_by("pk"))
+            if not batch:
+                break
+            for receipt in batch:
+                rejected = receipt.result.status == TaskResult.Status.REJECTED
+                _close(receipt, "refund" if rejected else "settle", now)
+                moved = _pay(receipt, payee_share=0 if rejected else None,
+                             reason="dispute window closed: " + ("rejected" if rejected else "not reviewed"))
+                audit_record(actor_id=SYSTEM, action="receipt.refund" if rejected else "receipt.settle",
+                             object_type="task", object_id=receipt.task.task_id,
+                             payload={"receiptId": receipt.receipt_id, "status": receipt.status,
+                                      **{k: format_amount(v, receipt.currency) for k, v in moved.items()}},
+                             parties=[receipt.creator_actor_id, receipt.deliverer_actor_id])
+                refunded += rejected
+                released += not rejected
+    return {"released": released, "refunded": refunded}
+
+
+def payout_share(dispute: Dispute, receipt: TaskReceipt) -> int | None:
+    """Minor units to the deliverer (None: all). rule: floor(amount x bps / 10000); decline: the
+    pre-dispute outcome (a rejected result is refunded, an unreviewed one released)."""
+    if dispute.decision == Dispute.Decision.RULE:
+        return receipt.settlement.remaining * dispute.payee_share_bps // 10000
+    return 0 if receipt.result.status == TaskResult.Status.REJECTED else None
+
+
+def dispute_payout_sweep(*, batch_size: int = 200) -> dict[str, int]:
+    """Rulings past their appeal window (or final) pay out once the payout gate agrees."""
+    paid = 0
+    waiting: set[int] = set()
+    while True:
+        now = timezone.now()
+        due = (Dispute.objects.filter(status__in=(D.RESOLVED, D.REJECTED), paid_out_at__isnull=True,
+                                      receipt__payout_due_at__lte=now).exclude(pk__in=waiting))
+        with transaction.atomic():
+            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            receipts = {r.pk: r for r in TaskReceipt.objects.select_for_update().select_related(
+                "task", "result", "settlement").filter(task_id__in=locked).order_by("pk")}
+            batch = list(due.filter(task_id__in=locked).select_for_update().order_by("pk"))
+            if not batch:
+                break
+            for dispute in batch:
+                if not ruling_payout_ready(dispute):
+                    waiting.add(dispute.pk)
+                    continue
+                receipt = receipts[dispute.receipt_id]
+                full = receipt.settlement.remaining
+                share = payout_share(dispute, receipt)
+                _close(receipt, "refund" if share == 0 else "settle", now)
+                moved = _pay(receipt, payee_share=share, reason=f"dispute {dispute.dispute_id}: {dispute.decision}")
+                dispute.paid_out_at = now
+                dispute.save(update_fields=["paid_out_at", "updated_at"])
+                audit_record(actor_id=SYSTEM, action="dispute.payout", object_type="dispute",
+                             object_id=dispute.dispute_id,
+                             payload={"status": dispute.status, "receiptId": receipt.receipt_id,
+                                      "amount": format_amount(full, receipt.currency),
+                                      **{k: format_amount(v, receipt.currency) for k, v in moved.items()}},
+                             parties=list(dispute.parties))
+                paid += 1
+    return {"paid": paid, "waiting": len(waiting)}

@@ -1,0 +1,145 @@
+"""web3.dispute.open|submitEvidence|resolve|appeal|get|list, and the market's status part."""
+
+from rest_framework import serializers
+
+from market.models import Dispute
+from market.selectors import disputes as dispute_selectors
+from market.services import disputes as dispute_services
+from web3api import status
+from web3api.market_shapes import DISPUTE_HASH_FIELDS, DisputeOut, EvidenceOut, dispute_out
+from web3api.methods.market_tasks import TASK_ID
+from web3api.pagination import paginate
+from web3api.registry import method
+from web3api.serializers import StrictCharField, cursor_field, limit_field
+
+PARTIES = "the task's creator and the deliverer (parties), arbitrators and staff see a dispute"
+
+
+class OpenParams(serializers.Serializer):
+    taskId = serializers.CharField(**TASK_ID)
+    reason = StrictCharField(max_length=5000)
+
+
+class OpenOut(DisputeOut):
+    merged = serializers.BooleanField(help_text="True when the call joined the task's live dispute.")
+
+
+@method(
+    name="web3.dispute.open", summary="The deliverer disputes a rejected or unreviewed result.", group="dispute",
+    params=OpenParams, result=OpenOut, hash_fields=DISPUTE_HASH_FIELDS, risk="medium",
+    permissions=["the deliverer of the task's result"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
+    prerequisites=["the result was rejected, or not reviewed by its reviewDeadline",
+                   "within WEB3_DISPUTE_WINDOW_SEC of the rejection or the review deadline",
+                   "at most WEB3_DISPUTES_PER_DAY disputes per day"],
+    description="Attaches an evidence bundle (task, award, artifact hashes, settlement state, audit event ids). "
+    "A second open returns the live dispute with merged=true.",
+)
+def open_dispute(call, params):
+    dispute, merged = dispute_services.dispute_open(task_id=params["taskId"], actor_id=call.actor_id,
+                                                    reason=params["reason"])
+    return dispute_out(dispute, merged=merged)
+
+
+class EvidenceParams(serializers.Serializer):
+    disputeId = serializers.CharField(max_length=40)
+    kind = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="e.g. text, log, screenshot, link.")
+    content = StrictCharField(max_length=10240, required=False, default="", allow_blank=True,
+                              help_text="At most 10 KB; its sha256 must equal `sha256`.")
+    uri = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="Lowercase hex sha256 of the evidence.")
+
+
+@method(
+    name="web3.dispute.submitEvidence", summary="A party adds evidence before the ruling (5 items each).",
+    group="dispute", params=EvidenceParams, result=EvidenceOut, permissions=["the dispute's parties"],
+    errors=["E_NOT_FOUND", "E_CONFLICT"],
+)
+def submit_evidence(call, params):
+    e = dispute_services.evidence_submit(
+        dispute_id=params["disputeId"], actor_id=call.actor_id, kind=params["kind"], sha256=params["sha256"],
+        content=params["content"], uri=params["uri"], is_staff=call.is_staff, is_arbitrator=call.is_arbitrator)
+    return {"evidenceId": e.evidence_id, "submitterActorId": e.submitter_actor_id, "kind": e.kind,
+            "content": e.content, "uri": e.uri, "sha256": e.sha256, "createdAt": e.created_at}
+
+
+class ResolveParams(serializers.Serializer):
+    disputeId = serializers.CharField(max_length=40)
+    decision = serializers.ChoiceField(choices=Dispute.Decision.values)
+    payeeShareBps = serializers.IntegerField(min_value=0, max_value=10000, required=False,
+                                             help_text="With rule: the deliverer's share in basis points.")
+    rationale = StrictCharField(max_length=5000)
+
+
+@method(
+    name="web3.dispute.resolve", summary="Rule (split the escrow) or decline (the prior outcome stands).",
+    group="dispute", auth="arbitrator", params=ResolveParams, result=DisputeOut, risk="high",
+    permissions=["an arbitrator who is not a party; after an appeal, another arbitrator than the first"],
+    errors=["E_NOT_FOUND", "E_CONFLICT"],
+    description="payee share = floor(amount x payeeShareBps / 10000) minor units to the deliverer, the rest back "
+    "to the creator, paid by the sweep once WEB3_APPEAL_WINDOW_SEC passes with no appeal (at once after a "
+    "final ruling) and the ruling's audit event is covered by a checkpoint.",
+)
+def resolve_dispute(call, params):
+    return dispute_out(dispute_services.dispute_resolve(
+        dispute_id=params["disputeId"], actor_id=call.actor_id, decision=params["decision"],
+        rationale=params["rationale"], payee_share_bps=params.get("payeeShareBps")))
+
+
+class AppealParams(serializers.Serializer):
+    disputeId = serializers.CharField(max_length=40)
+    reason = StrictCharField(max_length=5000)
+
+
+@method(
+    name="web3.dispute.appeal", summary="Appeal the first ruling within the appeal window.", group="dispute",
+    params=AppealParams, result=DisputeOut, permissions=["the dispute's parties"],
+    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
+)
+def appeal_dispute(call, params):
+    return dispute_out(dispute_services.dispute_appeal(
+        dispute_id=params["disputeId"], actor_id=call.actor_id, reason=params["reason"], is_staff=call.is_staff,
+        is_arbitrator=call.is_arbitrator))
+
+
+class GetParams(serializers.Serializer):
+    disputeId = serializers.CharField(max_length=40)
+
+
+@method(
+    name="web3.dispute.get", summary="One dispute with its evidence and ruling.", group="dispute", read_only=True,
+    params=GetParams, result=DisputeOut, permissions=[PARTIES], errors=["E_NOT_FOUND"],
+)
+def get_dispute(call, params):
+    return dispute_out(dispute_selectors.dispute_get(dispute_id=params["disputeId"], actor_id=call.actor_id,
+                                                     is_staff=call.is_staff, is_arbitrator=call.is_arbitrator))
+
+
+class ListParams(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Dispute.Status.values, required=False)
+    limit = limit_field()
+    cursor = cursor_field()
+
+
+class ListOut(serializers.Serializer):
+    items = DisputeOut(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+
+
+@method(
+    name="web3.dispute.list", summary="Disputes: the caller's as a party; every dispute for arbitrators.",
+    group="dispute", read_only=True, params=ListParams, result=ListOut, permissions=[PARTIES],
+)
+def list_disputes(call, params):
+    qs = dispute_selectors.dispute_list(actor_id=call.actor_id, is_staff=call.is_staff,
+                                        is_arbitrator=call.is_arbitrator, filters={"status": params.get("status")})
+    return paginate(qs, params, dispute_out)
+
+
+@status.part("market")
+def _market_part() -> tuple[str, str]:
+    from market.selectors.tasks import market_counts
+
+    c = market_counts()
+    state = "degraded" if c["overduePayouts"] else "ok"
+    return state, (f"{c['openTasks']} open tasks, {c['awardedTasks']} awarded, {c['liveDisputes']} live disputes, "
+                   f"{c['overduePayouts']} payouts overdue")

@@ -1,0 +1,64 @@
+"""web3.market.submitResult and web3.market.reviewResult."""
+
+from rest_framework import serializers
+
+from market.services import results as result_services
+from web3api.market_shapes import RESULT_HASH_FIELDS, TaskReceiptOut, TaskResultOut, receipt_out, result_out
+from web3api.methods.market_tasks import TASK_ID, signature_field
+from web3api.registry import method
+from web3api.serializers import StrictCharField
+
+
+class ArtifactParams(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="Lowercase hex sha256 of the artifact.")
+    uri = StrictCharField(max_length=500, required=False, help_text="Where the artifact can be fetched.")
+
+
+class SubmitResultParams(serializers.Serializer):
+    taskId = serializers.CharField(**TASK_ID)
+    summary = StrictCharField(max_length=10000)
+    artifacts = ArtifactParams(many=True, max_length=50, help_text="[{name, sha256, uri?}]; may be empty.")
+    signature = signature_field("{taskId, summary, artifacts}")
+
+
+@method(
+    name="web3.market.submitResult", summary="Deliver the result of an awarded task (once, before deliverBy).",
+    group="market", params=SubmitResultParams, result=TaskResultOut, hash_fields=RESULT_HASH_FIELDS,
+    permissions=["the awarded bidder"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
+    prerequisites=["an active award of this task to the caller", "no result yet for the award",
+                   "before the award's deliverBy"],
+)
+def submit_result(call, params):
+    artifacts = [dict(a) for a in params["artifacts"]]
+    return result_out(result_services.result_submit(task_id=params["taskId"], actor_id=call.actor_id,
+                                                    summary=params["summary"], artifacts=artifacts,
+                                                    signature=params.get("signature")))
+
+
+class ReviewResultParams(serializers.Serializer):
+    resultId = serializers.CharField(max_length=40)
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    reason = StrictCharField(max_length=5000, required=False, default="", allow_blank=True)
+    signature = signature_field("{resultId, decision, reason}")
+
+
+class ReviewResultOut(serializers.Serializer):
+    result = TaskResultOut()
+    receipt = TaskReceiptOut()
+
+
+@method(
+    name="web3.market.reviewResult", summary="Accept (pays the deliverer) or reject (opens the dispute window).",
+    group="market", params=ReviewResultParams, result=ReviewResultOut, risk="high",
+    permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
+    prerequisites=["the result is result_submitted", "before its reviewDeadline"],
+    description="accept releases the escrow to the deliverer at once (receipt_settled, task_closed). reject "
+    "leaves the receipt pending for WEB3_DISPUTE_WINDOW_SEC: with no dispute from the deliverer in that "
+    "window the sweep refunds the creator.",
+)
+def review_result(call, params):
+    result, receipt = result_services.result_review(
+        result_id=params["resultId"], actor_id=call.actor_id, decision=params["decision"], reason=params["reason"],
+        signature=params.get("signature"))
+    return {"result": result_out(result), "receipt": receipt_out(receipt)}
