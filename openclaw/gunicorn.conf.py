@@ -15,6 +15,9 @@ bind = os.environ.get("WEB3_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB3_THREADS", "4"))
 timeout = 60
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/): keep it per var/ so two
+# servers (say the market and a benchmark) never share it.
+control_socket = str(_var / "run" / "gunicorn.ctl")
 accesslog = "-"
 # The access log shows the path only: no query strings (tokens in query strings are ignored, but
 # should never be written down either).
