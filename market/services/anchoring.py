@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from market import chain as chain_mod
@@ -147,12 +147,9 @@ def _record_failure(anchor_id: int, exc: BaseException, now: datetime) -> None:
               anchor.checkpoint_id, attempts, chain_mod.error_text(exc), backoff_seconds(attempts))
 
 
-def due_anchors(now: datetime):
-    return (
-        CheckpointAnchor.objects.filter(status__in=[S.PENDING, S.SIGNED, S.SENT])
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .order_by("checkpoint__tree_size")
-    )
+def waiting_anchors():
+    return (CheckpointAnchor.objects.filter(status__in=[S.PENDING, S.SIGNED, S.SENT])
+            .order_by("checkpoint__tree_size"))
 
 
 def anchor_sweep(*, now: datetime | None = None) -> dict:
@@ -164,7 +161,9 @@ def anchor_sweep(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     anchors_ensure()
     anchored = failed = 0
-    for anchor_id in list(due_anchors(now).values_list("pk", flat=True)[:BATCH]):
+    for anchor_id, next_attempt_at in list(waiting_anchors().values_list("pk", "next_attempt_at")[:BATCH]):
+        if next_attempt_at is not None and next_attempt_at > now:
+            break  # strictly in order: a later nonce never goes before an earlier one
         try:
             if anchor_advance(anchor_id=anchor_id, chain=chain, now=now) == S.ANCHORED:
                 anchored += 1

@@ -4,9 +4,10 @@ A checkpoint covers every event with seq < tree_size; its root is the RFC 6962 M
 their chain hashes (market.merkle) and its signature is an EIP-191 personal_sign by
 WEB3_CHECKPOINT_KEY of market.proofs.checkpoint_statement(tree_size, root, createdAt).
 
-Two sealers at once: each locks the latest checkpoint row and re-reads the largest tree size after
-the lock (READ COMMITTED gives that statement a fresh snapshot; SQLite serialises whole
-transactions), and the tree size is unique, so each event is sealed by exactly one checkpoint.
+Two sealers at once: each locks the first checkpoint row (the audit head before any checkpoint
+exists) and re-reads the largest tree size after the lock (READ COMMITTED gives that
+statement a fresh snapshot; SQLite serialises whole transactions), and the tree size is unique,
+so each event is sealed by exactly one checkpoint.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
     checkpoint_account()  # fail before any work when the key is missing
     try:
         with transaction.atomic():
-            list(Checkpoint.objects.select_for_update().order_by("-tree_size")[:1])
+            # Sealers queue on one fixed row: the first checkpoint (append-only, so it never moves).
+            if not list(Checkpoint.objects.select_for_update().order_by("tree_size")[:1]):
+                # Before any checkpoint exists there is no such row: queue on the audit head once.
+                AuditHead.objects.select_for_update().filter(pk=1).first()
+                list(Checkpoint.objects.select_for_update().order_by("tree_size")[:1])  # written meanwhile?
             sealed = last_tree_size()
             head = AuditHead.objects.filter(pk=1).first()
             size = head.next_seq if head else 0

@@ -1,0 +1,59 @@
+"""Concurrent sealers (PostgreSQL): every event is sealed by exactly one checkpoint."""
+
+import threading
+
+import pytest
+from django.db import transaction
+
+from market.models import Checkpoint, audit_record
+from market.services.checkpoints import checkpoint_seal
+from market.verify import problems
+from tests.conftest import in_thread
+
+A = "0x" + "a1" * 20
+
+
+def write_events(n: int, start: threading.Barrier | None = None) -> int:
+    if start:
+        start.wait(10)
+    for i in range(n):
+        with transaction.atomic():
+            audit_record(actor_id=A, action="test.note", object_type="task", object_id=f"t{i}", payload={"i": i})
+    return n
+
+
+def seal_repeatedly(times: int, start: threading.Barrier) -> list[int]:
+    start.wait(10)
+    sizes = []
+    for _ in range(times):
+        cp = checkpoint_seal()
+        if cp is not None:
+            sizes.append(cp.tree_size)
+    return sizes
+
+
+@pytest.mark.concurrency
+@pytest.mark.postgres
+@pytest.mark.parametrize("first_checkpoint_exists", [False, True])
+def test_concurrent_sealers_seal_every_event_exactly_once(transactional_db, first_checkpoint_exists):
+    # given: some events (and maybe a checkpoint), then writers and three sealers all at once
+    write_events(5)
+    if first_checkpoint_exists:
+        checkpoint_seal()
+    start = threading.Barrier(5)
+    runs = [in_thread(write_events, 15, start), in_thread(write_events, 15, start)]
+    runs += [in_thread(seal_repeatedly, 8, start) for _ in range(3)]
+    # when
+    for thread, _ in runs:
+        thread.join(60)
+    for _, out in runs:
+        assert "error" not in out, out.get("error")
+    checkpoint_seal()
+    # then: no tree size was written twice, every successful seal is one row, in time order
+    returned = [size for _, out in runs[2:] for size in out["value"]]
+    assert len(returned) == len(set(returned))
+    rows = list(Checkpoint.objects.order_by("tree_size"))
+    assert set(returned) <= {cp.tree_size for cp in rows}
+    assert rows[-1].tree_size == 35
+    assert [cp.created_at for cp in rows] == sorted(cp.created_at for cp in rows)
+    assert list(problems()) == []
