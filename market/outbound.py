@@ -69,10 +69,14 @@ def _check_address(addr) -> None:
                                                 "address, which this market does not call")
 
 
+def _lookup(host: str, port: int) -> list:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
 def resolve_checked(host: str, port: int) -> str:
     """One address of `host` that passed the guard (all of them must pass)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _lookup(host, port)
     except (socket.gaierror, UnicodeError):
         raise Unavailable("the provider's host cannot be resolved") from None
     addrs = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
@@ -110,7 +114,8 @@ def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_b
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             request = client.build_request(method, pinned, headers=send_headers, json=json_body, content=content,
                                            params=params, extensions=extensions)
-            with client.send(request, stream=True) as response:
+            response = client.send(request, stream=True)
+            try:
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
@@ -120,6 +125,8 @@ def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_b
                     chunks.append(chunk)
                 return ProviderAnswer(response.status_code, b"".join(chunks),
                                       response.headers.get("content-type", ""))
+            finally:
+                response.close()
     except httpx.TimeoutException:
         raise Timeout("the provider did not answer in time; nothing was charged") from None
     except httpx.HTTPError as exc:

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from market.models import Invocation, Lease, Settlement, Transfer, UsageEntry
 from market.selectors.ledger import balances
 from market.services import ledger
-from tests.provider_server import ProviderServer
 
 USDC = 10**6  # minor units per USDC
-
-
-@pytest.fixture
-def provider_server():
-    with ProviderServer() as server:
-        yield server
 
 
 def fund(actor_id: str, whole: int) -> None:
@@ -28,7 +19,7 @@ def bal(actor_id: str) -> tuple[int, int]:
     return b["available"], b["locked"]
 
 
-def publish(api, server: ProviderServer | None = None, *, kind="search", backend="searxng", unit="query",
+def publish(api, server=None, *, kind="search", backend="searxng", unit="query",
             price="0.010000", endpoint: str | None = None, **extra):
     if endpoint is None:
         endpoint = server.base + {"openai-compat": "/v1", "searxng": "", "http-blob": "/blob",

@@ -4,7 +4,7 @@ import pytest
 
 from market.hashing import object_hash
 from market.models import Resource
-from tests.resource_helpers import USDC, bal, fund, provider_server, publish  # noqa: F401
+from tests.resource_helpers import USDC, bal, fund, publish
 
 ENDPOINT = "https://search.example.net/api"
 

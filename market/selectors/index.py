@@ -1,0 +1,83 @@
+"""Index reads: discoverable resources with price, freshness, health and reputation.
+
+health (per resource): stale when its newest report is older than STALE_AFTER (or it never
+reported); degraded when, over the last HEALTH_WINDOW, at least MIN_CALLS invocations ran and more
+than DEGRADED_FAILURE_RATE of them failed; healthy otherwise.
+reputation (per provider, 0-100): invoke success rate x settled leases / (settled leases + 2); with
+no invocations yet the success rate counts as 1. Usage volume is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
+
+from market.models import Invocation, Lease, Resource, UsageEntry
+from market.selectors.resources import ResourceFilter, _fs_qs
+
+STALE_AFTER = timedelta(hours=1)
+HEALTH_WINDOW = timedelta(hours=1)
+MIN_CALLS = 3
+DEGRADED_FAILURE_RATE = 0.2
+ENDED = (Lease.Status.EXPIRED, Lease.Status.REVOKED, Lease.Status.EXHAUSTED)
+
+
+def index_resources(filters: dict[str, Any]) -> QuerySet[Resource]:
+    since = timezone.now() - HEALTH_WINDOW
+    filters = {k: v for k, v in filters.items() if v not in (None, "")}
+    filters["status"] = Resource.Status.PUBLISHED
+    qs = _fs_qs(ResourceFilter(filters, queryset=Resource.objects.all()))
+    return qs.annotate(
+        last_reported_at=Max("index_reports__reported_at"),
+    ).annotate(
+        recent_calls=Count("invocations", filter=Q(invocations__started_at__gte=since,
+                                                   invocations__status__in=["invocation_succeeded",
+                                                                            "invocation_failed"]), distinct=True),
+        recent_failures=Count("invocations", filter=Q(invocations__started_at__gte=since,
+                                                      invocations__status="invocation_failed"), distinct=True),
+    )
+
+
+def health_state(last_reported_at, calls: int, failures: int, now=None) -> str:
+    now = now or timezone.now()
+    if last_reported_at is None or now - last_reported_at > STALE_AFTER:
+        return "stale"
+    if calls >= MIN_CALLS and failures / calls > DEGRADED_FAILURE_RATE:
+        return "degraded"
+    return "healthy"
+
+
+def resource_health(resource: Resource) -> dict[str, Any]:
+    now = timezone.now()
+    last = resource.index_reports.aggregate(last=Max("reported_at"))["last"]
+    recent = Invocation.objects.filter(resource=resource, started_at__gte=now - HEALTH_WINDOW,
+                                       status__in=["invocation_succeeded", "invocation_failed"])
+    calls = recent.count()
+    failures = recent.filter(status="invocation_failed").count()
+    return {"status": health_state(last, calls, failures, now), "lastReportedAt": last,
+            "freshnessSec": int((now - last).total_seconds()) if last else None,
+            "recentInvocations": calls, "recentFailures": failures}
+
+
+def provider_reputation(actor_id: str) -> dict[str, Any]:
+    settled = Lease.objects.filter(provider_actor_id=actor_id, status__in=ENDED).count()
+    volume: dict[str, int] = defaultdict(int)
+    for row in (UsageEntry.objects.filter(lease__provider_actor_id=actor_id).values("lease__currency")
+                .annotate(total=Sum("amount"))):
+        volume[row["lease__currency"]] = row["total"] or 0
+    inv = Invocation.objects.filter(resource__provider_actor_id=actor_id,
+                                    status__in=["invocation_succeeded", "invocation_failed"])
+    calls = inv.count()
+    failures = inv.filter(status="invocation_failed").count()
+    failure_rate = failures / calls if calls else 0.0
+    score = round(100 * (1 - failure_rate) * settled / (settled + 2))
+    return {"settledLeases": settled, "usageVolume": dict(volume), "invocations": calls, "failures": failures,
+            "failureRate": round(failure_rate, 4), "score": score}
+
+
+def reputations(actor_ids: set[str]) -> dict[str, dict[str, Any]]:
+    return {a: provider_reputation(a) for a in actor_ids}
