@@ -15,18 +15,18 @@ from web3api.serializers import StrictCharField, cursor_field, limit_field
 PARTIES = "the task's creator and the deliverer (parties), arbitrators and staff see a dispute"
 
 
-class OpenParams(serializers.Serializer):
+class DisputeOpenParams(serializers.Serializer):
     taskId = serializers.CharField(**TASK_ID)
     reason = StrictCharField(max_length=5000)
 
 
-class OpenOut(DisputeOut):
+class DisputeOpenOut(DisputeOut):
     merged = serializers.BooleanField(help_text="True when the call joined the task's live dispute.")
 
 
 @method(
     name="web3.dispute.open", summary="The deliverer disputes a rejected or unreviewed result.", group="dispute",
-    params=OpenParams, result=OpenOut, hash_fields=DISPUTE_HASH_FIELDS, risk="medium",
+    params=DisputeOpenParams, result=DisputeOpenOut, hash_fields=DISPUTE_HASH_FIELDS, risk="medium",
     permissions=["the deliverer of the task's result"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
     prerequisites=["the result was rejected, or not reviewed by its reviewDeadline",
                    "within WEB3_DISPUTE_WINDOW_SEC of the rejection or the review deadline",
@@ -40,7 +40,7 @@ def open_dispute(call, params):
     return dispute_out(dispute, merged=merged)
 
 
-class EvidenceParams(serializers.Serializer):
+class DisputeEvidenceParams(serializers.Serializer):
     disputeId = serializers.CharField(max_length=40)
     kind = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="e.g. text, log, screenshot, link.")
     content = StrictCharField(max_length=10240, required=False, default="", allow_blank=True,
@@ -51,7 +51,7 @@ class EvidenceParams(serializers.Serializer):
 
 @method(
     name="web3.dispute.submitEvidence", summary="A party adds evidence before the ruling (5 items each).",
-    group="dispute", params=EvidenceParams, result=EvidenceOut, permissions=["the dispute's parties"],
+    group="dispute", params=DisputeEvidenceParams, result=EvidenceOut, permissions=["the dispute's parties"],
     errors=["E_NOT_FOUND", "E_CONFLICT"],
 )
 def submit_evidence(call, params):
@@ -62,7 +62,7 @@ def submit_evidence(call, params):
             "content": e.content, "uri": e.uri, "sha256": e.sha256, "createdAt": e.created_at}
 
 
-class ResolveParams(serializers.Serializer):
+class DisputeResolveParams(serializers.Serializer):
     disputeId = serializers.CharField(max_length=40)
     decision = serializers.ChoiceField(choices=Dispute.Decision.values)
     payeeShareBps = serializers.IntegerField(min_value=0, max_value=10000, required=False,
@@ -72,7 +72,7 @@ class ResolveParams(serializers.Serializer):
 
 @method(
     name="web3.dispute.resolve", summary="Rule (split the escrow) or decline (the prior outcome stands).",
-    group="dispute", auth="arbitrator", params=ResolveParams, result=DisputeOut, risk="high",
+    group="dispute", auth="arbitrator", params=DisputeResolveParams, result=DisputeOut, risk="high",
     permissions=["an arbitrator who is not a party; after an appeal, another arbitrator than the first"],
     errors=["E_NOT_FOUND", "E_CONFLICT"],
     description="payee share = floor(amount x payeeShareBps / 10000) minor units to the deliverer, the rest back "
@@ -85,14 +85,14 @@ def resolve_dispute(call, params):
         rationale=params["rationale"], payee_share_bps=params.get("payeeShareBps")))
 
 
-class AppealParams(serializers.Serializer):
+class DisputeAppealParams(serializers.Serializer):
     disputeId = serializers.CharField(max_length=40)
     reason = StrictCharField(max_length=5000)
 
 
 @method(
     name="web3.dispute.appeal", summary="Appeal the first ruling within the appeal window.", group="dispute",
-    params=AppealParams, result=DisputeOut, permissions=["the dispute's parties"],
+    params=DisputeAppealParams, result=DisputeOut, permissions=["the dispute's parties"],
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
 )
 def appeal_dispute(call, params):
@@ -101,33 +101,33 @@ def appeal_dispute(call, params):
         is_arbitrator=call.is_arbitrator))
 
 
-class GetParams(serializers.Serializer):
+class DisputeGetParams(serializers.Serializer):
     disputeId = serializers.CharField(max_length=40)
 
 
 @method(
     name="web3.dispute.get", summary="One dispute with its evidence and ruling.", group="dispute", read_only=True,
-    params=GetParams, result=DisputeOut, permissions=[PARTIES], errors=["E_NOT_FOUND"],
+    params=DisputeGetParams, result=DisputeOut, permissions=[PARTIES], errors=["E_NOT_FOUND"],
 )
 def get_dispute(call, params):
     return dispute_out(dispute_selectors.dispute_get(dispute_id=params["disputeId"], actor_id=call.actor_id,
                                                      is_staff=call.is_staff, is_arbitrator=call.is_arbitrator))
 
 
-class ListParams(serializers.Serializer):
+class DisputeListParams(serializers.Serializer):
     status = serializers.ChoiceField(choices=Dispute.Status.values, required=False)
     limit = limit_field()
     cursor = cursor_field()
 
 
-class ListOut(serializers.Serializer):
+class DisputeListOut(serializers.Serializer):
     items = DisputeOut(many=True)
     nextCursor = serializers.CharField(allow_null=True)
 
 
 @method(
     name="web3.dispute.list", summary="Disputes: the caller's as a party; every dispute for arbitrators.",
-    group="dispute", read_only=True, params=ListParams, result=ListOut, permissions=[PARTIES],
+    group="dispute", read_only=True, params=DisputeListParams, result=DisputeListOut, permissions=[PARTIES],
 )
 def list_disputes(call, params):
     qs = dispute_selectors.dispute_list(actor_id=call.actor_id, is_staff=call.is_staff,
