@@ -47,3 +47,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "event_id", "action", "object_type", "object_id", "actor_id", "created_at")
     list_filter = ("action", "object_type")
     search_fields = ("event_id", "actor_id", "object_id", "action")
+
+
+from market import admin_audit  # noqa: E402,F401  (audit checkpoints and anchors)

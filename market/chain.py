@@ -46,7 +46,10 @@ def _tester() -> Any:
         if _tester_w3 is None:
             from web3 import EthereumTesterProvider, Web3
 
-            _tester_w3 = Web3(EthereumTesterProvider())
+            try:
+                _tester_w3 = Web3(EthereumTesterProvider())
+            except ImportError as exc:  # eth-tester[py-evm] comes with requirements-dev.txt
+                raise RuntimeError("tester:// needs eth-tester[py-evm] (requirements-dev.txt)") from exc
         return _tester_w3
 
 

@@ -6,9 +6,10 @@ sha256(""). Leaf i is the audit event with seq i; its leaf data is the 32 raw by
 chain hash (AuditEvent.hash, which commits to every field of the event and to the previous event).
 
 The market's tables are the only source of truth: a tree is rebuilt from the event hashes when it
-is needed, never kept elsewhere. `MerkleLog` appends leaves and gives the root of every prefix in
-O(log n) (the roots of the perfect subtrees on its right edge), so every checkpoint can be
-re-verified in one pass over the events.
+is needed, never kept elsewhere (which is why this is a small module and not pymerkle, whose trees
+live in memory or in a SQLite file of their own: a second store to keep in step). `MerkleLog`
+appends leaves and gives the root of every prefix in O(log n) (the roots of the perfect subtrees
+on its right edge), so every checkpoint can be re-verified in one pass over the events.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def test_status_reports_the_audit_part_without_leaking_the_chain(escrow, setting
     assert report == {"anchored": 0, "failed": 1, "waiting": 1}
     assert part["status"] == "degraded"
     assert part["message"].startswith("checkpoint 2 at ")
-    assert "; 1 unsealed events; 1 checkpoints waiting for the chain (lag " in part["message"]
+    assert f" signed by {checkpoint_signer()}; 1 unsealed events; 1 checkpoints waiting for the chain (lag " in (
+        part["message"])
     assert part["message"].endswith("last anchor error: chain call failed (ConnectionError)")
     for secret in ("hunter2", "anchor-user", "127.0.0.1", "/rpc", settings.WEB3_ANCHOR_PRIVATE_KEY):
         assert secret not in part["message"] and secret not in caplog.text

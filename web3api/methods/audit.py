@@ -142,7 +142,8 @@ def audit_proof(call, params):
 def _audit_status() -> tuple[str, str]:
     h = audit_selectors.audit_health()
     last = h["lastCheckpoint"]
-    parts = [f"checkpoint {last.tree_size} at {last.created_text}" if last else "no checkpoint yet",
+    parts = [f"checkpoint {last.tree_size} at {last.created_text} signed by {last.signer}" if last
+             else "no checkpoint yet",
              f"{h['unsealed']} unsealed events"]
     state = "degraded" if h["unsealedAgeSec"] > 600 else "ok"
     if not chain.configured():
