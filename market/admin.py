@@ -49,4 +49,5 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("event_id", "actor_id", "object_id", "action")
 
 
+from market import admin_resources  # noqa: E402,F401  (resources, leases, usage, index)
 from market import admin_audit  # noqa: E402,F401  (audit checkpoints and anchors)
