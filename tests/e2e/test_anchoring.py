@@ -160,3 +160,19 @@ def _event_id(seq: int) -> str:
     from market.models import AuditEvent
 
     return AuditEvent.objects.get(seq=seq).event_id
+
+
+def test_the_database_refuses_a_reused_nonce_and_a_signed_anchor_without_its_transaction(db):
+    from django.db import IntegrityError
+
+    # given two checkpoints, the first one's anchor signed with nonce 0
+    first, second = seal_checkpoints([1, 1])
+    signed = {"status": S.SIGNED, "chain_id": 1, "sender": A, "nonce": 0, "raw_tx": "0x01", "tx_hash": "0x02"}
+    CheckpointAnchor.objects.create(checkpoint=first, **signed)
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CheckpointAnchor.objects.create(checkpoint=second, **signed)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CheckpointAnchor.objects.create(checkpoint=second, **{**signed, "nonce": 1, "raw_tx": ""})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CheckpointAnchor.objects.create(checkpoint=second, status="anchor_lost")
