@@ -115,13 +115,14 @@ def lease_revoke(*, lease_id: str, actor_id: str, is_staff: bool = False) -> Lea
         return _end(lease, "revoke", by_actor_id=actor_id, now=timezone.now())
 
 
-def lease_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
+def lease_expire_sweep(*, batch_size: int = 500, as_of=None) -> dict[str, int]:
     """Expire every active lease past expiresAt and settle it (used part released as it was used,
     the rest refunded). Set-based selection in batches, skip_locked: two sweeps at once share the
-    work, and a lease being revoked meanwhile is left to the revoke."""
+    work, and a lease being revoked meanwhile is left to the revoke. `as_of`: the clock to compare
+    with (default now)."""
     expired = 0
     while True:
-        now = timezone.now()
+        now = as_of or timezone.now()
         with transaction.atomic():
             batch = list(
                 Lease.objects.select_for_update(skip_locked=True)
