@@ -1,6 +1,8 @@
 """web3.audit.query, web3.audit.trace and web3.audit.proof through the HTTP gateway, and the
 `audit` part of web3.status.summary."""
 
+import json
+
 import pytest
 from eth_account import Account
 
@@ -39,6 +41,9 @@ def test_query_lists_the_callers_events_newest_first_with_their_sealing(escrow, 
     only = alice.call("web3.audit.query", {"objectType": "settlement", "objectId": settlement.settlement_id})
     assert [e["objectId"] for e in only.result["items"]] == [settlement.settlement_id]
     assert len(staff.call("web3.audit.query", {}).result["items"]) >= 2
+    assert alice.call("web3.audit.query", {"since": "2999-01-01T00:00:00Z"}).result["items"] == []
+    assert len(alice.call("web3.audit.query", {"since": "2000-01-01T00:00:00Z"}).result["items"]) == 2
+    assert alice.call("web3.audit.query", {"since": "yesterday"}).code == "E_INVALID_ARGUMENT"
 
 
 def test_trace_shows_an_objects_events_to_its_parties_only(escrow, sign_in):
@@ -71,6 +76,7 @@ def test_proof_is_a_conflict_until_sealed_then_verifies_offline(escrow, sign_in)
     assert proof["leafIndex"] == proof["event"]["seq"]
     assert proof["checkpoint"]["signer"] == checkpoint_signer()
     verify_proof(proof, trusted_signer=Account.from_key("0x" + "4c" * 32).address)
+    verify_proof(json.dumps(proof))
     assert sign_in().call("web3.audit.proof", {"eventId": event_id}).code == "E_NOT_FOUND"
     assert bob.call("web3.audit.proof", {"eventId": "evt_missing"}).code == "E_NOT_FOUND"
 
