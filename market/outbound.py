@@ -73,8 +73,8 @@ def _lookup(host: str, port: int) -> list:
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
-def resolve_checked(host: str, port: int) -> str:
-    """One address of `host` that passed the guard (all of them must pass)."""
+def resolve_checked(host: str, port: int) -> list[str]:
+    """The addresses of `host`, every one of which passed the guard (one refused refuses all)."""
     try:
         infos = _lookup(host, port)
     except (socket.gaierror, UnicodeError):
@@ -85,7 +85,7 @@ def resolve_checked(host: str, port: int) -> str:
     if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS and any(_blocked(a) for a in addrs):
         raise Unavailable("the provider's endpoint resolves to an address this market does not call; "
                           "nothing was charged", details={"reason": "endpoint_refused"})
-    return str(addrs[0])
+    return list(dict.fromkeys(str(a) for a in addrs))
 
 
 @dataclass
@@ -93,6 +93,19 @@ class ProviderAnswer:
     status: int
     body: bytes
     content_type: str
+
+
+def _read(response: httpx.Response, max_bytes: int) -> ProviderAnswer:
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise Unavailable("the provider's answer exceeds the size cap", details={"maxBytes": max_bytes})
+            chunks.append(chunk)
+        return ProviderAnswer(response.status_code, b"".join(chunks), response.headers.get("content-type", ""))
+    finally:
+        response.close()
 
 
 def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_body=None,
@@ -103,30 +116,26 @@ def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_b
     parts = urlsplit(url)
     scheme, host = parts.scheme, parts.hostname or ""
     port = parts.port or (443 if scheme == "https" else 80)
-    address = resolve_checked(host, port)
-    netloc_host = f"[{address}]" if ":" in address else address
-    pinned = urlunsplit((scheme, f"{netloc_host}:{port}", parts.path or "/", parts.query, ""))
+    addresses = resolve_checked(host, port)
     send_headers = dict(headers or {})
     send_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     extensions = {"sni_hostname": host} if scheme == "https" else {}
     timeout = httpx.Timeout(READ_TIMEOUT_SEC, connect=CONNECT_TIMEOUT_SEC)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            request = client.build_request(method, pinned, headers=send_headers, json=json_body, content=content,
-                                           params=params, extensions=extensions)
-            response = client.send(request, stream=True)
-            try:
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise Unavailable("the provider's answer exceeds the size cap",
-                                          details={"maxBytes": max_bytes})
-                    chunks.append(chunk)
-                return ProviderAnswer(response.status_code, b"".join(chunks),
-                                      response.headers.get("content-type", ""))
-            finally:
-                response.close()
+            for i, address in enumerate(addresses):
+                netloc_host = f"[{address}]" if ":" in address else address
+                pinned = urlunsplit((scheme, f"{netloc_host}:{port}", parts.path or "/", parts.query, ""))
+                request = client.build_request(method, pinned, headers=send_headers, json=json_body,
+                                               content=content, params=params, extensions=extensions)
+                try:
+                    response = client.send(request, stream=True)
+                except httpx.ConnectError:
+                    if i + 1 < len(addresses):
+                        continue  # the next checked address of the same name
+                    raise
+                return _read(response, max_bytes)
+            raise AssertionError("unreachable")
     except httpx.TimeoutException:
         raise Timeout("the provider did not answer in time; nothing was charged") from None
     except httpx.HTTPError as exc:

@@ -90,6 +90,24 @@ def step_funds(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> No
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [step_identity, step_funds]
 
 
+def _step_market(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
+    from web3api.demo_market import step_market
+
+    step_market(wallets, out)
+
+
+DEMO_STEPS.append(_step_market)
+
+
+def _resource_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
+    from web3api.demo_resources import step_resources
+
+    step_resources(wallets, out)
+
+
+DEMO_STEPS.append(_resource_step)
+
+
 def load_demo(out: Callable[[str], None]) -> None:
     wallets = demo_wallets()
     for step in DEMO_STEPS:

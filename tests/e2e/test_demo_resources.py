@@ -1,0 +1,40 @@
+"""The demo's resource step: resources backed by the local demo provider, a lease, signed index
+reports; idempotent; and an invoke through the market reaches the demo provider."""
+
+import threading
+
+import pytest
+
+from market.models import IndexReport, Lease, Resource
+from market.services.invoke import invoke
+from web3api import demo, demo_provider, demo_resources
+
+
+@pytest.fixture
+def demo_server(monkeypatch):
+    httpd = demo_provider.serve(0)
+    monkeypatch.setattr(demo_resources, "DEFAULT_PORT", httpd.server_address[1])
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_demo_publishes_leases_and_reports_resources_once(db, demo_server):
+    lines = []
+    # when: the demo runs twice
+    demo.load_demo(lines.append)
+    demo.load_demo(lines.append)
+    # then
+    wallets = demo.demo_wallets()
+    assert Resource.objects.filter(provider_actor_id=wallets["provider"].address).count() == 2
+    assert Lease.objects.filter(consumer_actor_id=wallets["consumer"].address).count() == 1
+    assert IndexReport.objects.count() == 4
+    assert not any("localhost" in line for line in lines)
+    # and the consumer's lease reaches the demo provider through the market
+    lease = Lease.objects.get()
+    out = invoke(lease_id=lease.lease_id, actor_id=wallets["consumer"].address,
+                 input={"messages": [{"role": "user", "content": "hello market"}]})
+    assert "hello market" in out.output["choices"][0]["message"]["content"]
+    assert out.units == out.output["usage"]["total_tokens"] and out.cost > 0
