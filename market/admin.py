@@ -51,3 +51,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 from market import admin_resources  # noqa: E402,F401  (resources, leases, usage, index)
 from market import admin_audit  # noqa: E402,F401  (audit checkpoints and anchors)
+from market import admin_tasks  # noqa: E402,F401  (task market and disputes)
