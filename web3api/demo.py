@@ -99,15 +99,6 @@ def _step_market(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> 
 DEMO_STEPS.append(_step_market)
 
 
-def _step_market(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
-    from web3api.demo_market import step_market
-
-    step_market(wallets, out)
-
-
-DEMO_STEPS.append(_step_market)
-
-
 def _resource_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
     from web3api.demo_resources import step_resources
 
