@@ -1,9 +1,9 @@
-"""Read-only admin for audit checkpoints and their chain anchors."""
+"""Read-only admin for the audit log's head, parties, checkpoints and chain anchors."""
 
 from django.contrib import admin
 
 from market.admin import ReadOnlyAdmin
-from market.models import Checkpoint, CheckpointAnchor
+from market.models import AuditHead, AuditParty, Checkpoint, CheckpointAnchor
 
 
 @admin.register(Checkpoint)
@@ -21,3 +21,18 @@ class CheckpointAnchorAdmin(ReadOnlyAdmin):
     search_fields = ("tx_hash",)
     list_select_related = ("checkpoint",)
     exclude = ("raw_tx",)
+
+
+class AuditHeadAdmin(ReadOnlyAdmin):
+    list_display = ("id", "next_seq", "last_hash")
+
+
+class AuditPartyAdmin(ReadOnlyAdmin):
+    list_display = ("event", "actor_id")
+    search_fields = ("actor_id", "event__event_id")
+    list_select_related = ("event",)
+
+
+for model, model_admin in ((AuditHead, AuditHeadAdmin), (AuditParty, AuditPartyAdmin)):
+    if not admin.site.is_registered(model):
+        admin.site.register(model, model_admin)
