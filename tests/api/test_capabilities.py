@@ -22,8 +22,19 @@ def _number(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
+def flatten(prop: dict) -> dict:
+    """A nested object with its own description comes as {"allOf": [<object>], "description": ...}
+    (how OpenAPI 3.0 annotates a reference): read it as one schema."""
+    all_of = prop.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+        rest = {k: v for k, v in prop.items() if k != "allOf"}
+        return {**flatten(all_of[0]), **rest}
+    return prop
+
+
 def check_field(path: str, field: serializers.Field, prop: dict, problems: list[str]) -> None:
     """Every constraint the serializer field enforces appears in its JSON Schema property."""
+    prop = flatten(prop)
 
     def expect(key, wanted):
         if key not in prop:
@@ -68,6 +79,7 @@ def check_field(path: str, field: serializers.Field, prop: dict, problems: list[
 
 
 def check_serializer(path: str, serializer: serializers.Serializer, schema: dict, problems: list[str]) -> None:
+    schema = flatten(schema)
     properties = schema.get("properties", {})
     required = set(schema.get("required", []))
     for name, field in serializer.fields.items():
