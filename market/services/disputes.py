@@ -72,11 +72,11 @@ def evidence_bundle(receipt: TaskReceipt) -> dict[str, Any]:
     }
 
 
-def dispute_open(*, task_id: str, actor_id: str, reason: str) -> tuple[Dispute, bool]:
+def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = False) -> tuple[Dispute, bool]:
     """The deliverer disputes a rejected result, or one not reviewed by its deadline, within the
     dispute window. A second open returns the live dispute (merged=True)."""
     with transaction.atomic():
-        task = lock_task(task_id, actor_id=actor_id)
+        task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         receipt = (TaskReceipt.objects.select_for_update().select_related("settlement", "result__award__bid")
                    .filter(task=task).order_by("-pk").first())
         if receipt is None:

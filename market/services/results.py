@@ -37,9 +37,9 @@ def review_signed_fields(*, result_id: str, decision: str, reason: str) -> dict[
 
 
 def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[dict[str, Any]],
-                  signature: str | None = None) -> TaskResult:
+                  signature: str | None = None, is_staff: bool = False) -> TaskResult:
     with transaction.atomic():
-        task = lock_task(task_id, actor_id=actor_id)
+        task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         award = (TaskAward.objects.select_for_update().select_related("bid", "settlement")
                  .filter(task=task, status=TaskAward.Status.ACTIVE).first())
         if award is None:
@@ -77,7 +77,8 @@ def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[
         return result
 
 
-def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
+def lock_result(result_id: str, *, actor_id: str,
+                is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
     found = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
     if found is None or not (is_staff or actor_id in (found.task.creator_actor_id, found.deliverer_actor_id)):
         raise NotFound("no such result")
@@ -89,9 +90,9 @@ def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tup
 
 
 def result_review(*, result_id: str, actor_id: str, decision: str, reason: str = "",
-                  signature: str | None = None) -> tuple[TaskResult, TaskReceipt]:
+                  signature: str | None = None, is_staff: bool = False) -> tuple[TaskResult, TaskReceipt]:
     with transaction.atomic():
-        task, result, receipt = lock_result(result_id, actor_id=actor_id)
+        task, result, receipt = lock_result(result_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator reviews its result")
         now = timezone.now()

@@ -204,9 +204,9 @@ def lock_bid(bid_id: str, *, actor_id: str, is_staff: bool = False) -> TaskBid:
     return bid
 
 
-def bid_withdraw(*, bid_id: str, actor_id: str) -> TaskBid:
+def bid_withdraw(*, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskBid:
     with transaction.atomic():
-        bid = lock_bid(bid_id, actor_id=actor_id)
+        bid = lock_bid(bid_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != bid.bidder_actor_id:
             raise Forbidden("only the bidder may withdraw its bid")
         states.transition(bid, "withdraw")
@@ -215,11 +215,11 @@ def bid_withdraw(*, bid_id: str, actor_id: str) -> TaskBid:
         return bid
 
 
-def task_award(*, task_id: str, bid_id: str, actor_id: str) -> TaskAward:
+def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskAward:
     """The creator accepts one live bid: its price is locked from the creator for the bidder
     (E_INSUFFICIENT_FUNDS changes nothing), the other live bids are rejected."""
     with transaction.atomic():
-        task = lock_task(task_id, actor_id=actor_id)
+        task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator may award it")
         _lock_live_bids(task)

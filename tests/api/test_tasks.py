@@ -204,3 +204,15 @@ def test_signed_bid_result_and_review(clock, sign_in):
     out = creator.call("web3.market.reviewResult", {**review, "signature": sign(creator.account,
                                                                                 object_hash(review))})
     assert out.result["receipt"]["status"] == "receipt_settled"
+
+
+def test_staff_see_everything_but_act_only_as_themselves(cast):
+    f = cast["flow"].award_bid().submit()
+    staff = cast["staff"]
+    assert staff.call("web3.market.getTask", {"taskId": f.task["taskId"]}).result["result"]["resultId"] == \
+        f.result["resultId"]
+    assert staff.call("web3.market.reviewResult", {"resultId": f.result["resultId"], "decision": "accept"}).code \
+        == "E_FORBIDDEN"
+    assert staff.call("web3.market.cancelTask", {"taskId": f.task["taskId"]}).code == "E_FORBIDDEN"
+    assert staff.call("web3.market.withdrawBid", {"bidId": cast["rival_bid"]["bidId"]}).code == "E_FORBIDDEN"
+    assert staff.call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_FORBIDDEN"

@@ -36,7 +36,7 @@ class DisputeOpenOut(DisputeOut):
 )
 def open_dispute(call, params):
     dispute, merged = dispute_services.dispute_open(task_id=params["taskId"], actor_id=call.actor_id,
-                                                    reason=params["reason"])
+                                                    reason=params["reason"], is_staff=call.is_staff)
     return dispute_out(dispute, merged=merged)
 
 

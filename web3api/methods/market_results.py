@@ -33,7 +33,7 @@ def submit_result(call, params):
     artifacts = [dict(a) for a in params["artifacts"]]
     return result_out(result_services.result_submit(task_id=params["taskId"], actor_id=call.actor_id,
                                                     summary=params["summary"], artifacts=artifacts,
-                                                    signature=params.get("signature")))
+                                                    signature=params.get("signature"), is_staff=call.is_staff))
 
 
 class ReviewResultParams(serializers.Serializer):
@@ -60,5 +60,5 @@ class ReviewResultOut(serializers.Serializer):
 def review_result(call, params):
     result, receipt = result_services.result_review(
         result_id=params["resultId"], actor_id=call.actor_id, decision=params["decision"], reason=params["reason"],
-        signature=params.get("signature"))
+        signature=params.get("signature"), is_staff=call.is_staff)
     return {"result": result_out(result), "receipt": receipt_out(receipt)}

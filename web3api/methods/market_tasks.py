@@ -147,7 +147,8 @@ class BidIdParams(serializers.Serializer):
     prerequisites=["the bid is bid_submitted"],
 )
 def withdraw_bid(call, params):
-    return bid_out(task_services.bid_withdraw(bid_id=params["bidId"], actor_id=call.actor_id))
+    return bid_out(task_services.bid_withdraw(bid_id=params["bidId"], actor_id=call.actor_id,
+                                               is_staff=call.is_staff))
 
 
 class ListBidsParams(serializers.Serializer):
@@ -186,4 +187,4 @@ class AwardBidParams(serializers.Serializer):
 )
 def award_bid(call, params):
     return award_out(task_services.task_award(task_id=params["taskId"], bid_id=params["bidId"],
-                                              actor_id=call.actor_id))
+                                              actor_id=call.actor_id, is_staff=call.is_staff))
