@@ -1,9 +1,11 @@
 """Demo step: resources backed by the local demo provider (`manage.py demo_provider`), one
-consumer lease, and a signed index report for each resource. Idempotent."""
+consumer lease, and a signed index report for each resource (renewed when the last is over 30
+minutes old, so the index shows them fresh). Idempotent."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -44,6 +46,8 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
                 endpoint=endpoint_base + spec["path"], pricing=spec["pricing"], description=spec["description"],
                 policy=spec.get("policy"), tags=spec["tags"])
             out(f"published resource {r.resource_id} ({spec['name']})")
+        if r.index_reports.filter(reported_at__gte=timezone.now() - timedelta(minutes=30)).exists():
+            continue  # reported recently: a re-run changes nothing
         entry = {"resourceId": r.resource_id, "pricing": pricing_out(r.unit, r.unit_price, r.currency),
                  "tags": r.tags, "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
         signature = Account.from_key(provider.key).sign_message(encode_defunct(text=object_hash(entry))).signature
