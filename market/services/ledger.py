@@ -255,3 +255,45 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
                                                  reason=reason),
                      parties=[settlement.payer_actor_id, settlement.payee_actor_id])
         return settlement
+
+
+def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: str = "") -> list[Settlement]:
+    """escrow_refund for many settlements at once (the expiry sweeps' set-based form): locks the open
+    ones (then their accounts by id), voids what remains of each with one transfer apiece, moves the
+    account totals with one UPDATE, closes the settlements through the bulk transition and writes
+    one audit event per settlement. Settlements already closed are skipped. Returns those refunded."""
+    from django.db.models import Case, Value, When
+    from django.utils import timezone
+
+    from market.models.audit import audit_record_many
+
+    with transaction.atomic():
+        settlements = list(Settlement.objects.select_for_update()
+                           .filter(settlement_id__in=settlement_ids, status__in=Settlement.OPEN).order_by("pk"))
+        if not settlements:
+            return []
+        lock_accounts({a for s in settlements for a in (s.payer_account_id, s.payee_account_id)})
+        transfers = [Transfer(
+            transfer_id=new_id("tr"), debit_account_id=s.payer_account_id, credit_account_id=s.payee_account_id,
+            amount=s.remaining, currency=s.currency, kind=K.VOID_PENDING, code=Transfer.Code.ESCROW_REFUND,
+            pending_id=s.lock_transfer_id, settlement=s, reference=s.reference,
+        ) for s in settlements]
+        Transfer.objects.bulk_create(transfers)
+        debit, credit = {}, {}
+        for t in transfers:
+            debit[t.debit_account_id] = debit.get(t.debit_account_id, 0) + t.amount
+            credit[t.credit_account_id] = credit.get(t.credit_account_id, 0) + t.amount
+        for field, deltas in (("debits_pending", debit), ("credits_pending", credit)):
+            Account.objects.filter(pk__in=deltas).update(**{field: F(field) - Case(
+                *[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
+                output_field=Account._meta.get_field(field))})
+        states.bulk_transition(Settlement.objects.filter(pk__in=[s.pk for s in settlements]), "refund",
+                               refunded=F("locked") - F("released"), updated_at=timezone.now())
+        for s in settlements:
+            s.refunded, s.status = s.locked - s.released, Settlement.Status.REFUNDED
+        audit_record_many([{
+            "actor_id": by_actor_id, "action": "settlement.refund", "object_type": "settlement",
+            "object_id": s.settlement_id, "parties": [s.payer_actor_id, s.payee_actor_id],
+            "payload": _settlement_payload(s, amount=format_amount(t.amount, s.currency), reason=reason),
+        } for s, t in zip(settlements, transfers, strict=True)])
+        return settlements
