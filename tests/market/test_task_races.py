@@ -13,6 +13,7 @@ from django.utils import timezone
 from market.models import Settlement, TaskReceipt, Transfer
 from market.services import task_sweeps
 from market.verify import problems
+from openclaw.periodic import run_job
 from tests.conftest import Api, in_thread
 from tests.task_support import Flow, available, fund, locked
 
@@ -102,4 +103,43 @@ def test_two_sweeps_at_once_move_each_receipt_once(transactional_db, sign_in, se
     assert TaskReceipt.objects.filter(status=TaskReceipt.Status.REFUNDED).count() == 6
     assert Transfer.objects.filter(code=Transfer.Code.ESCROW_REFUND).count() == 6
     assert (available(creator.actor_id), locked(creator.actor_id)) == (100_000_000, 0)
+    assert list(problems()) == []
+
+
+def test_two_concurrent_dispute_opens_make_one_dispute(transactional_db, sign_in):
+    # given a rejected result
+    creator, bidder = sign_in(), sign_in()
+    fund(creator.actor_id, "100")
+    f = Flow(creator, bidder).delivered()
+    assert f.review("reject").ok
+    # when the deliverer opens twice at once
+    params = {"taskId": f.task["taskId"], "reason": "done"}
+    outs = run_together(lambda: fresh(bidder).call("web3.dispute.open", params),
+                        lambda: fresh(bidder).call("web3.dispute.open", params))
+    # then one dispute, and one of the calls was merged into it
+    results = [o["value"].result for o in outs]
+    assert results[0]["disputeId"] == results[1]["disputeId"]
+    assert sorted(r["merged"] for r in results) == [False, True]
+
+
+def test_two_payout_sweeps_at_once_pay_once(transactional_db, sign_in, settings):
+    # given three rulings whose appeal window has closed
+    settings.WEB3_APPEAL_WINDOW_SEC = 0
+    creator, bidder = sign_in(), sign_in()
+    arbitrator = sign_in(roles=("arbitrator",))
+    fund(creator.actor_id, "100")
+    for _ in range(3):
+        f = Flow(creator, bidder, price="1").delivered()
+        assert f.review("reject").ok
+        dispute_id = f.dispute().result["disputeId"]
+        assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
+                                                        "payeeShareBps": 5000, "rationale": "half"}).ok
+    if "audit.seal" in settings.WEB3_PERIODIC_JOBS:  # the checkpoint the payout gate waits for
+        run_job("audit.seal")
+    # when two payout sweeps run together
+    outs = run_together(task_sweeps.dispute_payout_sweep, task_sweeps.dispute_payout_sweep)
+    # then each ruling paid once: half to the deliverer, half back
+    assert sum(o["value"]["paid"] for o in outs) == 3
+    assert available(bidder.actor_id) == 1_500_000
+    assert (available(creator.actor_id), locked(creator.actor_id)) == (98_500_000, 0)
     assert list(problems()) == []
