@@ -216,3 +216,13 @@ def test_staff_see_everything_but_act_only_as_themselves(cast):
     assert staff.call("web3.market.cancelTask", {"taskId": f.task["taskId"]}).code == "E_FORBIDDEN"
     assert staff.call("web3.market.withdrawBid", {"bidId": cast["rival_bid"]["bidId"]}).code == "E_FORBIDDEN"
     assert staff.call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_FORBIDDEN"
+
+
+def test_award_replayed_with_an_idempotency_key_locks_once(cast):
+    f = cast["flow"]
+    params = {"taskId": f.task["taskId"], "bidId": f.bid["bidId"]}
+    first = cast["creator"].call("web3.market.awardBid", params, idempotency_key="award-1")
+    again = cast["creator"].call("web3.market.awardBid", params, idempotency_key="award-1")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.result == first.result
+    assert (available(cast["creator"].actor_id), locked(cast["creator"].actor_id)) == (92_000_000, 8_000_000)

@@ -10,7 +10,7 @@ import time_machine
 from django.core.management import call_command
 
 from market.verify import problems
-from tests.task_support import START, Flow, available, fund, locked
+from tests.task_support import START, Flow, available, fund, locked, sha256_hex
 
 pytestmark = pytest.mark.keypath
 
@@ -79,6 +79,9 @@ def test_reject_dispute_evidence_split_ruling(flow, clock, sign_in):
         "disputeId": dispute["disputeId"], "kind": "text", "content": "log", "sha256":
         "a0f1490a20d0211c997b44bc357e1972deab8ae3c2e4fa3a47b4f6a1d1a0d8b6"})
     assert ev.code == "E_INVALID_ARGUMENT"  # the sha256 is not that of the content
+    for party, text in ((flow.bidder, "all 12 cases pass"), (flow.creator, "4 of 12 cases are missing")):
+        assert party.call("web3.dispute.submitEvidence", {"disputeId": dispute["disputeId"], "kind": "text",
+                                                          "content": text, "sha256": sha256_hex(text)}).ok
     # when an arbitrator rules 33.33% to the deliverer and the appeal window passes
     ruled = arbitrator.call("web3.dispute.resolve", {"disputeId": dispute["disputeId"], "decision": "rule",
                                                       "payeeShareBps": 3333, "rationale": "partly done"}).result
@@ -93,6 +96,7 @@ def test_reject_dispute_evidence_split_ruling(flow, clock, sign_in):
     assert (available(flow.creator.actor_id), locked(flow.creator.actor_id)) == (100_000_000 - 2_333_100, 0)
     got = flow.bidder.call("web3.dispute.get", {"disputeId": dispute["disputeId"]}).result
     assert got["paidOut"] is True
+    assert [e["kind"] for e in got["evidence"]] == ["bundle", "text", "text"]
     task = flow.get_task()
     assert (task["status"], task["receipt"]["status"]) == ("task_closed", "receipt_settled")
     assert task["receipt"]["settlementStatus"] == "settlement_refunded"
