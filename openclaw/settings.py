@@ -241,6 +241,7 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "gateway.purge_idempotency": "web3api.idempotency.purge_expired",
     # Leases past expiresAt: expire and settle (used part released, the rest refunded).
     "leases.expire": "market.services.leases.lease_expire_sweep",
+    "invocations.stale": "market.services.invoke.invocation_stale_sweep",
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.services.checkpoints.seal_sweep",
     "audit.anchor": "market.services.anchoring.anchor_sweep",

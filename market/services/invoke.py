@@ -24,7 +24,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from market import outbound, states
-from market.errors import Forbidden, InvalidArgument, MarketError, QuotaExceeded, Unavailable
+from market.errors import Expired, Forbidden, InvalidArgument, MarketError, QuotaExceeded, Revoked, Timeout, Unavailable
 from market.errors import InsufficientFunds as InsufficientFundsError
 from market.ids import new_id
 from market.models import Invocation, Lease, Resource, audit_record
@@ -100,45 +100,61 @@ def _call_provider(resource: Resource, plan: Plan) -> tuple[Any, int | None]:
     return interpret(resource, plan, answer)
 
 
+def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
+    inv.error_code, inv.finished_at = code, timezone.now()
+    states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
+    audit_record(actor_id="system", action="invocation.fail", object_type="lease", object_id=lease.lease_id,
+                 payload={"invocationId": inv.invocation_id, "error": code},
+                 parties=[lease.consumer_actor_id, lease.provider_actor_id])
+
+
 def invoke_fail(*, invocation_id: str, code: str) -> None:
     with transaction.atomic():
-        inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
+        inv = Invocation.objects.get(invocation_id=invocation_id)
         lease = Lease.objects.select_for_update().get(pk=inv.lease_id)
         inv = Invocation.objects.select_for_update().get(pk=inv.pk)
-        if inv.status != INV.PENDING:
-            return
-        inv.error_code, inv.finished_at = code, timezone.now()
-        states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
-        audit_record(actor_id="system", action="invocation.fail", object_type="lease", object_id=lease.lease_id,
-                     payload={"invocationId": invocation_id, "error": code},
-                     parties=[lease.consumer_actor_id, lease.provider_actor_id])
+        if inv.status == INV.PENDING:
+            _record_failure(inv, lease, code)
 
 
-def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation, Lease, int, int]:
+def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation, Lease, int, int, MarketError | None]:
     """Charge the actual usage (the reservation when the provider reported none), capped by the
-    reservation and by what remains of the budget. A lease that ended meanwhile is not charged."""
+    reservation and by what remains of the budget. Nothing is charged when the lease ended
+    meanwhile, or when the call outlived its reservation (the stale sweep failed it): the refusal
+    to raise is returned."""
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = lock_lease(inv.lease.lease_id, inv.lease.consumer_actor_id)
+        lease = Lease.objects.select_for_update().select_related("resource", "settlement").get(pk=inv.lease_id)
         inv = Invocation.objects.select_for_update().get(pk=inv.pk)
         if inv.status != INV.PENDING:
-            raise MarketError("the invocation was already settled")
+            return inv, lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
+        if lease.status != Lease.Status.ACTIVE:
+            refusal = Expired("the lease has expired") if lease.status == Lease.Status.EXPIRED else Revoked(
+                f"the lease is {lease.status}", details={"status": lease.status})
+            _record_failure(inv, lease, refusal.code)
+            return inv, lease, 0, 0, refusal
         if units is None:
-            cost = inv.reserved
-            units = _units_for(inv.reserved, lease)
+            cost, units = inv.reserved, _units_for(inv.reserved, lease)
         else:
             cost = min(cost_minor(units, lease.unit_price, lease.per_units), inv.reserved)
-        inv.finished_at = timezone.now()
-        if lease.status != Lease.Status.ACTIVE:
-            inv.error_code = "E_REVOKED" if lease.status != Lease.Status.EXPIRED else "E_EXPIRED"
-            states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
-            return inv, lease, units, 0
         cost = min(cost, lease.remaining)
         charge(lease, units=units, amount=cost, source="proxy", usage_ref=inv.invocation_id,
                by_actor_id=lease.consumer_actor_id, extra={"invocationId": inv.invocation_id})
-        inv.units, inv.cost = units, cost
+        inv.units, inv.cost, inv.finished_at = units, cost, timezone.now()
         states.transition(inv, "succeed", update_fields=["units", "cost", "finished_at"])
-        return inv, lease, units, cost
+        return inv, lease, units, cost, None
+
+
+def invocation_stale_sweep() -> dict[str, int]:
+    """Fail pending invocations older than RESERVATION_TTL (their process died mid-call): their
+    reservations already stopped counting; this closes them, set-based."""
+    cutoff = timezone.now() - RESERVATION_TTL
+    with transaction.atomic():
+        pks = list(Invocation.objects.select_for_update(skip_locked=True)
+                   .filter(status=INV.PENDING, started_at__lte=cutoff).values_list("pk", flat=True)[:5000])
+        failed = states.bulk_transition(Invocation.objects.filter(pk__in=pks), "fail", error_code="E_TIMEOUT",
+                                        finished_at=timezone.now())
+    return {"failed": failed}
 
 
 def _units_for(amount: int, lease: Lease) -> int:
@@ -159,7 +175,7 @@ def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResu
         log.error("invocation %s failed unexpectedly: %s", inv.invocation_id, type(exc).__name__)
         invoke_fail(invocation_id=inv.invocation_id, code="E_UNAVAILABLE")
         raise Unavailable("the provider call failed; nothing was charged") from None
-    inv, lease, units, cost = invoke_settle(invocation_id=inv.invocation_id, units=units)
-    if inv.status == INV.FAILED:
-        require_active(lease)
+    inv, lease, units, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=units)
+    if refusal is not None:
+        raise refusal
     return InvokeResult(output=output, units=units, cost=cost, lease=lease)

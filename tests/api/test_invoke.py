@@ -250,3 +250,44 @@ def test_the_checked_address_is_the_one_connected_to(provider_server, settings, 
     with pytest.raises(Unavailable):
         outbound.call("GET", f"http://provider.example.com:{provider_server.port}/search")
     assert len(provider_server.state.requests) == 1
+
+
+def test_a_retry_with_the_same_idempotency_key_is_charged_once(parties, provider_server):
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server)
+    params = {"leaseId": lease["leaseId"], "input": {"q": "once"}}
+    first = consumer.call("web3.resources.invoke", params, idempotency_key="k-1")
+    second = consumer.call("web3.resources.invoke", params, idempotency_key="k-1")
+    assert first.result == second.result and second.headers.get("Idempotent-Replayed") == "true"
+    assert len(provider_server.state.requests) == 1
+    assert bal(provider.actor_id) == (10_000, 0)
+
+
+def test_a_lease_revoked_while_a_call_runs_is_not_charged(parties, provider_server):
+    from market.services.invoke import invoke_reserve, invoke_settle
+    from market.services.leases import lease_revoke
+
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server)
+    # given: a call reserved, then the provider revokes before it is settled
+    inv, _ = invoke_reserve(lease_id=lease["leaseId"], actor_id=consumer.actor_id, input={"q": "x"})
+    lease_revoke(lease_id=lease["leaseId"], actor_id=provider.actor_id)
+    # when
+    inv, _, _, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=1)
+    # then
+    assert (cost, refusal.code, inv.status) == (0, "E_REVOKED", "invocation_failed")
+    assert bal(consumer.actor_id) == (10 * USDC, 0) and bal(provider.actor_id) == (0, 0)
+
+
+def test_stale_pending_invocations_are_failed_by_the_sweep(parties, provider_server):
+    from market.services.invoke import invocation_stale_sweep, invoke_reserve, invoke_settle
+
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server)
+    inv, _ = invoke_reserve(lease_id=lease["leaseId"], actor_id=consumer.actor_id, input={"q": "x"})
+    assert invocation_stale_sweep() == {"failed": 0}
+    with time_machine.travel(timezone.now() + timedelta(seconds=121)):
+        assert invocation_stale_sweep() == {"failed": 1}
+        _, _, _, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=1)
+    assert (cost, refusal.code) == (0, "E_TIMEOUT")
+    assert Invocation.objects.get().error_code == "E_TIMEOUT"

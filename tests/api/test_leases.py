@@ -189,3 +189,15 @@ def test_list_by_role_and_status(parties, sign_in):
     assert ids(provider.call("web3.leases.list", {"role": "consumer"})) == []
     assert ids(consumer.call("web3.leases.list", {"status": "lease_active"})) == [a["leaseId"]]
     assert ids(consumer.get("web3.leases.list", {"status": "lease_revoked"})) == [b["leaseId"]]
+
+
+def test_status_summary_reports_resources_and_overdue_leases(parties):
+    provider, consumer, _ = parties
+    _lease(provider, consumer, ttl=60)
+    part = consumer.call("web3.status.summary").result["parts"]["resources"]
+    assert part == {"status": "ok", "message": "1 published resources, 1 active leases"}
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        part = consumer.call("web3.status.summary").result["parts"]["resources"]
+        assert part["status"] == "degraded" and "1 leases overdue" in part["message"]
+        lease_expire_sweep()
+        assert consumer.call("web3.status.summary").result["parts"]["resources"]["status"] == "ok"
