@@ -22,7 +22,7 @@ from market.ids import new_id
 from market.models import TaskAward, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.services import ledger
-from market.services.tasks import _audit_task, check_signature, lock_task
+from market.services.tasks import audit_task, check_signature, lock_task
 
 R, Rc = TaskResult.Status, TaskReceipt.Status
 
@@ -70,7 +70,7 @@ def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[
             currency=task.currency, dispute_opens_at=review_deadline, dispute_deadline=window_end,
             payout_due_at=window_end,
         )
-        _audit_task(task, "result.submit", actor_id, [task.creator_actor_id, actor_id], resultId=result.result_id,
+        audit_task(task, "result.submit", actor_id, [task.creator_actor_id, actor_id], resultId=result.result_id,
                     receiptId=receipt.receipt_id, hash=result.hash, signed=bool(signature),
                     artifacts=[{"name": a["name"], "sha256": a["sha256"]} for a in artifacts],
                     reviewDeadline=review_deadline.isoformat())
@@ -120,6 +120,6 @@ def result_review(*, result_id: str, actor_id: str, decision: str, reason: str =
             receipt.dispute_deadline = receipt.payout_due_at = now + timedelta(seconds=settings.WEB3_DISPUTE_WINDOW_SEC)
             receipt.save(update_fields=["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
             payload["disputeDeadline"] = receipt.dispute_deadline.isoformat()
-        _audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
+        audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
         receipt.settlement.refresh_from_db()
         return result, receipt

@@ -77,7 +77,7 @@ def task_parties(task: TaskOrder, *extra: str) -> list[str]:
     return [task.creator_actor_id, *extra]
 
 
-def _audit_task(task: TaskOrder, action: str, actor_id: str, parties: list[str], **payload: Any):
+def audit_task(task: TaskOrder, action: str, actor_id: str, parties: list[str], **payload: Any):
     return audit_record(actor_id=actor_id, action=action, object_type="task", object_id=task.task_id,
                         payload={"status": task.status, **payload}, parties=parties)
 
@@ -109,7 +109,7 @@ def task_publish(*, actor_id: str, title: str, requirements: str, budget: int, c
         )
         task.hash = object_hash(task_hash_fields(task))
         task.save()
-        _audit_task(task, "task.publish", actor_id, [actor_id], title=title, hash=task.hash,
+        audit_task(task, "task.publish", actor_id, [actor_id], title=title, hash=task.hash,
                     budget=format_amount(budget, currency), currency=currency,
                     expiresAt=task.expires_at.isoformat())
         return task
@@ -148,7 +148,7 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
             settlement = ledger.escrow_refund(settlement_id=award.settlement.settlement_id, by_actor_id=actor_id,
                                               reason="task cancelled: not delivered by deliverBy",
                                               reference=f"task:{task.task_id}")
-            _audit_task(task, "task.cancel", actor_id, task_parties(task, award.bid.bidder_actor_id),
+            audit_task(task, "task.cancel", actor_id, task_parties(task, award.bid.bidder_actor_id),
                         awardId=award.award_id, awardStatus=award.status,
                         refunded=format_amount(settlement.refunded, task.currency))
             return task
@@ -156,7 +156,7 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
         require_open(task, now=now)
         states.transition(task, "cancel")
         rejected = _reject_open_bids(task)
-        _audit_task(task, "task.cancel", actor_id, task_parties(task, *rejected), rejectedBids=len(rejected))
+        audit_task(task, "task.cancel", actor_id, task_parties(task, *rejected), rejectedBids=len(rejected))
         return task
 
 
@@ -188,7 +188,7 @@ def bid_place(*, task_id: str, actor_id: str, price: int, eta_sec: int, note: st
                       task_budget=task.budget, eta_sec=eta_sec, note=note, signature=signature)
         bid.hash = bid_hash(bid)
         bid.save()
-        _audit_task(task, "bid.place", actor_id, task_parties(task, actor_id), bidId=bid.bid_id, hash=bid.hash,
+        audit_task(task, "bid.place", actor_id, task_parties(task, actor_id), bidId=bid.bid_id, hash=bid.hash,
                     price=format_amount(price, task.currency), etaSec=eta_sec, signed=bool(signature))
         return bid
 
@@ -210,7 +210,7 @@ def bid_withdraw(*, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskB
         if actor_id != bid.bidder_actor_id:
             raise Forbidden("only the bidder may withdraw its bid")
         states.transition(bid, "withdraw")
-        _audit_task(bid.task, "bid.withdraw", actor_id, task_parties(bid.task, actor_id), bidId=bid.bid_id,
+        audit_task(bid.task, "bid.withdraw", actor_id, task_parties(bid.task, actor_id), bidId=bid.bid_id,
                     bidStatus=bid.status)
         return bid
 
@@ -236,7 +236,7 @@ def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = Fal
         rejected = _reject_open_bids(task)
         award = TaskAward.objects.create(award_id=new_id("awd"), task=task, bid=bid, settlement=settlement,
                                          deliver_by=now + timedelta(seconds=bid.eta_sec))
-        _audit_task(task, "task.award", actor_id, task_parties(task, bid.bidder_actor_id, *rejected),
+        audit_task(task, "task.award", actor_id, task_parties(task, bid.bidder_actor_id, *rejected),
                     awardId=award.award_id, bidId=bid.bid_id, settlementId=settlement.settlement_id,
                     price=format_amount(bid.price, task.currency), deliverBy=award.deliver_by.isoformat(),
                     rejectedBids=len(rejected))
