@@ -124,7 +124,8 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     to raise is returned."""
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = Lease.objects.select_for_update().select_related("resource", "settlement").get(pk=inv.lease_id)
+        lease = (Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement")
+                 .get(pk=inv.lease_id))
         inv = Invocation.objects.select_for_update().get(pk=inv.pk)
         if inv.status != INV.PENDING:
             return inv, lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")

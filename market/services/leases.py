@@ -76,7 +76,7 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
 
 def lock_lease(lease_id: str, actor_id: str, *, is_staff: bool = False) -> Lease:
     """The lease, locked; E_NOT_FOUND for anyone but its parties (and staff)."""
-    lease = (Lease.objects.select_for_update().select_related("resource", "settlement")
+    lease = (Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement")
              .filter(lease_id=lease_id).first())
     if lease is None or not (is_staff or actor_id in (lease.consumer_actor_id, lease.provider_actor_id)):
         raise NotFound("no such lease")

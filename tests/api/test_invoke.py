@@ -291,3 +291,21 @@ def test_stale_pending_invocations_are_failed_by_the_sweep(parties, provider_ser
         _, _, _, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=1)
     assert (cost, refusal.code) == (0, "E_TIMEOUT")
     assert Invocation.objects.get().error_code == "E_TIMEOUT"
+
+
+def test_the_provider_is_called_with_no_transaction_open(transactional_db, sign_in, provider_server, monkeypatch):
+    from django.db import connection
+
+    provider, consumer = sign_in(), sign_in()
+    fund(consumer.actor_id, 1)
+    _, lease = _lease(provider, consumer, provider_server)
+    seen = []
+    real = outbound.call
+
+    def spy(*args, **kwargs):
+        seen.append(connection.in_atomic_block)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbound, "call", spy)
+    assert _invoke(consumer, lease, {"q": "x"}).result["usage"]["cost"] == "0.010000"
+    assert seen == [False]
