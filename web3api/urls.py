@@ -15,3 +15,5 @@ def _view_for(method: registry.Method):
 
 urlpatterns = [path(m.name, _view_for(m), name=m.name) for m in registry.all_methods()]
 urlpatterns.append(path("<path:name>", gateway.unknown_method, name="unknown-method"))
+# /api/v1/ itself names no method: the same JSON 404, never Django's HTML page.
+urlpatterns.append(path("", gateway.unknown_method, {"name": ""}, name="no-method"))

@@ -86,6 +86,20 @@ def test_unknown_method_is_not_found(anon, name):
         assert r.headers["Content-Type"] == "application/json"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/", "/api/v1"])
+def test_api_root_is_a_json_404_or_redirect(client, path):
+    # given the API root, which names no method
+    r = client.get(path)
+    if r.status_code == 301:  # APPEND_SLASH
+        assert r["Location"] == "/api/v1/"
+        r = client.get(r["Location"])
+
+    # then it is the envelope's E_NOT_FOUND, not an HTML page
+    assert r.status_code == 404
+    assert r["Content-Type"] == "application/json"
+    assert json.loads(r.content)["error"]["code"] == "E_NOT_FOUND"
+
+
 def test_unknown_params_are_invalid_with_details_fields(anon):
     # given params the method does not declare
     # when they are sent
