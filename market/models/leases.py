@@ -27,6 +27,7 @@ class Lease(models.Model):
     unit = models.CharField(max_length=8)
     unit_price = models.BigIntegerField()
     currency = models.CharField(max_length=10)
+    policy = models.JSONField(default=dict, help_text="The resource's usage policy when the lease was issued.")
     max_cost = models.BigIntegerField()
     spent = models.BigIntegerField(default=0)
     ttl_sec = models.IntegerField()

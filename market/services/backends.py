@@ -54,8 +54,7 @@ def _unit_count(resource: Resource, by_measure: int) -> int:
     return by_measure if resource.unit in ("token", "byte") else 1
 
 
-def plan_for(resource: Resource, data: dict[str, Any]) -> Plan:
-    policy = resource.policy or {}
+def plan_for(resource: Resource, policy: dict[str, Any], data: dict[str, Any]) -> Plan:
     if not isinstance(data, dict):
         raise _input_error("must be a JSON object")
     size = len(json.dumps(data, separators=(",", ":")).encode())
@@ -88,12 +87,11 @@ def plan_for(resource: Resource, data: dict[str, Any]) -> Plan:
                 params[key] = data[key]
         return Plan("GET", "/search", 1, params=params)
     if resource.backend == B.HTTP_BLOB:
-        return _blob_plan(resource, data)
+        return _blob_plan(resource, policy, data)
     return Plan("POST", "", 1, json_body=data)
 
 
-def _blob_plan(resource: Resource, data: dict[str, Any]) -> Plan:
-    policy = resource.policy or {}
+def _blob_plan(resource: Resource, policy: dict[str, Any], data: dict[str, Any]) -> Plan:
     op, digest = data.get("op"), data.get("sha256")
     unknown = set(data) - {"op", "sha256", "contentBase64"}
     if unknown:
@@ -130,18 +128,18 @@ def _json(answer: ProviderAnswer) -> Any:
     return value
 
 
-def _mime_allowed(resource: Resource, content_type: str) -> bool:
-    allowed = (resource.policy or {}).get("allowMime") or []
+def _mime_allowed(policy: dict[str, Any], content_type: str) -> bool:
+    allowed = policy.get("allowMime") or []
     mime = content_type.split(";", 1)[0].strip().lower()
     return not allowed or mime in allowed or f"{mime.split('/', 1)[0]}/*" in allowed
 
 
-def interpret(resource: Resource, plan: Plan, answer: ProviderAnswer) -> tuple[Any, int | None]:
+def interpret(resource: Resource, policy: dict[str, Any], plan: Plan, answer: ProviderAnswer) -> tuple[Any, int | None]:
     """(output, units used); units None when the provider reports none (the reservation is charged)."""
     if resource.backend == B.HTTP_BLOB and plan.method == "GET":
         if hashlib.sha256(answer.body).hexdigest() != plan.blob_sha256:
             raise Unavailable("the provider returned content that does not match the sha256; nothing was charged")
-        if not _mime_allowed(resource, answer.content_type):
+        if not _mime_allowed(policy, answer.content_type):
             raise Forbidden("the content's type is not allowed by the resource's policy",
                             details={"policy": "allowMime"})
         output = {"sha256": plan.blob_sha256, "size": len(answer.body),

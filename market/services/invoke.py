@@ -59,10 +59,11 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         now = timezone.now()
         require_active(lease, now)
         resource = lease.resource
-        plan = plan_for(resource, input)
+        policy = lease.policy or resource.policy or {}
+        plan = plan_for(resource, policy, input)
         reserve = cost_minor(plan.max_units, lease.unit_price, lease.per_units)
         live = _live_pending(lease, now)
-        limit = resource.policy.get("maxConcurrent") or 0
+        limit = policy.get("maxConcurrent") or 0
         if limit and live.count() >= limit:
             raise QuotaExceeded("the lease already has maxConcurrent calls running",
                                 details={"maxConcurrent": limit, "retryAfterSec": 1})
@@ -81,7 +82,7 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         return inv, plan
 
 
-def _call_provider(resource: Resource, plan: Plan) -> tuple[Any, int | None]:
+def _call_provider(resource: Resource, policy: dict[str, Any], plan: Plan) -> tuple[Any, int | None]:
     endpoint = unseal(resource.endpoint_sealed)
     token = unseal(resource.access_token_sealed)
     headers = {"Accept": "application/json", **plan.headers}
@@ -97,7 +98,7 @@ def _call_provider(resource: Resource, plan: Plan) -> tuple[Any, int | None]:
     if answer.status >= 400:
         raise InvalidArgument("the provider refused the input; nothing was charged",
                               details={"providerStatus": answer.status})
-    return interpret(resource, plan, answer)
+    return interpret(resource, policy, plan, answer)
 
 
 def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
@@ -168,7 +169,7 @@ def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResu
     """The whole invocation. Call with no transaction open (the gateway runs this method outside one)."""
     inv, plan = invoke_reserve(lease_id=lease_id, actor_id=actor_id, input=input)
     try:
-        output, units = _call_provider(inv.resource, plan)
+        output, units = _call_provider(inv.resource, inv.lease.policy or inv.resource.policy or {}, plan)
     except MarketError as exc:
         invoke_fail(invocation_id=inv.invocation_id, code=exc.code)
         raise

@@ -63,7 +63,7 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
         lease = Lease(
             lease_id=lease_id, resource=resource, consumer_actor_id=consumer_actor_id,
             provider_actor_id=resource.provider_actor_id, unit=resource.unit, unit_price=resource.unit_price,
-            currency=resource.currency, max_cost=amount, ttl_sec=ttl_sec,
+            currency=resource.currency, policy=resource.policy, max_cost=amount, ttl_sec=ttl_sec,
             expires_at=now + timedelta(seconds=ttl_sec), settlement=settlement,
         )
         lease.hash = lease_hash(lease, max_cost)

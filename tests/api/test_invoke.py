@@ -309,3 +309,15 @@ def test_the_provider_is_called_with_no_transaction_open(transactional_db, sign_
     monkeypatch.setattr(outbound, "call", spy)
     assert _invoke(consumer, lease, {"q": "x"}).result["usage"]["cost"] == "0.010000"
     assert seen == [False]
+
+
+def test_a_lease_keeps_the_policy_it_was_issued_with(parties, provider_server):
+    provider, consumer = parties
+    r, old = _lease(provider, consumer, provider_server, kind="model", backend="openai-compat", unit="call",
+                    price="0.1")
+    assert provider.call("web3.resources.update", {"resourceId": r["resourceId"],
+                                                   "policy": {"allowTools": True}}).ok
+    new = consumer.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 60}).result
+    body = {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}
+    assert _invoke(consumer, old, body).code == "E_FORBIDDEN"
+    assert _invoke(consumer, new, body).result["usage"]["cost"] == "0.100000"
