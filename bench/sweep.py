@@ -100,8 +100,9 @@ def load(tag: str, n: int, expires_at) -> None:
             WHERE t.settlement_id = s.id AND t.kind = 'pending' AND s.lock_transfer_id IS NULL""")
         cur.execute("""
             INSERT INTO market_lease (lease_id, resource_id, consumer_actor_id, provider_actor_id, unit, unit_price,
-                currency, max_cost, spent, ttl_sec, expires_at, settlement_id, hash, status, created_at, updated_at)
-            SELECT substr(s.reference, 7), %s, %s, %s, 'query', 10000, 'USDC', s.locked, 0, 60, %s, s.id,
+                currency, policy, max_cost, spent, ttl_sec, expires_at, settlement_id, hash, status, created_at,
+                updated_at)
+            SELECT substr(s.reference, 7), %s, %s, %s, 'query', 10000, 'USDC', '{}'::jsonb, s.locked, 0, 60, %s, s.id,
                    'sha256:bench', 'lease_active', now(), now()
             FROM market_settlement s WHERE s.settlement_id LIKE %s""",
                     [res.pk, consumer, PROVIDER, expires_at, f"stl\\_{key}\\_%"])
