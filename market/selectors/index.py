@@ -24,6 +24,9 @@ HEALTH_WINDOW = timedelta(hours=1)
 MIN_CALLS = 3
 DEGRADED_FAILURE_RATE = 0.2
 ENDED = (Lease.Status.EXPIRED, Lease.Status.REVOKED, Lease.Status.EXHAUSTED)
+# Failures that count against a provider: it was down or slow. A refused input or a lease that
+# ended mid-call is not the provider's fault.
+PROVIDER_FAULTS = ("E_UNAVAILABLE", "E_TIMEOUT")
 
 
 def index_resources(filters: dict[str, Any]) -> QuerySet[Resource]:
@@ -38,7 +41,8 @@ def index_resources(filters: dict[str, Any]) -> QuerySet[Resource]:
                                                    invocations__status__in=["invocation_succeeded",
                                                                             "invocation_failed"]), distinct=True),
         recent_failures=Count("invocations", filter=Q(invocations__started_at__gte=since,
-                                                      invocations__status="invocation_failed"), distinct=True),
+                                                      invocations__status="invocation_failed",
+                                                      invocations__error_code__in=PROVIDER_FAULTS), distinct=True),
     )
 
 
@@ -57,7 +61,7 @@ def resource_health(resource: Resource) -> dict[str, Any]:
     recent = Invocation.objects.filter(resource=resource, started_at__gte=now - HEALTH_WINDOW,
                                        status__in=["invocation_succeeded", "invocation_failed"])
     calls = recent.count()
-    failures = recent.filter(status="invocation_failed").count()
+    failures = recent.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
     return {"status": health_state(last, calls, failures, now), "lastReportedAt": last,
             "freshnessSec": int((now - last).total_seconds()) if last else None,
             "recentInvocations": calls, "recentFailures": failures}
@@ -72,7 +76,7 @@ def provider_reputation(actor_id: str) -> dict[str, Any]:
     inv = Invocation.objects.filter(resource__provider_actor_id=actor_id,
                                     status__in=["invocation_succeeded", "invocation_failed"])
     calls = inv.count()
-    failures = inv.filter(status="invocation_failed").count()
+    failures = inv.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
     failure_rate = failures / calls if calls else 0.0
     score = round(100 * (1 - failure_rate) * settled / (settled + 2))
     return {"settledLeases": settled, "usageVolume": dict(volume), "invocations": calls, "failures": failures,

@@ -118,3 +118,23 @@ def test_index_report_checks_signer_and_clock(sign_in):
     assert health["status"] == "healthy" and health["freshnessSec"] <= 1
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert other.call("web3.index.health", {"resourceId": resource["resourceId"]}).result["status"] == "stale"
+
+
+def test_provider_faults_degrade_health_and_reputation(sign_in, provider_server):
+    provider, consumer = sign_in(), sign_in()
+    fund(consumer.actor_id, 5)
+    resource = publish(provider, provider_server, price="0.100000").result
+    assert _report(provider, resource).ok
+    lease = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1",
+                                                "ttlSec": 600}).result
+    call = lambda q: consumer.call("web3.resources.invoke", {"leaseId": lease["leaseId"], "input": q})  # noqa: E731
+    assert call({"q": "a"}).ok
+    assert call({"q": ""}).code == "E_INVALID_ARGUMENT"  # the consumer's mistake: not counted
+    provider_server.state.status = 503
+    assert [call({"q": "b"}).code for _ in range(2)] == ["E_UNAVAILABLE"] * 2
+    health = consumer.call("web3.index.health", {"resourceId": resource["resourceId"]}).result
+    assert (health["status"], health["recentInvocations"], health["recentFailures"]) == ("degraded", 3, 2)
+    rep = consumer.call("web3.index.reputation", {"actorId": provider.actor_id}).result
+    assert (rep["invocations"], rep["failures"], rep["failureRate"], rep["score"]) == (3, 2, 0.6667, 0)
+    listed = consumer.call("web3.index.list", {}).result["items"]
+    assert [(i["resourceId"], i["health"]) for i in listed] == [(resource["resourceId"], "degraded")]
