@@ -1,6 +1,7 @@
-"""Resource and lease reads. Visibility: a published resource is visible to every actor; an
-unpublished one to its provider (and staff). A lease is visible to its consumer and provider (and
-staff); to anyone else it does not exist."""
+"""Resource and lease reads. Visibility: resources are public (every one was published once; an
+unpublished one stays readable, with its status, so leases and the index can name it); lists show
+published ones unless asked. A lease is visible to its consumer and provider (and staff); to anyone
+else it does not exist."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from market.money import parse_amount
 
 def resource_get(*, resource_id: str, actor_id: str, is_staff: bool = False) -> Resource:
     r = Resource.objects.filter(resource_id=resource_id).first()
-    if r is None or not (r.status == Resource.Status.PUBLISHED or is_staff or r.provider_actor_id == actor_id):
+    if r is None:
         raise NotFound("no such resource")
     return r
 
@@ -43,13 +44,11 @@ def _fs_qs(fs: django_filters.FilterSet) -> QuerySet:
 
 
 def resource_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = False) -> QuerySet[Resource]:
-    """Published resources by default; unpublished ones only to their provider (and staff)."""
+    """Published resources unless another status is asked for."""
     filters = {k: v for k, v in filters.items() if v not in (None, "")}
     filters.setdefault("status", Resource.Status.PUBLISHED)
     max_price = filters.pop("maxUnitPrice", None)
     qs = Resource.objects.all()
-    if not is_staff:
-        qs = qs.filter(Q(status=Resource.Status.PUBLISHED) | Q(provider_actor_id=actor_id))
     qs = _fs_qs(ResourceFilter(filters, queryset=qs))
     if max_price is not None:
         if not filters.get("currency"):

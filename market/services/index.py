@@ -46,8 +46,7 @@ def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], sign
         raise InvalidArgument.field("entry.reportedAt", f"is more than {MAX_SKEW_SEC} s from the market's clock")
     with transaction.atomic():
         resource = Resource.objects.filter(resource_id=resource_id).first()
-        if resource is None or (resource.status != Resource.Status.PUBLISHED
-                                and resource.provider_actor_id != actor_id):
+        if resource is None:
             raise NotFound("no such resource")
         if resource.provider_actor_id != actor_id:
             raise Forbidden("only the resource's provider reports it to the index")

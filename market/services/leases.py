@@ -45,8 +45,7 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
         raise InvalidArgument.field("ttlSec", f"must be between 1 and {MAX_TTL_SEC}")
     with transaction.atomic():
         resource = Resource.objects.filter(resource_id=resource_id).first()
-        if resource is None or (resource.status != Resource.Status.PUBLISHED
-                                and resource.provider_actor_id != consumer_actor_id):
+        if resource is None:
             raise NotFound("no such resource")
         if resource.status != Resource.Status.PUBLISHED:
             raise Conflict("the resource is unpublished: it takes no new leases",

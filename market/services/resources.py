@@ -85,7 +85,7 @@ def resource_publish(*, provider_actor_id: str, kind: str, name: str, backend: s
 
 def _lock_own_resource(resource_id: str, actor_id: str) -> Resource:
     r = Resource.objects.select_for_update().filter(resource_id=resource_id).first()
-    if r is None or (r.provider_actor_id != actor_id and r.status != Resource.Status.PUBLISHED):
+    if r is None:
         raise NotFound("no such resource")
     if r.provider_actor_id != actor_id:
         raise Forbidden("only the resource's provider may change it")

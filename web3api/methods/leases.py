@@ -59,6 +59,8 @@ class IssueParams(serializers.Serializer):
     pricing={"model": "escrow", "detail": "maxCost is locked; usage is released to the provider as it is used "
              "and the rest is refunded when the lease ends"},
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_INSUFFICIENT_FUNDS"],
+    description="An unpublished resource takes no new leases: E_CONFLICT. The lease keeps the resource's "
+    "pricing and policy as they are now.",
     examples=[{"params": {"resourceId": "res_...", "maxCost": "5.00", "ttlSec": 3600}}],
 )
 def issue(call, params):

@@ -138,7 +138,7 @@ def unpublish(call, params):
 @method(
     name="web3.resources.get", summary="One resource (never its endpoint or token).", group="resources",
     read_only=True, params=ResourceIdParams, result=ResourceSerializer, hash_fields=HASH_FIELDS,
-    permissions=["published: any actor; unpublished: its provider and staff"], errors=["E_NOT_FOUND"],
+    permissions=["any actor (an unpublished resource shows its status)"], errors=["E_NOT_FOUND"],
 )
 def get(call, params):
     return resource_out(selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id,
@@ -151,8 +151,7 @@ class ListParams(serializers.Serializer):
     currency = currency_field(required=False)
     maxUnitPrice = money_field("Only resources at or below this unit price (needs currency).", required=False)
     status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"], required=False,
-                                     help_text="Default resource_published; unpublished ones are listed only "
-                                     "to their provider.")
+                                     help_text="Default resource_published.")
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
     cursor = cursor_field()
