@@ -11,7 +11,11 @@ PROTECTED = ("market_transfer", "market_auditevent")
 
 def forwards(apps, schema_editor):
     conn = schema_editor.connection
-    run = schema_editor.execute
+
+    def run(sql):
+        # params=None: the SQL is sent as is (PL/pgSQL's RAISE uses % placeholders of its own).
+        schema_editor.execute(sql, params=None)
+
     run("CREATE TABLE market_maintenance (id smallint PRIMARY KEY CHECK (id = 1), "
         "allow_delete boolean NOT NULL DEFAULT false)")
     run("INSERT INTO market_maintenance (id, allow_delete) VALUES (1, false)")
