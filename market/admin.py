@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from market.models import Account, AuditEvent, Settlement, Transfer
+from market.models import Account, AuditEvent, MaintenanceFlag, Settlement, Transfer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,7 +46,14 @@ class SettlementAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "event_id", "action", "object_type", "object_id", "actor_id", "created_at")
     list_filter = ("action", "object_type")
-    search_fields = ("event_id", "actor_id", "object_id", "action")
+    search_fields = ("event_id", "actor_id", "parties__actor_id", "object_id", "action")
+
+
+@admin.register(MaintenanceFlag)
+class MaintenanceFlagAdmin(ReadOnlyAdmin):
+    """Shown so an operator can see whether DELETE is currently allowed; set only by tooling."""
+
+    list_display = ("id", "allow_delete")
 
 
 from market import admin_resources  # noqa: E402,F401  (resources, leases, usage, index)

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 
+from django.db.models import Sum
+
 from market.models import Account, AuditEvent, AuditHead, Settlement, Transfer
 from market.models.audit import GENESIS_HASH, event_hash, event_time_text
+from market.money import currencies, format_amount
 
 K = Transfer.Kind
 
@@ -84,16 +88,47 @@ def ledger_problems() -> Iterator[str]:
         if total != 0:
             yield f"currency {currency}: balances sum to {total}, not 0"
             return
-    for s in Settlement.objects.order_by("pk"):
-        moved = defaultdict(int)
-        for t in s.transfers.all():
-            moved[t.kind] += t.amount
-        if moved[K.PENDING] != s.locked or moved[K.POST_PENDING] != s.released or moved[K.VOID_PENDING] != s.refunded:
+    moved: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in (Transfer.objects.filter(settlement__isnull=False).values("settlement_id", "kind")
+                .annotate(total=Sum("amount"))):
+        moved[row["settlement_id"]][row["kind"]] = row["total"]
+    for s in Settlement.objects.order_by("pk").iterator(chunk_size=2000):
+        m = moved[s.pk]
+        if (m[K.PENDING], m[K.POST_PENDING], m[K.VOID_PENDING]) != (s.locked, s.released, s.refunded):
             yield f"settlement {s.settlement_id}: amounts differ from its transfers"
             return
         if s.remaining < 0:
             yield f"settlement {s.settlement_id}: remaining below zero"
             return
+
+
+def transfer_audit_problems() -> Iterator[str]:
+    """Every transfer is recorded, with its amount, by exactly one event of the (verified) chain:
+    posted transfers by their own event, escrow transfers by their settlement's event (transferId).
+    So a transfer edited together with its accounts' totals is still caught."""
+    recorded: dict[str, AuditEvent] = {}
+    events = AuditEvent.objects.filter(object_type__in=("transfer", "settlement")).order_by("seq")
+    for ev in events.iterator(chunk_size=2000):
+        payload = json.loads(ev.payload)
+        transfer_id = ev.object_id if ev.object_type == "transfer" else payload.get("transferId")
+        if transfer_id:
+            ev.recorded = payload
+            recorded[transfer_id] = ev
+    configured = currencies()
+    for t in Transfer.objects.order_by("pk").iterator(chunk_size=5000):
+        ev = recorded.pop(t.transfer_id, None)
+        if ev is None:
+            yield f"transfer {t.transfer_id} ({t.code}) has no audit event"
+            return
+        amount = format_amount(t.amount, t.currency) if t.currency in configured else str(t.amount)
+        said = (ev.recorded.get("amount"), ev.recorded.get("currency"))
+        if said != (amount, t.currency):
+            yield (f"transfer {t.transfer_id} ({t.code} {amount} {t.currency}) differs from audit event seq "
+                   f"{ev.seq} ({ev.event_id}): {said[0]} {said[1]}")
+            return
+    for transfer_id, ev in recorded.items():
+        yield f"audit event seq {ev.seq} ({ev.event_id}) records transfer {transfer_id}, which does not exist"
+        return
 
 
 def problems() -> Iterator[str]:
@@ -102,4 +137,5 @@ def problems() -> Iterator[str]:
     yield from audit_chain_problems()
     yield from checkpoint_problems()
     yield from anchor_problems()
+    yield from transfer_audit_problems()
     yield from ledger_problems()

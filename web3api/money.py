@@ -16,7 +16,7 @@ def money_field(help_text: str, **kwargs) -> StrictRegexField:
     scale = _max_scale()
     pattern = r"^\d+$" if scale == 0 else rf"^\d+(\.\d{{1,{scale}}})?$"
     return StrictRegexField(
-        pattern, max_length=40,
+        pattern, max_length=40, trim_whitespace=False,
         help_text=help_text + " A decimal string (never a JSON number) with at most the currency's scale "
         "of decimals.",
         **kwargs,

@@ -2,19 +2,21 @@
 
 Each runs in one transaction, locks rows in the fixed order (settlement, then accounts by id, then
 the audit head inside audit_record), re-checks state under the lock and writes its audit event.
+The statements of the hot path are plain SQL through market.sql (see there why).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from market import states
+from market import sql, states
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.ids import new_id
-from market.locks import lock_accounts, lock_settlement
+from market.locks import lock_account_rows, lock_accounts, lock_accounts_of, lock_settlement
 from market.models import Account, Settlement, Transfer, audit_record
 from market.money import format_amount, scale_of
 
@@ -48,74 +50,105 @@ def external_account(currency: str) -> Account:
     return account_open(actor_id=EXTERNAL, currency=currency, kind=Account.Kind.EXTERNAL)
 
 
+Owner = tuple[str, str]  # (actor_id, account kind)
+EXTERNAL_OWNER: Owner = (EXTERNAL, Account.Kind.EXTERNAL)
+
+
+def _actor(actor_id: str) -> Owner:
+    return (actor_id, Account.Kind.ACTOR)
+
+
+def _lock_owner_accounts(currency: str, debit: Owner, credit: Owner) -> tuple[Account, Account]:
+    """Find and lock both accounts in one query, by id (the fixed order); open any that does not
+    exist yet (rare: first use), then lock again."""
+    scale_of(currency)
+    accounts = lock_accounts_of(currency, [debit, credit])
+    if len(accounts) < 2:
+        for actor_id, kind in {debit, credit} - set(accounts):
+            account_open(actor_id=actor_id, currency=currency, kind=kind)
+        accounts = lock_accounts_of(currency, [debit, credit])
+    return accounts[debit], accounts[credit]
+
+
 def _check_amount(amount: int) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise InvalidArgument.field("amount", "must be positive")
 
 
+@cache
+def _totals_sql(kind: str) -> tuple[str, tuple[str, ...]]:
+    debit_deltas, credit_deltas = _TOTALS[kind]
+    names = tuple(sorted({*debit_deltas, *credit_deltas}))
+    sets = ", ".join(f"{n} = {n} + CASE WHEN id = %s THEN %s ELSE %s END" for n in names)
+    return f"UPDATE market_account SET {sets} WHERE id IN (%s, %s)", names  # noqa: S608 - fixed names
+
+
 def _apply(transfer: Transfer) -> None:
-    """Move the account totals for one transfer (rows already locked)."""
+    """Move both accounts' totals for one transfer in one statement (rows already locked)."""
+    statement, names = _totals_sql(transfer.kind)
     debit_deltas, credit_deltas = _TOTALS[transfer.kind]
-    for account_id, deltas in ((transfer.debit_account_id, debit_deltas),
-                               (transfer.credit_account_id, credit_deltas)):
-        Account.objects.filter(pk=account_id).update(
-            **{name: F(name) + sign * transfer.amount for name, sign in deltas.items()}
-        )
+    debit_id, amount = transfer.debit_account_id, transfer.amount
+    params = [v for n in names for v in (debit_id, debit_deltas.get(n, 0) * amount, credit_deltas.get(n, 0) * amount)]
+    sql.execute(statement, [*params, debit_id, transfer.credit_account_id])
 
 
 def _create_transfer(**fields: Any) -> Transfer:
-    transfer = Transfer.objects.create(transfer_id=new_id("tr"), **fields)
+    transfer = sql.insert(Transfer(transfer_id=new_id("tr"), **fields))
     _apply(transfer)
     return transfer
 
 
-def _replayed(key: str | None, *, debit: Account, credit: Account, amount: int, code: str) -> Transfer | None:
+def _replayed(key: str | None, *, debit: Owner, credit: Owner, currency: str, amount: int,
+              code: str) -> Transfer | None:
     """TigerBeetle's 'exists': the same idempotency key again returns the first transfer."""
     if not key:
         return None
-    existing = Transfer.objects.filter(idempotency_key=key).first()
+    existing = (Transfer.objects.select_related("debit_account", "credit_account")
+                .filter(idempotency_key=key).first())
     if existing is None:
         return None
-    if (existing.debit_account_id, existing.credit_account_id, existing.amount, existing.code) != (
-        debit.pk, credit.pk, amount, code
+    d, c = existing.debit_account, existing.credit_account
+    if ((d.actor_id, d.kind), (c.actor_id, c.kind), existing.currency, existing.amount, existing.code) != (
+        debit, credit, currency, amount, code
     ):
         raise Conflict("this idempotency key was used for another transfer",
                        details={"reason": "idempotency_key_mismatch"})
     return existing
 
 
-def _posted_transfer(*, debit: Account, credit: Account, amount: int, code: str, by_actor_id: str,
+def _posted_transfer(*, debit: Owner, credit: Owner, currency: str, amount: int, code: str, by_actor_id: str,
                      reason: str, reference: str, idempotency_key: str | None, action: str,
                      check_available: bool) -> Transfer:
     _check_amount(amount)
+    replay_of = {"debit": debit, "credit": credit, "currency": currency, "amount": amount, "code": code}
     with transaction.atomic():
-        replay = _replayed(idempotency_key, debit=debit, credit=credit, amount=amount, code=code)
+        replay = _replayed(idempotency_key, **replay_of)
         if replay is not None:
             return replay
-        accounts = lock_accounts([debit.pk, credit.pk])
-        payer = accounts[debit.pk]
+        payer, payee = _lock_owner_accounts(currency, debit, credit)
         if check_available and payer.available < amount:
             raise InsufficientFunds(
                 "the amount exceeds the available balance",
-                details={"available": format_amount(payer.available, payer.currency),
-                         "requested": format_amount(amount, payer.currency)},
+                details={"available": format_amount(payer.available, currency),
+                         "requested": format_amount(amount, currency)},
             )
         try:
             with transaction.atomic():
                 transfer = _create_transfer(
-                    debit_account=debit, credit_account=credit, amount=amount, currency=debit.currency,
+                    debit_account=payer, credit_account=payee, amount=amount, currency=currency,
                     kind=K.POSTED, code=code, reference=reference, idempotency_key=idempotency_key,
                 )
         except IntegrityError:
-            replay = _replayed(idempotency_key, debit=debit, credit=credit, amount=amount, code=code)
+            # a concurrent first use of the same key committed first: answer with its transfer
+            replay = _replayed(idempotency_key, **replay_of)
             if replay is None:
                 raise
             return replay
         audit_record(
             actor_id=by_actor_id, action=action, object_type="transfer", object_id=transfer.transfer_id,
-            payload={"from": debit.actor_id, "to": credit.actor_id, "amount": format_amount(amount, debit.currency),
-                     "currency": debit.currency, "code": code, "reason": reason, "reference": reference},
-            parties=[debit.actor_id, credit.actor_id],
+            payload={"from": payer.actor_id, "to": payee.actor_id, "amount": format_amount(amount, currency),
+                     "currency": currency, "code": code, "reason": reason, "reference": reference},
+            parties=[payer.actor_id, payee.actor_id],
         )
         return transfer
 
@@ -124,9 +157,9 @@ def deposit(*, actor_id: str, amount: int, currency: str, by_actor_id: str = SYS
             reference: str = "", idempotency_key: str | None = None) -> Transfer:
     """Money arrives from outside: external -> the actor."""
     return _posted_transfer(
-        debit=external_account(currency), credit=account_open(actor_id=actor_id, currency=currency),
-        amount=amount, code=Transfer.Code.DEPOSIT, by_actor_id=by_actor_id, reason=reason,
-        reference=reference, idempotency_key=idempotency_key, action="ledger.deposit", check_available=False,
+        debit=EXTERNAL_OWNER, credit=_actor(actor_id), currency=currency, amount=amount,
+        code=Transfer.Code.DEPOSIT, by_actor_id=by_actor_id, reason=reason, reference=reference,
+        idempotency_key=idempotency_key, action="ledger.deposit", check_available=False,
     )
 
 
@@ -134,9 +167,9 @@ def withdraw(*, actor_id: str, amount: int, currency: str, by_actor_id: str = SY
              reference: str = "", idempotency_key: str | None = None) -> Transfer:
     """Money leaves to the outside: the actor -> external. Never more than is available."""
     return _posted_transfer(
-        debit=account_open(actor_id=actor_id, currency=currency), credit=external_account(currency),
-        amount=amount, code=Transfer.Code.WITHDRAWAL, by_actor_id=by_actor_id, reason=reason,
-        reference=reference, idempotency_key=idempotency_key, action="ledger.withdraw", check_available=True,
+        debit=_actor(actor_id), credit=EXTERNAL_OWNER, currency=currency, amount=amount,
+        code=Transfer.Code.WITHDRAWAL, by_actor_id=by_actor_id, reason=reason, reference=reference,
+        idempotency_key=idempotency_key, action="ledger.withdraw", check_available=True,
     )
 
 
@@ -146,10 +179,9 @@ def transfer(*, from_actor_id: str, to_actor_id: str, amount: int, currency: str
     if from_actor_id == to_actor_id:
         raise InvalidArgument.field("to", "must differ from the payer")
     return _posted_transfer(
-        debit=account_open(actor_id=from_actor_id, currency=currency),
-        credit=account_open(actor_id=to_actor_id, currency=currency),
-        amount=amount, code=Transfer.Code.TRANSFER, by_actor_id=by_actor_id, reason=reason,
-        reference=reference, idempotency_key=idempotency_key, action="ledger.transfer", check_available=True,
+        debit=_actor(from_actor_id), credit=_actor(to_actor_id), currency=currency, amount=amount,
+        code=Transfer.Code.TRANSFER, by_actor_id=by_actor_id, reason=reason, reference=reference,
+        idempotency_key=idempotency_key, action="ledger.transfer", check_available=True,
     )
 
 
@@ -168,47 +200,47 @@ def escrow_lock(*, payer_actor_id: str, payee_actor_id: str, amount: int, curren
     _check_amount(amount)
     if payer_actor_id == payee_actor_id:
         raise InvalidArgument("payer and payee must differ")
-    payer = account_open(actor_id=payer_actor_id, currency=currency)
-    payee = account_open(actor_id=payee_actor_id, currency=currency)
     with transaction.atomic():
-        accounts = lock_accounts([payer.pk, payee.pk])
-        if accounts[payer.pk].available < amount:
+        payer, payee = _lock_owner_accounts(currency, _actor(payer_actor_id), _actor(payee_actor_id))
+        if payer.available < amount:
             raise InsufficientFunds(
                 "the amount exceeds the available balance",
-                details={"available": format_amount(accounts[payer.pk].available, currency),
+                details={"available": format_amount(payer.available, currency),
                          "requested": format_amount(amount, currency)},
             )
-        settlement = Settlement.objects.create(
+        settlement = sql.insert(Settlement(
             settlement_id=new_id("stl"), currency=currency, payer_actor_id=payer_actor_id,
             payee_actor_id=payee_actor_id, payer_account=payer, payee_account=payee, locked=amount,
             reference=reference,
-        )
-        lock = _create_transfer(
+        ))
+        settlement.lock_transfer = _create_transfer(
             debit_account=payer, credit_account=payee, amount=amount, currency=currency, kind=K.PENDING,
             code=Transfer.Code.ESCROW_LOCK, settlement=settlement, reference=reference,
         )
-        settlement.lock_transfer = lock
-        settlement.save(update_fields=["lock_transfer"])
+        sql.save_fields(settlement, ["lock_transfer"])
+        lock = settlement.lock_transfer
         audit_record(actor_id=by_actor_id, action="settlement.lock", object_type="settlement",
-                     object_id=settlement.settlement_id, payload=_settlement_payload(settlement),
+                     object_id=settlement.settlement_id,
+                     payload=_settlement_payload(settlement, amount=format_amount(amount, currency),
+                                                 transferId=lock.transfer_id),
                      parties=[payer_actor_id, payee_actor_id])
         return settlement
 
 
-def _lock_open_settlement(settlement_id: str) -> tuple[Settlement, dict[int, Account]]:
+def _lock_open_settlement(settlement_id: str) -> Settlement:
     settlement = lock_settlement(settlement_id)
     if not settlement.is_open:
         raise Conflict(f"the settlement is closed ({settlement.status})",
                        details={"status": settlement.status})
-    accounts = lock_accounts([settlement.payer_account_id, settlement.payee_account_id])
-    return settlement, accounts
+    lock_account_rows([settlement.payer_account_id, settlement.payee_account_id])
+    return settlement
 
 
 def escrow_release(*, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "",
                    reference: str = "") -> Settlement:
     """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
     with transaction.atomic():
-        settlement, _ = _lock_open_settlement(settlement_id)
+        settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining
         amount = remaining if amount is None else amount
         _check_amount(amount)
@@ -218,19 +250,19 @@ def escrow_release(*, settlement_id: str, by_actor_id: str, amount: int | None =
                 details={"fields": {"amount": "exceeds the remaining amount"},
                          "remaining": format_amount(remaining, settlement.currency)},
             )
-        _create_transfer(
+        post = _create_transfer(
             debit_account_id=settlement.payer_account_id, credit_account_id=settlement.payee_account_id,
             amount=amount, currency=settlement.currency, kind=K.POST_PENDING, code=Transfer.Code.ESCROW_RELEASE,
             pending_id=settlement.lock_transfer_id, settlement=settlement,
             reference=reference or settlement.reference,
         )
         settlement.released += amount
-        states.transition(settlement, "release_all" if amount == remaining else "release_part",
-                          update_fields=["released"])
+        states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
+        sql.save_fields(settlement, ["status", "released", "updated_at"])
         audit_record(actor_id=by_actor_id, action="settlement.release", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(amount, settlement.currency),
-                                                 reason=reason),
+                                                 reason=reason, transferId=post.transfer_id),
                      parties=[settlement.payer_actor_id, settlement.payee_actor_id])
         return settlement
 
@@ -238,21 +270,21 @@ def escrow_release(*, settlement_id: str, by_actor_id: str, amount: int | None =
 def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
     """Void everything that remains back to the payer; closes the settlement."""
     with transaction.atomic():
-        settlement, _ = _lock_open_settlement(settlement_id)
-        remaining = settlement.remaining
-        if remaining > 0:
-            _create_transfer(
-                debit_account_id=settlement.payer_account_id, credit_account_id=settlement.payee_account_id,
-                amount=remaining, currency=settlement.currency, kind=K.VOID_PENDING,
-                code=Transfer.Code.ESCROW_REFUND, pending_id=settlement.lock_transfer_id, settlement=settlement,
-                reference=reference or settlement.reference,
-            )
+        settlement = _lock_open_settlement(settlement_id)
+        remaining = settlement.remaining  # > 0: an open settlement always has something left
+        void = _create_transfer(
+            debit_account_id=settlement.payer_account_id, credit_account_id=settlement.payee_account_id,
+            amount=remaining, currency=settlement.currency, kind=K.VOID_PENDING,
+            code=Transfer.Code.ESCROW_REFUND, pending_id=settlement.lock_transfer_id, settlement=settlement,
+            reference=reference or settlement.reference,
+        )
         settlement.refunded += remaining
-        states.transition(settlement, "refund", update_fields=["refunded"])
+        states.transition(settlement, "refund", save=False)
+        sql.save_fields(settlement, ["status", "refunded", "updated_at"])
         audit_record(actor_id=by_actor_id, action="settlement.refund", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(remaining, settlement.currency),
-                                                 reason=reason),
+                                                 reason=reason, transferId=void.transfer_id),
                      parties=[settlement.payer_actor_id, settlement.payee_actor_id])
         return settlement
 
@@ -294,6 +326,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
         audit_record_many([{
             "actor_id": by_actor_id, "action": "settlement.refund", "object_type": "settlement",
             "object_id": s.settlement_id, "parties": [s.payer_actor_id, s.payee_actor_id],
-            "payload": _settlement_payload(s, amount=format_amount(t.amount, s.currency), reason=reason),
+            "payload": _settlement_payload(s, amount=format_amount(t.amount, s.currency), reason=reason,
+                                           transferId=t.transfer_id),
         } for s, t in zip(settlements, transfers, strict=True)])
         return settlements
