@@ -99,3 +99,30 @@ def test_concurrent_invokes_never_overspend_the_lease(transactional_db):
     assert bal(PROVIDER) == (50_000, 0)
     assert bal(CONSUMER) == (10 * USDC - 50_000, 0)
     assert list(problems()) == []
+
+
+def test_max_concurrent_holds_across_connections(transactional_db):
+    with ProviderServer() as server:
+        server.state.hold = True
+        fund(CONSUMER, 10)
+        r = _resource(endpoint=server.base, maxConcurrent=2)
+        lease = lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1",
+                                           ttl_sec=600)
+
+        def one():
+            return invoke(lease_id=lease.lease_id, actor_id=CONSUMER, input={"q": "x"}).cost
+
+        # given: two calls running at the provider, each on its own connection
+        running = [in_thread(one) for _ in range(2)]
+        assert server.state.entered.acquire(timeout=10) and server.state.entered.acquire(timeout=10)
+        # when: a third call arrives
+        with pytest.raises(MarketError) as refused:
+            one()
+        # then
+        assert refused.value.code == "E_QUOTA_EXCEEDED"
+        server.state.release.set()
+        for thread, _ in running:
+            thread.join(30)
+    assert [out["value"] for _, out in running] == [10_000, 10_000]
+    assert bal(PROVIDER) == (20_000, 0)
+    assert list(problems()) == []
