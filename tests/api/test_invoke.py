@@ -103,7 +103,7 @@ def test_a_call_the_remaining_budget_cannot_cover_is_refused_and_creates_nothing
     assert counts() == before and provider_server.state.requests == []
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("status", [500, 502, 503, 302, 401])
 def test_provider_errors_are_unavailable_and_charge_nothing(parties, provider_server, status):
     provider, consumer = parties
     _, lease = _lease(provider, consumer, provider_server)
@@ -321,3 +321,16 @@ def test_a_lease_keeps_the_policy_it_was_issued_with(parties, provider_server):
     body = {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}
     assert _invoke(consumer, old, body).code == "E_FORBIDDEN"
     assert _invoke(consumer, new, body).result["usage"]["cost"] == "0.100000"
+
+
+def test_an_answer_over_the_size_cap_is_refused_and_charges_nothing(parties, provider_server):
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server, kind="storage", backend="http-blob", unit="byte",
+                      price="1.000000", policy={"maxBytes": 4096})
+    big = b"y" * 5000
+    digest = hashlib.sha256(big).hexdigest()
+    provider_server.state.blobs[digest] = big
+    res = _invoke(consumer, lease, {"op": "get", "sha256": digest})
+    assert (res.status, res.code) == (503, "E_UNAVAILABLE")
+    assert res.body["error"]["details"] == {"maxBytes": 4096}
+    assert bal(consumer.actor_id) == (9 * USDC, 1 * USDC) and bal(provider.actor_id) == (0, 0)
