@@ -139,3 +139,6 @@ def problems() -> Iterator[str]:
     yield from anchor_problems()
     yield from transfer_audit_problems()
     yield from ledger_problems()
+    from market.lease_verify import lease_problems
+
+    yield from lease_problems()
