@@ -183,7 +183,7 @@ def raw_sweep(as_of) -> int:
                 "currency": "USDC", "payer": s[8], "payee": s[9], "locked": f"{s[4] / 1e6:.6f}",
                 "released": f"{s[5] / 1e6:.6f}", "refunded": f"{remaining / 1e6:.6f}",
                 "status": "settlement_refunded", "reference": s[7], "amount": f"{remaining / 1e6:.6f}",
-                "reason": "lease expired"}, [s[8], s[9]])
+                "reason": "lease expired", "transferId": f"trr_{s[1]}"}, [s[8], s[9]])
         for _, lease_id, settlement_pk, consumer, provider, spent in leases:
             s = settlements[settlement_pk]
             add("lease.expire", "lease", lease_id, {
