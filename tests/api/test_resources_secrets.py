@@ -2,12 +2,14 @@
 called and whatever fails: method results and errors, capability descriptions, logs, audit
 payloads and the admin pages."""
 
+import io
 import json
 import logging
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from market import outbound
@@ -124,7 +126,16 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
     for name in ("usageentry", "indexreport", "transfer", "settlement"):
         pages.append(client.get(f"/admin/market/{name}/").content.decode())
 
+    # operator commands
+    commands = io.StringIO()
+    call_command("run_sweeps", stdout=commands, stderr=commands)
+    try:
+        call_command("verify_audit", stdout=commands, stderr=commands)
+    except CommandError as exc:
+        commands.write(str(exc))
+
     surfaces = {
+        "commands": commands.getvalue(),
         "responses": json.dumps(responses),
         "logs": caplog.text + json.dumps([str(r.args) for r in caplog.records]),
         "audit": json.dumps(list(AuditEvent.objects.values_list("payload", flat=True))),
