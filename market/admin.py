@@ -56,6 +56,8 @@ class MaintenanceFlagAdmin(ReadOnlyAdmin):
     list_display = ("id", "allow_delete")
 
 
-from market import admin_resources  # noqa: E402,F401  (resources, leases, usage, index)
-from market import admin_audit  # noqa: E402,F401  (audit checkpoints and anchors)
-from market import admin_tasks  # noqa: E402,F401  (task market and disputes)
+from market import (
+    admin_audit,  # noqa: E402,F401  (audit checkpoints and anchors)
+    admin_resources,  # noqa: E402,F401  (resources, leases, usage, index)
+    admin_tasks,  # noqa: E402,F401  (task market and disputes)
+)
