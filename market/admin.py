@@ -56,8 +56,8 @@ class MaintenanceFlagAdmin(ReadOnlyAdmin):
     list_display = ("id", "allow_delete")
 
 
-from market import (
-    admin_audit,  # noqa: E402,F401  (audit checkpoints and anchors)
-    admin_resources,  # noqa: E402,F401  (resources, leases, usage, index)
-    admin_tasks,  # noqa: E402,F401  (task market and disputes)
+from market import (  # noqa: E402  (each module registers its admin classes)
+    admin_audit,  # noqa: F401  (audit checkpoints and anchors)
+    admin_resources,  # noqa: F401  (resources, leases, usage, index)
+    admin_tasks,  # noqa: F401  (task market and disputes)
 )
