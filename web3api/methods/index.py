@@ -22,8 +22,8 @@ HEALTH = ["healthy", "degraded", "stale"]
 
 
 class ReportParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40)
-    entry = serializers.JSONField(help_text="{resourceId, pricing: {unit, unitPrice, currency}, tags: [..], "
+    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
+    entry = serializers.DictField(help_text="{resourceId, pricing: {unit, unitPrice, currency}, tags: [..], "
                                   "reportedAt: ISO-8601 within 300 s of the market's clock}.")
     signature = serializers.RegexField(SIGNATURE_PATTERN, help_text="EIP-191 personal_sign by the provider's wallet "
                                        "of the string sha256:<hex of the RFC 8785 entry>.")
@@ -120,7 +120,7 @@ def index_list(call, params):
 
 
 class HealthParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40)
+    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
 
 
 class HealthResult(serializers.Serializer):

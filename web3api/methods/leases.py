@@ -47,7 +47,7 @@ def lease_out(lease) -> dict:
 
 
 class IssueParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40)
+    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
     maxCost = money_field("Budget locked from the caller into the lease's settlement; positive.")
     ttlSec = serializers.IntegerField(min_value=1, max_value=services.MAX_TTL_SEC, help_text="Lease lifetime.")
 
@@ -69,7 +69,7 @@ def issue(call, params):
 
 
 class LeaseIdParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40)
+    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
 
 
 @method(
@@ -116,7 +116,7 @@ def revoke(call, params):
 
 
 class AppendParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40)
+    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
     units = serializers.IntegerField(min_value=1, max_value=10**15, help_text="Usage in the lease's pricing unit.")
     usageRef = StrictCharField(max_length=120, help_text="The provider's own reference; the same one again "
                                "returns the first entry.")

@@ -102,7 +102,7 @@ def publish(call, params):
 
 
 class UpdateParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40)
+    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     pricing = PricingSerializer(required=False, help_text="Applies to new leases only.")
     policy = PolicySerializer(required=False, help_text="Merged into the current policy.")
@@ -123,7 +123,7 @@ def update(call, params):
 
 
 class ResourceIdParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40)
+    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
 
 
 @method(
@@ -173,8 +173,8 @@ def list_(call, params):
 
 
 class InvokeParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40)
-    input = serializers.JSONField(help_text="openai-compat: a chat-completions body (messages, max_tokens, ...); "
+    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
+    input = serializers.DictField(help_text="openai-compat: a chat-completions body (messages, max_tokens, ...); "
                                   "searxng: {q, categories?, language?}; http-blob: {op: put|get, sha256, "
                                   "contentBase64?}; custom: any JSON object.")
 
