@@ -11,6 +11,7 @@ run; FOR UPDATE only where the database has it (SQLite's IMMEDIATE transactions 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,11 +26,27 @@ def _conn():
     return connections[DEFAULT_DB_ALIAS]
 
 
+@contextmanager
+def cursor(conn=None):
+    """A cursor on the default connection. On PostgreSQL a server-side-binding psycopg cursor, so the
+    hot statements are prepared once per connection (psycopg prepares a statement on its fifth use)
+    instead of parsed and planned each time; errors still arrive as django.db exceptions."""
+    conn = conn or _conn()
+    if conn.vendor != "postgresql":
+        with conn.cursor() as c:
+            yield c
+        return
+    conn.validate_no_broken_transaction()
+    conn.ensure_connection()
+    with conn.wrap_database_errors, conn.connection.cursor() as c:
+        yield c
+
+
 def execute(sql: str, params: Sequence[Any] = (), conn=None) -> list[tuple]:
     """Run one statement on the default connection; the rows it returns, if any."""
-    with (conn or _conn()).cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+    with cursor(conn) as c:
+        c.execute(sql, params)
+        return c.fetchall() if c.description else []
 
 
 @cache
@@ -104,12 +121,12 @@ def insert(obj: M) -> M:
     conn = _conn()
     fields, statement, returning = _insert(type(obj), conn.vendor)
     values = _values(obj, fields, conn, add=True)
-    with conn.cursor() as cursor:
-        cursor.execute(statement, values)
+    with cursor(conn) as c:
+        c.execute(statement, values)
         if returning:
-            obj.pk = cursor.fetchone()[0]
+            obj.pk = c.fetchone()[0]
         else:  # pragma: no cover - both supported databases return columns
-            obj.pk = conn.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
+            obj.pk = conn.ops.last_insert_id(c, obj._meta.db_table, obj._meta.pk.column)
     obj._state.adding = False
     obj._state.db = conn.alias
     return obj
@@ -129,3 +146,85 @@ def save_fields(obj: models.Model, names: Sequence[str]) -> None:
     fields, statement = _update(type(obj), conn.vendor, tuple(names))
     values = _values(obj, fields, conn, add=False)
     execute(statement, [*values, obj.pk], conn)
+
+
+def update_statement(obj: models.Model, names: Sequence[str]) -> tuple[str, list]:
+    """The UPDATE of save_fields, not run: (statement, params)."""
+    conn = _conn()
+    fields, statement = _update(type(obj), conn.vendor, tuple(names))
+    return statement, [*_values(obj, fields, conn, add=False), obj.pk]
+
+
+def insert_statement(obj: models.Model) -> tuple[str, list]:
+    """The INSERT of insert() (RETURNING the id where the database can), not run."""
+    conn = _conn()
+    fields, statement, _ = _insert(type(obj), conn.vendor)
+    return statement, _values(obj, fields, conn, add=True)
+
+
+def _saved(obj: M, pk: int) -> M:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS
+    return obj
+
+
+def insert_with(obj: M, *others: tuple[str, list]) -> M:
+    """insert(obj) and other data-changing statements that do not read its row: in one round trip
+    on PostgreSQL (data-modifying CTEs), one by one elsewhere."""
+    conn = _conn()
+    if conn.vendor != "postgresql":
+        insert(obj)
+        for statement, params in others:
+            execute(statement, params, conn)
+        return obj
+    first, params = insert_statement(obj)
+    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
+    rows = execute(f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements
+                   [*(p for _, ps in others for p in ps), *params], conn)
+    return _saved(obj, rows[0][0])
+
+
+@cache
+def _sequence(table: str) -> str:
+    return execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
+
+
+def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str, also: tuple[str, list]) -> None:
+    """INSERT two new rows that point at each other (a.<a_to_b> = b, b.<b_to_a> = a), plus one more
+    independent statement, as one statement: on PostgreSQL, with both ids drawn from their sequences
+    first (foreign keys are checked at commit); elsewhere three statements and an UPDATE of a."""
+    conn = _conn()
+    if conn.vendor != "postgresql":
+        insert(a)
+        setattr(b, b_to_a, a)
+        insert(b)
+        execute(*also, conn=conn)
+        setattr(a, a_to_b, b)
+        save_fields(a, [a_to_b])
+        return
+    selects = []
+    params: list = []
+    for obj, link, other_id in ((a, a_to_b, "b_id"), (b, b_to_a, "a_id")):
+        fields, _, _ = _insert(type(obj), conn.vendor)
+        link_column = obj._meta.get_field(link).column
+        values = _values(obj, fields, conn, add=True)
+        columns = ["id", *(f.column for f in fields)]
+        exprs = ["a_id" if obj is a else "b_id"]
+        for f, v in zip(fields, values, strict=True):
+            if f.column == link_column:
+                exprs.append(other_id)
+            else:
+                exprs.append("%s")
+                params.append(v)
+        selects.append(f"INSERT INTO {conn.ops.quote_name(obj._meta.db_table)} "  # noqa: S608 - model names
+                       f"({', '.join(conn.ops.quote_name(c) for c in columns)}) SELECT {', '.join(exprs)} FROM ids")
+    a_id, b_id = execute(
+        f"WITH ids AS (SELECT nextval(%s) AS a_id, nextval(%s) AS b_id), wa AS ({selects[0]}), "  # noqa: S608
+        f"wb AS ({selects[1]}), w AS ({also[0]}) SELECT a_id, b_id FROM ids",
+        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also[1]], conn,
+    )[0]
+    _saved(a, a_id)
+    _saved(b, b_id)
+    setattr(a, a_to_b, b)
+    setattr(b, b_to_a, a)

@@ -83,19 +83,19 @@ def _totals_sql(kind: str) -> tuple[str, tuple[str, ...]]:
     return f"UPDATE market_account SET {sets} WHERE id IN (%s, %s)", names  # noqa: S608 - fixed names
 
 
-def _apply(transfer: Transfer) -> None:
-    """Move both accounts' totals for one transfer in one statement (rows already locked)."""
+def _totals_statement(transfer: Transfer) -> tuple[str, list]:
+    """The one UPDATE that moves both accounts' totals for a transfer (rows already locked)."""
     statement, names = _totals_sql(transfer.kind)
     debit_deltas, credit_deltas = _TOTALS[transfer.kind]
     debit_id, amount = transfer.debit_account_id, transfer.amount
     params = [v for n in names for v in (debit_id, debit_deltas.get(n, 0) * amount, credit_deltas.get(n, 0) * amount)]
-    sql.execute(statement, [*params, debit_id, transfer.credit_account_id])
+    return statement, [*params, debit_id, transfer.credit_account_id]
 
 
-def _create_transfer(**fields: Any) -> Transfer:
-    transfer = sql.insert(Transfer(transfer_id=new_id("tr"), **fields))
-    _apply(transfer)
-    return transfer
+def _create_transfer(*, also: tuple[tuple[str, list], ...] = (), **fields: Any) -> Transfer:
+    """Insert a transfer and move its accounts' totals (and run `also`), in one round trip on PostgreSQL."""
+    transfer = Transfer(transfer_id=new_id("tr"), **fields)
+    return sql.insert_with(transfer, _totals_statement(transfer), *also)
 
 
 def _replayed(key: str | None, *, debit: Owner, credit: Owner, currency: str, amount: int,
@@ -208,17 +208,17 @@ def escrow_lock(*, payer_actor_id: str, payee_actor_id: str, amount: int, curren
                 details={"available": format_amount(payer.available, currency),
                          "requested": format_amount(amount, currency)},
             )
-        settlement = sql.insert(Settlement(
+        settlement = Settlement(
             settlement_id=new_id("stl"), currency=currency, payer_actor_id=payer_actor_id,
             payee_actor_id=payee_actor_id, payer_account=payer, payee_account=payee, locked=amount,
             reference=reference,
-        ))
-        settlement.lock_transfer = _create_transfer(
-            debit_account=payer, credit_account=payee, amount=amount, currency=currency, kind=K.PENDING,
-            code=Transfer.Code.ESCROW_LOCK, settlement=settlement, reference=reference,
         )
-        sql.save_fields(settlement, ["lock_transfer"])
-        lock = settlement.lock_transfer
+        lock = Transfer(
+            transfer_id=new_id("tr"), debit_account=payer, credit_account=payee, amount=amount, currency=currency,
+            kind=K.PENDING, code=Transfer.Code.ESCROW_LOCK, reference=reference,
+        )
+        sql.insert_linked(settlement, lock, a_to_b="lock_transfer", b_to_a="settlement",
+                          also=_totals_statement(lock))
         audit_record(actor_id=by_actor_id, action="settlement.lock", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(amount, currency),
@@ -250,15 +250,15 @@ def escrow_release(*, settlement_id: str, by_actor_id: str, amount: int | None =
                 details={"fields": {"amount": "exceeds the remaining amount"},
                          "remaining": format_amount(remaining, settlement.currency)},
             )
+        settlement.released += amount
+        states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
         post = _create_transfer(
             debit_account_id=settlement.payer_account_id, credit_account_id=settlement.payee_account_id,
             amount=amount, currency=settlement.currency, kind=K.POST_PENDING, code=Transfer.Code.ESCROW_RELEASE,
             pending_id=settlement.lock_transfer_id, settlement=settlement,
             reference=reference or settlement.reference,
+            also=(sql.update_statement(settlement, ["status", "released", "updated_at"]),),
         )
-        settlement.released += amount
-        states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
-        sql.save_fields(settlement, ["status", "released", "updated_at"])
         audit_record(actor_id=by_actor_id, action="settlement.release", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(amount, settlement.currency),
@@ -272,15 +272,15 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
     with transaction.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining  # > 0: an open settlement always has something left
+        settlement.refunded += remaining
+        states.transition(settlement, "refund", save=False)
         void = _create_transfer(
             debit_account_id=settlement.payer_account_id, credit_account_id=settlement.payee_account_id,
             amount=remaining, currency=settlement.currency, kind=K.VOID_PENDING,
             code=Transfer.Code.ESCROW_REFUND, pending_id=settlement.lock_transfer_id, settlement=settlement,
             reference=reference or settlement.reference,
+            also=(sql.update_statement(settlement, ["status", "refunded", "updated_at"]),),
         )
-        settlement.refunded += remaining
-        states.transition(settlement, "refund", save=False)
-        sql.save_fields(settlement, ["status", "refunded", "updated_at"])
         audit_record(actor_id=by_actor_id, action="settlement.refund", object_type="settlement",
                      object_id=settlement.settlement_id,
                      payload=_settlement_payload(settlement, amount=format_amount(remaining, settlement.currency),
