@@ -95,7 +95,7 @@ def two_currencies():
 
 # --- the bank test -------------------------------------------------------------------------------------
 
-# The full size: 16 threads x 500 operations take about 20 s on the 2-core machine (PostgreSQL 15).
+# The full size: 16 threads x 500 operations take 6-10 s on the 2-core machine (PostgreSQL 15).
 THREADS, OPS = 16, 500
 
 
