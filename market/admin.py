@@ -58,6 +58,7 @@ class MaintenanceFlagAdmin(ReadOnlyAdmin):
 
 from market import (  # noqa: E402  (each module registers its admin classes)
     admin_audit,  # noqa: F401  (audit checkpoints and anchors)
+    admin_monitor,  # noqa: F401  (alert rules, alerts, notifications)
     admin_resources,  # noqa: F401  (resources, leases, usage, index)
     admin_tasks,  # noqa: F401  (task market and disputes)
 )

@@ -192,3 +192,22 @@ def _task_tables() -> tuple[StateTable, ...]:
 
 
 TASK, BID, AWARD, RESULT, RECEIPT, DISPUTE = _task_tables()
+
+
+def _monitor_tables() -> tuple[StateTable, StateTable]:
+    from market.models.monitor import Alert, AlertNotification
+
+    A, N = Alert.Status, AlertNotification.Status
+    alert = register(Alert, StateTable("alert", [
+        Transition(A.ACTIVE, "acknowledge", A.ACKNOWLEDGED),
+        Transition(A.ACTIVE, "resolve", A.RESOLVED),
+        Transition(A.ACKNOWLEDGED, "resolve", A.RESOLVED),
+    ]))
+    notification = register(AlertNotification, StateTable("notification", [
+        Transition(N.PENDING, "deliver", N.DELIVERED),
+        Transition(N.PENDING, "give_up", N.FAILED),
+    ]))
+    return alert, notification
+
+
+ALERT, NOTIFICATION = _monitor_tables()

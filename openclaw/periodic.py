@@ -19,7 +19,14 @@ log = logging.getLogger("openclaw.periodic")
 def run_job(name: str) -> Any:
     path = settings.WEB3_PERIODIC_JOBS[name]
     started = time.perf_counter()
-    result = import_string(path)()
+    try:
+        result = import_string(path)()
+    except Exception:
+        if name in settings.WEB3_MONEY_JOBS:
+            from market.services.monitor import failure_record
+
+            failure_record(operation=f"job:{name}", kind="internal")
+        raise
     log.info("periodic job %s done in %.3fs: %s", name, time.perf_counter() - started, result)
     return result
 

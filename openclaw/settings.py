@@ -187,6 +187,24 @@ WEB3_DISPUTES_PER_DAY = env.int("WEB3_DISPUTES_PER_DAY", default=10)
 WEB3_DISABLED_METHODS = env.list("WEB3_DISABLED_METHODS", default=[])
 WEB3_ALERT_WEBHOOK_URL = env.str("WEB3_ALERT_WEBHOOK_URL", default="")
 WEB3_ALERT_WEBHOOK_SECRET = env.str("WEB3_ALERT_WEBHOOK_SECRET", default="")
+WEB3_MARKET_NAME = env.str("WEB3_MARKET_NAME", default="OpenClaw Web3 Market")
+WEB3_ALERT_WEBHOOK_TIMEOUT_SEC = env.float("WEB3_ALERT_WEBHOOK_TIMEOUT_SEC", default=5.0)
+# Alert e-mail goes to these addresses through Django's e-mail backend (none: no e-mail).
+WEB3_ALERT_EMAILS = env.list("WEB3_ALERT_EMAILS", default=[])
+# EMAIL_URL (smtp://user:password@host:587, ...) picks the e-mail backend; without it, mail is
+# written as files under var/mail, so a fresh machine loses nothing and needs no server.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="market-alerts@localhost")
+EMAIL_TIMEOUT = 10
+WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
+# How often beat runs every periodic job; the stuck-state monitors allow two intervals.
+WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
+# Operation failures older than this are deleted by the monitor.evaluate job.
+WEB3_FAILURE_RETENTION_SEC = 7 * 86400
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
 
@@ -250,11 +268,17 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "tasks.expire": "market.services.task_sweeps.task_expire_sweep",
     "tasks.dispute_window": "market.services.task_sweeps.receipt_window_sweep",
     "disputes.payout": "market.services.task_sweeps.dispute_payout_sweep",
+    # Monitoring, last: evaluate the alert rules on what the sweeps left, then deliver (and retry)
+    # alert notifications.
+    "monitor.evaluate": "market.services.monitor.monitor_evaluate_sweep",
+    "monitor.notify": "market.services.notify.notify_sweep",
 }
+# Jobs that move money: one that fails counts as an operation failure (web3_ledger_failures_total).
+WEB3_MONEY_JOBS = ("leases.expire", "invocations.stale", "tasks.expire", "tasks.dispute_window", "disputes.payout")
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {
         "task": "openclaw.periodic.run_periodic_job_task",
-        "schedule": timedelta(seconds=60),
+        "schedule": timedelta(seconds=WEB3_SWEEP_INTERVAL_SEC),
         "args": (name,),
     }
     for name in WEB3_PERIODIC_JOBS

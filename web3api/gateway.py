@@ -24,6 +24,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from market.errors import AuthRequired, Forbidden, InvalidArgument, NotFound
+from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
 from web3api.errors import error_body, to_error
 from web3api.identity.auth import authenticate
@@ -168,6 +169,10 @@ class MethodView(APIView):
             )
         except Exception as exc:  # noqa: BLE001 - every failure leaves as the envelope
             status, body = to_error(exc)
+            if status == 500 and method.moves_money:
+                kind = "retries_exhausted" if isinstance(exc, OperationalError) and _retryable(exc) else "internal"
+                failure_record(operation=method.name, kind=kind,
+                               correlation_id=body["error"]["details"].get("correlationId", ""))
         headers = {}
         if status == 429 and "retryAfterSec" in body["error"]["details"]:
             headers["Retry-After"] = str(body["error"]["details"]["retryAfterSec"])

@@ -6,6 +6,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from web3api.metrics import MarketCollector
+
 
 @require_GET
 def healthz(request):
@@ -15,11 +17,14 @@ def healthz(request):
 
 @require_GET
 def metrics(request):
+    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        process_metrics = generate_latest(registry)
     else:
-        registry = REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        process_metrics = generate_latest(REGISTRY)
+    market = CollectorRegistry()
+    market.register(MarketCollector())
+    return HttpResponse(process_metrics + generate_latest(market), content_type=CONTENT_TYPE_LATEST)

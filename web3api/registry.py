@@ -59,6 +59,9 @@ class Method:
     # False: the gateway runs the handler outside a transaction, for a method that calls out to the
     # network between its own short transactions (web3.resources.invoke).
     atomic: bool = True
+    # True: an unexpected failure of it (E_INTERNAL, exhausted retries) counts as a money-operation
+    # failure for monitoring (web3_ledger_failures_total, the settlement-failure-rate rule).
+    moves_money: bool = False
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_LEVELS:

@@ -4,12 +4,24 @@ from market.models.checkpoints import Checkpoint, CheckpointAnchor
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
+from market.models.monitor import (
+    Alert,
+    AlertNotification,
+    AlertObservation,
+    AlertRule,
+    MetricReading,
+    OperationFailure,
+)
 from market.models.resources import Resource  # noqa: I001
 from market.models.settlements import Settlement
 from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
 __all__ = [
     "Account",
+    "Alert",
+    "AlertNotification",
+    "AlertObservation",
+    "AlertRule",
     "AuditEvent",
     "AuditHead",
     "AuditParty",
@@ -21,6 +33,8 @@ __all__ = [
     "Invocation",
     "Lease",
     "MaintenanceFlag",
+    "MetricReading",
+    "OperationFailure",
     "Resource",
     "Settlement",
     "TaskAward",

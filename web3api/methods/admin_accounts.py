@@ -38,6 +38,7 @@ def _out(t, actor_id):
 
 @method(
     name="web3.admin.creditAccount", summary="Deposit: credit an actor's account from outside.",
+    moves_money=True,
     group="admin", auth="staff", params=AccountMoveParams, result=AccountMoveResult, risk="high",
     permissions=["staff only"], examples=[{"params": {
         "actorId": "0x" + "ab" * 20, "amount": "100.00", "currency": "USDC", "reason": "bank deposit"}}],
@@ -52,6 +53,7 @@ def admin_credit(call, params):
 
 @method(
     name="web3.admin.debitAccount", summary="Withdrawal: debit an actor's account to the outside.",
+    moves_money=True,
     group="admin", auth="staff", params=AccountMoveParams, result=AccountMoveResult, risk="high",
     permissions=["staff only"], errors=["E_INSUFFICIENT_FUNDS"],
     description="Moves money from the actor to the external account; never more than is available.",

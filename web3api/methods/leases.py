@@ -54,6 +54,7 @@ class IssueParams(serializers.Serializer):
 
 @method(
     name="web3.leases.issue", summary="Lease a published resource: locks maxCost from the caller.",
+    moves_money=True,
     group="leases", params=IssueParams, result=LeaseSerializer, hash_fields=LEASE_HASH_FIELDS, risk="medium",
     permissions=["any actor but the resource's provider"],
     pricing={"model": "escrow", "detail": "maxCost is locked; usage is released to the provider as it is used "
@@ -107,6 +108,7 @@ def list_(call, params):
 
 @method(
     name="web3.leases.revoke", summary="End a lease now; the unspent budget goes back to the consumer.",
+    moves_money=True,
     group="leases", params=LeaseIdParams, result=LeaseSerializer, hash_fields=LEASE_HASH_FIELDS,
     permissions=["its consumer or provider"], errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED"],
 )
@@ -136,6 +138,7 @@ class UsageEntrySerializer(serializers.Serializer):
 
 @method(
     name="web3.ledger.append", summary="The provider of a lease records usage the proxy cannot see.",
+    moves_money=True,
     group="ledger", params=AppendParams, result=UsageEntrySerializer, risk="medium",
     permissions=["the lease's provider only (its consumer: E_FORBIDDEN; others: E_NOT_FOUND)"],
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_REVOKED"],

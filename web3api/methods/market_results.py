@@ -50,6 +50,7 @@ class ReviewResultOut(serializers.Serializer):
 
 @method(
     name="web3.market.reviewResult", summary="Accept (pays the deliverer) or reject (opens the dispute window).",
+    moves_money=True,
     group="market", params=ReviewResultParams, result=ReviewResultOut, risk="high",
     permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
     prerequisites=["the result is result_submitted", "before its reviewDeadline"],

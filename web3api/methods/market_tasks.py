@@ -103,6 +103,7 @@ def get_task(call, params):
 
 @method(
     name="web3.market.cancelTask", summary="Cancel an open task, or an awarded one past deliverBy (refund).",
+    moves_money=True,
     group="market", params=TaskIdParams, result=TaskOrderOut, risk="medium",
     permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
     prerequisites=["task_open (its live bids are rejected), or task_awarded with deliverBy passed and no result "
@@ -179,6 +180,7 @@ class AwardBidParams(serializers.Serializer):
 
 @method(
     name="web3.market.awardBid", summary="Accept a bid: its price is locked in escrow from the creator.",
+    moves_money=True,
     group="market", params=AwardBidParams, result=TaskAwardOut, risk="high",
     permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_INSUFFICIENT_FUNDS"],
     prerequisites=["the task is task_open and before expiresAt", "the bid is bid_submitted",

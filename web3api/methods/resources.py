@@ -197,6 +197,7 @@ class InvokeResult(serializers.Serializer):
 
 @method(
     name="web3.resources.invoke", summary="Call a leased resource through the market; usage is charged to the lease.",
+    moves_money=True,
     group="resources", params=InvokeParams, result=InvokeResult, atomic=False, risk="medium",
     permissions=["the lease's consumer (its provider: E_FORBIDDEN; others: E_NOT_FOUND)"],
     pricing={"model": "lease", "detail": "units x the lease's unit price, rounded up; call/query = 1 per call, "

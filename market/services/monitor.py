@@ -1,0 +1,212 @@
+"""Monitoring writes: rule upserts, acknowledgements, recorded failures, and the evaluation job.
+
+Evaluation (`monitor_evaluate`, beat and run_sweeps every minute): each metric a rule watches is
+read once; then, rule by rule in its own transaction with the rule row locked, an alert fires when
+the condition has held for the rule's for-duration, is updated (not duplicated) while it holds and
+is resolved when it clears. At most one unresolved alert per rule, also in the database, so two
+evaluators at once fire it once. Notifications are queued in the same transaction and sent after
+commit by a Celery task (market.services.notify); evaluation never waits on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from market import states
+from market.errors import InvalidArgument, NotFound
+from market.ids import new_id
+from market.models import Alert, AlertObservation, AlertRule, MetricReading, OperationFailure, audit_record
+from market.selectors.monitor import METRICS, Reading
+from market.services import notify
+
+log = logging.getLogger("market.monitor")
+
+SYSTEM = "system"
+COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le, "eq": operator.eq,
+           "ne": operator.ne}
+RULE_FIELDS = ("description", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
+               "silenced_until")
+
+
+def failure_record(*, operation: str, kind: str, correlation_id: str = "") -> None:
+    """Count a money operation that failed for the market's reasons. Call after its transaction
+    rolled back; a failure to record is logged, never raised over the original failure."""
+    try:
+        OperationFailure.objects.create(operation=operation[:80], kind=kind, correlation_id=correlation_id)
+    except Exception:  # noqa: BLE001 - the caller is already reporting a failure
+        log.exception("could not record the failure of %s", operation)
+
+
+# --- rules ------------------------------------------------------------------------------------------
+def _rule_payload(rule: AlertRule) -> dict[str, Any]:
+    return {"name": rule.name, "severity": rule.severity, "metric": rule.metric, "comparator": rule.comparator,
+            "threshold": str(rule.threshold), "windowSec": rule.window_sec, "forSec": rule.for_sec,
+            "enabled": rule.enabled,
+            "silencedUntil": rule.silenced_until.isoformat() if rule.silenced_until else None}
+
+
+def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRule, bool]:
+    """Create the rule called `name`, or change the fields given of the existing one."""
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown rule fields: {sorted(unknown)}")
+    if "metric" in fields and fields["metric"] not in METRICS:
+        raise InvalidArgument.field("metric", f"unknown metric; one of {', '.join(METRICS)}")
+    with transaction.atomic():
+        rule = AlertRule.objects.select_for_update().filter(name=name).first()
+        created = rule is None
+        if created:
+            missing = [f for f in ("severity", "metric", "threshold") if fields.get(f) is None]
+            if missing:
+                raise InvalidArgument(f"a new rule needs {', '.join(missing)}",
+                                      details={"fields": {f: "required for a new rule" for f in missing}})
+            rule = AlertRule(name=name)
+        for key, value in fields.items():
+            setattr(rule, key, value)
+        rule.save()
+        audit_record(actor_id=by_actor_id, action="alert_rule.create" if created else "alert_rule.update",
+                     object_type="alert_rule", object_id=name, payload=_rule_payload(rule))
+    return rule, created
+
+
+# --- alerts -----------------------------------------------------------------------------------------
+def alert_acknowledge(*, alert_id: str, by_actor_id: str, now: datetime | None = None) -> Alert:
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("rule").filter(alert_id=alert_id).first()
+        if alert is None:
+            raise NotFound("no such alert")
+        alert.acknowledged_at, alert.acknowledged_by = now, by_actor_id
+        states.transition(alert, "acknowledge", update_fields=["acknowledged_at", "acknowledged_by"])
+        audit_record(actor_id=by_actor_id, action="alert.acknowledge", object_type="alert", object_id=alert_id,
+                     payload={"rule": alert.rule.name, "severity": alert.severity})
+    return alert
+
+
+def _observe(alert: Alert, now: datetime, value: Decimal, kind: str) -> None:
+    AlertObservation.objects.create(alert=alert, at=now, value=value, kind=kind)
+
+
+def _fire(rule: AlertRule, reading: Reading, now: datetime) -> Alert:
+    silenced = bool(rule.silenced_until and rule.silenced_until > now)
+    alert = Alert.objects.create(
+        alert_id=new_id("alr"), rule=rule, severity=rule.severity, metric=rule.metric, comparator=rule.comparator,
+        threshold=rule.threshold, silenced=silenced, value=reading.value, last_value=reading.value,
+        peak_value=reading.value, details=reading.details, fired_at=now, last_seen_at=now,
+    )
+    _observe(alert, now, reading.value, "fired")
+    audit_record(actor_id=SYSTEM, action="alert.fire", object_type="alert", object_id=alert.alert_id,
+                 payload={"rule": rule.name, "severity": rule.severity, "metric": rule.metric,
+                          "value": str(reading.value), "threshold": str(rule.threshold), "silenced": silenced})
+    if not silenced:
+        notify.notifications_queue(alert=alert, event="alert.fired", now=now)
+    return alert
+
+
+def _still_firing(alert: Alert, reading: Reading, now: datetime) -> None:
+    if reading.value != alert.last_value:
+        _observe(alert, now, reading.value, "seen")
+    alert.last_value, alert.last_seen_at, alert.details = reading.value, now, reading.details
+    alert.peak_value = max(alert.peak_value, reading.value) if alert.comparator in ("gt", "gte") else min(
+        alert.peak_value, reading.value)
+    alert.evaluations += 1
+    alert.save(update_fields=["last_value", "last_seen_at", "details", "peak_value", "evaluations", "updated_at"])
+
+
+def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> None:
+    alert.resolved_at = now
+    states.transition(alert, "resolve", update_fields=["resolved_at"])
+    if value is not None:
+        _observe(alert, now, value, "resolved")
+    audit_record(actor_id=SYSTEM, action="alert.resolve", object_type="alert", object_id=alert.alert_id,
+                 payload={"rule": alert.rule.name, "severity": alert.severity, "why": why,
+                          "value": None if value is None else str(value)})
+    if alert.notifications.filter(event="alert.fired").exists():  # whoever was told it fired is told it cleared
+        notify.notifications_queue(alert=alert, event="alert.resolved", now=now)
+
+
+def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> str:
+    """Apply one reading to one rule. Returns fired | firing | resolved | pending | clear | disabled."""
+    with transaction.atomic():
+        rule = AlertRule.objects.select_for_update().get(pk=rule_id)
+        alert = Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED).first()
+        if not rule.enabled or reading is None:
+            if alert is not None:
+                _resolve(alert, None, now, "the rule was disabled")
+            rule.pending_since = None
+            rule.save(update_fields=["pending_since", "updated_at"])
+            return "disabled"
+        holds = COMPARE[rule.comparator](reading.value, rule.threshold)
+        outcome = "clear"
+        if holds:
+            rule.pending_since = rule.pending_since or now
+            if alert is not None:
+                _still_firing(alert, reading, now)
+                outcome = "firing"
+            elif now - rule.pending_since >= timedelta(seconds=rule.for_sec):
+                _fire(rule, reading, now)
+                outcome = "fired"
+            else:
+                outcome = "pending"
+        else:
+            rule.pending_since = None
+            if alert is not None:
+                _resolve(alert, reading.value, now, "the condition cleared")
+                outcome = "resolved"
+        rule.last_value, rule.last_evaluated_at = reading.value, now
+        rule.save(update_fields=["pending_since", "last_value", "last_evaluated_at", "updated_at"])
+    return outcome
+
+
+def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Read every metric the rules watch (and the invariant monitors), then evaluate each rule."""
+    now = now or timezone.now()
+    readings: dict[tuple[str, int], Reading] = {}
+
+    def read(metric: str, window_sec: int) -> Reading:
+        key = (metric, window_sec if METRICS[metric].uses_window else 0)
+        if key not in readings:
+            readings[key] = METRICS[metric].fn(now, window_sec)
+        return readings[key]
+
+    for m in METRICS.values():
+        if m.expensive:
+            r = read(m.name, 300)
+            MetricReading.objects.update_or_create(metric=m.name,
+                                                   defaults={"value": r.value, "details": r.details,
+                                                             "measured_at": now})
+    counts: dict[str, int] = {}
+    for rule in AlertRule.objects.order_by("pk"):
+        reading = read(rule.metric, rule.window_sec) if rule.enabled and rule.metric in METRICS else None
+        if rule.enabled and reading is None:
+            log.error("alert rule %s watches an unknown metric %s", rule.name, rule.metric)
+        outcome = rule_evaluate(rule_id=rule.pk, reading=reading, now=now)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    purged, _ = OperationFailure.objects.filter(
+        created_at__lt=now - timedelta(seconds=settings.WEB3_FAILURE_RETENTION_SEC)).delete()
+    return {**counts, "purgedFailures": purged}
+
+
+def monitor_evaluate_sweep() -> dict[str, int]:
+    return monitor_evaluate()
+
+
+def default_rules_install() -> int:
+    """Create whichever default rules are missing (a flushed database, a test); returns how many."""
+    from market.monitor_defaults import DEFAULT_RULES
+
+    made = 0
+    for name, severity, metric, threshold, window_sec, for_sec, description in DEFAULT_RULES:
+        _, created = AlertRule.objects.get_or_create(name=name, defaults={
+            "severity": severity, "metric": metric, "comparator": "gt", "threshold": Decimal(threshold),
+            "window_sec": window_sec, "for_sec": for_sec, "description": description})
+        made += created
+    return made

@@ -1,0 +1,180 @@
+"""Alert notifications: the operator's webhook and e-mail, through an outbox.
+
+`notifications_queue` (inside the transaction that fires or resolves an alert) writes one
+AlertNotification per configured channel and, after commit, hands each to the Celery task
+market.tasks.deliver_alert_notification. A delivery claims its row, sends outside any transaction
+and records the outcome; a failure is retried with exponential backoff (by the task re-queueing
+itself, and by the monitor.notify sweep, which finds due rows by state: a lost message only delays
+a notification). After WEB3_ALERT_MAX_ATTEMPTS the notification is marked failed.
+
+Webhook: POST of the JSON body {"event", "alert", "market"} to WEB3_ALERT_WEBHOOK_URL, configured by
+the operator and so not subject to the resource SSRF guard; no redirects; connect/read timeouts.
+Headers: `X-Web3-Timestamp: <unix seconds>` and, when WEB3_ALERT_WEBHOOK_SECRET is set,
+`X-Web3-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`. A receiver recomputes
+the HMAC over the raw body and rejects old timestamps. Any 2xx answer is a delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from market import states
+from market.ids import new_id
+from market.models import Alert, AlertNotification
+from market.selectors.monitor import alert_record
+
+log = logging.getLogger("market.notify")
+
+CLAIM_SEC = 120  # a claimed delivery is not retried by another worker for this long
+BATCH = 100
+
+
+class DeliveryFailed(Exception):
+    """A delivery attempt failed; the message is safe to store and show (no URL, no secret)."""
+
+
+def backoff_seconds(attempts: int) -> int:
+    return int(min(3600, 15 * 2 ** max(0, attempts - 1)))
+
+
+def channels() -> list[str]:
+    out = []
+    if settings.WEB3_ALERT_WEBHOOK_URL:
+        out.append(AlertNotification.Channel.WEBHOOK)
+    if settings.WEB3_ALERT_EMAILS:
+        out.append(AlertNotification.Channel.EMAIL)
+    return out
+
+
+def notifications_queue(*, alert: Alert, event: str, now: datetime) -> list[AlertNotification]:
+    """Inside the alert's transaction: one outbox row per channel, sent after commit."""
+    rows = [AlertNotification.objects.create(notification_id=new_id("ntf"), alert=alert, channel=channel,
+                                             event=event, next_attempt_at=now)
+            for channel in channels()]
+    ids = [r.notification_id for r in rows]
+    if ids:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return rows
+
+
+def _enqueue(ids: list[str]) -> None:
+    from market.tasks import deliver_alert_notification
+
+    for notification_id in ids:
+        try:
+            deliver_alert_notification.delay(notification_id)
+        except Exception:  # noqa: BLE001 - the outbox row stays; the monitor.notify sweep sends it
+            log.exception("could not queue alert notification %s; the sweep will send it", notification_id)
+
+
+def payload(alert: Alert, event: str) -> dict:
+    return {"event": event, "alert": alert_record(alert, observations=False), "market": settings.WEB3_MARKET_NAME}
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _send_webhook(body: bytes) -> None:
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "User-Agent": "openclaw-market-alerts",
+               "X-Web3-Timestamp": str(timestamp)}
+    if settings.WEB3_ALERT_WEBHOOK_SECRET:
+        headers["X-Web3-Signature"] = webhook_signature(settings.WEB3_ALERT_WEBHOOK_SECRET, timestamp, body)
+    timeout = settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC
+    try:
+        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False,
+                          trust_env=False) as client:
+            response = client.post(settings.WEB3_ALERT_WEBHOOK_URL, content=body, headers=headers)
+    except httpx.TimeoutException as exc:
+        raise DeliveryFailed("webhook timed out") from exc
+    except httpx.HTTPError as exc:
+        raise DeliveryFailed(f"webhook unreachable ({type(exc).__name__})") from exc
+    if not 200 <= response.status_code < 300:
+        raise DeliveryFailed(f"webhook answered HTTP {response.status_code}")
+
+
+def _send_email(alert: Alert, event: str, body: bytes) -> None:
+    verb = "FIRING" if event == "alert.fired" else "resolved"
+    subject = f"[{alert.severity}] {alert.rule.name} {verb}: {alert.metric} = {alert.last_value.normalize()}"
+    try:
+        send_mail(subject, json.dumps(json.loads(body), indent=2), settings.DEFAULT_FROM_EMAIL,
+                  settings.WEB3_ALERT_EMAILS, fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - any backend failure is a failed attempt
+        raise DeliveryFailed(f"e-mail not sent ({type(exc).__name__})") from exc
+
+
+def _claim(notification_id: str, now: datetime) -> bool:
+    """Take the next attempt of a due notification; False if it is not due or someone else has it."""
+    return AlertNotification.objects.filter(
+        notification_id=notification_id, status=AlertNotification.Status.PENDING, next_attempt_at__lte=now,
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SEC)) == 1
+
+
+def notification_deliver(*, notification_id: str, now: datetime | None = None) -> int | None:
+    """One delivery attempt. Returns the seconds until the next attempt, or None when there is none
+    (delivered, given up, not due, or taken by another worker)."""
+    now = now or timezone.now()
+    if not _claim(notification_id, now):
+        return None
+    row = AlertNotification.objects.select_related("alert", "alert__rule").get(notification_id=notification_id)
+    body = json.dumps(payload(row.alert, row.event), cls=DjangoJSONEncoder, sort_keys=True).encode()
+    try:
+        if row.channel == AlertNotification.Channel.WEBHOOK:
+            _send_webhook(body)
+        else:
+            _send_email(row.alert, row.event, body)
+    except DeliveryFailed as exc:
+        return _failed(row, str(exc), now)
+    with transaction.atomic():
+        row = AlertNotification.objects.select_for_update().get(pk=row.pk)
+        if row.status == AlertNotification.Status.PENDING:
+            row.delivered_at, row.last_error = timezone.now(), ""
+            states.transition(row, "deliver", update_fields=["delivered_at", "last_error"])
+    return None
+
+
+def _failed(row: AlertNotification, error: str, now: datetime) -> int | None:
+    with transaction.atomic():
+        row = AlertNotification.objects.select_for_update().get(pk=row.pk)
+        row.last_error = error[:200]
+        if row.attempts >= settings.WEB3_ALERT_MAX_ATTEMPTS:
+            log.error("alert notification %s (%s) given up after %d attempts: %s", row.notification_id,
+                      row.channel, row.attempts, error)
+            states.transition(row, "give_up", update_fields=["last_error"])
+            return None
+        wait = backoff_seconds(row.attempts)
+        row.next_attempt_at = now + timedelta(seconds=wait)
+        row.save(update_fields=["last_error", "next_attempt_at"])
+    log.warning("alert notification %s (%s) attempt %d failed: %s; next in %ds", row.notification_id,
+                row.channel, row.attempts, error, wait)
+    return wait
+
+
+def notify_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Attempt every due notification (the retries, and any whose message was lost)."""
+    now = now or timezone.now()
+    due = list(AlertNotification.objects.filter(status=AlertNotification.Status.PENDING, next_attempt_at__lte=now)
+               .order_by("next_attempt_at").values_list("notification_id", flat=True)[:BATCH])
+    delivered = retrying = 0
+    for notification_id in due:
+        if notification_deliver(notification_id=notification_id, now=now) is None:
+            delivered += AlertNotification.objects.filter(notification_id=notification_id,
+                                                          status=AlertNotification.Status.DELIVERED).count()
+        else:
+            retrying += 1
+    return {"due": len(due), "delivered": delivered, "retrying": retrying}

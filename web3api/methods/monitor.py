@@ -1,0 +1,192 @@
+"""web3.monitor.metrics|listRules|upsertRule|history|acknowledge (staff), and the monitoring status
+part."""
+
+from rest_framework import serializers
+
+from market.models import Alert, AlertRule
+from market.selectors import monitor as monitor_selectors
+from market.services import monitor as monitor_services
+from web3api import status
+from web3api.pagination import paginate
+from web3api.registry import method
+from web3api.serializers import StrictCharField, cursor_field, limit_field
+
+STAFF = ["staff only"]
+RULE_NAME = {"max_length": 80, "help_text": "The rule's unique name (lowercase letters, digits, . _ -)."}
+
+
+class MetricOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    unit = serializers.ChoiceField(choices=["count", "ratio", "seconds"])
+    value = serializers.FloatField(allow_null=True, help_text="Null until the monitor job has read a costly metric.")
+    windowSec = serializers.IntegerField(allow_null=True, help_text="The window of a rate metric shown here.")
+    details = serializers.DictField(help_text="What the metric names: the objects involved, the counts behind it.")
+    measuredAt = serializers.DateTimeField(allow_null=True)
+
+
+class MetricsOut(serializers.Serializer):
+    metrics = MetricOut(many=True)
+
+
+class NoParams(serializers.Serializer):
+    pass
+
+
+@method(
+    name="web3.monitor.metrics", summary="The value of every metric the alert rules can watch.", group="monitor",
+    read_only=True, auth="staff", params=NoParams, result=MetricsOut, permissions=STAFF,
+    description="Costly metrics (invariant_violations) show the monitor job's last reading and its time; "
+                "the others are read now. Rate metrics are shown over 5 minutes; a rule chooses its own window.",
+)
+def metrics(call, params):
+    return {"metrics": monitor_selectors.metric_values()}
+
+
+class RuleOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
+    metric = serializers.CharField()
+    comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
+    threshold = serializers.FloatField()
+    windowSec = serializers.IntegerField()
+    forSec = serializers.IntegerField()
+    enabled = serializers.BooleanField()
+    silencedUntil = serializers.DateTimeField(allow_null=True)
+    pendingSince = serializers.DateTimeField(allow_null=True, help_text="Since when the condition has held.")
+    lastValue = serializers.FloatField(allow_null=True)
+    lastEvaluatedAt = serializers.DateTimeField(allow_null=True)
+    firingAlertId = serializers.CharField(allow_null=True, help_text="The rule's unresolved alert, if any.")
+
+
+class RuleListOut(serializers.Serializer):
+    items = RuleOut(many=True)
+
+
+@method(
+    name="web3.monitor.listRules", summary="Every alert rule with its evaluation state.", group="monitor",
+    read_only=True, auth="staff", params=NoParams, result=RuleListOut, permissions=STAFF,
+)
+def list_rules(call, params):
+    firing = {a.rule_id: a for a in monitor_selectors.firing_alerts()}
+    return {"items": [monitor_selectors.rule_record(r, firing.get(r.pk)) for r in monitor_selectors.rule_list()]}
+
+
+class UpsertRuleParams(serializers.Serializer):
+    name = serializers.RegexField(r"^[a-z0-9][a-z0-9._-]*$", **RULE_NAME)
+    description = StrictCharField(max_length=300, required=False, allow_blank=True)
+    severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False)
+    metric = serializers.ChoiceField(choices=list(monitor_selectors.METRICS), required=False)
+    comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values, required=False)
+    threshold = serializers.DecimalField(max_digits=20, decimal_places=6, required=False,
+                                         help_text="A number (or a decimal string) the metric is compared with.")
+    windowSec = serializers.IntegerField(min_value=60, max_value=7 * 86400, required=False,
+                                         help_text="Window of a rate metric (default 300).")
+    forSec = serializers.IntegerField(min_value=0, max_value=86400, required=False,
+                                      help_text="How long the condition must hold before the alert fires (default 0).")
+    enabled = serializers.BooleanField(required=False)
+    silencedUntil = serializers.DateTimeField(required=False, allow_null=True,
+                                              help_text="Until then alerts are recorded but nobody is notified; "
+                                                        "null lifts the silence.")
+
+
+class UpsertRuleOut(RuleOut):
+    created = serializers.BooleanField()
+
+
+FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": "silenced_until"}
+
+
+@method(
+    name="web3.monitor.upsertRule", summary="Create an alert rule, or change the given fields of one, by name.",
+    group="monitor", auth="staff", params=UpsertRuleParams, result=UpsertRuleOut, permissions=STAFF, risk="medium",
+    errors=["E_INVALID_ARGUMENT"],
+    description="A new rule needs severity, metric and threshold; comparator defaults to gt. Fields left out of "
+                "a call on an existing rule keep their values.",
+    examples=[{"params": {"name": "disputes-open", "severity": "P1", "metric": "disputes_open", "threshold": 50}}],
+)
+def upsert_rule(call, params):
+    fields = {FIELD_NAMES.get(k, k): v for k, v in params.items() if k != "name"}
+    rule, created = monitor_services.rule_upsert(by_actor_id=call.actor_id, name=params["name"], **fields)
+    firing = monitor_selectors.firing_alerts().filter(rule=rule).first()
+    return {**monitor_selectors.rule_record(rule, firing), "created": created}
+
+
+class ObservationOut(serializers.Serializer):
+    at = serializers.DateTimeField()
+    value = serializers.FloatField()
+    kind = serializers.ChoiceField(choices=["fired", "seen", "resolved"])
+
+
+class AlertOut(serializers.Serializer):
+    alertId = serializers.CharField()
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
+    metric = serializers.CharField()
+    comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
+    threshold = serializers.FloatField()
+    status = serializers.ChoiceField(choices=Alert.Status.values)
+    silenced = serializers.BooleanField(help_text="Fired while its rule was silenced: nobody was notified.")
+    value = serializers.FloatField(help_text="The value when it fired.")
+    lastValue = serializers.FloatField()
+    peakValue = serializers.FloatField()
+    details = serializers.DictField(help_text="The objects involved, as the metric names them.")
+    evaluations = serializers.IntegerField(help_text="Evaluations that found the condition holding.")
+    firedAt = serializers.DateTimeField()
+    lastSeenAt = serializers.DateTimeField()
+    acknowledgedAt = serializers.DateTimeField(allow_null=True)
+    acknowledgedBy = serializers.CharField(allow_null=True)
+    resolvedAt = serializers.DateTimeField(allow_null=True)
+    observations = ObservationOut(many=True, help_text="The values seen: at firing, on each change, at resolution.")
+
+
+class HistoryParams(serializers.Serializer):
+    rule = serializers.CharField(max_length=80, required=False)
+    status = serializers.ChoiceField(choices=Alert.Status.values, required=False)
+    severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False)
+    since = serializers.DateTimeField(required=False, help_text="Alerts fired at or after this time.")
+    limit = limit_field()
+    cursor = cursor_field()
+
+
+class HistoryOut(serializers.Serializer):
+    items = AlertOut(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+
+
+@method(
+    name="web3.monitor.history", summary="Alerts, newest first, with the values each saw.", group="monitor",
+    read_only=True, auth="staff", params=HistoryParams, result=HistoryOut, permissions=STAFF,
+)
+def history(call, params):
+    filters = {k: params.get(k) for k in ("rule", "status", "severity")}
+    if params.get("since"):
+        filters["since"] = params["since"].isoformat()
+    return paginate(monitor_selectors.alert_history(filters=filters), params, monitor_selectors.alert_record)
+
+
+class AcknowledgeParams(serializers.Serializer):
+    alertId = serializers.CharField(max_length=40)
+
+
+@method(
+    name="web3.monitor.acknowledge", summary="Acknowledge an active alert: someone is on it.", group="monitor",
+    auth="staff", params=AcknowledgeParams, result=AlertOut, permissions=STAFF, errors=["E_NOT_FOUND", "E_CONFLICT"],
+    description="active -> acknowledged; the alert stays until its condition clears (then resolved). "
+                "An acknowledged or resolved alert: E_CONFLICT.",
+)
+def acknowledge(call, params):
+    alert = monitor_services.alert_acknowledge(alert_id=params["alertId"], by_actor_id=call.actor_id)
+    return monitor_selectors.alert_record(alert)
+
+
+@status.part("monitoring")
+def _monitoring_part() -> tuple[str, str]:
+    firing = list(monitor_selectors.firing_alerts())
+    if not firing:
+        return "ok", "no alerts firing"
+    loud = [a for a in firing if not a.silenced]
+    state = ("down" if any(a.severity == "P0" for a in loud) else "degraded" if loud else "ok")
+    names = ", ".join(f"{a.severity} {a.rule.name}" + (" (silenced)" if a.silenced else "") for a in firing[:10])
+    return state, f"{len(firing)} alerts firing: {names}"
