@@ -27,7 +27,7 @@ LATENCY = Histogram(
 GAUGES = {
     "settlements_past_due": ("web3_settlements_past_due", "Open settlements past their lease expiry or payout time"),
     "settlement_failure_rate": ("web3_settlement_failure_ratio",
-                                "Failed money operations / (failed + settlement transfers), last 5 minutes"),
+                                "Failed money operations / (failed + transfers written), last 5 minutes"),
     "lease_invoke_failure_rate": ("web3_lease_invoke_failure_ratio",
                                   "Failed / finished lease invocations started in the last 5 minutes"),
     "audit_unsealed_events": ("web3_audit_unsealed_events", "Audit events not yet sealed in a checkpoint"),

@@ -67,13 +67,14 @@ def _ratio(part: int, whole: int) -> Decimal:
 
 # --- metrics ----------------------------------------------------------------------------------------
 def settlement_failure_rate(now: datetime, window_sec: int) -> Reading:
-    """Failed money operations / (failed + settlement transfers) in the window."""
+    """Failed money operations / (failed + transfers written) in the window: every money operation
+    that succeeds writes at least one transfer (a lock, release, refund, deposit, withdrawal)."""
     since = now - timedelta(seconds=window_sec)
     failures = OperationFailure.objects.filter(created_at__gt=since, created_at__lte=now)
     failed = failures.count()
-    moved = Transfer.objects.filter(settlement__isnull=False, created_at__gt=since, created_at__lte=now).count()
+    moved = Transfer.objects.filter(created_at__gt=since, created_at__lte=now).count()
     ops = sorted(set(failures.values_list("operation", flat=True)[:NAMED_MAX]))
-    return Reading(_ratio(failed, failed + moved), {"failed": failed, "settlementTransfers": moved, "operations": ops})
+    return Reading(_ratio(failed, failed + moved), {"failed": failed, "transfers": moved, "operations": ops})
 
 
 def ledger_failures(now: datetime, window_sec: int) -> Reading:
@@ -159,7 +160,7 @@ def invariant_violations(now: datetime, window_sec: int) -> Reading:
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("settlement_failure_rate", "failed money operations / (failed + settlement transfers) in the window",
+    Metric("settlement_failure_rate", "failed money operations / (failed + transfers written) in the window",
            "ratio", settlement_failure_rate, uses_window=True),
     Metric("ledger_failures", "money operations that failed for the market's reasons in the window", "count",
            ledger_failures, uses_window=True),
