@@ -108,6 +108,15 @@ def _resource_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -
 DEMO_STEPS.append(_resource_step)
 
 
+def _monitor_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
+    from web3api.demo_monitor import step_monitor
+
+    step_monitor(wallets, out)
+
+
+DEMO_STEPS.append(_monitor_step)
+
+
 def load_demo(out: Callable[[str], None]) -> None:
     wallets = demo_wallets()
     for step in DEMO_STEPS:

@@ -1,0 +1,224 @@
+"""web3.monitor.* (staff only), the monitoring status part, and the market's figures on /metrics."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from prometheus_client.parser import text_string_to_metric_families
+
+from market.models import AlertRule, OperationFailure
+from market.monitor_defaults import DEFAULT_RULES
+from market.services import ledger
+from market.services.monitor import default_rules_install
+from openclaw.periodic import run_periodic_job_task
+
+pytestmark = pytest.mark.django_db
+METHODS = ["web3.monitor.metrics", "web3.monitor.listRules", "web3.monitor.upsertRule", "web3.monitor.history",
+           "web3.monitor.acknowledge"]
+
+
+@pytest.fixture(autouse=True)
+def _default_rules():
+    default_rules_install()
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def credit(staff, actor_id: str, amount: str = "5.00"):
+    r = staff.call("web3.admin.creditAccount", {"actorId": actor_id, "amount": amount, "currency": "USDC",
+                                                "reason": "test"})
+    assert r.ok, r.body
+    return r
+
+
+# --- who may call ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_monitor_methods_are_staff_only(name, alice, anon):
+    params = {"name": "x", "alertId": "alr_x"} if name in METHODS[2:] else {}
+    if name == "web3.monitor.history":
+        params = {}
+    assert alice.call(name, params).code == "E_FORBIDDEN"
+    assert anon.call(name, params).code == "E_AUTH_REQUIRED"
+
+
+# --- rules --------------------------------------------------------------------------------------------------
+
+
+def test_list_rules_shows_the_default_rules_with_their_state(staff):
+    # when staff lists the rules
+    r = staff.call("web3.monitor.listRules")
+
+    # then every default rule is there, with its threshold, windows and evaluation state
+    assert r.ok, r.body
+    rules = {item["name"]: item for item in r.result["items"]}
+    assert set(rules) >= {name for name, *_ in DEFAULT_RULES}
+    failure = rules["settlement-failure-rate"]
+    assert (failure["severity"], failure["metric"], failure["comparator"], failure["threshold"]) == (
+        "P0", "settlement_failure_rate", "gt", 0.05)
+    assert rules["dispute-unresolved-24h"]["threshold"] == 86400
+    assert rules["settlements-past-due"]["severity"] == "P1"
+    assert failure["firingAlertId"] is None and failure["lastEvaluatedAt"] is None
+
+
+def test_upsert_creates_then_changes_only_the_fields_given(staff):
+    # when staff creates a rule by name
+    r = staff.call("web3.monitor.upsertRule", {"name": "disputes-many", "severity": "P1", "metric": "disputes_open",
+                                               "threshold": "50", "forSec": 300, "description": "busy arbitrators"})
+    assert r.ok, r.body
+    assert r.result["created"] is True
+    assert (r.result["comparator"], r.result["windowSec"], r.result["forSec"], r.result["enabled"]) == (
+        "gt", 300, 300, True)
+
+    # and then changes its threshold only
+    r2 = staff.call("web3.monitor.upsertRule", {"name": "disputes-many", "threshold": 10})
+
+    # then the same rule changed that field and kept the others
+    assert r2.ok, r2.body
+    assert r2.result["created"] is False
+    assert (r2.result["threshold"], r2.result["forSec"], r2.result["description"]) == (10, 300, "busy arbitrators")
+    assert AlertRule.objects.filter(name="disputes-many").count() == 1
+
+    # and both changes are in the audit log, by the staff actor
+    events = staff.call("web3.audit.query", {"objectType": "alert_rule", "objectId": "disputes-many"})
+    actions = [e["action"] for e in events.result["items"]]
+    assert sorted(actions) == ["alert_rule.create", "alert_rule.update"]
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"name": "new-rule", "metric": "disputes_open", "threshold": 1}, "severity"),
+    ({"name": "new-rule", "severity": "P1", "threshold": 1}, "metric"),
+    ({"name": "new-rule", "severity": "P1", "metric": "no_such_metric", "threshold": 1}, "metric"),
+    ({"name": "New Rule!", "severity": "P1", "metric": "disputes_open", "threshold": 1}, "name"),
+    ({"name": "new-rule", "severity": "P2", "metric": "disputes_open", "threshold": 1}, "severity"),
+    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "windowSec": 5}, "windowSec"),
+    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": "lots"}, "threshold"),
+    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "comparator": ">"},
+     "comparator"),
+])
+def test_upsert_refuses_bad_rules_naming_the_field(staff, params, field):
+    r = staff.call("web3.monitor.upsertRule", params)
+    assert r.code == "E_INVALID_ARGUMENT"
+    assert field in r.body["error"]["details"]["fields"]
+    assert not AlertRule.objects.filter(name="new-rule").exists()
+
+
+# --- metrics, history, acknowledge, status ---------------------------------------------------------------------
+
+
+def test_metrics_lists_every_metric_and_the_invariants_after_the_monitor_ran(staff):
+    # given a market where nothing has been evaluated yet
+    r = staff.call("web3.monitor.metrics")
+    assert r.ok, r.body
+    values = {m["name"]: m for m in r.result["metrics"]}
+    assert values["invariant_violations"]["value"] is None
+    assert values["disputes_open"]["value"] == 0
+
+    # when the monitor job runs
+    run_periodic_job_task("monitor.evaluate")
+
+    # then the costly metric shows the job's reading, and the rules their last value
+    values = {m["name"]: m for m in staff.call("web3.monitor.metrics").result["metrics"]}
+    assert values["invariant_violations"]["value"] == 0
+    assert values["invariant_violations"]["measuredAt"] is not None
+    rules = {i["name"]: i for i in staff.call("web3.monitor.listRules").result["items"]}
+    assert rules["invariant-violation"]["lastValue"] == 0
+    assert rules["invariant-violation"]["lastEvaluatedAt"] is not None
+
+
+def test_an_alert_fires_is_acknowledged_and_resolves_in_history(staff, alice):
+    # given a rule on unsealed audit events, and events to trip it
+    staff.call("web3.monitor.upsertRule", {"name": "unsealed-any", "severity": "P1",
+                                           "metric": "audit_unsealed_events", "threshold": 0})
+    credit(staff, alice.actor_id)
+
+    # when the monitor runs
+    run_periodic_job_task("monitor.evaluate")
+
+    # then one active alert is in the history, and the status summary says monitoring is degraded
+    h = staff.call("web3.monitor.history", {"rule": "unsealed-any"})
+    assert h.ok, h.body
+    [alert] = h.result["items"]
+    assert alert["status"] == "alert_active" and alert["severity"] == "P1" and alert["value"] > 0
+    assert [o["kind"] for o in alert["observations"]] == ["fired"]
+    part = staff.call("web3.status.summary").result["parts"]["monitoring"]
+    assert part["status"] == "degraded" and "unsealed-any" in part["message"]
+
+    # when staff acknowledges it (twice)
+    ack = staff.call("web3.monitor.acknowledge", {"alertId": alert["alertId"]})
+    again = staff.call("web3.monitor.acknowledge", {"alertId": alert["alertId"]})
+
+    # then it is acknowledged once, by that staff actor
+    assert ack.ok, ack.body
+    assert ack.result["status"] == "alert_acknowledged" and ack.result["acknowledgedBy"] == staff.actor_id
+    assert again.code == "E_CONFLICT"
+    assert staff.call("web3.monitor.acknowledge", {"alertId": "alr_nope"}).code == "E_NOT_FOUND"
+
+    # when the events are sealed and the monitor runs again
+    call_command("run_sweeps")
+
+    # then the alert is resolved, with the values it saw
+    [alert] = staff.call("web3.monitor.history", {"rule": "unsealed-any"}).result["items"]
+    assert alert["status"] == "alert_resolved" and alert["resolvedAt"] is not None
+    assert [o["kind"] for o in alert["observations"]][-1] == "resolved"
+    assert staff.call("web3.status.summary").result["parts"]["monitoring"]["status"] == "ok"
+    assert staff.call("web3.monitor.history", {"status": "alert_active"}).result["items"] == []
+
+
+def test_history_filters_and_refuses_a_bad_filter(staff):
+    assert staff.call("web3.monitor.history", {"severity": "P0"}).result == {"items": [], "nextCursor": None}
+    assert staff.call("web3.monitor.history", {"status": "firing"}).code == "E_INVALID_ARGUMENT"
+    assert staff.call("web3.monitor.history", {"since": "yesterday"}).code == "E_INVALID_ARGUMENT"
+
+
+# --- /metrics -----------------------------------------------------------------------------------------------
+
+
+def test_metrics_page_shows_the_market_figures_the_calls_caused(client, staff, alice, monkeypatch):
+    before = samples(client.get("/metrics").content.decode())
+    assert before[("web3_market_metrics_up", ())] == 1
+
+    # given audit events not yet sealed, and a money method failing for the market's own reasons
+    credit(staff, alice.actor_id)
+
+    def broken(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ledger, "deposit", broken)
+    failed = staff.call("web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1.00",
+                                                     "currency": "USDC", "reason": "t"})
+    assert failed.code == "E_INTERNAL"
+    # and a refused withdrawal, which is the caller's problem, not a failure of the market
+    refused = staff.call("web3.admin.debitAccount", {"actorId": alice.actor_id, "amount": "999.00",
+                                                     "currency": "USDC", "reason": "t"})
+    assert refused.code == "E_INSUFFICIENT_FUNDS"
+
+    # when /metrics is scraped
+    r = client.get("/metrics")
+    after = samples(r.content.decode())
+
+    # then it parses, and shows the unsealed events and exactly one recorded failure
+    assert r.status_code == 200
+    assert after[("web3_audit_unsealed_events", ())] > 0
+    key = ("web3_ledger_failures_total", (("kind", "internal"), ("operation", "web3.admin.creditAccount")))
+    assert after[key] - before.get(key, 0) == 1
+    assert not any(name == "web3_ledger_failures_total" and dict(labels).get("operation") == "web3.admin.debitAccount"
+                   for name, labels in after)
+    assert OperationFailure.objects.get().correlation_id == failed.body["error"]["details"]["correlationId"]
+    assert after[("web3_alerts_firing", (("severity", "P0"),))] == 0
+    assert ("web3_settlements_past_due", ()) in after and ("web3_disputes_open", ()) in after
+
+    # when the events are sealed and a P0 rule fires on a constructed failure rate
+    call_command("run_sweeps")
+    after_sweeps = samples(client.get("/metrics").content.decode())
+
+    # then the events are sealed (all but the alert's own, written after the seal), the invariants
+    # were read, and the failure rule fires (one failure and one deposit: 50% of money operations failed)
+    assert after_sweeps[("web3_audit_unsealed_events", ())] == 1
+    assert after_sweeps[("web3_invariant_violations", ())] == 0
+    assert after_sweeps[("web3_alerts_firing", (("severity", "P0"),))] == 1
+    assert after_sweeps[("web3_settlement_failure_ratio", ())] == 0.5
