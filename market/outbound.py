@@ -2,7 +2,8 @@
 
 Guards: http(s) only, no credentials in the URL; the host is resolved once and every address is
 checked (loopback, private, link-local, multicast, reserved, unspecified and cloud metadata
-addresses are refused unless WEB3_ALLOW_PRIVATE_ENDPOINTS); the request then goes to the checked
+addresses are refused unless WEB3_ALLOW_PRIVATE_ENDPOINTS, or, for loopback only, the port is one of
+WEB3_ALLOW_LOOPBACK_PORTS, e.g. the local demo provider's); the request then goes to the checked
 address (Host header and TLS SNI keep the name), so a second DNS answer cannot redirect it.
 Connect/read timeouts, no redirects, a response size cap. Errors never carry the URL: endpoints
 are secrets, and so httpx's own request log is kept quiet.
@@ -50,21 +51,24 @@ def check_endpoint_syntax(endpoint: str) -> None:
         raise InvalidArgument.field("endpoint", "has a bad port")
     if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS:
         try:
-            _check_address(ipaddress.ip_address(parts.hostname))
+            addr = ipaddress.ip_address(parts.hostname)
         except ValueError:
-            pass  # a name: resolved and checked when called
+            return  # a name: resolved and checked when called
+        _check_address(addr, port or (443 if parts.scheme == "https" else 80))
 
 
-def _blocked(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _blocked(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
+    if addr.is_loopback and port in settings.WEB3_ALLOW_LOOPBACK_PORTS:
+        return False
     return (addr in METADATA_ADDRESSES or addr.is_loopback or addr.is_private or addr.is_link_local
             or addr.is_multicast or addr.is_reserved or addr.is_unspecified or addr in SHARED_SPACE
             or (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local))
 
 
-def _check_address(addr) -> None:
-    if _blocked(addr):
+def _check_address(addr, port: int) -> None:
+    if _blocked(addr, port):
         raise InvalidArgument.field("endpoint", "resolves to a loopback, private, link-local or metadata "
                                                 "address, which this market does not call")
 
@@ -82,7 +86,7 @@ def resolve_checked(host: str, port: int) -> list[str]:
     addrs = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not addrs:
         raise Unavailable("the provider's host cannot be resolved")
-    if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS and any(_blocked(a) for a in addrs):
+    if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS and any(_blocked(a, port) for a in addrs):
         raise Unavailable("the provider's endpoint resolves to an address this market does not call; "
                           "nothing was charged", details={"reason": "endpoint_refused"})
     return list(dict.fromkeys(str(a) for a in addrs))

@@ -177,6 +177,9 @@ WEB3_SIWE_DOMAIN = env.str("WEB3_SIWE_DOMAIN", default="")
 WEB3_CHAIN_IDS = [int(c) for c in env.list("WEB3_CHAIN_IDS", default=["1"])]
 WEB3_CURRENCIES = env.str("WEB3_CURRENCIES", default="USDC:6")
 WEB3_ALLOW_PRIVATE_ENDPOINTS = env.bool("WEB3_ALLOW_PRIVATE_ENDPOINTS", default=False)
+# Loopback ports the invoke proxy may call although loopback is otherwise refused (scripts/run: the
+# local demo provider's 8765). Loopback only; every other private address stays refused.
+WEB3_ALLOW_LOOPBACK_PORTS = [int(p) for p in env.list("WEB3_ALLOW_LOOPBACK_PORTS", default=[])]
 WEB3_REVIEW_WINDOW_SEC = env.int("WEB3_REVIEW_WINDOW_SEC", default=86400)
 WEB3_DISPUTE_WINDOW_SEC = env.int("WEB3_DISPUTE_WINDOW_SEC", default=600)
 WEB3_APPEAL_WINDOW_SEC = env.int("WEB3_APPEAL_WINDOW_SEC", default=3600)

@@ -59,6 +59,7 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
         lease = lease_services.lease_issue(resource_id=model.resource_id, consumer_actor_id=consumer.address,
                                            max_cost="5", ttl_sec=7 * 24 * 3600)
         out(f"consumer leased the demo model: {lease.lease_id}")
-    out(f"demo resources call a local provider on loopback port {DEFAULT_PORT}: start it with "
-        "`manage.py demo_provider`; invoking needs WEB3_ALLOW_PRIVATE_ENDPOINTS=true"
-        + ("" if settings.WEB3_ALLOW_PRIVATE_ENDPOINTS else " (currently false)"))
+    allowed = settings.WEB3_ALLOW_PRIVATE_ENDPOINTS or DEFAULT_PORT in settings.WEB3_ALLOW_LOOPBACK_PORTS
+    out(f"demo resources call a local provider on loopback port {DEFAULT_PORT} (scripts/run starts it; else "
+        f"`manage.py demo_provider`); invoking needs WEB3_ALLOW_LOOPBACK_PORTS={DEFAULT_PORT}"
+        + ("" if allowed else " (not set now)"))

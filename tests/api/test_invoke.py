@@ -234,6 +234,23 @@ def test_names_resolving_to_private_addresses_are_refused_at_call_time(parties, 
     assert bal(consumer.actor_id) == (9 * USDC, 1 * USDC)
 
 
+def test_only_the_listed_loopback_ports_are_let_through(parties, provider_server, settings, alice):
+    # given private endpoints refused, and the provider's loopback port listed as allowed (the demo's setup)
+    settings.WEB3_ALLOW_PRIVATE_ENDPOINTS = False
+    settings.WEB3_ALLOW_LOOPBACK_PORTS = [provider_server.port]
+    provider, consumer = parties
+
+    # then that loopback port is published and called, by name and by address
+    _, lease = _lease(provider, consumer, provider_server)
+    assert _invoke(consumer, lease, {"q": "x"}).ok
+    assert publish(alice, endpoint=f"http://localhost:{provider_server.port}/x").ok
+    # and every other loopback port, and private addresses on the listed port, are still refused
+    for endpoint in ("http://127.0.0.1:8080/x", f"http://10.0.0.1:{provider_server.port}/",
+                     f"http://169.254.169.254:{provider_server.port}/"):
+        res = publish(alice, endpoint=endpoint)
+        assert (res.status, res.code) == (400, "E_INVALID_ARGUMENT"), endpoint
+
+
 def test_the_checked_address_is_the_one_connected_to(provider_server, settings, monkeypatch):
     # given: a name whose resolution is checked once; the request must go to that address
     calls = []
