@@ -133,7 +133,9 @@ def anchor_failures(now: datetime, window_sec: int) -> Reading:
 
 
 def disputes_open(now: datetime, window_sec: int) -> Reading:
-    return Reading(_d(Dispute.objects.filter(status__in=Dispute.LIVE).count()))
+    live = Dispute.objects.filter(status__in=Dispute.LIVE)
+    return Reading(_d(live.count()),
+                   {"disputes": list(live.order_by("pk").values_list("dispute_id", flat=True)[:NAMED_MAX])})
 
 
 def disputes_past_window(now: datetime, window_sec: int) -> Reading:
