@@ -18,3 +18,16 @@ DEFAULT_RULES = [
     ("anchor-lag", "P1", "anchor_lag_seconds", "900", 300, 0,
      "A checkpoint has waited more than 15 minutes for its anchor on the chain."),
 ]
+
+
+def install(rule_model) -> int:
+    """Create whichever default rules `rule_model` (AlertRule, or its migration-time twin) lacks."""
+    from decimal import Decimal
+
+    made = 0
+    for name, severity, metric, threshold, window_sec, for_sec, description in DEFAULT_RULES:
+        _, created = rule_model.objects.get_or_create(name=name, defaults={
+            "severity": severity, "metric": metric, "comparator": "gt", "threshold": Decimal(threshold),
+            "window_sec": window_sec, "for_sec": for_sec, "description": description, "enabled": True})
+        made += created
+    return made

@@ -1,20 +1,13 @@
 """The default alert rules. Operators change them with web3.monitor.upsertRule (by name)."""
 
-from decimal import Decimal
-
 from django.db import migrations
 
+from market import monitor_defaults
 from market.monitor_defaults import DEFAULT_RULES
 
 
-
 def install(apps, schema_editor):
-    AlertRule = apps.get_model("market", "AlertRule")
-    for name, severity, metric, threshold, window_sec, for_sec, description in DEFAULT_RULES:
-        AlertRule.objects.get_or_create(name=name, defaults={
-            "severity": severity, "metric": metric, "comparator": "gt", "threshold": Decimal(threshold),
-            "window_sec": window_sec, "for_sec": for_sec, "description": description, "enabled": True,
-        })
+    monitor_defaults.install(apps.get_model("market", "AlertRule"))
 
 
 def remove(apps, schema_editor):

@@ -201,12 +201,6 @@ def monitor_evaluate_sweep() -> dict[str, int]:
 
 def default_rules_install() -> int:
     """Create whichever default rules are missing (a flushed database, a test); returns how many."""
-    from market.monitor_defaults import DEFAULT_RULES
+    from market import monitor_defaults
 
-    made = 0
-    for name, severity, metric, threshold, window_sec, for_sec, description in DEFAULT_RULES:
-        _, created = AlertRule.objects.get_or_create(name=name, defaults={
-            "severity": severity, "metric": metric, "comparator": "gt", "threshold": Decimal(threshold),
-            "window_sec": window_sec, "for_sec": for_sec, "description": description})
-        made += created
-    return made
+    return monitor_defaults.install(AlertRule)
