@@ -102,7 +102,7 @@ def _send_webhook(body: bytes) -> None:
             response = client.post(settings.WEB3_ALERT_WEBHOOK_URL, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         raise DeliveryFailed("webhook timed out") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError: a URL httpx cannot parse
         raise DeliveryFailed(f"webhook unreachable ({type(exc).__name__})") from exc
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"webhook answered HTTP {response.status_code}")
@@ -110,7 +110,8 @@ def _send_webhook(body: bytes) -> None:
 
 def _send_email(alert: Alert, event: str, body: bytes) -> None:
     verb = "FIRING" if event == "alert.fired" else "resolved"
-    subject = f"[{alert.severity}] {alert.rule.name} {verb}: {alert.metric} = {alert.last_value.normalize()}"
+    value = format(alert.last_value.normalize(), "f")  # 10, not normalize()'s 1E+1
+    subject = f"[{alert.severity}] {alert.rule.name} {verb}: {alert.metric} = {value}"
     try:
         send_mail(subject, json.dumps(json.loads(body), indent=2), settings.DEFAULT_FROM_EMAIL,
                   settings.WEB3_ALERT_EMAILS, fail_silently=False)
@@ -140,6 +141,9 @@ def notification_deliver(*, notification_id: str, now: datetime | None = None) -
             _send_email(row.alert, row.event, body)
     except DeliveryFailed as exc:
         return _failed(row, str(exc), now)
+    except Exception as exc:  # noqa: BLE001 - still an attempt: counted, retried, given up; the sweep goes on
+        log.exception("alert notification %s (%s): unexpected error", row.notification_id, row.channel)
+        return _failed(row, f"{row.channel} not sent (unexpected {type(exc).__name__})", now)
     with transaction.atomic():
         row = AlertNotification.objects.select_for_update().get(pk=row.pk)
         if row.status == AlertNotification.Status.PENDING:
