@@ -186,7 +186,7 @@ def _monitoring_part() -> tuple[str, str]:
     firing = list(monitor_selectors.firing_alerts())
     if not firing:
         return "ok", "no alerts firing"
-    loud = [a for a in firing if not a.silenced]
-    state = ("down" if any(a.severity == "P0" for a in loud) else "degraded" if loud else "ok")
+    # The market still serves while an alert fires: degraded, never down (the other parts say down).
+    state = "degraded" if any(not a.silenced for a in firing) else "ok"
     names = ", ".join(f"{a.severity} {a.rule.name}" + (" (silenced)" if a.silenced else "") for a in firing[:10])
     return state, f"{len(firing)} alerts firing: {names}"
