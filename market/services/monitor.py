@@ -123,9 +123,10 @@ def _still_firing(alert: Alert, reading: Reading, now: datetime) -> None:
 
 def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> None:
     alert.resolved_at = now
-    states.transition(alert, "resolve", update_fields=["resolved_at"])
     if value is not None:
+        alert.last_value = value  # the value that cleared it
         _observe(alert, now, value, "resolved")
+    states.transition(alert, "resolve", update_fields=["resolved_at", "last_value"])
     audit_record(actor_id=SYSTEM, action="alert.resolve", object_type="alert", object_id=alert.alert_id,
                  payload={"rule": alert.rule.name, "severity": alert.severity, "why": why,
                           "value": None if value is None else str(value)})
@@ -167,28 +168,41 @@ def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> st
 
 
 def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
-    """Read every metric the rules watch (and the invariant monitors), then evaluate each rule."""
+    """Read every metric the rules watch (and the invariant monitors), then evaluate each rule.
+
+    A metric that cannot be read, or a rule that cannot be applied, is logged and counted as an
+    error; it never stops the other rules (one broken metric must not silence every alert)."""
     now = now or timezone.now()
     readings: dict[tuple[str, int], Reading] = {}
 
     def read(metric: str, window_sec: int) -> Reading:
         key = (metric, window_sec if METRICS[metric].uses_window else 0)
         if key not in readings:
-            readings[key] = METRICS[metric].fn(now, window_sec)
+            with transaction.atomic():  # a failed read rolls back alone (a savepoint when nested)
+                readings[key] = METRICS[metric].fn(now, window_sec)
         return readings[key]
 
+    counts: dict[str, int] = {}
     for m in METRICS.values():
         if m.expensive:
-            r = read(m.name, 300)
+            try:
+                r = read(m.name, 300)
+            except Exception:  # noqa: BLE001 - logged and counted; the rules still run
+                log.exception("metric %s could not be read", m.name)
+                counts["error"] = counts.get("error", 0) + 1
+                continue
             MetricReading.objects.update_or_create(metric=m.name,
                                                    defaults={"value": r.value, "details": r.details,
                                                              "measured_at": now})
-    counts: dict[str, int] = {}
     for rule in AlertRule.objects.order_by("pk"):
-        reading = read(rule.metric, rule.window_sec) if rule.enabled and rule.metric in METRICS else None
-        if rule.enabled and reading is None:
-            log.error("alert rule %s watches an unknown metric %s", rule.name, rule.metric)
-        outcome = rule_evaluate(rule_id=rule.pk, reading=reading, now=now)
+        try:
+            reading = read(rule.metric, rule.window_sec) if rule.enabled and rule.metric in METRICS else None
+            if rule.enabled and reading is None:
+                log.error("alert rule %s watches an unknown metric %s", rule.name, rule.metric)
+            outcome = rule_evaluate(rule_id=rule.pk, reading=reading, now=now)
+        except Exception:  # noqa: BLE001 - logged and counted; the other rules still run
+            log.exception("alert rule %s could not be evaluated", rule.name)
+            outcome = "error"
         counts[outcome] = counts.get(outcome, 0) + 1
     purged, _ = OperationFailure.objects.filter(
         created_at__lt=now - timedelta(seconds=settings.WEB3_FAILURE_RETENTION_SEC)).delete()

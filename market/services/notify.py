@@ -38,8 +38,13 @@ from market.selectors.monitor import alert_record
 
 log = logging.getLogger("market.notify")
 
-CLAIM_SEC = 120  # a claimed delivery is not retried by another worker for this long
 BATCH = 100
+
+
+def claim_seconds() -> int:
+    """How long a claimed delivery is left to its worker: well past the webhook timeout (connect
+    plus read), so another worker never sends the same notification while the first still waits."""
+    return int(max(120, 4 * settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC + 30))
 
 
 class DeliveryFailed(Exception):
@@ -123,7 +128,7 @@ def _claim(notification_id: str, now: datetime) -> bool:
     """Take the next attempt of a due notification; False if it is not due or someone else has it."""
     return AlertNotification.objects.filter(
         notification_id=notification_id, status=AlertNotification.Status.PENDING, next_attempt_at__lte=now,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SEC)) == 1
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=claim_seconds())) == 1
 
 
 def notification_deliver(*, notification_id: str, now: datetime | None = None) -> int | None:
