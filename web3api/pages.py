@@ -17,14 +17,15 @@ def healthz(request):
 
 @require_GET
 def metrics(request):
-    registry = CollectorRegistry()
+    """Process metrics (merged across gunicorn workers in multiprocess mode), then the market's
+    figures read from the database for this scrape."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
+        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        process_metrics = generate_latest(registry)
     else:
-        process_metrics = generate_latest(REGISTRY)
+        registry = REGISTRY
     market = CollectorRegistry()
     market.register(MarketCollector())
-    return HttpResponse(process_metrics + generate_latest(market), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(registry) + generate_latest(market), content_type=CONTENT_TYPE_LATEST)
