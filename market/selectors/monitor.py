@@ -103,15 +103,24 @@ def settlements_past_due(now: datetime, window_sec: int) -> Reading:
 def lease_invoke_failure_rate(now: datetime, window_sec: int) -> Reading:
     """Failed / finished invocations started in the window (provider down, 5xx, timeout)."""
     since = now - timedelta(seconds=window_sec)
-    counts = Invocation.objects.filter(started_at__gt=since, started_at__lte=now).aggregate(
+    started = Invocation.objects.filter(started_at__gt=since, started_at__lte=now)
+    counts = started.aggregate(
         failed=Count("pk", filter=Q(status=Invocation.Status.FAILED)),
         done=Count("pk", filter=Q(status__in=(Invocation.Status.FAILED, Invocation.Status.SUCCEEDED))),
     )
-    return Reading(_ratio(counts["failed"], counts["done"]), {"failed": counts["failed"], "finished": counts["done"]})
+    named = (list(started.filter(status=Invocation.Status.FAILED).order_by("resource__resource_id")
+                  .values_list("resource__resource_id", flat=True).distinct()[:NAMED_MAX])
+             if counts["failed"] else [])
+    return Reading(_ratio(counts["failed"], counts["done"]),
+                   {"failed": counts["failed"], "finished": counts["done"], "resources": named})
 
 
 def audit_unsealed(now: datetime, window_sec: int) -> Reading:
-    return Reading(_d(audit_health(now)["unsealed"]))
+    """Events past the last checkpoint; the details name the first (its seq) and its age."""
+    health = audit_health(now)
+    sealed = health["lastCheckpoint"].tree_size if health["lastCheckpoint"] else 0
+    details = {"fromSeq": sealed, "oldestAgeSec": health["unsealedAgeSec"]} if health["unsealed"] else {}
+    return Reading(_d(health["unsealed"]), details)
 
 
 def audit_unsealed_age(now: datetime, window_sec: int) -> Reading:
@@ -120,8 +129,16 @@ def audit_unsealed_age(now: datetime, window_sec: int) -> Reading:
 
 def anchor_lag(now: datetime, window_sec: int) -> Reading:
     """Seconds since the oldest checkpoint still waiting for its anchor was written (0: none)."""
+    from market.models import CheckpointAnchor
+
     health = audit_health(now)
-    return Reading(_d(health["anchorLagSec"]), {"waiting": health["anchorsWaiting"]})
+    details: dict[str, Any] = {"waiting": health["anchorsWaiting"]}
+    if health["anchorsWaiting"]:
+        waiting = CheckpointAnchor.objects.exclude(status=CheckpointAnchor.Status.ANCHORED)
+        details["checkpoints"] = list(waiting.order_by("checkpoint__tree_size")
+                                      .values_list("checkpoint__tree_size", flat=True)[:NAMED_MAX])
+        details["lastError"] = health["lastAnchorError"]
+    return Reading(_d(health["anchorLagSec"]), details)
 
 
 def anchor_failures(now: datetime, window_sec: int) -> Reading:
