@@ -1,0 +1,155 @@
+"""The invariant and stuck-state monitors behind the P0 invariant-violation rule: each broken state
+is named in the alert's details, and the alert resolves once the state is put right (by the sweep
+that should have run, or by putting the value back)."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.db.models import F
+
+from market.models import Account, Settlement, TaskBid, audit_record
+from tests.monitor_support import alerts, default_rules, evaluate, job, kinds  # noqa: F401
+from tests.provider_server import ProviderServer
+from tests.resource_helpers import fund, publish
+from tests.task_support import START, Flow
+from tests.task_support import fund as fund_amount
+
+pytestmark = [pytest.mark.usefixtures("default_rules"), pytest.mark.keypath]
+RULE = "invariant-violation"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def lease(clock, sign_in):
+    """A one-minute lease of 1 USDC (no provider is called)."""
+    provider, consumer = sign_in(), sign_in()
+    fund(consumer.actor_id, 5)
+    with ProviderServer() as server:
+        resource = publish(provider, server).result
+    issued = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1",
+                                                 "ttlSec": 60}).result
+    job("audit.seal")  # as the sweeps would: only the state under test is left behind
+    return issued
+
+
+def violations(alert: dict) -> list[tuple[str, str, list[str], int]]:
+    return [(v["monitor"], v["objectType"], v["objects"], v["count"]) for v in alert["details"]["violations"]]
+
+
+def assert_fires_then_resolves(staff, fix, expected) -> None:
+    """The rule fires naming `expected`, and resolves after `fix()`."""
+    evaluate()
+    [alert] = alerts(staff, RULE)
+    assert (alert["status"], alert["severity"]) == ("alert_active", "P0")
+    assert violations(alert) == expected
+    fix()
+    evaluate()
+    [alert] = alerts(staff, RULE)
+    assert alert["status"] == "alert_resolved"
+    assert kinds(alert)[-1] == ("resolved", 0)
+
+
+def test_a_healthy_market_has_no_violation(lease, staff):
+    evaluate()
+    assert alerts(staff, RULE) == []
+    metrics = {m["name"]: m for m in staff.call("web3.monitor.metrics").result["metrics"]}
+    assert metrics["invariant_violations"]["value"] == 0
+
+
+def test_an_open_bid_on_a_task_no_longer_open(clock, sign_in):
+    # given: a task awarded to one of two bidders; the other's bid is put back to submitted
+    staff, creator, winner, loser = sign_in(roles=("staff",)), sign_in(), sign_in(), sign_in()
+    fund_amount(creator.actor_id, "100")
+    flow = Flow(creator, winner).publish().place_bid()
+    lost = loser.call("web3.market.placeBid", {"taskId": flow.task["taskId"], "price": "9", "etaSec": 60}).result
+    flow.award_bid()
+    bids = TaskBid.objects.filter(bid_id=lost["bidId"])
+    assert bids.get().status == TaskBid.Status.REJECTED
+    bids.update(status=TaskBid.Status.SUBMITTED)
+    # when / then
+    assert_fires_then_resolves(staff, lambda: bids.update(status=TaskBid.Status.REJECTED),
+                               [("open_bid_on_closed_task", "bid", [lost["bidId"]], 1)])
+
+
+def test_a_lease_active_two_sweep_intervals_past_expiry_until_the_expiry_sweep(lease, clock, staff):
+    # given: the lease's expiry plus two sweep intervals (60 s each) has not quite passed
+    clock.shift(60 + 120)
+    evaluate()
+    assert alerts(staff, RULE) == []
+    # when: one second more, and still no sweep
+    clock.shift(1)
+    # then: named; the leases.expire sweep ends it
+    assert_fires_then_resolves(staff, lambda: job("leases.expire"),
+                               [("lease_past_expiry", "lease", [lease["leaseId"]], 1)])
+
+
+def test_a_receipt_not_paid_out_past_its_payout_time_until_the_window_sweep(clock, sign_in, settings):
+    # given: a rejected result, its dispute window over two sweep intervals ago, no sweep run
+    staff, creator, bidder = sign_in(roles=("staff",)), sign_in(), sign_in()
+    fund_amount(creator.actor_id, "100")
+    flow = Flow(creator, bidder)
+    flow.delivered()
+    receipt = flow.review("reject").result["receipt"]
+    job("audit.seal")
+    clock.shift(settings.WEB3_DISPUTE_WINDOW_SEC + 121)
+    # when / then: named; the tasks.dispute_window sweep refunds it
+    assert_fires_then_resolves(staff, lambda: job("tasks.dispute_window"),
+                               [("receipt_past_payout", "receipt", [receipt["receiptId"]], 1)])
+
+
+def test_a_settlement_whose_amounts_differ_from_its_transfers(lease, staff):
+    # given: the lease's settlement says it locked one minor unit more than its lock transfer
+    rows = Settlement.objects.filter(settlement_id=lease["settlementId"])
+    rows.update(locked=F("locked") + 1)
+    # when / then: named; putting the value back fixes it
+    assert_fires_then_resolves(staff, lambda: rows.update(locked=F("locked") - 1),
+                               [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)])
+
+
+def test_a_currency_whose_balances_do_not_sum_to_zero(lease, staff):
+    # given: one account credited a minor unit with no transfer behind it
+    settlement = Settlement.objects.get(settlement_id=lease["settlementId"])
+    account = Account.objects.filter(pk=settlement.payee_account_id)
+    account.update(credits_posted=F("credits_posted") + 1)
+    # when / then: the currency is named; putting the value back fixes it
+    assert_fires_then_resolves(staff, lambda: account.update(credits_posted=F("credits_posted") - 1),
+                               [("ledger_sum_zero", "currency", ["USDC"], 1)])
+
+
+def test_an_event_unsealed_past_two_checkpoint_intervals_until_the_seal_sweep(clock, staff):
+    # given: one audit event nobody sealed for two intervals and a second
+    job("audit.seal")
+    with transaction.atomic():
+        event = audit_record(actor_id="system", action="test.note", object_type="task", object_id="t1")
+    clock.shift(121)
+    # when / then: named; the audit.seal sweep seals it
+    assert_fires_then_resolves(staff, lambda: job("audit.seal"),
+                               [("event_unsealed", "audit_event", [event.event_id], 1)])
+
+
+def test_the_alert_follows_the_violations_while_it_fires(lease, clock, staff):
+    # given: a stuck lease fires the rule
+    clock.shift(181)
+    evaluate()
+    # when: a second break appears, then the first is fixed
+    rows = Settlement.objects.filter(settlement_id=lease["settlementId"])
+    job("leases.expire")
+    rows.update(refunded=F("refunded") - 1, released=F("released") + 1)
+    evaluate()
+    # then: still one alert, now naming only what is broken now, having seen the value change
+    [alert] = alerts(staff, RULE)
+    assert alert["status"] == "alert_active" and alert["evaluations"] == 2
+    assert violations(alert) == [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)]
+    assert alert["lastValue"] == 1 and kinds(alert) == [("fired", 1)]
+    # when: that is put right too
+    rows.update(refunded=F("refunded") + 1, released=F("released") - 1)
+    evaluate()
+    [alert] = alerts(staff, RULE)
+    assert alert["status"] == "alert_resolved"
