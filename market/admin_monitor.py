@@ -54,10 +54,10 @@ class ObservationInline(admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("alert_id", "rule", "severity", "status", "silenced", "value", "last_value", "fired_at",
+    list_display = ("alert_id", "rule", "key", "severity", "status", "silenced", "value", "last_value", "fired_at",
                     "acknowledged_by", "resolved_at")
     list_filter = ("status", "severity", "silenced")
-    search_fields = ("alert_id", "rule__name")
+    search_fields = ("alert_id", "rule__name", "key")
     list_select_related = ("rule",)
     inlines = (ObservationInline,)
     actions = ("acknowledge",)

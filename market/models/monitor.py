@@ -59,7 +59,9 @@ class AlertRule(models.Model):
 
 class Alert(models.Model):
     """One firing of a rule, from the evaluation that found it held for its for-duration to the one
-    that found it clear. At most one unresolved alert per rule (the dedupe)."""
+    that found it clear. At most one unresolved alert per rule and key (the dedupe). The key is
+    empty, except for a metric read in groups (invariant_violations: one group per monitor), where
+    each group that holds is an alert of its own, keyed by the group's name."""
 
     class Status(models.TextChoices):
         ACTIVE = "alert_active"
@@ -70,6 +72,8 @@ class Alert(models.Model):
 
     alert_id = models.CharField(max_length=40, unique=True)
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
+    key = models.CharField(max_length=80, blank=True, default="",
+                           help_text="The group of a grouped metric this alert is about (e.g. the monitor).")
     # the rule as it was when the alert fired
     severity = models.CharField(max_length=2, choices=AlertRule.Severity.choices)
     metric = models.CharField(max_length=60)
@@ -93,8 +97,9 @@ class Alert(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["alert_active", "alert_acknowledged", "alert_resolved"]),
                                    name="%(app_label)s_%(class)s_status"),
-            models.UniqueConstraint(fields=["rule"], condition=Q(status__in=["alert_active", "alert_acknowledged"]),
-                                    name="%(app_label)s_%(class)s_one_unresolved_per_rule"),
+            models.UniqueConstraint(fields=["rule", "key"],
+                                    condition=Q(status__in=["alert_active", "alert_acknowledged"]),
+                                    name="%(app_label)s_%(class)s_one_unresolved_per_rule_key"),
         ]
         indexes = [models.Index(fields=["status", "severity"])]
 

@@ -45,6 +45,9 @@ NAMED_MAX = 20  # objects named per monitor in an alert's details
 class Reading:
     value: Decimal
     details: dict[str, Any] = field(default_factory=dict)
+    # A grouped metric also gives a reading per group (key -> reading); a rule on it keeps one alert
+    # per group that holds, so a new kind of violation is a new alert (and a new notification).
+    groups: dict[str, Reading] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,14 +171,15 @@ def dispute_unresolved_age(now: datetime, window_sec: int) -> Reading:
     oldest = live.aggregate(t=Min("created_at"))["t"]
     if oldest is None:
         return Reading(Decimal(0))
-    named = list(live.filter(created_at__lt=now - timedelta(days=1)).order_by("created_at")
-                 .values_list("dispute_id", flat=True)[:NAMED_MAX])
+    named = list(live.order_by("created_at", "pk").values_list("dispute_id", flat=True)[:NAMED_MAX])  # oldest first
     return Reading(_d(int((now - oldest).total_seconds())), {"disputes": named})
 
 
 def invariant_violations(now: datetime, window_sec: int) -> Reading:
+    """Grouped by monitor: each broken invariant is an alert of its own, naming its objects."""
     found = invariant_checks(now)
-    return Reading(_d(sum(v["count"] for v in found)), {"violations": found})
+    groups = {v["monitor"]: Reading(_d(v["count"]), {"violations": [v]}) for v in found}
+    return Reading(_d(sum(v["count"] for v in found)), {"violations": found}, groups=groups)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -293,7 +297,8 @@ def rule_list() -> QuerySet[AlertRule]:
 
 
 def firing_alerts() -> QuerySet[Alert]:
-    return Alert.objects.filter(status__in=Alert.UNRESOLVED).select_related("rule").order_by("severity", "fired_at")
+    return (Alert.objects.filter(status__in=Alert.UNRESOLVED).select_related("rule")
+            .order_by("severity", "fired_at", "pk"))
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -319,19 +324,23 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def rule_record(rule: AlertRule, firing: Alert | None = None) -> dict[str, Any]:
+def rule_record(rule: AlertRule, firing: list[Alert] | None = None) -> dict[str, Any]:
+    """`firing`: the rule's unresolved alerts, oldest first (several for a grouped metric)."""
+    firing = firing or []
     return {
         "name": rule.name, "description": rule.description, "severity": rule.severity, "metric": rule.metric,
         "comparator": rule.comparator, "threshold": _num(rule.threshold), "windowSec": rule.window_sec,
         "forSec": rule.for_sec, "enabled": rule.enabled, "silencedUntil": rule.silenced_until,
         "pendingSince": rule.pending_since, "lastValue": _num(rule.last_value),
-        "lastEvaluatedAt": rule.last_evaluated_at, "firingAlertId": firing.alert_id if firing else None,
+        "lastEvaluatedAt": rule.last_evaluated_at, "firingAlertId": firing[0].alert_id if firing else None,
+        "firingAlertIds": [a.alert_id for a in firing],
     }
 
 
 def alert_record(alert: Alert, *, observations: bool = True) -> dict[str, Any]:
     out = {
-        "alertId": alert.alert_id, "rule": alert.rule.name, "severity": alert.severity, "metric": alert.metric,
+        "alertId": alert.alert_id, "rule": alert.rule.name, "key": alert.key or None, "severity": alert.severity,
+        "metric": alert.metric,
         "comparator": alert.comparator, "threshold": _num(alert.threshold), "status": alert.status,
         "silenced": alert.silenced, "value": _num(alert.value), "lastValue": _num(alert.last_value),
         "peakValue": _num(alert.peak_value), "details": alert.details, "evaluations": alert.evaluations,

@@ -95,16 +95,16 @@ def _observe(alert: Alert, now: datetime, value: Decimal, kind: str) -> None:
     AlertObservation.objects.create(alert=alert, at=now, value=value, kind=kind)
 
 
-def _fire(rule: AlertRule, reading: Reading, now: datetime) -> Alert:
+def _fire(rule: AlertRule, key: str, reading: Reading, now: datetime) -> Alert:
     silenced = bool(rule.silenced_until and rule.silenced_until > now)
     alert = Alert.objects.create(
-        alert_id=new_id("alr"), rule=rule, severity=rule.severity, metric=rule.metric, comparator=rule.comparator,
-        threshold=rule.threshold, silenced=silenced, value=reading.value, last_value=reading.value,
-        peak_value=reading.value, details=reading.details, fired_at=now, last_seen_at=now,
+        alert_id=new_id("alr"), rule=rule, key=key, severity=rule.severity, metric=rule.metric,
+        comparator=rule.comparator, threshold=rule.threshold, silenced=silenced, value=reading.value,
+        last_value=reading.value, peak_value=reading.value, details=reading.details, fired_at=now, last_seen_at=now,
     )
     _observe(alert, now, reading.value, "fired")
     audit_record(actor_id=SYSTEM, action="alert.fire", object_type="alert", object_id=alert.alert_id,
-                 payload={"rule": rule.name, "severity": rule.severity, "metric": rule.metric,
+                 payload={"rule": rule.name, "key": key, "severity": rule.severity, "metric": rule.metric,
                           "value": str(reading.value), "threshold": str(rule.threshold), "silenced": silenced})
     if not silenced:
         notify.notifications_queue(alert=alert, event="alert.fired", now=now)
@@ -128,43 +128,50 @@ def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> No
         _observe(alert, now, value, "resolved")
     states.transition(alert, "resolve", update_fields=["resolved_at", "last_value"])
     audit_record(actor_id=SYSTEM, action="alert.resolve", object_type="alert", object_id=alert.alert_id,
-                 payload={"rule": alert.rule.name, "severity": alert.severity, "why": why,
+                 payload={"rule": alert.rule.name, "key": alert.key, "severity": alert.severity, "why": why,
                           "value": None if value is None else str(value)})
     if alert.notifications.filter(event="alert.fired").exists():  # whoever was told it fired is told it cleared
         notify.notifications_queue(alert=alert, event="alert.resolved", now=now)
 
 
 def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> str:
-    """Apply one reading to one rule. Returns fired | firing | resolved | pending | clear | disabled."""
+    """Apply one reading to one rule. Returns fired | firing | resolved | pending | clear | disabled
+    (for a grouped metric: the most notable outcome over its groups).
+
+    A plain metric is one series (key ""); a grouped one is a series per group, each with its own
+    alert. The for-duration counts from when the rule's condition first held for any series."""
     with transaction.atomic():
         rule = AlertRule.objects.select_for_update().get(pk=rule_id)
-        alert = Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED).first()
+        alerts = {a.key: a for a in Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED)
+                  .order_by("pk")}
         if not rule.enabled or reading is None:
-            if alert is not None:
+            for alert in alerts.values():
                 _resolve(alert, None, now, "the rule was disabled")
             rule.pending_since = None
             rule.save(update_fields=["pending_since", "updated_at"])
             return "disabled"
-        holds = COMPARE[rule.comparator](reading.value, rule.threshold)
-        outcome = "clear"
-        if holds:
-            rule.pending_since = rule.pending_since or now
-            if alert is not None:
-                _still_firing(alert, reading, now)
-                outcome = "firing"
-            elif now - rule.pending_since >= timedelta(seconds=rule.for_sec):
-                _fire(rule, reading, now)
-                outcome = "fired"
+        series = reading.groups if reading.groups is not None else {"": reading}
+        holding = {key: r for key, r in series.items() if COMPARE[rule.comparator](r.value, rule.threshold)}
+        rule.pending_since = (rule.pending_since or now) if holding else None
+        due = bool(holding) and now - rule.pending_since >= timedelta(seconds=rule.for_sec)
+        outcomes = set()
+        for key, r in holding.items():
+            if key in alerts:
+                _still_firing(alerts[key], r, now)
+                outcomes.add("firing")
+            elif due:
+                _fire(rule, key, r, now)
+                outcomes.add("fired")
             else:
-                outcome = "pending"
-        else:
-            rule.pending_since = None
-            if alert is not None:
-                _resolve(alert, reading.value, now, "the condition cleared")
-                outcome = "resolved"
+                outcomes.add("pending")
+        for key, alert in alerts.items():
+            if key not in holding:
+                cleared = series.get(key)
+                _resolve(alert, cleared.value if cleared else Decimal(0), now, "the condition cleared")
+                outcomes.add("resolved")
         rule.last_value, rule.last_evaluated_at = reading.value, now
         rule.save(update_fields=["pending_since", "last_value", "last_evaluated_at", "updated_at"])
-    return outcome
+    return next((o for o in ("fired", "resolved", "firing", "pending") if o in outcomes), "clear")
 
 
 def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:

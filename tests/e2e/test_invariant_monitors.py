@@ -134,22 +134,36 @@ def test_an_event_unsealed_past_two_checkpoint_intervals_until_the_seal_sweep(cl
                                [("event_unsealed", "audit_event", [event.event_id], 1)])
 
 
-def test_the_alert_follows_the_violations_while_it_fires(lease, clock, staff):
+def test_each_broken_invariant_is_an_alert_of_its_own(lease, clock, staff):
     # given: a stuck lease fires the rule
     clock.shift(181)
     evaluate()
-    # when: a second break appears, then the first is fixed
+    [stuck] = alerts(staff, RULE)
+    assert (stuck["key"], stuck["status"]) == ("lease_past_expiry", "alert_active")
+    # when: the expiry sweep fixes it, and a different break appears
     rows = Settlement.objects.filter(settlement_id=lease["settlementId"])
     job("leases.expire")
     rows.update(refunded=F("refunded") - 1, released=F("released") + 1)
     evaluate()
-    # then: still one alert, now naming only what is broken now, having seen the value change
-    [alert] = alerts(staff, RULE)
-    assert alert["status"] == "alert_active" and alert["evaluations"] == 2
-    assert violations(alert) == [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)]
-    assert alert["lastValue"] == 1 and kinds(alert) == [("fired", 1)]
-    # when: that is put right too
-    rows.update(refunded=F("refunded") + 1, released=F("released") - 1)
+    # then: the stuck-lease alert resolved, and the new break is a new alert naming its settlement
+    new, old = alerts(staff, RULE)
+    assert (old["alertId"], old["status"], kinds(old)) == (stuck["alertId"], "alert_resolved",
+                                                            [("fired", 1), ("resolved", 0)])
+    assert (new["key"], new["status"], new["severity"]) == ("settlement_matches_transfers", "alert_active", "P0")
+    assert violations(new) == [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)]
+    rule = next(r for r in staff.call("web3.monitor.listRules").result["items"] if r["name"] == RULE)
+    assert rule["firingAlertIds"] == [new["alertId"]]
+    # when: a second kind breaks while the first still holds
+    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(
+        credits_posted=F("credits_posted") + 1)
     evaluate()
-    [alert] = alerts(staff, RULE)
-    assert alert["status"] == "alert_resolved"
+    # then: two alerts fire at once, each for its own monitor; the first is deduplicated
+    firing = alerts(staff, RULE, status="alert_active")
+    assert sorted(a["key"] for a in firing) == ["ledger_sum_zero", "settlement_matches_transfers"]
+    assert next(a for a in firing if a["key"] == "settlement_matches_transfers")["evaluations"] == 2
+    # when: both are put right
+    rows.update(refunded=F("refunded") + 1, released=F("released") - 1)
+    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(
+        credits_posted=F("credits_posted") - 1)
+    evaluate()
+    assert alerts(staff, RULE, status="alert_active") == []

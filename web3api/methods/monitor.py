@@ -57,7 +57,10 @@ class RuleOut(serializers.Serializer):
     pendingSince = serializers.DateTimeField(allow_null=True, help_text="Since when the condition has held.")
     lastValue = serializers.FloatField(allow_null=True)
     lastEvaluatedAt = serializers.DateTimeField(allow_null=True)
-    firingAlertId = serializers.CharField(allow_null=True, help_text="The rule's unresolved alert, if any.")
+    firingAlertId = serializers.CharField(allow_null=True, help_text="The rule's oldest unresolved alert, if any.")
+    firingAlertIds = serializers.ListField(child=serializers.CharField(),
+                                           help_text="Every unresolved alert of the rule (one per group of a "
+                                                     "grouped metric such as invariant_violations).")
 
 
 class RuleListOut(serializers.Serializer):
@@ -69,7 +72,9 @@ class RuleListOut(serializers.Serializer):
     read_only=True, auth="staff", params=NoParams, result=RuleListOut, permissions=STAFF,
 )
 def list_rules(call, params):
-    firing = {a.rule_id: a for a in monitor_selectors.firing_alerts()}
+    firing: dict[int, list] = {}
+    for alert in monitor_selectors.firing_alerts().order_by("fired_at", "pk"):
+        firing.setdefault(alert.rule_id, []).append(alert)
     return {"items": [monitor_selectors.rule_record(r, firing.get(r.pk)) for r in monitor_selectors.rule_list()]}
 
 
@@ -109,7 +114,7 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
 def upsert_rule(call, params):
     fields = {FIELD_NAMES.get(k, k): v for k, v in params.items() if k != "name"}
     rule, created = monitor_services.rule_upsert(by_actor_id=call.actor_id, name=params["name"], **fields)
-    firing = monitor_selectors.firing_alerts().filter(rule=rule).first()
+    firing = list(monitor_selectors.firing_alerts().filter(rule=rule).order_by("fired_at", "pk"))
     return {**monitor_selectors.rule_record(rule, firing), "created": created}
 
 
@@ -122,6 +127,8 @@ class ObservationOut(serializers.Serializer):
 class AlertOut(serializers.Serializer):
     alertId = serializers.CharField()
     rule = serializers.CharField()
+    key = serializers.CharField(allow_null=True, help_text="For a grouped metric, the group this alert is about "
+                                                           "(invariant_violations: the monitor); else null.")
     severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
     metric = serializers.CharField()
     comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
@@ -183,10 +190,15 @@ def acknowledge(call, params):
 
 @status.part("monitoring")
 def _monitoring_part() -> tuple[str, str]:
+    from django.utils import timezone
+
     firing = list(monitor_selectors.firing_alerts())
     if not firing:
         return "ok", "no alerts firing"
+    now = timezone.now()
+    quiet = {a.pk for a in firing if a.silenced or (a.rule.silenced_until and a.rule.silenced_until > now)}
     # The market still serves while an alert fires: degraded, never down (the other parts say down).
-    state = "degraded" if any(not a.silenced for a in firing) else "ok"
-    names = ", ".join(f"{a.severity} {a.rule.name}" + (" (silenced)" if a.silenced else "") for a in firing[:10])
+    state = "degraded" if len(quiet) < len(firing) else "ok"
+    names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
+                      + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
     return state, f"{len(firing)} alerts firing: {names}"
