@@ -53,7 +53,7 @@ def ledger_entries(*, actor_id: str, filters: dict[str, Any]) -> QuerySet[Transf
     qs = Transfer.objects.filter(
         Q(debit_account__actor_id=actor_id, debit_account__kind=Account.Kind.ACTOR)
         | Q(credit_account__actor_id=actor_id, credit_account__kind=Account.Kind.ACTOR)
-    ).select_related("debit_account", "credit_account", "settlement")
+    ).select_related("debit_account", "credit_account", "settlement", "usage")
     fs = TransferFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs)
     if not fs.is_valid():
         raise InvalidArgument("invalid filter", details={"fields": {k: str(v[0]) for k, v in fs.errors.items()}})

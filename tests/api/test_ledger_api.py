@@ -88,6 +88,27 @@ def test_ledger_list_is_the_callers_entries_newest_first(alice, trade):
     assert {"entryId", "leaseId", "source", "units", "usageRef"} <= set(release)
 
 
+def test_ledger_list_costs_the_same_queries_for_many_entries(alice, trade, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from market.services.ledger import deposit
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice.call("web3.ledger.list").ok
+        return len(ctx.captured_queries)
+
+    # given a page of five entries, then of fifteen
+    few = queries()
+    for i in range(10):
+        deposit(actor_id=alice.actor_id, amount=1_000_000, currency="USDC", idempotency_key=f"more:{i}")
+
+    # then listing them costs the same number of queries (no query per entry)
+    assert len(alice.call("web3.ledger.list").result["items"]) == 15
+    assert queries() == few
+
+
 def test_ledger_list_pages_with_a_cursor(alice, trade):
     # when alice pages through with limit 2
     pages, cursor = [], None
