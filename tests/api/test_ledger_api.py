@@ -88,7 +88,7 @@ def test_ledger_list_is_the_callers_entries_newest_first(alice, trade):
     assert {"entryId", "leaseId", "source", "units", "usageRef"} <= set(release)
 
 
-def test_ledger_list_costs_the_same_queries_for_many_entries(alice, trade, settings):
+def test_ledger_list_costs_the_same_queries_for_many_entries(alice, trade):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
