@@ -201,4 +201,4 @@ def _monitoring_part() -> tuple[str, str]:
     state = "degraded" if len(quiet) < len(firing) else "ok"
     names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
                       + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
-    return state, f"{len(firing)} alerts firing: {names}"
+    return state, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing: {names}"
