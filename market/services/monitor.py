@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import operator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from market import states
@@ -185,7 +186,9 @@ def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     def read(metric: str, window_sec: int) -> Reading:
         key = (metric, window_sec if METRICS[metric].uses_window else 0)
         if key not in readings:
-            with transaction.atomic():  # a failed read rolls back alone (a savepoint when nested)
+            # Reads run in autocommit (on SQLite a transaction would take the write lock for the
+            # scan); inside a caller's transaction, a savepoint lets a failed read roll back alone.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 readings[key] = METRICS[metric].fn(now, window_sec)
         return readings[key]
 
