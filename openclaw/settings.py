@@ -233,6 +233,9 @@ WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
 WEB3_IDEMPOTENCY_WAIT_SEC = env.float("WEB3_IDEMPOTENCY_WAIT_SEC", default=5.0)
 WEB3_IDEMPOTENCY_STALE_SEC = 300
 WEB3_TX_RETRIES = 5
+# Refuse (E_INTERNAL) any write by a read-only method, which runs outside a transaction; on in the
+# tests and under DEBUG, where it catches a method declared read-only that is not.
+WEB3_READ_ONLY_GUARD = env.bool("WEB3_READ_ONLY_GUARD", default=DEBUG)
 
 # --- Celery ------------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

@@ -23,6 +23,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WEB3_IDEMPOTENCY_WAIT_SEC = 2.0
+WEB3_READ_ONLY_GUARD = True  # a read-only method that writes fails the test that calls it
 
 # The SQLite test database is a file (WAL, busy timeout, IMMEDIATE, as in production), not
 # shared-cache memory, whose table locks fail at once instead of waiting: threads in the

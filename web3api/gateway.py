@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -56,6 +57,31 @@ def run_in_transaction(fn, *args, **kwargs):
                 raise
             time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A read-only method tried to write (caught when WEB3_READ_ONLY_GUARD is on, as in tests)."""
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@contextmanager
+def _refusing_writes(method_name: str):
+    """With WEB3_READ_ONLY_GUARD, every statement of a read-only method is checked, and a write is
+    refused before it reaches the database (read-only methods run outside a transaction)."""
+    if not settings.WEB3_READ_ONLY_GUARD:
+        yield
+        return
+
+    def guard(execute, sql, params, many, context):
+        words = sql.upper().split()
+        if words and (words[0] in _WRITES or (words[0] == "WITH" and any(w in _WRITES for w in words))):
+            raise ReadOnlyViolation(f"read-only method {method_name} tried to write: {sql[:80]}")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(guard):
+        yield
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JsonResponse:
@@ -158,7 +184,12 @@ class MethodView(APIView):
                 token_expires_at=caller.expires_at if caller else None,
                 request=req,
             )
-            if method.atomic:
+            if method.read_only:
+                # Reads run in autocommit: each statement sees committed data, as a READ COMMITTED
+                # transaction would, and on SQLite no IMMEDIATE transaction takes the write lock.
+                with _refusing_writes(method.name):
+                    body = self._run(method, call, params, record)
+            elif method.atomic:
                 body = run_in_transaction(self._run, method, call, params, record)
             else:
                 body = self._run(method, call, params, record)

@@ -44,6 +44,7 @@ class Method:
     handler: Callable[[Call, dict[str, Any]], Any]
     params: type[serializers.Serializer]
     result: type[serializers.Serializer]
+    # True: also served on GET, and run outside a transaction (autocommit): it must not write.
     read_only: bool = False
     auth: str = "actor"
     description: str = ""

@@ -48,3 +48,19 @@ def increment(call, params):
         raise RuntimeError("secret internals /srv/private/path must not leak")
     counter.refresh_from_db()
     return {"name": counter.name, "value": counter.value}
+
+
+class PeekParams(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    sneak = serializers.BooleanField(default=False)
+
+
+@method(
+    name="web3.test.peek", summary="Test-only: read a counter (or, wrongly, write one).", group="test",
+    read_only=True, params=PeekParams, result=IncrementResult,
+)
+def peek(call, params):
+    if params["sneak"]:
+        Counter.objects.update_or_create(name=params["name"], defaults={"value": 99})
+    counter = Counter.objects.filter(name=params["name"]).first()
+    return {"name": params["name"], "value": counter.value if counter else 0}
