@@ -66,7 +66,7 @@ class MarketCollector:
         from django.db.models import Count
 
         from market.models import OperationFailure
-        from market.selectors.monitor import firing_alerts, metric_values
+        from market.selectors.monitor import firing_alerts, metric_values, monitor_health
 
         for m in metric_values():
             if m["name"] in GAUGES and m["value"] is not None:
@@ -80,6 +80,18 @@ class MarketCollector:
         for row in OperationFailure.objects.values("operation", "kind").annotate(n=Count("pk")).order_by():
             failures.add_metric([row["operation"], row["kind"]], row["n"])
         yield failures
+        health = monitor_health()
+        if health["evaluationAgeSec"] is not None:
+            age = GaugeMetricFamily("web3_monitor_evaluation_age_seconds",
+                                    "Seconds since the alert rules were last evaluated (monitor.evaluate)")
+            age.add_metric([], health["evaluationAgeSec"])
+            yield age
+        undelivered = GaugeMetricFamily("web3_alert_notifications_undelivered",
+                                        "Alert notifications not delivered: retrying, or given up in the last day",
+                                        labels=["state"])
+        undelivered.add_metric(["retrying"], health["retrying"])
+        undelivered.add_metric(["given_up"], health["givenUp"])
+        yield undelivered
         alerts = GaugeMetricFamily("web3_alerts_firing", "Unresolved alerts by severity", labels=["severity"])
         counts = {"P0": 0, "P1": 0}
         for a in firing_alerts():

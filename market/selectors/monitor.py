@@ -369,3 +369,24 @@ def metric_values(now: datetime | None = None) -> list[dict[str, Any]]:
         out.append({"name": m.name, "description": m.description, "unit": m.unit, "value": _num(value),
                     "windowSec": 300 if m.uses_window else None, "details": details, "measuredAt": at})
     return out
+
+
+def monitor_health(now: datetime | None = None) -> dict[str, Any]:
+    """Is the alerting itself working? When the rules were last evaluated (beat and a worker must
+    run for that), and the notifications not delivered: still retrying, or given up in the last day."""
+    from django.db.models import Max
+
+    from market.models import AlertNotification
+
+    now = now or timezone.now()
+    last = AlertRule.objects.filter(enabled=True).aggregate(t=Max("last_evaluated_at"))["t"]
+    notes = AlertNotification.objects
+    day_ago = now - timedelta(days=1)
+    return {
+        "lastEvaluatedAt": last,
+        "evaluationAgeSec": int((now - last).total_seconds()) if last else None,
+        "stale": last is None or now - last > timedelta(seconds=3 * settings.WEB3_SWEEP_INTERVAL_SEC),
+        "retrying": notes.filter(status=AlertNotification.Status.PENDING, attempts__gt=0).count(),
+        "givenUp": notes.filter(status=AlertNotification.Status.FAILED, created_at__gte=day_ago).count(),
+        "enabledRules": AlertRule.objects.filter(enabled=True).count(),
+    }

@@ -222,3 +222,52 @@ def test_metrics_page_shows_the_market_figures_the_calls_caused(client, staff, a
     assert after_sweeps[("web3_invariant_violations", ())] == 0
     assert after_sweeps[("web3_alerts_firing", (("severity", "P0"),))] == 1
     assert after_sweeps[("web3_settlement_failure_ratio", ())] == 0.5
+
+
+# --- is alerting itself working? ----------------------------------------------------------------------------
+
+
+def test_status_and_metrics_say_when_the_rules_stop_being_evaluated(staff, client):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    # given rules evaluated just now
+    run_periodic_job_task("monitor.evaluate")
+    part = staff.call("web3.status.summary").result["parts"]["monitoring"]
+    assert (part["status"], part["message"]) == ("ok", "no alerts firing")
+
+    # when beat stops: four sweep intervals pass with no evaluation
+    with time_machine.travel(timezone.now() + timedelta(seconds=240), tick=False):
+        part = staff.call("web3.status.summary").result["parts"]["monitoring"]
+        scraped = samples(client.get("/metrics").content.decode())
+
+    # then the monitoring part says alerting has stopped, and /metrics shows the age
+    assert part["status"] == "degraded"
+    assert "last evaluated 240 s ago" in part["message"]
+    assert scraped[("web3_monitor_evaluation_age_seconds", ())] == 240
+
+
+def test_status_says_when_alert_notifications_are_given_up(staff, settings, alice, client):
+    from market.models import AlertNotification
+    from market.services.notify import notify_sweep
+
+    # given a webhook nobody answers, one attempt allowed, and a rule that fires
+    settings.WEB3_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/hook"
+    settings.WEB3_ALERT_MAX_ATTEMPTS = 1
+    staff.call("web3.monitor.upsertRule", {"name": "unsealed-any", "severity": "P1",
+                                           "metric": "audit_unsealed_events", "threshold": 0})
+    credit(staff, alice.actor_id)
+    run_periodic_job_task("monitor.evaluate")
+
+    # when the delivery is attempted (and fails)
+    notify_sweep()
+
+    # then the notification is given up, and the status and /metrics say so
+    assert AlertNotification.objects.get().status == "notify_failed"
+    part = staff.call("web3.status.summary").result["parts"]["monitoring"]
+    assert part["status"] == "degraded"
+    assert "0 retrying, 1 given up in the last day" in part["message"]
+    scraped = samples(client.get("/metrics").content.decode())
+    assert scraped[("web3_alert_notifications_undelivered", (("state", "given_up"),))] == 1

@@ -190,15 +190,25 @@ def acknowledge(call, params):
 
 @status.part("monitoring")
 def _monitoring_part() -> tuple[str, str]:
+    """Firing alerts, and whether alerting itself works (rules evaluated lately, notifications
+    delivered). The market still serves while an alert fires: degraded, never down."""
     from django.utils import timezone
 
-    firing = list(monitor_selectors.firing_alerts())
-    if not firing:
-        return "ok", "no alerts firing"
     now = timezone.now()
+    health = monitor_selectors.monitor_health(now)
+    problems = []
+    if health["enabledRules"] and health["stale"]:
+        age = health["evaluationAgeSec"]
+        problems.append("alert rules never evaluated" if age is None else
+                        f"alert rules last evaluated {age} s ago (are Celery beat and a worker running?)")
+    if health["retrying"] or health["givenUp"]:
+        problems.append(f"alert notifications undelivered: {health['retrying']} retrying, "
+                        f"{health['givenUp']} given up in the last day")
+    firing = list(monitor_selectors.firing_alerts())
     quiet = {a.pk for a in firing if a.silenced or (a.rule.silenced_until and a.rule.silenced_until > now)}
-    # The market still serves while an alert fires: degraded, never down (the other parts say down).
-    state = "degraded" if len(quiet) < len(firing) else "ok"
-    names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
-                      + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
-    return state, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing: {names}"
+    if firing:
+        names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
+                          + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
+        problems.insert(0, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing: {names}")
+    loud = len(quiet) < len(firing) or (health["enabledRules"] and health["stale"]) or health["givenUp"]
+    return ("degraded" if loud else "ok"), "; ".join(problems) or "no alerts firing"
