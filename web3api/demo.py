@@ -65,9 +65,9 @@ def step_identity(wallets: dict[str, DemoWallet], out: Callable[[str], None]) ->
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(password + "\n")
-        out(f"console user 'operator' created; password: {password}")
+        out("console user 'operator' created; its password is in the demo folder under var")
     else:
-        out("console user 'operator' exists (its password is in the demo folder under var)")
+        out("console user 'operator' exists; its password is in the demo folder under var")
     ConsoleActor.objects.get_or_create(user=user, defaults={"actor_id": operator.address})
     for name, wallet in wallets.items():
         out(f"actor {name}: {wallet.address}")

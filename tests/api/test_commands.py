@@ -227,6 +227,9 @@ def test_demo_is_idempotent(tmp_path, settings):
     assert wallets_file.read_text() == wallets
     assert "console user 'operator' created" in first
     assert "console user 'operator' exists" in second
+    # and the operator's password is in its file, never in the output
+    password = (tmp_path / "demo" / "operator_password").read_text().strip()
+    assert password and password not in first + second
     assert first.strip().endswith("demo ready") and second.strip().endswith("demo ready")
 
 
