@@ -11,6 +11,7 @@ from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, T
 from market.money import format_amount
 from market.selectors import disputes as dispute_selectors
 from market.selectors import tasks as task_selectors
+from market.selectors.audit import seal_state
 from market.services.payout_gate import payout_wait_reason
 
 TASK_HASH_FIELDS = ["taskId", "title", "requirements", "budget", "currency", "ttlSec", "reviewWindowSec",
@@ -174,6 +175,21 @@ class EvidenceOut(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
+class AnchorOut(serializers.Serializer):
+    txHash = serializers.CharField()
+    chainId = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["signed", "sent", "anchored", "failed"])
+    blockNumber = serializers.IntegerField(allow_null=True)
+
+
+class SealOut(serializers.Serializer):
+    sealed = serializers.BooleanField(help_text="True once a signed checkpoint covers the ruling's audit event "
+                                                "(the payout waits for this).")
+    treeSize = serializers.IntegerField(allow_null=True, help_text="The covering checkpoint's tree size.")
+    anchor = AnchorOut(allow_null=True, help_text="That checkpoint's chain transaction, if any: shown, never "
+                                                  "waited on.")
+
+
 class RulingOut(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Dispute.Decision.values)
     payeeShareBps = serializers.IntegerField(allow_null=True)
@@ -182,6 +198,7 @@ class RulingOut(serializers.Serializer):
     ruledAt = serializers.DateTimeField()
     final = serializers.BooleanField(help_text="True for the ruling on an appeal.")
     eventSeq = serializers.IntegerField(allow_null=True, help_text="Seq of the ruling's audit event.")
+    seal = SealOut(help_text="Where the ruling's audit event stands: its checkpoint, and that checkpoint's anchor.")
 
 
 class DisputeOut(serializers.Serializer):
@@ -210,7 +227,7 @@ def dispute_out(d: Dispute, *, merged: bool | None = None) -> dict[str, Any]:
     if d.ruled_at is not None:
         ruling = {"decision": d.decision, "payeeShareBps": d.payee_share_bps, "rationale": d.rationale,
                   "arbitratorActorId": d.arbitrator_actor_id, "ruledAt": d.ruled_at, "final": d.round == 2,
-                  "eventSeq": d.ruling_event_seq}
+                  "eventSeq": d.ruling_event_seq, "seal": seal_state(d.ruling_event_seq)}
     out = {
         "disputeId": d.dispute_id, "taskId": d.task.task_id, "receiptId": d.receipt.receipt_id,
         "initiatorActorId": d.initiator_actor_id, "creatorActorId": d.creator_actor_id,

@@ -64,3 +64,43 @@ def test_a_ruling_pays_out_only_after_the_sweep_that_seals_its_event(sign_in):
         ruling_event = next(e for e in events if e["seq"] == ruling_seq)
         verify_proof(bidder.call("web3.audit.proof", {"eventId": ruling_event["eventId"]}).result)
         assert list(problems()) == []
+
+
+def test_the_ruling_shows_its_checkpoint_and_chain_anchor_beside_it(sign_in, settings):
+    from eth_account import Account
+
+    from market.services.anchoring import anchor_sweep
+
+    # given: a chain to anchor on, and a ruling
+    settings.WEB3_ANCHOR_RPC_URL = "tester://"
+    settings.WEB3_ANCHOR_PRIVATE_KEY = Account.create().key.hex()
+    with time_machine.travel(START, tick=False) as clock:
+        creator, bidder, arbitrator = sign_in(), sign_in(), sign_in(roles=("arbitrator",))
+        fund(creator.actor_id, "100")
+        flow = Flow(creator, bidder)
+        flow.delivered()
+        flow.review("reject")
+        dispute_id = flow.dispute().result["disputeId"]
+        ruled = arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
+                                                         "payeeShareBps": 5000, "rationale": "half"}).result
+
+        # then: right after the ruling, nothing covers it yet
+        assert ruled["ruling"]["seal"] == {"sealed": False, "treeSize": None, "anchor": None}
+
+        # when: the seal sweep runs
+        tree_size = seal_sweep()["treeSize"]
+
+        # then: the ruling shows its checkpoint, not yet its anchor; the payout does not wait for it
+        seal = bidder.call("web3.dispute.get", {"disputeId": dispute_id}).result["ruling"]["seal"]
+        assert seal == {"sealed": True, "treeSize": tree_size, "anchor": None}
+        clock.shift(3601)
+        assert dispute_payout_sweep() == {"paid": 1, "waiting": 0}
+
+        # when: the anchor sweep puts that checkpoint's root on the chain
+        anchor_sweep()
+        anchor_sweep()
+
+        # then: the chain transaction is shown beside the ruling
+        seal = bidder.call("web3.dispute.get", {"disputeId": dispute_id}).result["ruling"]["seal"]
+        assert seal["sealed"] is True and seal["treeSize"] == tree_size
+        assert seal["anchor"]["status"] == "anchored" and seal["anchor"]["txHash"].startswith("0x")

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from market import chain
 from market.selectors import audit as audit_selectors
 from web3api import status
+from web3api.market_shapes import AnchorOut
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import cursor_field, limit_field
@@ -109,13 +110,6 @@ class CheckpointSerializer(serializers.Serializer):
     statement = serializers.CharField(help_text="openclaw-checkpoint/v1\\n<treeSize>\\n<root>\\n<createdAt>")
 
 
-class AnchorSerializer(serializers.Serializer):
-    txHash = serializers.CharField()
-    chainId = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["signed", "sent", "anchored", "failed"])
-    blockNumber = serializers.IntegerField(allow_null=True)
-
-
 class ProofResult(serializers.Serializer):
     event = EventSerializer()
     leafIndex = serializers.IntegerField()
@@ -123,7 +117,7 @@ class ProofResult(serializers.Serializer):
     proof = serializers.ListField(child=serializers.CharField(), help_text="Hex sibling hashes, leaf to root.")
     root = serializers.CharField()
     checkpoint = CheckpointSerializer()
-    anchor = AnchorSerializer(allow_null=True, help_text="The chain transaction carrying the root, if any.")
+    anchor = AnchorOut(allow_null=True, help_text="The chain transaction carrying the root, if any.")
 
 
 @method(
