@@ -124,11 +124,18 @@ def _send_email(alert: Alert, event: str, body: bytes) -> None:
         raise DeliveryFailed(f"e-mail not sent ({type(exc).__name__})") from exc
 
 
+def _attempt_time(now: datetime) -> datetime:
+    """When an attempt really happens: a sweep passes the `now` it started at, which a long batch
+    leaves behind; a claim or a backoff counted from it would already be over."""
+    return max(now, timezone.now())
+
+
 def _claim(notification_id: str, now: datetime) -> bool:
     """Take the next attempt of a due notification; False if it is not due or someone else has it."""
+    until = _attempt_time(now) + timedelta(seconds=claim_seconds())
     return AlertNotification.objects.filter(
         notification_id=notification_id, status=AlertNotification.Status.PENDING, next_attempt_at__lte=now,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=claim_seconds())) == 1
+    ).update(attempts=F("attempts") + 1, next_attempt_at=until) == 1
 
 
 def notification_deliver(*, notification_id: str, now: datetime | None = None) -> int | None:
@@ -167,7 +174,7 @@ def _failed(row: AlertNotification, error: str, now: datetime) -> int | None:
             states.transition(row, "give_up", update_fields=["last_error"])
             return None
         wait = backoff_seconds(row.attempts)
-        row.next_attempt_at = now + timedelta(seconds=wait)
+        row.next_attempt_at = _attempt_time(now) + timedelta(seconds=wait)
         row.save(update_fields=["last_error", "next_attempt_at"])
     log.warning("alert notification %s (%s) attempt %d failed: %s; next in %ds", row.notification_id,
                 row.channel, row.attempts, error, wait)

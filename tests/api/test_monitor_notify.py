@@ -538,3 +538,42 @@ def test_two_deliveries_racing_for_one_notification_post_it_once(settings, staff
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("notify_delivered", 2)
     assert Alert.objects.get(rule__name=RULE).status == "alert_active"
+
+
+@pytest.mark.django_db
+def test_a_sweep_running_long_claims_and_backs_off_from_the_time_it_attempts_not_from_its_start(
+        settings, staff, monkeypatch, django_capture_on_commit_callbacks):
+    # given two due notifications, and a webhook whose each attempt takes 100 s and then fails (a
+    # slow receiver; the sweep's `now` is taken once, when it starts, and a batch takes its time)
+    from market.services import notify
+
+    settings.WEB3_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/hooks/alerts"
+    settings.WEB3_ALERT_EMAILS = []
+    audit_rule(staff, name="first-rule")
+    audit_rule(staff, name="second-rule")
+    with django_capture_on_commit_callbacks(execute=False):
+        evaluate()  # queued, not yet attempted
+    assert [r.attempts for r in AlertNotification.objects.all()] == [0, 0]
+    start = max(r.next_attempt_at for r in AlertNotification.objects.all())
+    claimable_while_sending, failed_at = [], []
+
+    with time_machine.travel(start, tick=False) as clock:
+        def slow_send(body):
+            clock.shift(100)
+            # meanwhile, could another worker (a later sweep, the task) take the row being sent?
+            [sending] = [r for r in AlertNotification.objects.filter(attempts=1, status="notify_pending")
+                         if r.notification_id not in {f for f, _ in failed_at}]
+            claimable_while_sending.append(sending.next_attempt_at <= timezone.now())
+            failed_at.append((sending.notification_id, timezone.now()))
+            raise notify.DeliveryFailed("webhook timed out")
+
+        monkeypatch.setattr(notify, "_send_webhook", slow_send)
+        # when one sweep attempts both
+        assert notify_sweep(now=start)["retrying"] == 2
+
+    # then no row was claimable by another worker while its POST was in flight
+    assert claimable_while_sending == [False, False]
+    # and each retry waits its backoff counted from when its attempt failed, not from the sweep's start
+    for notification_id, at in failed_at:
+        row = AlertNotification.objects.get(notification_id=notification_id)
+        assert row.next_attempt_at >= at + timedelta(seconds=notify.backoff_seconds(1))
