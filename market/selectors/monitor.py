@@ -382,10 +382,17 @@ def monitor_health(now: datetime | None = None) -> dict[str, Any]:
     last = AlertRule.objects.filter(enabled=True).aggregate(t=Max("last_evaluated_at"))["t"]
     notes = AlertNotification.objects
     day_ago = now - timedelta(days=1)
+    late = timedelta(seconds=3 * settings.WEB3_SWEEP_INTERVAL_SEC)
+    # One rule can stop being evaluated while the others are (its metric fails every time): counted
+    # from its last evaluation, or from its last change when that is later (created, re-enabled).
+    stale_rules = [name for name, evaluated, changed in AlertRule.objects.filter(enabled=True).order_by("name")
+                   .values_list("name", "last_evaluated_at", "updated_at")
+                   if now - max(evaluated or changed, changed) > late]
     return {
         "lastEvaluatedAt": last,
         "evaluationAgeSec": int((now - last).total_seconds()) if last else None,
-        "stale": last is None or now - last > timedelta(seconds=3 * settings.WEB3_SWEEP_INTERVAL_SEC),
+        "stale": last is None or now - last > late,
+        "staleRules": stale_rules,
         "retrying": notes.filter(status=AlertNotification.Status.PENDING, attempts__gt=0).count(),
         "givenUp": notes.filter(status=AlertNotification.Status.FAILED, created_at__gte=day_ago).count(),
         "enabledRules": AlertRule.objects.filter(enabled=True).count(),

@@ -249,6 +249,36 @@ def test_status_and_metrics_say_when_the_rules_stop_being_evaluated(staff, clien
     assert scraped[("web3_monitor_evaluation_age_seconds", ())] == 240
 
 
+def test_status_says_when_one_rule_stops_being_evaluated_while_the_others_are(staff, monkeypatch):
+    import dataclasses
+
+    import time_machine
+    from django.utils import timezone
+
+    from market.selectors.monitor import METRICS
+
+    # given the P0 invariant rule's metric cannot be read (a scan that fails every time)
+    broken = METRICS["invariant_violations"]
+
+    def unreadable(now, window_sec):
+        raise RuntimeError("the invariant scan fails")
+
+    monkeypatch.setitem(METRICS, broken.name, dataclasses.replace(broken, fn=unreadable))
+    start = timezone.now()
+    # when beat runs the evaluation every minute for four minutes
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(5):
+            run_periodic_job_task("monitor.evaluate")
+            clock.shift(60)
+        clock.shift(-60)
+        part = staff.call("web3.status.summary").result["parts"]["monitoring"]
+
+    # then the other rules are fresh, but the monitoring part says the P0 rule is not evaluated
+    assert AlertRule.objects.get(name="invariant-violation").last_evaluated_at is None
+    assert part["status"] == "degraded", part
+    assert "invariant-violation" in part["message"]
+
+
 def test_status_says_when_alert_notifications_are_given_up(staff, settings, alice, client):
     from market.models import AlertNotification
     from market.services.notify import notify_sweep

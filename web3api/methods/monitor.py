@@ -201,6 +201,8 @@ def _monitoring_part() -> tuple[str, str]:
         age = health["evaluationAgeSec"]
         problems.append("alert rules never evaluated" if age is None else
                         f"alert rules last evaluated {age} s ago (are Celery beat and a worker running?)")
+    elif health["staleRules"]:
+        problems.append(f"alert rules not evaluated lately (see the log): {', '.join(health['staleRules'][:10])}")
     if health["retrying"] or health["givenUp"]:
         problems.append(f"alert notifications undelivered: {health['retrying']} retrying, "
                         f"{health['givenUp']} given up in the last day")
@@ -210,5 +212,6 @@ def _monitoring_part() -> tuple[str, str]:
         names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
                           + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
         problems.insert(0, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing: {names}")
-    loud = len(quiet) < len(firing) or (health["enabledRules"] and health["stale"]) or health["givenUp"]
+    loud = (len(quiet) < len(firing) or (health["enabledRules"] and health["stale"]) or health["staleRules"]
+            or health["givenUp"])
     return ("degraded" if loud else "ok"), "; ".join(problems) or "no alerts firing"
