@@ -137,7 +137,8 @@ def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> No
 
 def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> str:
     """Apply one reading to one rule. Returns fired | firing | resolved | pending | clear | disabled
-    (for a grouped metric: the most notable outcome over its groups).
+    (for a grouped metric: the most notable outcome over its groups), or stale when a reading taken
+    later has already been applied.
 
     A plain metric is one series (key ""); a grouped one is a series per group, each with its own
     alert. The for-duration counts from when the rule's condition first held for any series."""
@@ -151,6 +152,10 @@ def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> st
             rule.pending_since = None
             rule.save(update_fields=["pending_since", "updated_at"])
             return "disabled"
+        if rule.last_evaluated_at and now < rule.last_evaluated_at:
+            # A slower evaluator's older reading: a newer one is already applied (it would fire
+            # again what that one resolved, or resolve what it fired).
+            return "stale"
         series = reading.groups if reading.groups is not None else {"": reading}
         holding = {key: r for key, r in series.items() if COMPARE[rule.comparator](r.value, rule.threshold)}
         rule.pending_since = (rule.pending_since or now) if holding else None

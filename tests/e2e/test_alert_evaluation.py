@@ -249,10 +249,33 @@ def test_two_evaluators_at_once_fire_one_alert(transactional_db):
     runs = [in_thread(evaluate_at_once) for _ in range(3)]
     for thread, _ in runs:
         thread.join(60)
-    # then: one of them fired it, the others found it firing; one alert, one observation
+    # then: one of them fired it, the others found it firing (or, when their reading was older than
+    # the one applied, left it alone); one alert, one observation
     outcomes = [out.get("value") or out.get("error") for _, out in runs]
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert sorted(o.get("fired", 0) for o in outcomes) == [0, 0, 1]
     [alert] = Alert.objects.filter(rule__name="unsealed-any")
-    assert (alert.status, alert.evaluations, alert.observations.count()) == ("alert_active", 3, 1)
+    assert (alert.status, alert.observations.count()) == ("alert_active", 1)
+    assert alert.evaluations == 1 + sum(o.get("firing", 0) for o in outcomes)
     assert Alert.objects.count() == 1
+
+
+def test_an_evaluation_older_than_the_last_one_applied_changes_nothing(clock, staff):
+    # given a rule that holds while any event is unsealed, evaluated by a slow run that read its
+    # metric at START (an event unsealed), and a later run that found it clear and applied it first
+    from decimal import Decimal
+
+    from market.models import AlertRule
+    from market.selectors.monitor import Reading
+    from market.services.monitor import rule_evaluate
+
+    unsealed_rule(staff)
+    rule_id = AlertRule.objects.get(name="unsealed-any").pk
+    later = START + timedelta(seconds=60)
+    assert rule_evaluate(rule_id=rule_id, reading=Reading(Decimal(0)), now=later) == "clear"
+    # when the slow run applies its older reading
+    rule_evaluate(rule_id=rule_id, reading=Reading(Decimal(3)), now=START)
+    # then nothing fired, and the rule keeps the newer evaluation
+    assert alerts(staff, "unsealed-any") == []
+    assert (rule(staff, "unsealed-any")["lastEvaluatedAt"], rule(staff, "unsealed-any")["lastValue"]) == (
+        at(later), 0)
