@@ -15,7 +15,10 @@ EDITABLE = ("description", "severity", "metric", "comparator", "threshold", "win
 
 
 def admin_actor(request) -> str:
-    return f"admin:{request.user.get_username()}"
+    """The operator as an actor id (42 characters at most, as every actor_id column): the username,
+    or, when it is too long, the user's id (a username never contains ':')."""
+    actor = f"admin:{request.user.get_username()}"
+    return actor if len(actor) <= 42 else f"admin:id:{request.user.pk}"
 
 
 @admin.register(AlertRule)

@@ -73,3 +73,24 @@ def test_admin_action_acknowledges_active_alerts(demo, operator_client):
     assert r.status_code == 302
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by) == ("alert_acknowledged", "admin:ops")
+
+
+def test_an_operator_with_a_long_username_acknowledges_and_edits_rules(demo, client):
+    # given an operator whose username (an e-mail address) is longer than an actor id column
+    user = get_user_model().objects.create_superuser(username="operations.oncall@example-company.com",
+                                                     email="", password="x")
+    client.force_login(user)
+    alert = Alert.objects.get()
+    # when they acknowledge an alert and change a rule
+    r = client.post("/admin/market/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]})
+    assert r.status_code == 302
+    rule = AlertRule.objects.get(name="settlements-past-due")
+    form = {"description": rule.description, "severity": "P1", "metric": rule.metric, "comparator": "gt",
+            "threshold": "25", "window_sec": "300", "for_sec": "120", "enabled": "on",
+            "silenced_until_0": "", "silenced_until_1": ""}
+    assert client.post(f"/admin/market/alertrule/{rule.pk}/change/", form).status_code == 302
+    # then both are done, recorded under an actor id that fits its column (on every store)
+    alert.refresh_from_db()
+    event = AuditEvent.objects.filter(action="alert_rule.update", object_id="settlements-past-due").get()
+    assert alert.status == "alert_acknowledged"
+    assert alert.acknowledged_by == event.actor_id == f"admin:id:{user.pk}"
