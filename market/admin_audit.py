@@ -1,9 +1,9 @@
-"""Read-only admin for the audit log's head, parties, checkpoints and chain anchors."""
+"""Read-only admin for the audit log's head, parties, checkpoints, Merkle chunks and chain anchors."""
 
 from django.contrib import admin
 
 from market.admin import ReadOnlyAdmin
-from market.models import AuditHead, AuditParty, Checkpoint, CheckpointAnchor
+from market.models import AuditHead, AuditParty, Checkpoint, CheckpointAnchor, MerkleChunk
 
 
 @admin.register(Checkpoint)
@@ -21,6 +21,13 @@ class CheckpointAnchorAdmin(ReadOnlyAdmin):
     search_fields = ("tx_hash",)
     list_select_related = ("checkpoint",)
     exclude = ("raw_tx",)
+
+
+@admin.register(MerkleChunk)
+class MerkleChunkAdmin(ReadOnlyAdmin):
+    list_display = ("level", "index", "root")
+    list_filter = ("level",)
+    ordering = ("level", "index")
 
 
 class AuditHeadAdmin(ReadOnlyAdmin):

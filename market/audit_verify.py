@@ -1,5 +1,6 @@
 """verify_audit's checkpoint and anchor checks: every checkpoint's root recomputed from the events,
-its signature recovered, and (with a chain configured) every anchor read back from the chain."""
+its signature recovered, every stored Merkle chunk root recomputed, and (with a chain configured)
+every anchor read back from the chain."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from eth_account.messages import encode_defunct
 
 from market import chain as chain_mod
 from market import merkle
-from market.models import AuditEvent, Checkpoint, CheckpointAnchor
+from market.models import AuditEvent, Checkpoint, CheckpointAnchor, MerkleChunk
 
 log = logging.getLogger("market.verify")
 
@@ -50,6 +51,33 @@ def checkpoint_problems() -> Iterator[str]:
             yield problem
             return
         prev, cp = cp, next(checkpoints, None)
+
+
+def chunk_problems() -> Iterator[str]:
+    """Every stored chunk root (market.merkle_store) recomputed from its events, in one pass."""
+    stored: dict[int, dict[int, str]] = {}
+    for level, index, root in MerkleChunk.objects.values_list("level", "index", "root"):
+        stored.setdefault(level, {})[index] = root
+    if not stored:
+        return
+    buffers: dict[int, list[bytes]] = {level: [] for level in stored}
+    seen = 0
+    for digest in AuditEvent.objects.order_by("seq").values_list("hash", flat=True).iterator(chunk_size=5000):
+        leaf = merkle.event_leaf(digest)
+        seen += 1
+        for level, buf in buffers.items():
+            buf.append(leaf)
+            if len(buf) == 1 << level:
+                index = (seen >> level) - 1
+                root = stored[level].pop(index, None)
+                if root is not None and root != merkle.subtree_root(0, len(buf), leaf=buf.__getitem__).hex():
+                    yield f"merkle chunk {index} (level {level}): root does not match audit events"
+                    return
+                buf.clear()
+    for level, rest in stored.items():
+        for index in sorted(rest)[:1]:
+            yield f"merkle chunk {index} (level {level}): covers audit events that do not exist (only {seen})"
+            return
 
 
 def anchor_problems() -> Iterator[str]:

@@ -5,17 +5,20 @@ leaves splits at k, the largest power of two below n (RFC 9162 §2.1.1). The emp
 sha256(""). Leaf i is the audit event with seq i; its leaf data is the 32 raw bytes of the event's
 chain hash (AuditEvent.hash, which commits to every field of the event and to the previous event).
 
-The market's tables are the only source of truth: a tree is rebuilt from the event hashes when it
-is needed, never kept elsewhere (which is why this is a small module and not pymerkle, whose trees
-live in memory or in a SQLite file of their own: a second store to keep in step). `MerkleLog`
-appends leaves and gives the root of every prefix in O(log n) (the roots of the perfect subtrees
-on its right edge), so every checkpoint can be re-verified in one pass over the events.
+The market's tables are the only source of truth: the events, and beside them the roots of
+complete perfect subtrees of 2**level events (MerkleChunk, derived, append-only, recomputed by
+verify_audit), which `subtree_root` takes instead of re-hashing their events; so a seal or a proof
+reads the chunk roots and at most two chunks of events, not the whole log. (This is a small module
+and not pymerkle, whose trees live in memory or in a SQLite file of their own: a second store to
+keep in step.) `MerkleLog` appends leaves and gives the root of every prefix in O(log n) (the
+roots of the perfect subtrees on its right edge), so every checkpoint can be re-verified in one
+pass over the events.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -46,31 +49,48 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return log.root()
 
 
-def _subtree(leaves: Sequence[bytes], lo: int, hi: int) -> bytes:
+Subtree = Callable[[int, int], bytes]
+
+
+def subtree_root(lo: int, hi: int, *, leaf: Callable[[int], bytes],
+                 perfect: Callable[[int, int], bytes | None] = lambda lo, hi: None) -> bytes:
+    """MTH(D[lo:hi]) of RFC 6962, for a range the tree's own splits produce. `leaf(i)` gives leaf
+    hash i; `perfect(lo, hi)` may give the root of a perfect subtree (a power-of-two range aligned to
+    its size) from elsewhere, or None to have it computed."""
     n = hi - lo
     if n == 1:
-        return leaves[lo]
+        return leaf(lo)
+    if n & (n - 1) == 0:
+        known = perfect(lo, hi)
+        if known is not None:
+            return known
     k = _split(n)
-    return node_hash(_subtree(leaves, lo, lo + k), _subtree(leaves, lo + k, hi))
+    return node_hash(subtree_root(lo, lo + k, leaf=leaf, perfect=perfect),
+                     subtree_root(lo + k, hi, leaf=leaf, perfect=perfect))
 
 
-def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PATH(index, D[n]) of RFC 6962 §2.1.1: the sibling hashes from the leaf up to the root."""
-    n = len(leaves)
-    if not 0 <= index < n:
+def inclusion_path(index: int, size: int, subtree: Subtree) -> list[bytes]:
+    """PATH(index, D[size]) of RFC 6962 §2.1.1, the sibling hashes from the leaf up to the root,
+    with `subtree(lo, hi)` giving MTH(D[lo:hi]) of each sibling."""
+    if not 0 <= index < size:
         raise ValueError("index outside the tree")
     path: list[bytes] = []
-    lo, hi = 0, n
+    lo, hi = 0, size
     while hi - lo > 1:
         k = _split(hi - lo)
         if index < lo + k:
-            path.append(_subtree(leaves, lo + k, hi))
+            path.append(subtree(lo + k, hi))
             hi = lo + k
         else:
-            path.append(_subtree(leaves, lo, lo + k))
+            path.append(subtree(lo, lo + k))
             lo = lo + k
     path.reverse()
     return path
+
+
+def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PATH(index, D[n]) over all the leaf hashes at hand."""
+    return inclusion_path(index, len(leaves), lambda lo, hi: subtree_root(lo, hi, leaf=leaves.__getitem__))
 
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:

@@ -132,10 +132,11 @@ def transfer_audit_problems() -> Iterator[str]:
 
 
 def problems() -> Iterator[str]:
-    from market.audit_verify import anchor_problems, checkpoint_problems
+    from market.audit_verify import anchor_problems, checkpoint_problems, chunk_problems
 
     yield from audit_chain_problems()
     yield from checkpoint_problems()
+    yield from chunk_problems()
     yield from anchor_problems()
     yield from transfer_audit_problems()
     yield from ledger_problems()

@@ -233,6 +233,8 @@ WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
 WEB3_IDEMPOTENCY_WAIT_SEC = env.float("WEB3_IDEMPOTENCY_WAIT_SEC", default=5.0)
 WEB3_IDEMPOTENCY_STALE_SEC = 300
 WEB3_TX_RETRIES = 5
+# The audit Merkle tree keeps the root of every complete chunk of 2**level events (see market/merkle_store.py).
+WEB3_MERKLE_CHUNK_LEVEL = env.int("WEB3_MERKLE_CHUNK_LEVEL", default=10)
 # Refuse (E_INTERNAL) any write by a read-only method, which runs outside a transaction; on in the
 # tests and under DEBUG, where it catches a method declared read-only that is not.
 WEB3_READ_ONLY_GUARD = env.bool("WEB3_READ_ONLY_GUARD", default=DEBUG)

@@ -1,6 +1,6 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.audit import AuditEvent, AuditHead, AuditParty, audit_record
-from market.models.checkpoints import Checkpoint, CheckpointAnchor
+from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
@@ -33,6 +33,7 @@ __all__ = [
     "Invocation",
     "Lease",
     "MaintenanceFlag",
+    "MerkleChunk",
     "MetricReading",
     "OperationFailure",
     "Resource",

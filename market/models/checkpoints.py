@@ -87,3 +87,24 @@ class CheckpointAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"anchor of {self.checkpoint_id}: {self.status}"
+
+
+class MerkleChunk(models.Model):
+    """The root of one perfect subtree of the audit log's Merkle tree: leaves (events)
+    [index * 2**level, (index + 1) * 2**level). Derived from the events, written once by the sealer
+    when the subtree is complete and never changed (append-only), so that sealing and proofs combine
+    these roots instead of re-hashing every event; verify_audit recomputes each from the events."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="%(app_label)s_%(class)s_once"),
+            models.CheckConstraint(condition=Q(index__gte=0, level__lte=30), name="%(app_label)s_%(class)s_range"),
+            models.CheckConstraint(condition=Q(root__regex=r"^[0-9a-f]{64}$"), name="%(app_label)s_%(class)s_root"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} (level {self.level})"

@@ -14,8 +14,8 @@ import django_filters
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from market import merkle
 from market.errors import Conflict, InvalidArgument, NotFound
+from market.merkle_store import LogTree
 from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor
 from market.models.audit import event_time_text
 
@@ -53,16 +53,6 @@ def audit_trace(*, object_type: str, object_id: str, actor_id: str, is_staff: bo
     if not _visible(qs, actor_id, is_staff).exists():
         raise NotFound("no such object")
     return list(qs.order_by("seq")[:TRACE_LIMIT])
-
-
-def event_leaves(tree_size: int) -> list[bytes]:
-    """Leaf hashes of events 0..tree_size-1, in seq order."""
-    hashes = list(
-        AuditEvent.objects.filter(seq__lt=tree_size).order_by("seq").values_list("hash", flat=True)
-    )
-    if len(hashes) != tree_size:
-        raise RuntimeError(f"audit events below seq {tree_size} are missing")
-    return [merkle.event_leaf(h) for h in hashes]
 
 
 def sealed_size() -> int:
@@ -115,10 +105,10 @@ def audit_proof(*, event_id: str, actor_id: str, is_staff: bool = False,
             raise NotFound("no checkpoint of that tree size")
         if cp.tree_size <= event.seq:
             raise Conflict("that checkpoint does not cover the event", details={"reason": "not_covered"})
-    leaves = event_leaves(cp.tree_size)
+    path = LogTree(cp.tree_size).inclusion_path(event.seq)
     return {
         "event": event_record(event), "leafIndex": event.seq, "treeSize": cp.tree_size,
-        "proof": [h.hex() for h in merkle.inclusion_proof(event.seq, leaves)], "root": cp.root,
+        "proof": [h.hex() for h in path], "root": cp.root,
         "checkpoint": checkpoint_record(cp), "anchor": anchor_record(cp),
     }
 

@@ -22,11 +22,10 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market import merkle
+from market.merkle_store import LogTree, chunks_fill
 from market.models import AuditHead, Checkpoint
 from market.models.audit import event_time_text
 from market.proofs import checkpoint_statement
-from market.selectors.audit import event_leaves
 
 log = logging.getLogger("market.checkpoints")
 
@@ -73,7 +72,8 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
             size = head.next_seq if head else 0
             if size <= sealed:
                 return None
-            root = merkle.root(event_leaves(size)).hex()
+            chunks_fill(size)  # the complete chunks' roots, once each (we hold the sealers' lock)
+            root = LogTree(size).root().hex()
             created = timezone.now() if now is None else now
             statement = checkpoint_statement(size, root, event_time_text(created))
             signature, signer = sign_statement(statement)

@@ -1,0 +1,98 @@
+"""The Merkle tree read from chunk roots (market.merkle_store): proofs and roots equal those of the
+whole tree for every size and leaf, chunks are written once by the sealer, a log without stored
+chunks still proves, and verify_audit recomputes every stored chunk."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from market import merkle
+from market.merkle_store import LogTree
+from market.models import AuditEvent, Checkpoint, MerkleChunk, audit_record
+from market.proofs import verify_proof
+from market.selectors.audit import audit_proof
+from market.services.checkpoints import checkpoint_seal
+from market.verify import problems
+
+A = "0x" + "a1" * 20
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(settings):
+    settings.WEB3_MERKLE_CHUNK_LEVEL = 2  # chunks of 4 events, so a few dozen events span many
+
+
+def record(n: int) -> None:
+    for i in range(n):
+        with transaction.atomic():
+            audit_record(actor_id=A, action="test.note", object_type="task", object_id=f"t{i}", payload={"i": i})
+
+
+def all_leaves() -> list[bytes]:
+    return [merkle.event_leaf(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)]
+
+
+@pytest.mark.keypath
+def test_every_proof_and_root_equals_the_whole_trees_at_every_size(db):
+    rnd = random.Random(11)
+    # given checkpoints at uneven sizes, chunk-aligned and not (1..45 events)
+    for _ in range(9):
+        record(rnd.randint(1, 9))
+        cp = checkpoint_seal()
+        leaves = all_leaves()
+        # then the checkpoint's root is the whole tree's, and the complete chunks are stored
+        assert cp.root == merkle.root(leaves).hex()
+        stored = sorted(MerkleChunk.objects.filter(level=2).values_list("index", flat=True))
+        assert stored == list(range(len(leaves) // 4))
+    # and for every checkpoint and every event it covers, the proof is the whole tree's path and verifies
+    for cp in Checkpoint.objects.order_by("tree_size"):
+        leaves = all_leaves()[:cp.tree_size]
+        tree = LogTree(cp.tree_size)
+        assert tree.root().hex() == cp.root
+        for seq in range(cp.tree_size):
+            assert tree.inclusion_path(seq) == merkle.inclusion_proof(seq, leaves)
+    for event in AuditEvent.objects.order_by("seq"):
+        verify_proof(audit_proof(event_id=event.event_id, actor_id=A))
+    assert list(problems()) == []
+
+
+def test_a_log_without_stored_chunks_still_proves(db, settings):
+    # given a log sealed with chunks of 4, then read with chunks of 8 (none stored at that level)
+    record(21)
+    cp = checkpoint_seal()
+    settings.WEB3_MERKLE_CHUNK_LEVEL = 3
+    assert not MerkleChunk.objects.filter(level=3).exists()
+
+    # then its proofs are computed from the events, and hold
+    for event in AuditEvent.objects.order_by("seq"):
+        proof = audit_proof(event_id=event.event_id, actor_id=A)
+        assert proof["root"] == cp.root
+        verify_proof(proof)
+
+
+def test_chunks_are_written_once_and_never_changed(db):
+    record(9)
+    checkpoint_seal()
+    chunk = MerkleChunk.objects.get(level=2, index=0)
+    # the database refuses a second root for the same chunk, and any change of one
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MerkleChunk.objects.create(level=2, index=0, root="ab" * 32)
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        MerkleChunk.objects.filter(pk=chunk.pk).update(root="cd" * 32)
+
+
+def test_verify_audit_recomputes_every_stored_chunk(db):
+    # given a sealed log with its chunks, and a chunk root that the events do not give
+    record(13)
+    checkpoint_seal()
+    assert list(problems()) == []
+    MerkleChunk.objects.create(level=5, index=0, root="ef" * 32)
+
+    # then verify_audit names it (a chunk of 32 events, while there are only 13, is reported too)
+    found = list(problems())
+    assert found == ["merkle chunk 0 (level 5): covers audit events that do not exist (only 13)"]
+    record(19)
+    assert list(problems()) == ["merkle chunk 0 (level 5): root does not match audit events"]
