@@ -206,8 +206,6 @@ EMAIL_TIMEOUT = 10
 WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
 # How often beat runs every periodic job; the stuck-state monitors allow two intervals.
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
-# Operation failures older than this are deleted by the monitor.evaluate job.
-WEB3_FAILURE_RETENTION_SEC = 7 * 86400
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
 

@@ -76,7 +76,7 @@ class MarketCollector:
                 yield g
         failures = CounterMetricFamily(
             "web3_ledger_failures", "Money operations that failed for the market's reasons (unexpected errors, "
-            "exhausted retries), kept for the retention period", labels=["operation", "kind"])
+            "exhausted retries)", labels=["operation", "kind"])
         for row in OperationFailure.objects.values("operation", "kind").annotate(n=Count("pk")).order_by():
             failures.add_metric([row["operation"], row["kind"]], row["n"])
         yield failures

@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from market import states
@@ -112,7 +111,12 @@ def _fire(rule: AlertRule, key: str, reading: Reading, now: datetime) -> Alert:
     return alert
 
 
-def _still_firing(alert: Alert, reading: Reading, now: datetime) -> None:
+def _still_firing(rule: AlertRule, alert: Alert, reading: Reading, now: datetime) -> None:
+    if alert.silenced and not (rule.silenced_until and rule.silenced_until > now):
+        # It fired during a silence that has ended and it still holds: now it is told, once.
+        alert.silenced = False
+        alert.save(update_fields=["silenced", "updated_at"])
+        notify.notifications_queue(alert=alert, event="alert.fired", now=now)
     if reading.value != alert.last_value:
         _observe(alert, now, reading.value, "seen")
     alert.last_value, alert.last_seen_at, alert.details = reading.value, now, reading.details
@@ -163,7 +167,7 @@ def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> st
         outcomes = set()
         for key, r in holding.items():
             if key in alerts:
-                _still_firing(alerts[key], r, now)
+                _still_firing(rule, alerts[key], r, now)
                 outcomes.add("firing")
             elif due:
                 _fire(rule, key, r, now)
@@ -206,9 +210,12 @@ def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
                 log.exception("metric %s could not be read", m.name)
                 counts["error"] = counts.get("error", 0) + 1
                 continue
-            MetricReading.objects.update_or_create(metric=m.name,
-                                                   defaults={"value": r.value, "details": r.details,
-                                                             "measured_at": now})
+            try:
+                MetricReading.objects.update_or_create(metric=m.name,
+                                                       defaults={"value": r.value, "details": r.details,
+                                                                 "measured_at": now})
+            except IntegrityError:  # a concurrent evaluator's first reading: it has just written one
+                log.info("metric %s: reading written by a concurrent evaluator", m.name)
     for rule in AlertRule.objects.order_by("pk"):
         try:
             reading = read(rule.metric, rule.window_sec) if rule.enabled and rule.metric in METRICS else None
@@ -219,9 +226,7 @@ def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             log.exception("alert rule %s could not be evaluated", rule.name)
             outcome = "error"
         counts[outcome] = counts.get(outcome, 0) + 1
-    purged, _ = OperationFailure.objects.filter(
-        created_at__lt=now - timedelta(seconds=settings.WEB3_FAILURE_RETENTION_SEC)).delete()
-    return {**counts, "purgedFailures": purged}
+    return counts
 
 
 def monitor_evaluate_sweep() -> dict[str, int]:

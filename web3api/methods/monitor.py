@@ -202,16 +202,20 @@ def _monitoring_part() -> tuple[str, str]:
         problems.append("alert rules never evaluated" if age is None else
                         f"alert rules last evaluated {age} s ago (are Celery beat and a worker running?)")
     elif health["staleRules"]:
-        problems.append(f"alert rules not evaluated lately (see the log): {', '.join(health['staleRules'][:10])}")
+        n = len(health["staleRules"])
+        problems.append(f"{n} alert rule{'' if n == 1 else 's'} not evaluated lately (see the log)")
     if health["retrying"] or health["givenUp"]:
         problems.append(f"alert notifications undelivered: {health['retrying']} retrying, "
                         f"{health['givenUp']} given up in the last day")
     firing = list(monitor_selectors.firing_alerts())
     quiet = {a.pk for a in firing if a.silenced or (a.rule.silenced_until and a.rule.silenced_until > now)}
     if firing:
-        names = ", ".join(f"{a.severity} {a.rule.name}" + (f" [{a.key}]" if a.key else "")
-                          + (" (silenced)" if a.pk in quiet else "") for a in firing[:10])
-        problems.insert(0, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing: {names}")
+        # Counts only: any signed-in actor reads the summary; which rule fires is for staff
+        # (web3.monitor.history), not for someone timing an attack.
+        by_severity = ", ".join(f"{sev}: {sum(a.severity == sev for a in firing)}"
+                                for sev in sorted({a.severity for a in firing}))
+        silenced = f"; {len(quiet)} silenced" if quiet else ""
+        problems.insert(0, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing ({by_severity}{silenced})")
     loud = (len(quiet) < len(firing) or (health["enabledRules"] and health["stale"]) or health["staleRules"]
             or health["givenUp"])
     return ("degraded" if loud else "ok"), "; ".join(problems) or "no alerts firing"
