@@ -3,11 +3,13 @@ acknowledged through the alert service; everything else is read-only."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 
 from market.admin import ReadOnlyAdmin
 from market.errors import MarketError
 from market.models import Alert, AlertNotification, AlertObservation, AlertRule, MetricReading, OperationFailure
+from market.selectors.monitor import METRICS
 from market.services import monitor as monitor_services
 
 EDITABLE = ("description", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
@@ -21,8 +23,17 @@ def admin_actor(request) -> str:
     return actor if len(actor) <= 42 else f"admin:id:{request.user.pk}"
 
 
+class AlertRuleForm(forms.ModelForm):
+    metric = forms.ChoiceField(choices=[(name, f"{name} ({m.unit}): {m.description}") for name, m in METRICS.items()])
+
+    class Meta:
+        model = AlertRule
+        fields = ("name", *EDITABLE)
+
+
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
+    form = AlertRuleForm
     list_display = ("name", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
                     "silenced_until", "last_value", "last_evaluated_at")
     list_filter = ("severity", "enabled")

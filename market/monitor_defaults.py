@@ -1,5 +1,6 @@
-"""The default alert rules, installed by migration 0008 (and by `manage.py demo` when missing).
-Operators change them with web3.monitor.upsertRule (by name)."""
+"""The default alert rules: migration 0008 installed a frozen copy of this list; `manage.py demo`
+and the tests install whichever are missing from here. Operators change them with
+web3.monitor.upsertRule (by name)."""
 
 DEFAULT_RULES = [
     # name, severity, metric, threshold, window_sec, for_sec, description
@@ -21,7 +22,7 @@ DEFAULT_RULES = [
 
 
 def install(rule_model) -> int:
-    """Create whichever default rules `rule_model` (AlertRule, or its migration-time twin) lacks."""
+    """Create whichever default rules `rule_model` lacks; returns how many."""
     from decimal import Decimal
 
     made = 0

@@ -1,13 +1,37 @@
-"""The default alert rules. Operators change them with web3.monitor.upsertRule (by name)."""
+"""The default alert rules as of this migration. A frozen copy: later changes to
+market/monitor_defaults.py (which `default_rules_install` uses) do not rewrite what this installed.
+Operators change the rules with web3.monitor.upsertRule (by name)."""
+
+from decimal import Decimal
 
 from django.db import migrations
 
-from market import monitor_defaults
-from market.monitor_defaults import DEFAULT_RULES
+DEFAULT_RULES = [
+    # name, severity, metric, threshold, window_sec, for_sec, description
+    ("settlement-failure-rate", "P0", "settlement_failure_rate", "0.05", 300, 0,
+     "More than 5% of money operations failed for the market's reasons in the last 5 minutes."),
+    ("audit-unsealed", "P0", "audit_unsealed_events", "100", 300, 120,
+     "More than 100 audit events are waiting for a checkpoint (for 2 minutes)."),
+    ("dispute-unresolved-24h", "P0", "dispute_unresolved_seconds", "86400", 300, 0,
+     "A dispute has waited for a ruling for more than 24 hours."),
+    ("invariant-violation", "P0", "invariant_violations", "0", 300, 0,
+     "A ledger invariant is broken or an object is stuck past its deadline; the details name them."),
+    ("settlements-past-due", "P1", "settlements_past_due", "20", 300, 120,
+     "More than 20 open settlements are past their lease expiry or payout time (for 2 minutes)."),
+    ("lease-invoke-failure-rate", "P1", "lease_invoke_failure_rate", "0.10", 300, 0,
+     "More than 10% of invocations in the last 5 minutes failed (provider down, 5xx or timeout)."),
+    ("anchor-lag", "P1", "anchor_lag_seconds", "900", 300, 0,
+     "A checkpoint has waited more than 15 minutes for its anchor on the chain."),
+]
+
 
 
 def install(apps, schema_editor):
-    monitor_defaults.install(apps.get_model("market", "AlertRule"))
+    AlertRule = apps.get_model("market", "AlertRule")
+    for name, severity, metric, threshold, window_sec, for_sec, description in DEFAULT_RULES:
+        AlertRule.objects.get_or_create(name=name, defaults={
+            "severity": severity, "metric": metric, "comparator": "gt", "threshold": Decimal(threshold),
+            "window_sec": window_sec, "for_sec": for_sec, "description": description, "enabled": True})
 
 
 def remove(apps, schema_editor):

@@ -37,6 +37,8 @@ from market.models import Alert, AlertNotification
 from market.selectors.monitor import alert_record
 
 log = logging.getLogger("market.notify")
+for _name in ("httpx", "httpcore"):  # their request lines would name the webhook URL
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 BATCH = 100
 

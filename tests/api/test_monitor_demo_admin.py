@@ -94,3 +94,14 @@ def test_an_operator_with_a_long_username_acknowledges_and_edits_rules(demo, cli
     event = AuditEvent.objects.filter(action="alert_rule.update", object_id="settlements-past-due").get()
     assert alert.status == "alert_acknowledged"
     assert alert.acknowledged_by == event.actor_id == f"admin:id:{user.pk}"
+
+
+def test_admin_offers_only_known_metrics(demo, operator_client):
+    rule = AlertRule.objects.get(name="settlements-past-due")
+    form = {"description": rule.description, "severity": "P1", "metric": "no_such_metric", "comparator": "gt",
+            "threshold": "30", "window_sec": "300", "for_sec": "120", "enabled": "on",
+            "silenced_until_0": "", "silenced_until_1": ""}
+    r = operator_client.post(f"/admin/market/alertrule/{rule.pk}/change/", form)
+    assert r.status_code == 200 and b"Select a valid choice" in r.content
+    rule.refresh_from_db()
+    assert (rule.metric, rule.threshold) == ("settlements_past_due", 20)
