@@ -222,12 +222,13 @@ class DisputeOut(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
-def dispute_out(d: Dispute, *, merged: bool | None = None) -> dict[str, Any]:
+def dispute_out(d: Dispute, *, merged: bool | None = None, seal: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`seal`: the ruling's seal_state when the caller has it already (a list reads them in one go)."""
     ruling = None
     if d.ruled_at is not None:
         ruling = {"decision": d.decision, "payeeShareBps": d.payee_share_bps, "rationale": d.rationale,
                   "arbitratorActorId": d.arbitrator_actor_id, "ruledAt": d.ruled_at, "final": d.round == 2,
-                  "eventSeq": d.ruling_event_seq, "seal": seal_state(d.ruling_event_seq)}
+                  "eventSeq": d.ruling_event_seq, "seal": seal or seal_state(d.ruling_event_seq)}
     out = {
         "disputeId": d.dispute_id, "taskId": d.task.task_id, "receiptId": d.receipt.receipt_id,
         "initiatorActorId": d.initiator_actor_id, "creatorActorId": d.creator_actor_id,

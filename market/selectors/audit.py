@@ -83,7 +83,10 @@ def checkpoint_record(cp: Checkpoint) -> dict[str, Any]:
 
 
 def anchor_record(cp: Checkpoint) -> dict[str, Any] | None:
-    anchor = CheckpointAnchor.objects.filter(checkpoint=cp).first()
+    return _anchor_out(CheckpointAnchor.objects.filter(checkpoint=cp).first())
+
+
+def _anchor_out(anchor: CheckpointAnchor | None) -> dict[str, Any] | None:
     if anchor is None or not anchor.tx_hash:
         return None
     return {"txHash": anchor.tx_hash, "chainId": anchor.chain_id, "status": anchor.status.removeprefix("anchor_"),
@@ -121,6 +124,16 @@ def seal_state(seq: int | None) -> dict[str, Any]:
     if cp is None:
         return {"sealed": False, "treeSize": None, "anchor": None}
     return {"sealed": True, "treeSize": cp.tree_size, "anchor": anchor_record(cp)}
+
+
+def seal_states(covering: dict[int, int | None]) -> dict[int, dict[str, Any]]:
+    """seal_state of many events at once, given each one's covering tree size (None: unsealed), as
+    a list's query annotates it: their anchors in one query instead of two queries per event."""
+    sizes = {size for size in covering.values() if size is not None}
+    anchors = {a.checkpoint.tree_size: _anchor_out(a) for a in
+               CheckpointAnchor.objects.filter(checkpoint__tree_size__in=sizes).select_related("checkpoint")}
+    return {seq: {"sealed": True, "treeSize": size, "anchor": anchors.get(size)} if size is not None
+            else {"sealed": False, "treeSize": None, "anchor": None} for seq, size in covering.items()}
 
 
 def audit_health(now: datetime | None = None) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from market.errors import InvalidArgument, NotFound
-from market.models import Dispute, DisputeEvidence
+from market.models import Checkpoint, Dispute, DisputeEvidence
 
 
 def dispute_get(*, dispute_id: str, actor_id: str, is_staff: bool = False, is_arbitrator: bool = False) -> Dispute:
@@ -30,7 +30,14 @@ class DisputeFilter(django_filters.FilterSet):
 
 def dispute_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = False,
                  is_arbitrator: bool = False) -> QuerySet[Dispute]:
-    qs = Dispute.objects.select_related("task", "receipt")
+    """Each dispute comes with its evidence and the tree size of the checkpoint covering its ruling's
+    event (`seal_tree_size`, None when unsealed), so a page costs the same queries for any length."""
+    covering = (Checkpoint.objects.filter(tree_size__gt=OuterRef("ruling_event_seq"))
+                .order_by("tree_size").values("tree_size")[:1])
+    qs = (Dispute.objects.select_related("task", "receipt")
+          .prefetch_related(Prefetch("evidence", queryset=DisputeEvidence.objects.order_by("pk"),
+                                     to_attr="evidence_in_order"))
+          .annotate(seal_tree_size=Subquery(covering)))
     if not (is_staff or is_arbitrator):
         qs = qs.filter(Q(creator_actor_id=actor_id) | Q(deliverer_actor_id=actor_id))
     fs = DisputeFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs)
@@ -40,6 +47,9 @@ def dispute_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = Fal
 
 
 def dispute_evidence(dispute: Dispute) -> list[DisputeEvidence]:
+    prefetched = getattr(dispute, "evidence_in_order", None)
+    if prefetched is not None:
+        return prefetched
     return list(DisputeEvidence.objects.filter(dispute=dispute).order_by("pk"))
 
 

@@ -156,3 +156,56 @@ def test_payout_waits_on_the_gate(cast, clock, monkeypatch):
     assert available(f.bidder.actor_id) == 2_000_000
     assert available(f.creator.actor_id) == 98_000_000
     assert disputes_lost(f.bidder.actor_id) == 1 and disputes_lost(f.creator.actor_id) == 0
+
+
+def test_dispute_list_costs_the_same_queries_for_many_ruled_disputes(clock, sign_in, settings):
+    from django.db import connection
+    from eth_account import Account
+
+    from market.services.anchoring import anchor_sweep
+    from market.services.checkpoints import seal_sweep
+
+    settings.WEB3_ANCHOR_RPC_URL = "tester://"
+    settings.WEB3_ANCHOR_PRIVATE_KEY = Account.create().key.hex()
+    creator, arbitrator = sign_in(), sign_in(roles=("arbitrator",))
+    fund(creator.actor_id, "100")
+
+    def ruled_dispute() -> None:
+        flow = Flow(creator, sign_in()).delivered()
+        flow.review("reject", "incomplete")
+        dispute_id = flow.dispute().result["disputeId"]
+        assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
+                                                        "payeeShareBps": 5000, "rationale": "half"}).ok
+
+    def queries() -> int:
+        sent = []
+
+        def count(execute, sql, params, many, context):
+            sent.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            items = arbitrator.call("web3.dispute.list").result["items"]
+        # each shows its own checkpoint, the first covering its ruling, and that checkpoint's anchor
+        for d in items:
+            seal = d["ruling"]["seal"]
+            assert seal == arbitrator.call("web3.dispute.get", {"disputeId": d["disputeId"]}).result["ruling"]["seal"]
+            assert seal["treeSize"] > d["ruling"]["eventSeq"] and seal["anchor"]["status"] == "anchored"
+        return len(sent)
+
+    # given one ruled dispute, sealed and anchored, then four, each in a checkpoint of its own
+    ruled_dispute()
+    seal_sweep()
+    anchor_sweep()
+    anchor_sweep()
+    few = queries()
+    for _ in range(3):
+        ruled_dispute()
+        seal_sweep()
+        anchor_sweep()
+        anchor_sweep()
+
+    # then listing them costs the same number of queries (no query per dispute for its seal or evidence)
+    items = arbitrator.call("web3.dispute.list").result["items"]
+    assert len({d["ruling"]["seal"]["treeSize"] for d in items}) == 4
+    assert queries() == few

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from market.models import Dispute
+from market.selectors import audit as audit_selectors
 from market.selectors import disputes as dispute_selectors
 from market.services import disputes as dispute_services
 from web3api import status
@@ -132,7 +133,11 @@ class DisputeListOut(serializers.Serializer):
 def list_disputes(call, params):
     qs = dispute_selectors.dispute_list(actor_id=call.actor_id, is_staff=call.is_staff,
                                         is_arbitrator=call.is_arbitrator, filters={"status": params.get("status")})
-    return paginate(qs, params, dispute_out)
+    page = paginate(qs, params, lambda d: d)
+    seals = audit_selectors.seal_states({d.ruling_event_seq: d.seal_tree_size for d in page["items"]
+                                         if d.ruling_event_seq is not None})
+    page["items"] = [dispute_out(d, seal=seals.get(d.ruling_event_seq)) for d in page["items"]]
+    return page
 
 
 @status.part("market")
