@@ -32,9 +32,12 @@ def _conn():
 def cursor(conn=None):
     """A cursor on the default connection. On PostgreSQL a server-side-binding psycopg cursor, so the
     hot statements are prepared once per connection (psycopg prepares a statement on its fifth use)
-    instead of parsed and planned each time; errors still arrive as django.db exceptions."""
+    instead of parsed and planned each time; errors still arrive as django.db exceptions. Django's
+    cursor instead while an execute wrapper is installed, so that the wrapper sees every statement."""
     conn = conn or _conn()
-    if conn.vendor != "postgresql":
+    if conn.vendor != "postgresql" or conn.execute_wrappers:
+        # Django's cursor where it must see the statements: the gateway's read-only guard, a test's
+        # query counter (connection.execute_wrapper) are not applied to psycopg's own cursor.
         with conn.cursor() as c:
             yield c
         return

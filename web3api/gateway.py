@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -63,7 +64,7 @@ class ReadOnlyViolation(RuntimeError):
     """A read-only method tried to write (caught when WEB3_READ_ONLY_GUARD is on, as in tests)."""
 
 
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE")
 
 
 @contextmanager
@@ -75,7 +76,8 @@ def _refusing_writes(method_name: str):
         return
 
     def guard(execute, sql, params, many, context):
-        words = sql.upper().split()
+        # Words, not whitespace-separated chunks: a data-modifying CTE reads "w AS (INSERT ...".
+        words = re.findall(r"\w+", sql.upper())
         if words and (words[0] in _WRITES or (words[0] == "WITH" and any(w in _WRITES for w in words))):
             raise ReadOnlyViolation(f"read-only method {method_name} tried to write: {sql[:80]}")
         return execute(sql, params, many, context)

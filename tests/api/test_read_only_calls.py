@@ -33,6 +33,17 @@ def test_a_read_only_method_that_writes_is_refused_and_writes_nothing(alice):
     assert alice.get("web3.test.peek", {"name": "c"}).result == {"name": "c", "value": 0}
 
 
+@pytest.mark.parametrize("via", ["sql", "cte"])
+def test_the_guard_refuses_writes_sent_past_the_orm(alice, via):
+    # when a method declared read-only writes through market.sql's cursor (on PostgreSQL a psycopg
+    # cursor of its own), or with a data-modifying CTE
+    r = alice.call("web3.test.peek", {"name": "c", "sneak": True, "via": via})
+
+    # then it is refused too, and nothing was written
+    assert r.code == "E_INTERNAL"
+    assert not Counter.objects.filter(name="c").exists()
+
+
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_reads_do_not_wait_for_a_writer_holding_its_transaction(transactional_db, alice, gate, settings):

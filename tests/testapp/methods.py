@@ -4,9 +4,11 @@ idempotency, transactions and error mapping with an effect that can be counted."
 import threading
 import time
 
+from django.db import connection
 from django.db.models import F
 from rest_framework import serializers
 
+from market import sql
 from market.errors import Conflict
 from tests.testapp.models import Counter
 from web3api.registry import method
@@ -53,6 +55,8 @@ def increment(call, params):
 class PeekParams(serializers.Serializer):
     name = serializers.CharField(max_length=64)
     sneak = serializers.BooleanField(default=False)
+    # How the sneaked write is sent: the ORM, market.sql's cursor, or a data-modifying CTE.
+    via = serializers.ChoiceField(choices=["orm", "sql", "cte"], default="orm")
 
 
 @method(
@@ -60,7 +64,14 @@ class PeekParams(serializers.Serializer):
     read_only=True, params=PeekParams, result=IncrementResult,
 )
 def peek(call, params):
-    if params["sneak"]:
+    table = Counter._meta.db_table
+    if params["sneak"] and params["via"] == "orm":
         Counter.objects.update_or_create(name=params["name"], defaults={"value": 99})
+    elif params["sneak"] and params["via"] == "sql":
+        sql.execute(f"INSERT INTO {table} (name, value) VALUES (%s, 99)", [params["name"]])  # noqa: S608
+    elif params["sneak"]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH w AS (INSERT INTO {table} (name, value) VALUES (%s, 99) RETURNING id) "  # noqa: S608
+                           f"SELECT id FROM w", [params["name"]])
     counter = Counter.objects.filter(name=params["name"]).first()
     return {"name": params["name"], "value": counter.value if counter else 0}
