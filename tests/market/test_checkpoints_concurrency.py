@@ -1,5 +1,6 @@
 """Concurrent sealers (PostgreSQL): every event is sealed by exactly one checkpoint."""
 
+import random
 import threading
 
 import pytest
@@ -56,4 +57,48 @@ def test_concurrent_sealers_seal_every_event_exactly_once(transactional_db, firs
     assert set(returned) <= {cp.tree_size for cp in rows}
     assert rows[-1].tree_size == 35
     assert [cp.created_at for cp in rows] == sorted(cp.created_at for cp in rows)
+    assert list(problems()) == []
+
+
+def prove_repeatedly(times: int, start: threading.Barrier) -> int:
+    from market.models import AuditEvent
+    from market.proofs import verify_proof
+    from market.selectors.audit import audit_proof
+
+    start.wait(10)
+    rnd, proved = random.Random(3), 0
+    for _ in range(times):
+        sizes = list(Checkpoint.objects.values_list("tree_size", flat=True))
+        size = rnd.choice(sizes)
+        event = AuditEvent.objects.get(seq=rnd.randrange(size))
+        verify_proof(audit_proof(event_id=event.event_id, actor_id=A, is_staff=True, tree_size=size))
+        verify_proof(audit_proof(event_id=event.event_id, actor_id=A, is_staff=True))
+        proved += 1
+    return proved
+
+
+@pytest.mark.concurrency
+@pytest.mark.postgres
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_proofs_hold_while_sealers_write_merkle_chunks(transactional_db, settings, level):
+    from market.models import MerkleChunk
+
+    # given: small Merkle chunks, so that every seal writes some; writers, two sealers and two provers at once
+    settings.WEB3_MERKLE_CHUNK_LEVEL = level
+    write_events(5)
+    checkpoint_seal()
+    start = threading.Barrier(6)
+    runs = [in_thread(write_events, 30, start), in_thread(write_events, 30, start)]
+    runs += [in_thread(seal_repeatedly, 15, start) for _ in range(2)]
+    runs += [in_thread(prove_repeatedly, 40, start) for _ in range(2)]
+    # when
+    for thread, _ in runs:
+        thread.join(120)
+    # then: every proof, against any checkpoint, verified while chunks were being written
+    for _, out in runs:
+        assert "error" not in out, out.get("error")
+    assert all(out["value"] == 40 for _, out in runs[4:])
+    # and each complete chunk was written once, and verify_audit finds them all right
+    checkpoint_seal()
+    assert MerkleChunk.objects.filter(level=level).count() == 65 >> level
     assert list(problems()) == []
