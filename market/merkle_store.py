@@ -77,6 +77,23 @@ class LogTree:
         return [c for c in range(self.complete) if c not in stored]
 
 
+class ChunkMismatch(RuntimeError):
+    """A stored chunk root differs from its events: the sealer refuses to sign (verify_audit names it)."""
+
+
+def chunks_check(*, since_size: int, size: int) -> None:
+    """Before a seal signs: every stored chunk holding events from `since_size` on (the events no
+    checkpoint has covered yet) is recomputed from its events. Chunks wholly below `since_size` were
+    already checked by the seal that covered them, and that checkpoint's root is checked too."""
+    level = chunk_level()
+    first, complete = since_size >> level, size >> level
+    for index, root in MerkleChunk.objects.filter(level=level, index__gte=first, index__lt=complete).values_list(
+            "index", "root"):
+        lo = index << level
+        if _chunk_root(_event_leaves(lo, lo + (1 << level))).hex() != root:
+            raise ChunkMismatch(f"merkle chunk {index} (level {level}) does not match its audit events")
+
+
 def chunks_fill(size: int) -> int:
     """Write the root of every complete chunk below `size` not stored yet; returns how many. Run by
     the sealer under its lock (two sealers never write the same chunk)."""

@@ -22,7 +22,7 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market.merkle_store import LogTree, chunks_fill
+from market.merkle_store import ChunkMismatch, LogTree, chunks_check, chunks_fill
 from market.models import AuditHead, Checkpoint
 from market.models.audit import event_time_text
 from market.proofs import checkpoint_statement
@@ -72,7 +72,12 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
             size = head.next_seq if head else 0
             if size <= sealed:
                 return None
-            chunks_fill(size)  # the complete chunks' roots, once each (we hold the sealers' lock)
+            # The complete chunks' roots, once each (we hold the sealers' lock), checked before use:
+            # a wrong stored chunk must stop the seal, not be signed into a root.
+            chunks_check(since_size=sealed, size=size)
+            chunks_fill(size)
+            if sealed and LogTree(sealed).root().hex() != Checkpoint.objects.get(tree_size=sealed).root:
+                raise ChunkMismatch(f"the stored merkle chunks no longer give checkpoint {sealed}'s root")
             root = LogTree(size).root().hex()
             created = timezone.now() if now is None else now
             statement = checkpoint_statement(size, root, event_time_text(created))

@@ -96,3 +96,19 @@ def test_verify_audit_recomputes_every_stored_chunk(db):
     assert found == ["merkle chunk 0 (level 5): covers audit events that do not exist (only 13)"]
     record(19)
     assert list(problems()) == ["merkle chunk 0 (level 5): root does not match audit events"]
+
+
+def test_a_wrong_stored_chunk_stops_the_seal_instead_of_being_signed(db):
+    # given a sealed log, and a wrong root planted for a chunk that is not complete yet
+    record(6)
+    first = checkpoint_seal()
+    MerkleChunk.objects.create(level=2, index=1, root="ab" * 32)  # events 4..7; only 4..5 exist
+
+    # when more events complete that chunk and the sealer runs
+    record(4)
+    with pytest.raises(Exception, match="merkle chunk 1 .* does not match"):
+        checkpoint_seal()
+
+    # then nothing was signed past the last good checkpoint, and verify_audit names the chunk
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [first.tree_size]
+    assert list(problems()) == ["merkle chunk 1 (level 2): root does not match audit events"]
