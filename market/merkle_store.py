@@ -71,11 +71,6 @@ class LogTree:
     def inclusion_path(self, index: int) -> list[bytes]:
         return merkle.inclusion_path(index, self.size, self.subtree)
 
-    def missing_chunks(self) -> list[int]:
-        stored = set(MerkleChunk.objects.filter(level=self.level, index__lt=self.complete)
-                     .values_list("index", flat=True))
-        return [c for c in range(self.complete) if c not in stored]
-
 
 class ChunkMismatch(RuntimeError):
     """A stored chunk root differs from its events: the sealer refuses to sign (verify_audit names it)."""
@@ -97,8 +92,8 @@ def chunks_check(*, since_size: int, size: int) -> None:
 def chunks_fill(size: int) -> int:
     """Write the root of every complete chunk below `size` not stored yet; returns how many. Run by
     the sealer under its lock (two sealers never write the same chunk)."""
-    tree = LogTree(size)
-    missing = tree.missing_chunks()
+    tree = LogTree(size)  # a fresh tree: its chunk roots are exactly the stored ones
+    missing = [c for c in range(tree.complete) if c not in tree._chunks]
     for start in range(0, len(missing), 500):
         MerkleChunk.objects.bulk_create([
             MerkleChunk(level=tree.level, index=c, root=_chunk_root(tree._chunk_leaves(c)).hex())

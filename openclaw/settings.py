@@ -278,7 +278,7 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "disputes.payout": "market.services.task_sweeps.dispute_payout_sweep",
     # Monitoring, last: evaluate the alert rules on what the sweeps left, then deliver (and retry)
     # alert notifications.
-    "monitor.evaluate": "market.services.monitor.monitor_evaluate_sweep",
+    "monitor.evaluate": "market.services.monitor.monitor_evaluate",
     "monitor.notify": "market.services.notify.notify_sweep",
 }
 # Jobs that move money: one that fails counts as an operation failure (web3_ledger_failures_total).

@@ -120,10 +120,9 @@ def seal_state(seq: int | None) -> dict[str, Any]:
     """Where the event `seq` stands: its covering checkpoint and that checkpoint's anchor."""
     if seq is None:
         return {"sealed": False, "treeSize": None, "anchor": None}
-    cp = Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size").first()
-    if cp is None:
-        return {"sealed": False, "treeSize": None, "anchor": None}
-    return {"sealed": True, "treeSize": cp.tree_size, "anchor": anchor_record(cp)}
+    size = (Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size")
+            .values_list("tree_size", flat=True).first())
+    return seal_states({seq: size})[seq]
 
 
 def seal_states(covering: dict[int, int | None]) -> dict[int, dict[str, Any]]:

@@ -206,10 +206,6 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 
-def metric_read(name: str, *, now: datetime | None = None, window_sec: int = 300) -> Reading:
-    return METRICS[name].fn(now or timezone.now(), window_sec)
-
-
 # --- invariant and stuck-state monitors -------------------------------------------------------------
 def _violation(monitor: str, message: str, kind: str, ids: list[str], count: int) -> dict[str, Any]:
     return {"monitor": monitor, "message": message, "objectType": kind, "objects": ids[:NAMED_MAX], "count": count}

@@ -229,10 +229,6 @@ def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def monitor_evaluate_sweep() -> dict[str, int]:
-    return monitor_evaluate()
-
-
 def default_rules_install() -> int:
     """Create whichever default rules are missing (a flushed database, a test); returns how many."""
     from market import monitor_defaults
