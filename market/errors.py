@@ -52,8 +52,27 @@ class InvalidArgument(MarketError):
 
 
 class AuthRequired(MarketError):
+    """No usable credentials. The refusal says how to get them, so a client can act on it alone:
+    its `details` name the header and the two sign-in calls."""
+
     code = "E_AUTH_REQUIRED"
-    default_message = "authentication required"
+    HOW_TO_SIGN_IN = (
+        "send 'Authorization: Bearer <token>' with a token from web3.siwe.challenge then "
+        "web3.siwe.verify"
+    )
+    SIGN_IN = {"header": "Authorization: Bearer <token>", "signIn": ["web3.siwe.challenge", "web3.siwe.verify"]}
+    default_message = f"authentication required: {HOW_TO_SIGN_IN}"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
+                 code: str | None = None):
+        if message is None and details is None:
+            details = dict(self.SIGN_IN)
+        super().__init__(message, details=details, code=code)
+
+    @classmethod
+    def sign_in(cls, reason: str) -> AuthRequired:
+        """A refusal that a new sign-in cures: the reason, then how to sign in."""
+        return cls(f"{reason}; {cls.HOW_TO_SIGN_IN}", details=dict(cls.SIGN_IN))
 
 
 class Forbidden(MarketError):

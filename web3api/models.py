@@ -10,19 +10,27 @@ ACTOR_ID_REGEX = r"^0x[0-9a-f]{40}$"
 
 
 class SiweNonce(models.Model):
-    """A server-side challenge nonce: single use, short life, bound to an address and chain."""
+    """A server-side challenge nonce: single use, short life, bound to the exact message issued
+    with it (its sha256: only that text signs in)."""
 
     nonce = models.CharField(max_length=32, unique=True)
     address = models.CharField(max_length=42)
     chain_id = models.BigIntegerField()
     domain = models.CharField(max_length=255)
     uri = models.CharField(max_length=512)
+    message_sha256 = models.CharField(max_length=64)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "SIWE nonce"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(message_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="%(app_label)s_%(class)s_message_sha256",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"nonce for {self.address}"

@@ -56,7 +56,10 @@ def test_error_envelope_has_code_message_details(anon):
     assert set(r.body["error"]) == {"code", "message", "details"}
     assert r.body["error"]["code"] == "E_AUTH_REQUIRED"
     assert isinstance(r.body["error"]["message"], str) and r.body["error"]["message"]
-    assert r.body["error"]["details"] == {}
+    # and the details say how to sign in
+    assert r.body["error"]["details"] == {
+        "header": "Authorization: Bearer <token>", "signIn": ["web3.siwe.challenge", "web3.siwe.verify"],
+    }
 
 
 def test_empty_body_means_no_params(client):

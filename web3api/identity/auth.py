@@ -37,16 +37,17 @@ def _enforce_csrf(request) -> None:
 def authenticate(request) -> Caller | None:
     """The caller, or None when the request carries no credentials at all.
 
-    A present but invalid, expired or revoked token is E_AUTH_REQUIRED, never anonymous.
+    A present but invalid, expired or revoked token is E_AUTH_REQUIRED, never anonymous; the
+    refusal says how to sign in again.
     """
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthRequired("use 'Authorization: Bearer <token>'")
+            raise AuthRequired.sign_in("the Authorization header is not a bearer token")
         row = token_resolve(token.strip())
         if row is None:
-            raise AuthRequired("the token is invalid, expired or revoked")
+            raise AuthRequired.sign_in("the token is invalid, expired or revoked")
         return Caller(row.actor_id, roles_for(row.actor_id), row.pk, row.expires_at)
 
     user = getattr(request, "user", None)

@@ -1,13 +1,19 @@
 """Sign-In with Ethereum (EIP-4361) through the `siwe` package, bearer tokens and roles.
 
-`siwe` checks only what it is given; the server's part is here: the nonce is ours, unexpired and
-consumed exactly once (a conditional UPDATE), the URI and chain id are the ones we issued, and the
-issued-at time is recent.
+The market signs in only the exact text it issued. A challenge stores the sha256 of its message
+with the nonce; verify finds the nonce by a plain scan of the text, looks it up and compares
+digests before anything parses the text (the EIP-4361 grammar is super-linear: a few KB of
+crafted text cost seconds). Any other text, edited or not, is E_AUTH_REQUIRED. Then, outside any
+transaction, `siwe` recovers the signer and checks domain, nonce and expiry on that issued text;
+only then a short transaction consumes the nonce (a conditional UPDATE: exactly once) and stores
+the token.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +31,12 @@ from web3api.models import ActorRole, ActorToken, SiweNonce
 
 STATEMENT = "Sign in to the OpenClaw Web3 Market."
 TOKEN_PREFIX = "ocw_"  # noqa: S105 - a prefix, not a secret
+# Issued messages are about 300 characters (a 255-character domain would still fit): anything
+# longer cannot be one, and is refused before it is read.
+MESSAGE_MAX_CHARS = 1024
+NONCE_LINE = "\nNonce: "
+NONCE_FORMAT = re.compile(r"[0-9a-f]{32}")
+RETRY = "ask web3.siwe.challenge for a new message and send it to web3.siwe.verify signed and unchanged"
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def message_digest(message: str) -> str:
+    return hashlib.sha256(message.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def siwe_challenge(*, address: str, chain_id: int, domain: str, uri: str) -> Challenge:
     """Issue a single-use nonce and the exact EIP-4361 message to sign."""
     if chain_id not in settings.WEB3_CHAIN_IDS:
@@ -69,67 +85,89 @@ def siwe_challenge(*, address: str, chain_id: int, domain: str, uri: str) -> Cha
     ).prepare_message()
     SiweNonce.objects.create(
         nonce=nonce, address=address.lower(), chain_id=chain_id, domain=domain, uri=uri,
-        issued_at=now, expires_at=expires_at,
+        message_sha256=message_digest(message), issued_at=now, expires_at=expires_at,
     )
     return Challenge(message=message, nonce=nonce, expires_at=expires_at)
 
 
-def _parse(message: str) -> siwe.SiweMessage:
-    try:
-        return siwe.SiweMessage.from_message(message=message)
-    except (ValueError, TypeError, siwe.VerificationError) as exc:
-        raise InvalidArgument.field("message", "not an EIP-4361 message") from exc
+def _refused(reason: str) -> AuthRequired:
+    """Every SIWE refusal: E_AUTH_REQUIRED, saying what to do instead."""
+    return AuthRequired(f"{reason}; {RETRY}", details=dict(AuthRequired.SIGN_IN))
 
 
-def siwe_verify(*, message: str, signature: str, domain: str) -> Session:
-    """Check the signed message against the nonce we issued; consume the nonce; issue a token."""
-    parsed = _parse(message)
-    now = timezone.now()
+def _nonce_in(message: str) -> str | None:
+    """The nonce of a message shaped like ours: one linear search for its Nonce line, no grammar."""
+    start = message.find(NONCE_LINE)
+    if start < 0:
+        return None
+    start += len(NONCE_LINE)
+    candidate = message[start:start + 32]
+    if not NONCE_FORMAT.fullmatch(candidate) or message[start + 32:start + 33] != "\n":
+        return None
+    return candidate
+
+
+def _issued_nonce(message: str, now: datetime) -> SiweNonce:
+    """The live nonce row this exact text was issued with; anything else is refused unread."""
+    if len(message) > MESSAGE_MAX_CHARS:
+        raise _refused(f"the message is longer than {MESSAGE_MAX_CHARS} characters, so not one the market issued")
+    value = _nonce_in(message)
+    if value is None:
+        raise _refused("the message is not one the market issued (no nonce line)")
+    row = SiweNonce.objects.filter(nonce=value).first()
+    if row is None:
+        raise _refused("unknown nonce")
+    if not hmac.compare_digest(row.message_sha256, message_digest(message)):
+        raise _refused("the message differs from the one issued for its nonce")
+    if row.used_at is not None or row.expires_at <= now:
+        raise _refused("the nonce was already used or has expired")
+    return row
+
+
+def _check_signature(message: str, signature: str, *, domain: str, nonce: str, now: datetime) -> None:
+    """siwe's own checks of our issued text: signer, domain, nonce, expiry."""
     try:
-        parsed.verify(signature, domain=domain, nonce=parsed.nonce, timestamp=now)
+        siwe.SiweMessage.from_message(message=message).verify(
+            signature, domain=domain, nonce=nonce, timestamp=now
+        )
     except siwe.DomainMismatch as exc:
-        raise AuthRequired("the message is for another domain") from exc
+        raise _refused("the message is for another domain") from exc
     except siwe.ExpiredMessage as exc:
-        raise AuthRequired("the message has expired") from exc
+        raise _refused("the message has expired") from exc
     except siwe.NotYetValidMessage as exc:
-        raise AuthRequired("the message is not yet valid") from exc
+        raise _refused("the message is not yet valid") from exc
     except siwe.VerificationError as exc:
-        raise AuthRequired("the signature does not match the message's address") from exc
+        raise _refused("the signature does not match the message's address") from exc
     except (ValueError, TypeError, BadSignature, EthValidationError) as exc:
         # Random 65 bytes: eth_keys refuses to recover a key (v out of range, r or s beyond the
         # curve order) with its own exceptions, which siwe does not translate.
-        raise AuthRequired("the signature is not valid") from exc
+        raise _refused("the signature is not valid") from exc
 
-    address = str(parsed.address).lower()
-    issued_at = datetime.fromisoformat(str(parsed.issued_at).replace("Z", "+00:00"))
-    skew = timedelta(seconds=settings.WEB3_SIWE_CLOCK_SKEW_SEC)
-    if issued_at > now + skew:
-        raise AuthRequired("the message is issued in the future")
-    if issued_at < now - timedelta(seconds=settings.WEB3_SIWE_MAX_AGE_SEC):
-        raise AuthRequired("the message is too old; ask for a new challenge")
-    if parsed.chain_id not in settings.WEB3_CHAIN_IDS:
-        raise AuthRequired("the chain id is not accepted here")
+
+def siwe_verify(*, message: str, signature: str, domain: str) -> Session:
+    """Exchange the exact issued message, signed by its wallet, for a bearer token (once).
+
+    Runs outside any transaction until the nonce is consumed: reading and checking a message
+    never holds a database lock."""
+    now = timezone.now()
+    nonce = _issued_nonce(message, now)
+    _check_signature(message, signature, domain=domain, nonce=nonce.nonce, now=now)
+    if nonce.issued_at < now - timedelta(seconds=settings.WEB3_SIWE_MAX_AGE_SEC):
+        raise _refused("the message is too old")
+    if nonce.chain_id not in settings.WEB3_CHAIN_IDS:
+        raise _refused("the chain id is no longer accepted here")
 
     with transaction.atomic():
-        nonce = SiweNonce.objects.filter(nonce=parsed.nonce).first()
-        if nonce is None:
-            raise AuthRequired("unknown nonce; ask for a challenge")
-        if nonce.address != address:
-            raise AuthRequired("the nonce was issued to another address")
-        if nonce.chain_id != parsed.chain_id:
-            raise AuthRequired("the chain id differs from the challenge's")
-        if nonce.uri != parsed.uri or nonce.domain != parsed.domain:
-            raise AuthRequired("the URI differs from the challenge's")
         # Single use: only one verify can flip used_at from NULL.
         consumed = SiweNonce.objects.filter(
             pk=nonce.pk, used_at__isnull=True, expires_at__gt=now
         ).update(used_at=now)
         if consumed != 1:
-            raise AuthRequired("the nonce was already used or has expired")
+            raise _refused("the nonce was already used or has expired")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires_at = now + timedelta(seconds=settings.WEB3_TOKEN_TTL_SEC)
-        ActorToken.objects.create(token_hash=hash_token(token), actor_id=address, expires_at=expires_at)
-    return Session(token=token, actor_id=address, expires_at=expires_at)
+        ActorToken.objects.create(token_hash=hash_token(token), actor_id=nonce.address, expires_at=expires_at)
+    return Session(token=token, actor_id=nonce.address, expires_at=expires_at)
 
 
 def token_resolve(token: str) -> ActorToken | None:

@@ -1,6 +1,7 @@
 """web3.siwe.* and web3.identity.*: sign in with a wallet, get a bearer token."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from web3api.identity import services
@@ -35,7 +36,8 @@ class ChallengeResult(serializers.Serializer):
     risk="none", rate_limit="60/m",
     description=(
         "Issues a single-use nonce (5-minute life) and the exact EIP-4361 message for `address`. "
-        "Sign the message with the wallet (EIP-191 personal_sign) and send both to web3.siwe.verify."
+        "Sign the message with the wallet (EIP-191 personal_sign) and send both to web3.siwe.verify, "
+        "the message unchanged: only that exact text signs in."
     ),
     examples=[{"params": {"address": "0x" + "ab" * 20}}],
 )
@@ -47,9 +49,20 @@ def siwe_challenge(call, params):
     )
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": services.MESSAGE_MAX_CHARS})
+class SiweMessageField(StrictCharField):
+    """The signed text. Its length cap is the service's, refused as E_AUTH_REQUIRED like any
+    text the market did not issue; the schema states it."""
+
+
 class VerifyParams(serializers.Serializer):
-    message = StrictCharField(max_length=4096, trim_whitespace=False,
-                              help_text="The message from web3.siwe.challenge, unchanged.")
+    message = SiweMessageField(
+        trim_whitespace=False,
+        help_text=(
+            "The message from web3.siwe.challenge, byte for byte: any change, or more than "
+            f"{services.MESSAGE_MAX_CHARS} characters, is E_AUTH_REQUIRED."
+        ),
+    )
     signature = serializers.RegexField(
         SIGNATURE_PATTERN, help_text="0x-prefixed 65-byte personal_sign signature of `message`."
     )
@@ -65,10 +78,18 @@ class VerifyResult(serializers.Serializer):
     name="web3.siwe.verify", summary="Exchange a signed SIWE message for a bearer token.",
     group="siwe", read_only=False, auth="none", params=VerifyParams, result=VerifyResult,
     risk="low", rate_limit="60/m", errors=["E_AUTH_REQUIRED"],
-    prerequisites=["web3.siwe.challenge"],
+    prerequisites=["web3.siwe.challenge"], atomic=False,
     description=(
-        "Checks the signature, domain, URI, chain id, nonce (single use), issued-at age, expiry and "
-        "not-before; any rejection is E_AUTH_REQUIRED. The token lives 24 h."
+        "Only the exact text web3.siwe.challenge issued signs in. Any change to it is refused "
+        "before it is read: an edited statement, added Resources, Request ID or Not Before, the "
+        "Expiration Time removed or moved, another domain, URI, chain id, nonce or Issued At, the "
+        "address in another letter case, added whitespace. So is a message over "
+        f"{services.MESSAGE_MAX_CHARS} characters. The issued text must then be signed by its "
+        "address (EIP-191 personal_sign), sent to the host it names, within its 5 minutes, once. "
+        "Every refusal is E_AUTH_REQUIRED, its `details` naming the header and the sign-in calls; "
+        "E_INVALID_ARGUMENT only means a `message` that is missing, empty or not a string of "
+        "Unicode text, or a `signature` that is not 0x + 130 hex. The token lives 24 h: send it as "
+        "'Authorization: Bearer <token>'."
     ),
 )
 def siwe_verify(call, params):
