@@ -60,6 +60,25 @@ def ledger_entries(*, actor_id: str, filters: dict[str, Any]) -> QuerySet[Transf
     return fs.qs.order_by("-pk")
 
 
+def lock_state(transfer: Transfer) -> str | None:
+    """How an escrow lock (a pending transfer) stands, read from its settlement (loaded with the
+    transfer, so a page of entries costs no query per lock): `pending` while nothing was posted and
+    the settlement is open, `posted` when all of it went to the payee, `voided` when all of it went
+    back, `partially_posted` when part was posted (the rest still locked, or voided). None for
+    every other transfer."""
+    if transfer.kind != Transfer.Kind.PENDING:
+        return None
+    s = transfer.settlement
+    if s.released == 0:
+        return "pending" if s.is_open else "voided"
+    return "posted" if s.released == s.locked else "partially_posted"
+
+
+def lock_holds_funds(transfer: Transfer) -> bool:
+    """True for an escrow lock whose settlement still holds some of the amount."""
+    return transfer.kind == Transfer.Kind.PENDING and transfer.settlement.is_open
+
+
 _MOVES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
 _EARNING_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
 

@@ -109,6 +109,65 @@ def test_ledger_list_costs_the_same_queries_for_many_entries(alice, trade):
     assert queries() == few
 
 
+def _lock_in_each_state(payer: str, payee: str) -> None:
+    """Five escrow locks of 10 from payer to payee, each left in another state (named by its reference)."""
+    def lock(ref):
+        return ledger.escrow_lock(payer_actor_id=payer, payee_actor_id=payee, amount=10 * USDC, currency="USDC",
+                                  by_actor_id=payer, reference=ref).settlement_id
+
+    lock("test:untouched")
+    open_part = lock("test:open-part")
+    ledger.escrow_release(settlement_id=open_part, amount=4 * USDC, by_actor_id="system")
+    posted = lock("test:posted")
+    ledger.escrow_release(settlement_id=posted, by_actor_id="system")
+    part = lock("test:part")
+    ledger.escrow_release(settlement_id=part, amount=4 * USDC, by_actor_id="system")
+    ledger.escrow_refund(settlement_id=part, by_actor_id="system")
+    voided = lock("test:voided")
+    ledger.escrow_refund(settlement_id=voided, by_actor_id="system")
+
+
+def test_each_lock_entry_shows_how_its_lock_ended(alice, bob):
+    # given five locks from alice to bob: untouched, partly released and open, released, partly
+    # released then refunded, refunded
+    ledger.deposit(actor_id=alice.actor_id, amount=100 * USDC, currency="USDC")
+    _lock_in_each_state(alice.actor_id, bob.actor_id)
+    references = dict(Transfer.objects.filter(code="escrow_lock").values_list("transfer_id", "reference"))
+
+    for api in (alice, bob):
+        # when either party lists its ledger
+        items = api.call("web3.ledger.list").result["items"]
+        # then each lock shows how it ended, and only a lock still holding money is pending
+        locks = {references[i["entryId"]]: (i["lockState"], i["pending"]) for i in items
+                 if i["code"] == "escrow_lock"}
+        assert locks == {"test:untouched": ("pending", True), "test:open-part": ("partially_posted", True),
+                         "test:posted": ("posted", False), "test:part": ("partially_posted", False),
+                         "test:voided": ("voided", False)}
+        # and the releases and refunds that resolved them are not locks
+        assert {i["lockState"] for i in items if i["code"] != "escrow_lock"} == {None}
+        assert not any(i["pending"] for i in items if i["code"] != "escrow_lock")
+
+
+def test_ledger_list_reads_every_lock_state_without_a_query_per_entry(alice, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice.call("web3.ledger.list").ok
+        return len(ctx.captured_queries)
+
+    # given one open lock
+    ledger.deposit(actor_id=alice.actor_id, amount=100 * USDC, currency="USDC")
+    ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=USDC, currency="USDC",
+                       by_actor_id=alice.actor_id)
+    few = queries()
+    # when locks in every end state (and their releases and refunds) are added
+    _lock_in_each_state(alice.actor_id, bob.actor_id)
+    # then the page costs the same queries
+    assert queries() == few
+
+
 def test_ledger_list_pages_with_a_cursor(alice, trade):
     # when alice pages through with limit 2
     pages, cursor = [], None

@@ -60,7 +60,13 @@ class LedgerEntrySerializer(serializers.Serializer):
     usageRef = serializers.CharField(allow_null=True)
     code = serializers.CharField(help_text="deposit, withdrawal, transfer, escrow_lock, escrow_release, ...")
     direction = serializers.ChoiceField(choices=["in", "out"], help_text="For the caller's account.")
-    pending = serializers.BooleanField(help_text="True for an escrow lock (reserved, not yet moved).")
+    pending = serializers.BooleanField(help_text="True for an escrow lock whose settlement still holds some of it "
+                                       "(reserved, not yet posted or voided).")
+    lockState = serializers.ChoiceField(
+        choices=["pending", "posted", "partially_posted", "voided"], allow_null=True,
+        help_text="For an escrow lock, how it stands: pending (nothing posted yet, still locked), posted (all of "
+        "it went to the payee), partially_posted (part went to the payee; the rest is still locked while "
+        "`pending`, else it was voided back), voided (all of it went back to the payer). null for other entries.")
     settlementId = serializers.CharField(allow_null=True)
     createdAt = serializers.DateTimeField()
 
@@ -74,7 +80,7 @@ def ledger_entry_out(t, actor_id: str) -> dict:
         "amount": format_amount(t.amount, t.currency), "currency": t.currency,
         "usageRef": usage.usage_ref if usage else None, "code": t.code,
         "direction": "in" if t.credit_account.actor_id == actor_id else "out",
-        "pending": t.kind == t.Kind.PENDING,
+        "pending": ledger_selectors.lock_holds_funds(t), "lockState": ledger_selectors.lock_state(t),
         "settlementId": t.settlement.settlement_id if t.settlement_id else None,
         "createdAt": t.created_at,
     }
