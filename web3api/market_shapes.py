@@ -35,7 +35,8 @@ class TaskAwardOut(serializers.Serializer):
 
 
 class TaskResultOut(serializers.Serializer):
-    resultId = serializers.CharField()
+    resultId = serializers.CharField(help_text="tres_...; results delivered before results had their own prefix "
+                                     "keep their res_... ids, and are found by them.")
     taskId = serializers.CharField()
     bidId = serializers.CharField()
     delivererActorId = serializers.CharField()

@@ -36,6 +36,13 @@ def _parse_time(text: Any) -> datetime:
     return value
 
 
+def _is_resource_pricing(pricing: Any, resource: Resource) -> bool:
+    """The resource's pricing as supplied, or as outputs show it (with the derived `per`), so a
+    provider may copy either into its entry."""
+    supplied = pricing_out(resource.unit, resource.unit_price, resource.currency)
+    return pricing in (supplied, {**supplied, "per": resource.per_units})
+
+
 def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], signature: str) -> IndexReport:
     if set(entry) != {"resourceId", "pricing", "tags", "reportedAt"}:
         raise InvalidArgument.field("entry", "must have exactly resourceId, pricing, tags, reportedAt")
@@ -52,7 +59,7 @@ def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], sign
             raise Forbidden("only the resource's provider reports it to the index")
         digest = object_hash(entry)
         verify_signature(message=digest, signature=signature, actor_id=resource.provider_actor_id)
-        if entry["pricing"] != pricing_out(resource.unit, resource.unit_price, resource.currency):
+        if not _is_resource_pricing(entry["pricing"], resource):
             raise InvalidArgument.field("entry.pricing", "differs from the resource's pricing")
         tags = entry["tags"]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):

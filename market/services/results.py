@@ -25,6 +25,9 @@ from market.services import ledger
 from market.services.tasks import audit_task, check_signature, lock_task
 
 R, Rc = TaskResult.Status, TaskReceipt.Status
+# `res` names resources. Results made before they had their own prefix keep their res_ ids: every
+# lookup is by the whole id, never by its prefix, so both are found.
+RESULT_ID_PREFIX = "tres"
 
 
 def result_signed_fields(*, task_id: str, summary: str, artifacts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[
         signature = check_signature(signature=signature, fields=signed, actor_id=actor_id,
                                     required=task.require_signatures)
         review_deadline = now + timedelta(seconds=task.review_window_sec)
-        result = TaskResult(result_id=new_id("res"), task=task, award=award, bid=award.bid,
+        result = TaskResult(result_id=new_id(RESULT_ID_PREFIX), task=task, award=award, bid=award.bid,
                             deliverer_actor_id=actor_id, summary=summary, artifacts=artifacts, signature=signature,
                             review_deadline=review_deadline)
         result.hash = object_hash({**signed, "resultId": result.result_id})

@@ -17,12 +17,13 @@ def test_publish_returns_the_resource_without_its_secrets(alice):
     # then
     assert r["providerActorId"] == alice.actor_id
     assert r["status"] == "resource_published"
-    assert r["pricing"] == {"unit": "query", "unitPrice": "0.010000", "currency": "USDC"}
+    assert r["pricing"] == {"unit": "query", "unitPrice": "0.010000", "currency": "USDC", "per": 1}
     assert r["tags"] == ["news", "web"]
     assert r["policy"]["maxConcurrent"] == 2 and r["policy"]["allowTools"] is False
     assert "endpoint" not in r and "accessToken" not in r
     assert "search.example.net" not in str(r) and "tok-123" not in str(r)
     fields = {k: r[k] for k in ("resourceId", "kind", "name", "description", "backend", "pricing", "policy", "tags")}
+    fields["pricing"] = {k: v for k, v in r["pricing"].items() if k != "per"}  # as supplied: per is derived
     assert r["hash"] == object_hash(fields)
     stored = Resource.objects.get(resource_id=r["resourceId"])
     assert "search.example.net" not in stored.endpoint_sealed and "tok-123" not in stored.access_token_sealed
@@ -96,7 +97,7 @@ def test_update_by_provider_only_and_pricing_applies_to_new_leases(alice, sign_i
     assert updated["pricing"]["unitPrice"] == "0.500000" and updated["policy"]["maxConcurrent"] == 9
     assert updated["hash"] != r["hash"] and "other.example.net" not in str(updated)
     assert bob.call("web3.leases.get", {"leaseId": old_lease["leaseId"]}).result["pricing"]["unitPrice"] == "0.010000"
-    assert new_lease["pricing"] == {"unit": "call", "unitPrice": "0.500000", "currency": "USDC"}
+    assert new_lease["pricing"] == {"unit": "call", "unitPrice": "0.500000", "currency": "USDC", "per": 1}
 
 
 def test_unpublish_stops_new_leases_but_running_leases_continue(alice, sign_in):

@@ -10,8 +10,8 @@ from market.money import format_amount
 from market.selectors import index as index_selectors
 from market.selectors import resources as resource_selectors
 from market.services import index as index_service
-from market.services.resources import pricing_out
 from web3api import status
+from web3api.methods.leases import PricingOut, pricing_shape
 from web3api.methods.resources import KINDS, TAG
 from web3api.money import currency_field
 from web3api.pagination import paginate
@@ -47,7 +47,8 @@ class ReportResult(serializers.Serializer):
     params=ReportParams, result=ReportResult, permissions=["the resource's provider"],
     errors=["E_NOT_FOUND", "E_AUTH_REQUIRED"],
     description="Wrong signer: E_AUTH_REQUIRED; reportedAt more than 300 s off, or pricing other than the "
-    "resource's: E_INVALID_ARGUMENT.",
+    "resource's: E_INVALID_ARGUMENT. The entry's pricing is the resource's {unit, unitPrice, currency}, with or "
+    "without the `per` that outputs show.",
 )
 def report(call, params):
     r = index_service.index_report(resource_id=params["resourceId"], actor_id=call.actor_id, entry=params["entry"],
@@ -77,7 +78,7 @@ class IndexEntrySerializer(serializers.Serializer):
     kind = serializers.CharField()
     name = serializers.CharField()
     backend = serializers.CharField()
-    pricing = serializers.DictField()
+    pricing = PricingOut()
     tags = serializers.ListField(child=serializers.CharField())
     lastReportedAt = serializers.DateTimeField(allow_null=True)
     freshnessSec = serializers.IntegerField(allow_null=True, help_text="Seconds since the newest signed report.")
@@ -110,7 +111,7 @@ def index_list(call, params):
     now = timezone.now()
     page["items"] = [{
         "resourceId": r.resource_id, "providerActorId": r.provider_actor_id, "kind": r.kind, "name": r.name,
-        "backend": r.backend, "pricing": pricing_out(r.unit, r.unit_price, r.currency), "tags": r.tags,
+        "backend": r.backend, "pricing": pricing_shape(r.unit, r.unit_price, r.currency), "tags": r.tags,
         "lastReportedAt": r.last_reported_at,
         "freshnessSec": int((now - r.last_reported_at).total_seconds()) if r.last_reported_at else None,
         "health": index_selectors.health_state(r.last_reported_at, r.recent_calls, r.recent_failures, now),

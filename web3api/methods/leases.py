@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.models.resources import PER_MILLION_UNITS
 from market.money import format_amount
 from market.selectors import resources as selectors
 from market.services import leases as services
@@ -13,6 +14,21 @@ from web3api.serializers import StrictCharField, cursor_field, limit_field
 
 LEASE_STATUSES = ["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]
 LEASE_HASH_FIELDS = ["leaseId", "resourceId", "maxCost", "ttlSec"]
+PER_CHOICES = [1, 1_000_000]
+
+
+class PricingOut(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=["token", "call", "query", "byte"])
+    unitPrice = serializers.CharField(help_text="Decimal string: the price of `per` units.")
+    currency = serializers.CharField()
+    per = serializers.ChoiceField(
+        choices=PER_CHOICES, help_text="How many units unitPrice is for: 1 for call and query, 1000000 for token "
+        "and byte. cost = units x unitPrice / per, rounded up to the currency's scale. Derived from the unit: it "
+        "is not part of the resource's hash.")
+
+
+def pricing_shape(unit: str, unit_price: int, currency: str) -> dict:
+    return {**pricing_out(unit, unit_price, currency), "per": 1_000_000 if unit in PER_MILLION_UNITS else 1}
 
 
 class LeaseSerializer(serializers.Serializer):
@@ -21,7 +37,7 @@ class LeaseSerializer(serializers.Serializer):
     consumerActorId = serializers.CharField()
     providerActorId = serializers.CharField()
     status = serializers.ChoiceField(choices=LEASE_STATUSES)
-    pricing = serializers.DictField(help_text="{unit, unitPrice, currency}, fixed when the lease was issued.")
+    pricing = PricingOut(help_text="Fixed when the lease was issued.")
     maxCost = serializers.CharField()
     spent = serializers.CharField()
     remaining = serializers.CharField(help_text="maxCost - spent.")
@@ -38,7 +54,7 @@ def lease_out(lease) -> dict:
     return {
         "leaseId": lease.lease_id, "resourceId": lease.resource.resource_id,
         "consumerActorId": lease.consumer_actor_id, "providerActorId": lease.provider_actor_id,
-        "status": lease.status, "pricing": pricing_out(lease.unit, lease.unit_price, c),
+        "status": lease.status, "pricing": pricing_shape(lease.unit, lease.unit_price, c),
         "maxCost": format_amount(lease.max_cost, c), "spent": format_amount(lease.spent, c),
         "remaining": format_amount(lease.remaining, c), "ttlSec": lease.ttl_sec, "expiresAt": lease.expires_at,
         "settlementId": lease.settlement.settlement_id, "hash": lease.hash, "createdAt": lease.created_at,

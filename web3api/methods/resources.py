@@ -6,8 +6,7 @@ from market.money import format_amount
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
 from market.services import resources as services
-from market.services.resources import pricing_out
-from web3api.methods.leases import LeaseSerializer, lease_out
+from web3api.methods.leases import LeaseSerializer, PricingOut, lease_out, pricing_shape
 from web3api.money import currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
@@ -51,11 +50,12 @@ class ResourceSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     backend = serializers.ChoiceField(choices=BACKENDS)
-    pricing = PricingSerializer()
+    pricing = PricingOut()
     policy = serializers.DictField(help_text="{maxConcurrent, maxTokens, allowTools, maxBytes, allowMime}.")
     tags = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"])
-    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint).")
+    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint); its "
+                                 "pricing is {unit, unitPrice, currency} as supplied, without the derived per.")
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
 
@@ -63,7 +63,7 @@ class ResourceSerializer(serializers.Serializer):
 def resource_out(r) -> dict:
     return {
         "resourceId": r.resource_id, "providerActorId": r.provider_actor_id, "kind": r.kind, "name": r.name,
-        "description": r.description, "backend": r.backend, "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+        "description": r.description, "backend": r.backend, "pricing": pricing_shape(r.unit, r.unit_price, r.currency),
         "policy": r.policy, "tags": r.tags, "status": r.status, "hash": r.hash, "createdAt": r.created_at,
         "updatedAt": r.updated_at,
     }
