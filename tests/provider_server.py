@@ -16,6 +16,7 @@ class ProviderState:
         self.status = 200
         self.delay_sec = 0.0
         self.total_tokens: int | None = 42
+        self.prompt_tokens = 10
         self.blobs: dict[str, bytes] = {}
         self.blob_type = "application/octet-stream"
         self.release = threading.Event()
@@ -55,7 +56,7 @@ def _handler(state: ProviderState):
             if path.endswith("/chat/completions"):
                 body = json.loads(raw or b"{}")
                 usage = {} if state.total_tokens is None else {
-                    "prompt_tokens": 10, "completion_tokens": state.total_tokens - 10,
+                    "prompt_tokens": state.prompt_tokens, "completion_tokens": state.total_tokens - state.prompt_tokens,
                     "total_tokens": state.total_tokens}
                 out = {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model", "m"),
                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"},

@@ -4,7 +4,9 @@ A Lease holds one settlement (the consumer's locked budget, maxCost) and the pri
 was issued. Each invocation through the proxy reserves its most possible cost while it runs (a
 pending Invocation: counted for maxConcurrent and against the budget until it finishes or its
 reservation ages out), then charges its actual usage. Every charge is a partial escrow release
-with one UsageEntry beside its transfer.
+with one UsageEntry beside its transfer. An entry's `units` are the units its amount pays for;
+what was reported beyond them (past the reservation or the budget) is kept apart, in
+`reported_units`, so the ledger never claims units that were not paid for.
 """
 
 from __future__ import annotations
@@ -81,7 +83,12 @@ class Invocation(models.Model):
     lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="invocations")
     resource = models.ForeignKey("market.Resource", on_delete=models.PROTECT, related_name="invocations")
     reserved = models.BigIntegerField()
-    units = models.BigIntegerField(null=True, blank=True)
+    reserved_units = models.BigIntegerField(
+        null=True, blank=True, help_text="The most units the call can use (what `reserved` pays for); null for "
+        "calls reserved before it was kept.")
+    units = models.BigIntegerField(null=True, blank=True, help_text="Units billed: paid for by `cost`.")
+    reported_units = models.BigIntegerField(
+        null=True, blank=True, help_text="Units the provider reported or the proxy measured (null: none reported).")
     cost = models.BigIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=24, blank=True, default="")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
@@ -96,6 +103,9 @@ class Invocation(models.Model):
             models.CheckConstraint(condition=Q(reserved__gte=0), name="%(app_label)s_%(class)s_reserved"),
             models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0, cost__lte=F("reserved")),
                                    name="%(app_label)s_%(class)s_cost_within_reservation"),
+            models.CheckConstraint(condition=Q(units__isnull=True) | Q(reserved_units__isnull=True)
+                                   | Q(units__lte=F("reserved_units")),
+                                   name="%(app_label)s_%(class)s_units_within_reservation"),
         ]
         indexes = [models.Index(fields=["lease", "status", "started_at"]),
                    models.Index(fields=["resource", "started_at"])]
@@ -116,7 +126,11 @@ class UsageEntry(models.Model):
     transfer = models.OneToOneField("market.Transfer", on_delete=models.PROTECT, related_name="usage",
                                     null=True, blank=True, help_text="None when the usage cost nothing.")
     source = models.CharField(max_length=8, choices=Source.choices)
-    units = models.BigIntegerField()
+    units = models.BigIntegerField(help_text="Units billed: those `amount` pays for.")
+    reported_units = models.BigIntegerField(
+        null=True, blank=True, help_text="Units reported (by the provider, or measured by the proxy); more than "
+        "`units` when the report exceeded the reservation or the budget. Null: none reported (the reservation was "
+        "billed), or an entry written before reports were kept.")
     amount = models.BigIntegerField()
     usage_ref = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -130,6 +144,8 @@ class UsageEntry(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount"),
             models.CheckConstraint(condition=Q(amount=0) | Q(transfer__isnull=False),
                                    name="%(app_label)s_%(class)s_charged_has_transfer"),
+            models.CheckConstraint(condition=Q(reported_units__isnull=True) | Q(units__lte=F("reported_units")),
+                                   name="%(app_label)s_%(class)s_billed_within_reported"),
         ]
 
     def __str__(self) -> str:

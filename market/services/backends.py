@@ -5,6 +5,9 @@ use (what is reserved), the policy checks, and how an answer becomes output and 
   searxng        GET  <endpoint>/search?q=..&format=json; 1 query
   http-blob      PUT|GET <endpoint>/<sha256>; units = body bytes (byte pricing)
   custom         POST <endpoint> with the input as JSON; 1 call
+
+A token-priced chat call reserves prompt_bound(input) + max_tokens: total_tokens counts the prompt
+too, so reserving max_tokens alone under-reserved every call.
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ def _unit_count(resource: Resource, by_measure: int) -> int:
     return by_measure if resource.unit in ("token", "byte") else 1
 
 
+def prompt_bound(data: dict[str, Any]) -> int:
+    """An upper bound of the prompt tokens of a chat-completions input: the UTF-8 byte length of the
+    input as compact JSON (non-ASCII characters as themselves). Sound for the byte-level tokenizers
+    chat models use, where every token of the text covers at least one byte of it; the JSON framing
+    of each message (`{"role":"user","content":""}` is 28 bytes) is more than the few special tokens
+    a chat template adds around it, and tools, schemas and other prompt-bearing fields are counted
+    with everything else. A provider that still reports more (a hidden system prompt, say) is paid
+    the reservation, and what it reported is kept beside it."""
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
 def plan_for(resource: Resource, policy: dict[str, Any], data: dict[str, Any]) -> Plan:
     if not isinstance(data, dict):
         raise _input_error("must be a JSON object")
@@ -72,7 +86,7 @@ def plan_for(resource: Resource, policy: dict[str, Any], data: dict[str, Any]) -
         caps = [c for c in (asked, policy.get("maxTokens")) if c]
         cap = min(caps) if caps else DEFAULT_MAX_TOKENS
         body = {**data, "max_tokens": cap, "stream": False}
-        return Plan("POST", "/chat/completions", _unit_count(resource, cap), json_body=body)
+        return Plan("POST", "/chat/completions", _unit_count(resource, prompt_bound(data) + cap), json_body=body)
     if resource.backend == B.SEARXNG:
         unknown = set(data) - {"q", "categories", "language"}
         if unknown:

@@ -8,6 +8,11 @@ Three steps, never a network call inside a transaction:
 3. settle (short transaction): charge the actual usage as a partial escrow release with its usage
    entry (source proxy, usageRef = the invocation id), or record the failure and charge nothing.
 
+Billing: the units billed are those reported, at most the units reserved (and at most what the
+remaining budget pays for); the cost is exactly the billed units' price, so units and cost always
+agree. A provider reporting more than was reserved is paid the reservation, and its report is kept
+beside the billed units on the invocation, the usage entry and the audit event.
+
 maxConcurrent counts the lease's pending invocations younger than RESERVATION_TTL in the database,
 so it holds across processes, and a reservation whose process died stops counting after the TTL.
 """
@@ -31,7 +36,7 @@ from market.models import Invocation, Lease, Resource, audit_record
 from market.money import cost_minor, format_amount
 from market.secrets import unseal
 from market.services.backends import Plan, interpret, plan_for
-from market.services.leases import charge, lock_lease, require_active
+from market.services.leases import charge, lock_lease, require_active, units_paid_by
 
 log = logging.getLogger("market.invoke")
 
@@ -42,9 +47,10 @@ INV = Invocation.Status
 @dataclass
 class InvokeResult:
     output: Any
-    units: int
+    units: int  # billed
     cost: int
     lease: Lease
+    reported_units: int | None = None
 
 
 def _live_pending(lease: Lease, now):
@@ -74,7 +80,7 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
                 details={"remaining": format_amount(lease.remaining - held, lease.currency),
                          "required": format_amount(reserve, lease.currency)})
         inv = Invocation.objects.create(invocation_id=new_id("inv"), lease=lease, resource=resource,
-                                        reserved=reserve, started_at=now)
+                                        reserved=reserve, reserved_units=plan.max_units, started_at=now)
         audit_record(actor_id=actor_id, action="invocation.start", object_type="lease", object_id=lease.lease_id,
                      payload={"invocationId": inv.invocation_id,
                               "reserved": format_amount(reserve, lease.currency), "currency": lease.currency},
@@ -119,10 +125,10 @@ def invoke_fail(*, invocation_id: str, code: str) -> None:
 
 
 def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation, Lease, int, int, MarketError | None]:
-    """Charge the actual usage (the reservation when the provider reported none), capped by the
-    reservation and by what remains of the budget. Nothing is charged when the lease ended
-    meanwhile, or when the call outlived its reservation (the stale sweep failed it): the refusal
-    to raise is returned."""
+    """Charge the reported usage `units` (the reservation when the provider reported none), billed
+    at most up to the reservation and to what remains of the budget; returns the billed units and
+    their cost. Nothing is charged when the lease ended meanwhile, or when the call outlived its
+    reservation (the stale sweep failed it): the refusal to raise is returned."""
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
         lease = (Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement")
@@ -135,16 +141,19 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
                 f"the lease is {lease.status}", details={"status": lease.status})
             _record_failure(inv, lease, refusal.code)
             return inv, lease, 0, 0, refusal
-        if units is None:
-            cost, units = inv.reserved, _units_for(inv.reserved, lease)
-        else:
-            cost = min(cost_minor(units, lease.unit_price, lease.per_units), inv.reserved)
-        cost = min(cost, lease.remaining)
-        charge(lease, units=units, amount=cost, source="proxy", usage_ref=inv.invocation_id,
+        reserved_units = inv.reserved_units
+        if reserved_units is None:  # reserved before the units were kept
+            reserved_units = units_paid_by(inv.reserved, lease)
+        billed = reserved_units if units is None else min(units, reserved_units)
+        cost = min(cost_minor(billed, lease.unit_price, lease.per_units), inv.reserved)
+        if cost > lease.remaining:  # the provider appended usage while the call ran
+            cost = lease.remaining
+            billed = min(billed, units_paid_by(cost, lease))
+        charge(lease, units=billed, reported_units=units, amount=cost, source="proxy", usage_ref=inv.invocation_id,
                by_actor_id=lease.consumer_actor_id, extra={"invocationId": inv.invocation_id})
-        inv.units, inv.cost, inv.finished_at = units, cost, timezone.now()
-        states.transition(inv, "succeed", update_fields=["units", "cost", "finished_at"])
-        return inv, lease, units, cost, None
+        inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, timezone.now()
+        states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
+        return inv, lease, billed, cost, None
 
 
 def invocation_stale_sweep() -> dict[str, int]:
@@ -159,12 +168,6 @@ def invocation_stale_sweep() -> dict[str, int]:
     return {"failed": failed}
 
 
-def _units_for(amount: int, lease: Lease) -> int:
-    if lease.unit_price == 0:
-        return 0
-    return amount * lease.per_units // lease.unit_price
-
-
 def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResult:
     """The whole invocation. Call with no transaction open (the gateway runs this method outside one)."""
     inv, plan = invoke_reserve(lease_id=lease_id, actor_id=actor_id, input=input)
@@ -177,7 +180,7 @@ def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResu
         log.error("invocation %s failed unexpectedly: %s", inv.invocation_id, type(exc).__name__)
         invoke_fail(invocation_id=inv.invocation_id, code="E_UNAVAILABLE")
         raise Unavailable("the provider call failed; nothing was charged") from None
-    inv, lease, units, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=units)
+    inv, lease, billed, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=units)
     if refusal is not None:
         raise refusal
-    return InvokeResult(output=output, units=units, cost=cost, lease=lease)
+    return InvokeResult(output=output, units=billed, cost=cost, lease=lease, reported_units=units)

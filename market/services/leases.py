@@ -149,10 +149,19 @@ def lease_expire_sweep(*, batch_size: int = 1000, as_of=None) -> dict[str, int]:
     return {"expired": expired}
 
 
+def units_paid_by(amount: int, lease: Lease) -> int:
+    """The most whole units `amount` pays for at the lease's price (0 at a zero price: nothing is
+    ever capped by the budget then)."""
+    if lease.unit_price == 0:
+        return 0
+    return amount * lease.per_units // lease.unit_price
+
+
 def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str, by_actor_id: str,
-           extra: dict[str, Any] | None = None) -> UsageEntry:
-    """Charge `amount` (<= what remains) to an active, locked lease: a partial release to the provider
-    and its usage entry; a lease whose budget is spent becomes lease_exhausted."""
+           reported_units: int | None = None, extra: dict[str, Any] | None = None) -> UsageEntry:
+    """Charge `amount` (<= what remains) for `units` billed to an active, locked lease: a partial
+    release to the provider and its usage entry, which keeps `reported_units` beside the billed
+    ones; a lease whose budget is spent becomes lease_exhausted."""
     if amount > lease.remaining:
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
@@ -163,7 +172,7 @@ def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str
                     .order_by("-pk").first())
     entry = UsageEntry.objects.create(
         entry_id=transfer.transfer_id if transfer else new_id("use"), lease=lease, transfer=transfer,
-        source=source, units=units, amount=amount, usage_ref=usage_ref,
+        source=source, units=units, reported_units=reported_units, amount=amount, usage_ref=usage_ref,
     )
     lease.spent += amount
     if lease.spent == lease.max_cost:
@@ -172,7 +181,8 @@ def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str
     else:
         lease.save(update_fields=["spent", "updated_at"])
     audit_record(actor_id=by_actor_id, action="lease.usage", object_type="lease", object_id=lease.lease_id,
-                 payload={"entryId": entry.entry_id, "source": source, "units": units, "usageRef": usage_ref,
+                 payload={"entryId": entry.entry_id, "source": source, "units": units,
+                          "reportedUnits": reported_units, "usageRef": usage_ref,
                           "amount": format_amount(amount, lease.currency), "currency": lease.currency,
                           "status": lease.status, **(extra or {})},
                  parties=[lease.consumer_actor_id, lease.provider_actor_id])
@@ -183,7 +193,8 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str,
                  is_staff: bool = False) -> tuple[UsageEntry, Lease]:
     """Gate-LEDGER-01: only the lease's provider adds usage the proxy cannot see; the amount comes
     from the lease's price. The same usageRef again returns the first entry (other units: E_CONFLICT);
-    beyond the remaining budget it charges what remains and exhausts the lease."""
+    beyond the remaining budget it charges what remains and exhausts the lease, and the entry bills
+    only the units that amount pays for (the reported units are kept beside them)."""
     if units <= 0:
         raise InvalidArgument.field("units", "must be positive")
     with transaction.atomic():
@@ -192,12 +203,16 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str,
             raise Forbidden("only the lease's provider may append usage to the ledger")
         first = UsageEntry.objects.filter(lease=lease, usage_ref=usage_ref).first()
         if first is not None:
-            if first.units != units or first.source != UsageEntry.Source.PROVIDER:
+            reported = first.units if first.reported_units is None else first.reported_units
+            if reported != units or first.source != UsageEntry.Source.PROVIDER:
                 raise Conflict("this usageRef was recorded with other units",
-                               details={"usageRef": usage_ref, "units": first.units})
+                               details={"usageRef": usage_ref, "units": reported})
             return first, lease
         require_active(lease)
-        amount = min(cost_minor(units, lease.unit_price, lease.per_units), lease.remaining)
-        entry = charge(lease, units=units, amount=amount, source=UsageEntry.Source.PROVIDER, usage_ref=usage_ref,
-                       by_actor_id=actor_id)
+        amount, billed = cost_minor(units, lease.unit_price, lease.per_units), units
+        if amount > lease.remaining:
+            amount = lease.remaining
+            billed = min(units, units_paid_by(amount, lease))
+        entry = charge(lease, units=billed, reported_units=units, amount=amount, source=UsageEntry.Source.PROVIDER,
+                       usage_ref=usage_ref, by_actor_id=actor_id)
         return entry, lease

@@ -52,7 +52,7 @@ def test_search_queries_are_charged_per_query_until_the_budget_is_spent(parties,
     # then
     out = results[0].result
     assert out["output"]["query"] == "query 0"
-    assert out["usage"] == {"units": 1, "cost": "0.010000"}
+    assert out["usage"] == {"units": 1, "cost": "0.010000", "reportedUnits": 1, "billedUnits": 1}
     assert [r.result["lease"]["spent"] for r in results] == ["0.010000", "0.020000", "0.030000"]
     assert results[-1].result["lease"]["status"] == "lease_exhausted"
     sent = provider_server.state.requests[0]
@@ -77,19 +77,20 @@ def test_tokens_are_metered_from_the_reported_usage_and_capped_by_the_reservatio
     # when: the provider reports 42 tokens
     first = _invoke(consumer, lease, body).result
     # then: 42 x 2.00 per 1e6 = 0.000084; max_tokens was capped to 50 on the way out
-    assert first["usage"] == {"units": 42, "cost": "0.000084"}
+    assert first["usage"] == {"units": 42, "cost": "0.000084", "reportedUnits": 42, "billedUnits": 42}
     assert first["output"]["choices"][0]["message"]["content"] == "hello"
     assert json.loads(provider_server.state.requests[0]["body"])["max_tokens"] == 50
-    # when: the provider reports more than the reservation (50 tokens -> 0.000100), or nothing at all
+    # when: the provider reports more than the reservation (the body's 74 bytes of compact JSON bound
+    # the prompt, plus the 50 tokens asked: 124 tokens -> 0.000248), or nothing at all
     provider_server.state.total_tokens = 5000
     over = _invoke(consumer, lease, body).result
     provider_server.state.total_tokens = None
     silent = _invoke(consumer, lease, body).result
     # then
-    assert over["usage"]["cost"] == "0.000100"
-    assert silent["usage"] == {"units": 50, "cost": "0.000100"}
-    assert silent["lease"]["spent"] == "0.000284"
-    assert bal(provider.actor_id) == (284, 0)
+    assert over["usage"]["cost"] == "0.000248"
+    assert silent["usage"] == {"units": 124, "cost": "0.000248", "reportedUnits": None, "billedUnits": 124}
+    assert silent["lease"]["spent"] == "0.000580"
+    assert bal(provider.actor_id) == (580, 0)
 
 
 def test_a_call_the_remaining_budget_cannot_cover_is_refused_and_creates_nothing(parties, provider_server):
@@ -99,7 +100,8 @@ def test_a_call_the_remaining_budget_cannot_cover_is_refused_and_creates_nothing
     before = counts()
     res = _invoke(consumer, lease, {"messages": [{"role": "user", "content": "hi"}]})
     assert (res.status, res.code) == (402, "E_INSUFFICIENT_FUNDS")
-    assert res.body["error"]["details"] == {"remaining": "0.000050", "required": "0.000100"}
+    # (45 bytes of input bound the prompt, plus 50 tokens of policy.maxTokens: 95 x 2.00 per 1e6)
+    assert res.body["error"]["details"] == {"remaining": "0.000050", "required": "0.000190"}
     assert counts() == before and provider_server.state.requests == []
 
 
@@ -183,8 +185,8 @@ def test_blob_put_and_get_are_charged_per_byte(parties, provider_server):
     put = _invoke(consumer, lease, {"op": "put", "sha256": digest,
                                     "contentBase64": base64.b64encode(content).decode()}).result
     got = _invoke(consumer, lease, {"op": "get", "sha256": digest}).result
-    assert put["usage"] == {"units": 1000, "cost": "0.001000"}
-    assert got["usage"] == {"units": 1000, "cost": "0.001000"}
+    assert put["usage"] == {"units": 1000, "cost": "0.001000", "reportedUnits": 1000, "billedUnits": 1000}
+    assert got["usage"] == {"units": 1000, "cost": "0.001000", "reportedUnits": 1000, "billedUnits": 1000}
     assert base64.b64decode(got["output"]["contentBase64"]) == content
     encoded = base64.b64encode(content).decode()
     bad = _invoke(consumer, lease, {"op": "put", "sha256": "0" * 64, "contentBase64": encoded})
@@ -200,7 +202,7 @@ def test_custom_backend_posts_the_input(parties, provider_server):
     _, lease = _lease(provider, consumer, provider_server, kind="search", backend="custom", unit="call", price="0")
     out = _invoke(consumer, lease, {"anything": [1, 2, 3]}).result
     assert out["output"] == {"echo": {"anything": [1, 2, 3]}, "path": "/custom"}
-    assert out["usage"] == {"units": 1, "cost": "0.000000"}
+    assert out["usage"] == {"units": 1, "cost": "0.000000", "reportedUnits": 1, "billedUnits": 1}
 
 
 # --- SSRF ------------------------------------------------------------------------------------------------

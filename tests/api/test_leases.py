@@ -138,7 +138,30 @@ def test_provider_append_charges_the_lease_price(parties):
     assert after.code == "E_REVOKED"
     entries = consumer.call("web3.ledger.list", {"leaseId": lease["leaseId"]}).result["items"]
     usage = [(e["source"], e["units"], e["usageRef"], e["amount"]) for e in entries if e["source"]]
-    assert usage == [("provider", 5, "job-2", "0.400000"), ("provider", 2, "job-1", "0.600000")]
+    # (the 0.40 left pays for 1 of the 5 calls reported: the entry bills 1)
+    assert usage == [("provider", 1, "job-2", "0.400000"), ("provider", 2, "job-1", "0.600000")]
+    assert list(problems()) == []
+
+
+def test_provider_usage_beyond_the_budget_is_billed_only_for_the_units_paid_for(parties):
+    provider, consumer, _ = parties
+    # given a lease with 1.00 left at 0.30 a call
+    _, lease = _lease(provider, consumer, max_cost="1", price="0.300000", unit="call")
+    # when the provider reports 5 calls (1.50)
+    entry = provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 5, "usageRef": "big"}).result
+    # then what remains is charged and the lease is exhausted, but the entry claims only the 3 calls
+    # that 1.00 pays for, beside the 5 reported
+    assert (entry["amount"], entry["leaseStatus"]) == ("1.000000", "lease_exhausted")
+    assert (entry["units"], entry["billedUnits"], entry["reportedUnits"]) == (3, 3, 5)
+    listed = consumer.call("web3.ledger.list", {"leaseId": lease["leaseId"]}).result["items"]
+    assert [(e["units"], e["billedUnits"], e["reportedUnits"], e["amount"]) for e in listed if e["source"]] == [
+        (3, 3, 5, "1.000000")]
+    # and the same report again is the same entry (the reported units identify it)
+    again = provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 5, "usageRef": "big"})
+    assert again.result == entry
+    assert provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 3,
+                                                "usageRef": "big"}).code == "E_CONFLICT"
+    assert bal(provider.actor_id) == (1 * USDC, 0)
     assert list(problems()) == []
 
 

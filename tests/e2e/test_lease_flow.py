@@ -56,7 +56,7 @@ def test_publish_discover_lease_invoke_append_revoke(sign_in, provider_server):
     body = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
     for n in range(1, 4):
         out = consumer.call("web3.resources.invoke", {"leaseId": lease["leaseId"], "input": body}).result
-        assert out["usage"] == {"units": 1, "cost": "0.250000"}
+        assert out["usage"] == {"units": 1, "cost": "0.250000", "reportedUnits": 1, "billedUnits": 1}
         assert bal(provider.actor_id) == (n * 250_000, 0)
         assert bal(consumer.actor_id) == (15 * USDC, 5 * USDC - n * 250_000)
         assert _settlement(lease) == ("settlement_partially_released", 5 * USDC, n * 250_000, 0,

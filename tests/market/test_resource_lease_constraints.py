@@ -55,3 +55,16 @@ def test_invocation_and_usage_rows_keep_their_invariants(lease):
                                                amount=5, usage_ref="charged-without-transfer"))
     _refused(lambda: UsageEntry.objects.create(entry_id="use_4", lease=lease, source="consumer", units=1,
                                                amount=0, usage_ref="forged"))
+
+
+def test_no_row_bills_more_units_than_were_reserved_or_reported(lease):
+    # an invocation bills at most the units it reserved
+    inv = Invocation.objects.create(invocation_id="inv_y", lease=lease, resource=lease.resource, reserved=100,
+                                    reserved_units=10, started_at=timezone.now())
+    _refused(lambda: Invocation.objects.filter(pk=inv.pk).update(units=11))
+    assert Invocation.objects.filter(pk=inv.pk).update(units=10, reported_units=5000) == 1
+    # a usage entry bills at most the units reported (none reported: the reservation was billed)
+    _refused(lambda: UsageEntry.objects.create(entry_id="use_5", lease=lease, source="provider", units=6,
+                                               reported_units=5, amount=0, usage_ref="over"))
+    UsageEntry.objects.create(entry_id="use_6", lease=lease, source="proxy", units=6, reported_units=None, amount=0,
+                              usage_ref="silent")

@@ -144,7 +144,10 @@ class UsageEntrySerializer(serializers.Serializer):
     entryId = serializers.CharField()
     leaseId = serializers.CharField()
     source = serializers.ChoiceField(choices=["proxy", "provider"])
-    units = serializers.IntegerField()
+    units = serializers.IntegerField(help_text="Units billed (= billedUnits).")
+    reportedUnits = serializers.IntegerField(allow_null=True, help_text="The units the provider reported.")
+    billedUnits = serializers.IntegerField(help_text="reportedUnits, or fewer when the remaining budget pays for "
+                                           "fewer: the units `amount` pays for.")
     amount = serializers.CharField(help_text="units x the lease's price, rounded up, at most what remained.")
     currency = serializers.CharField()
     usageRef = serializers.CharField()
@@ -160,11 +163,13 @@ class UsageEntrySerializer(serializers.Serializer):
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_REVOKED"],
     description="The amount comes from the lease's price, never from the caller. The same usageRef again returns "
     "the first entry (other units: E_CONFLICT). Usage beyond the remaining budget charges what remains and "
-    "exhausts the lease.",
+    "exhausts the lease; the entry then bills the units that amount pays for (billedUnits) beside the "
+    "reportedUnits.",
 )
 def append(call, params):
     entry, lease = services.usage_append(lease_id=params["leaseId"], actor_id=call.actor_id, units=params["units"],
                                          usage_ref=params["usageRef"], is_staff=call.is_staff)
     return {"entryId": entry.entry_id, "leaseId": lease.lease_id, "source": entry.source, "units": entry.units,
+            "reportedUnits": entry.reported_units, "billedUnits": entry.units,
             "amount": format_amount(entry.amount, lease.currency), "currency": lease.currency,
             "usageRef": entry.usage_ref, "leaseStatus": lease.status, "createdAt": entry.created_at}

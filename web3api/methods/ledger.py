@@ -54,7 +54,13 @@ class LedgerEntrySerializer(serializers.Serializer):
     entryId = serializers.CharField()
     leaseId = serializers.CharField(allow_null=True, help_text="The lease, for usage entries.")
     source = serializers.CharField(allow_null=True, help_text="proxy | provider for usage entries.")
-    units = serializers.IntegerField(allow_null=True)
+    units = serializers.IntegerField(allow_null=True, help_text="For usage entries: the units billed, those "
+                                     "`amount` pays for (= billedUnits).")
+    reportedUnits = serializers.IntegerField(
+        allow_null=True, help_text="For usage entries: the units reported (by the provider, or measured by the "
+        "proxy); more than billedUnits when the report exceeded the call's reservation or the lease's budget. "
+        "null when none was reported (the reservation was billed) and for other entries.")
+    billedUnits = serializers.IntegerField(allow_null=True, help_text="For usage entries: the units paid for.")
     amount = serializers.CharField(help_text="Decimal string.")
     currency = serializers.CharField()
     usageRef = serializers.CharField(allow_null=True)
@@ -77,6 +83,7 @@ def ledger_entry_out(t, actor_id: str) -> dict:
     return {
         "entryId": t.transfer_id, "leaseId": lease_id,
         "source": usage.source if usage else None, "units": usage.units if usage else None,
+        "reportedUnits": usage.reported_units if usage else None, "billedUnits": usage.units if usage else None,
         "amount": format_amount(t.amount, t.currency), "currency": t.currency,
         "usageRef": usage.usage_ref if usage else None, "code": t.code,
         "direction": "in" if t.credit_account.actor_id == actor_id else "out",

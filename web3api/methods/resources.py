@@ -185,8 +185,13 @@ class InvokeParams(serializers.Serializer):
 
 
 class UsageSerializer(serializers.Serializer):
-    units = serializers.IntegerField(help_text="In the lease's pricing unit.")
-    cost = serializers.CharField(help_text="Charged to the lease (decimal string).")
+    units = serializers.IntegerField(help_text="Units billed, in the lease's pricing unit (= billedUnits).")
+    cost = serializers.CharField(help_text="Charged to the lease: exactly the billed units' price (decimal string).")
+    reportedUnits = serializers.IntegerField(
+        allow_null=True, help_text="Units the provider reported (tokens) or the proxy measured (bytes; 1 call or "
+        "query); null when the provider reported none and the reservation was billed.")
+    billedUnits = serializers.IntegerField(
+        help_text="reportedUnits, at most the units reserved for the call (and what the budget still pays for).")
 
 
 class InvokeResult(serializers.Serializer):
@@ -200,15 +205,20 @@ class InvokeResult(serializers.Serializer):
     moves_money=True,
     group="resources", params=InvokeParams, result=InvokeResult, atomic=False, risk="medium",
     permissions=["the lease's consumer (its provider: E_FORBIDDEN; others: E_NOT_FOUND)"],
-    pricing={"model": "lease", "detail": "units x the lease's unit price, rounded up; call/query = 1 per call, "
-             "token = the provider's reported usage, byte = body size"},
+    pricing={"model": "lease", "detail": "billed units x the lease's unit price / per, rounded up; call/query = "
+             "1 per call, token = the provider's reported usage (at most the reservation), byte = body size"},
     prerequisites=["an active lease (web3.leases.issue)"],
     errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
-    description="Reserves the most the call can cost (tokens: min(max_tokens, policy.maxTokens) x price) and "
-    "refuses with E_INSUFFICIENT_FUNDS if the remaining budget cannot cover it; charges the actual usage after. "
+    description="Reserves the most the call can cost and refuses with E_INSUFFICIENT_FUNDS if the remaining "
+    "budget cannot cover it; charges the actual usage after. Tokens: the reservation is a bound of the prompt, "
+    "the UTF-8 byte length of `input` as compact JSON (every token covers at least one byte of the text), plus "
+    "max_tokens (at most policy.maxTokens; default 4096), times the price. Billed units are the reported "
+    "total_tokens, at most the reservation: a provider reporting more is paid the reservation, and usage shows "
+    "both reportedUnits and billedUnits (so does the ledger entry); none reported bills the reservation. "
     "Provider down or 5xx: E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
 )
 def invoke(call, params):
     out = invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
-    return {"output": out.output, "usage": {"units": out.units, "cost": format_amount(out.cost, out.lease.currency)},
-            "lease": lease_out(out.lease)}
+    usage = {"units": out.units, "cost": format_amount(out.cost, out.lease.currency),
+             "reportedUnits": out.reported_units, "billedUnits": out.units}
+    return {"output": out.output, "usage": usage, "lease": lease_out(out.lease)}
