@@ -157,6 +157,9 @@ def _task_tables() -> tuple[StateTable, ...]:
         Transition(T.OPEN, "cancel", T.CANCELLED),
         Transition(T.OPEN, "expire", T.EXPIRED),
         Transition(T.AWARDED, "cancel_undelivered", T.CANCELLED),
+        # The undelivered-award sweep: open again while expiresAt is ahead, else expired.
+        Transition(T.AWARDED, "reopen", T.OPEN),
+        Transition(T.AWARDED, "expire_undelivered", T.EXPIRED),
         Transition(T.AWARDED, "close", T.CLOSED),
     ]))
     bid = register(TaskBid, StateTable("bid", [

@@ -183,6 +183,8 @@ WEB3_ALLOW_LOOPBACK_PORTS = [int(p) for p in env.list("WEB3_ALLOW_LOOPBACK_PORTS
 WEB3_REVIEW_WINDOW_SEC = env.int("WEB3_REVIEW_WINDOW_SEC", default=86400)
 WEB3_DISPUTE_WINDOW_SEC = env.int("WEB3_DISPUTE_WINDOW_SEC", default=600)
 WEB3_APPEAL_WINDOW_SEC = env.int("WEB3_APPEAL_WINDOW_SEC", default=3600)
+# An award with no result this long after its deliverBy is revoked by the tasks.undelivered sweep.
+WEB3_DELIVERY_GRACE_SEC = env.int("WEB3_DELIVERY_GRACE_SEC", default=3600)
 WEB3_TASK_BUDGET_CAP = env.str("WEB3_TASK_BUDGET_CAP", default="")
 WEB3_MAX_OPEN_TASKS = env.int("WEB3_MAX_OPEN_TASKS", default=100)
 WEB3_BIDS_PER_MINUTE = env.int("WEB3_BIDS_PER_MINUTE", default=30)
@@ -271,8 +273,10 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.services.checkpoints.seal_sweep",
     "audit.anchor": "market.services.anchoring.anchor_sweep",
-    # Task market: expire open tasks, close dispute windows, pay out rulings (after audit.seal,
-    # whose checkpoint a ruling's payout waits for).
+    # Task market: revoke undelivered awards (refund; the task reopens or expires), expire open
+    # tasks, close dispute windows, pay out rulings (after audit.seal, whose checkpoint a ruling's
+    # payout waits for).
+    "tasks.undelivered": "market.services.task_sweeps.award_undelivered_sweep",
     "tasks.expire": "market.services.task_sweeps.task_expire_sweep",
     "tasks.dispute_window": "market.services.task_sweeps.receipt_window_sweep",
     "disputes.payout": "market.services.task_sweeps.dispute_payout_sweep",
@@ -282,7 +286,8 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "monitor.notify": "market.services.notify.notify_sweep",
 }
 # Jobs that move money: one that fails counts as an operation failure (web3_ledger_failures_total).
-WEB3_MONEY_JOBS = ("leases.expire", "invocations.stale", "tasks.expire", "tasks.dispute_window", "disputes.payout")
+WEB3_MONEY_JOBS = ("leases.expire", "invocations.stale", "tasks.undelivered", "tasks.expire", "tasks.dispute_window",
+                   "disputes.payout")
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {
         "task": "openclaw.periodic.run_periodic_job_task",

@@ -1,15 +1,21 @@
-"""The task market's periodic jobs (WEB3_PERIODIC_JOBS): expiry, the dispute window, and ruling
-payouts. Each selects its work by state and deadline in batches with skip_locked, and re-reads
-every row under its lock, so running twice, or two at once, moves each object once.
+"""The task market's periodic jobs (WEB3_PERIODIC_JOBS): undelivered awards, expiry, the dispute
+window, and ruling payouts. Each selects its work by state and deadline in batches with
+skip_locked, and re-reads every row under its lock, so running twice, or two at once, moves each
+object once.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from market import states
-from market.models import Dispute, TaskBid, TaskOrder, TaskReceipt, TaskResult, audit_record
+from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult, audit_record
+from market.models.audit import audit_record_many
 from market.money import format_amount
 from market.services import ledger
 from market.services.payout_gate import ruling_payout_ready
@@ -48,6 +54,45 @@ def _lock_tasks(task_pks: set[int]) -> set[int]:
     a later run."""
     return set(TaskOrder.objects.select_for_update(skip_locked=True).filter(pk__in=task_pks)
                .order_by("pk").values_list("pk", flat=True))
+
+
+def award_undelivered_sweep(*, batch_size: int = 200) -> dict[str, int]:
+    """Awards with no result WEB3_DELIVERY_GRACE_SEC after deliverBy: the award is revoked and its
+    settlement refunded to the creator (nothing goes to the bidder), and the task is open for bids
+    again while its expiresAt is ahead (task_open), else it is expired (task_expired), as an open
+    task past expiresAt would be. Set-based: one bulk transition per verb, one set-based refund,
+    the audit events appended together."""
+    reopened = expired = 0
+    grace = timedelta(seconds=settings.WEB3_DELIVERY_GRACE_SEC)
+    while True:
+        now = timezone.now()
+        due = TaskAward.objects.filter(status=TaskAward.Status.ACTIVE, deliver_by__lt=now - grace,
+                                       task__status=T.AWARDED).exclude(
+            Exists(TaskResult.objects.filter(award=OuterRef("pk"))))
+        with transaction.atomic():
+            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            batch = list(due.filter(task_id__in=locked).select_for_update(of=("self",))
+                         .select_related("task", "bid", "settlement").order_by("pk"))
+            if not batch:
+                break
+            states.bulk_transition(TaskAward.objects.filter(pk__in=[a.pk for a in batch]), "revoke", updated_at=now)
+            reopen = [a.task_id for a in batch if a.task.expires_at > now]
+            reopened += states.bulk_transition(TaskOrder.objects.filter(pk__in=reopen), "reopen", updated_at=now)
+            expired += states.bulk_transition(TaskOrder.objects.filter(pk__in=[a.task_id for a in batch])
+                                              .exclude(pk__in=reopen), "expire_undelivered", updated_at=now)
+            refunded = {s.settlement_id: s.refunded for s in ledger.escrow_refund_many(
+                settlement_ids=[a.settlement.settlement_id for a in batch], by_actor_id=SYSTEM,
+                reason="award not delivered by deliverBy")}
+            audit_record_many([{
+                "actor_id": SYSTEM, "action": "award.revoke", "object_type": "task", "object_id": a.task.task_id,
+                "parties": [a.task.creator_actor_id, a.bid.bidder_actor_id],
+                "payload": {"status": T.OPEN if a.task_id in reopen else T.EXPIRED, "awardId": a.award_id,
+                            "awardStatus": TaskAward.Status.REVOKED, "reason": "not delivered",
+                            "deliverBy": a.deliver_by.isoformat(), "settlementId": a.settlement.settlement_id,
+                            "refunded": format_amount(refunded.get(a.settlement.settlement_id, 0), a.task.currency),
+                            "currency": a.task.currency},
+            } for a in batch])
+    return {"reopened": reopened, "expired": expired}
 
 
 def _close(receipt: TaskReceipt, verb: str, now) -> None:

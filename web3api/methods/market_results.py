@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from market.services import results as result_services
 from web3api.market_shapes import RESULT_HASH_FIELDS, TaskReceiptOut, TaskResultOut, receipt_out, result_out
-from web3api.methods.market_tasks import TASK_ID, signature_field
+from web3api.methods.market_tasks import TASK_ID, UNDELIVERED, signature_field
 from web3api.registry import method
 from web3api.serializers import StrictCharField
 
@@ -28,6 +28,8 @@ class SubmitResultParams(serializers.Serializer):
     permissions=["the awarded bidder"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
     prerequisites=["an active award of this task to the caller", "no result yet for the award",
                    "before the award's deliverBy"],
+    description="After deliverBy the award takes no result: E_EXPIRED by the clock, even before any sweep runs. "
+    + UNDELIVERED + " A revoked award takes no result either (E_CONFLICT).",
 )
 def submit_result(call, params):
     artifacts = [dict(a) for a in params["artifacts"]]

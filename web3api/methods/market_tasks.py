@@ -24,6 +24,9 @@ from web3api.serializers import SIGNATURE_PATTERN, StrictCharField, StrictRegexF
 
 MAX_SEC = 30 * 86400
 TASK_ID = {"max_length": 40, "help_text": "Id of the task."}
+UNDELIVERED = ("An award with no result WEB3_DELIVERY_GRACE_SEC (default 3600 s) after its deliverBy is revoked by "
+               "the tasks.undelivered sweep: the locked price is refunded to the creator, and the task is open for "
+               "bids again (task_open) while its expiresAt is ahead, else it is task_expired.")
 
 
 def signature_field(what: str) -> StrictRegexField:
@@ -108,6 +111,8 @@ def get_task(call, params):
     permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
     prerequisites=["task_open (its live bids are rejected), or task_awarded with deliverBy passed and no result "
                    "(the award is revoked and the locked budget refunded)"],
+    description="The creator need not wait for the sweep: from deliverBy on it may cancel an undelivered award "
+    "itself (task_cancelled). " + UNDELIVERED,
 )
 def cancel_task(call, params):
     return task_out(task_services.task_cancel(task_id=params["taskId"], actor_id=call.actor_id,
@@ -186,6 +191,7 @@ class AwardBidParams(serializers.Serializer):
     prerequisites=["the task is task_open and before expiresAt", "the bid is bid_submitted",
                    "the creator's available balance covers the price (else nothing changes)"],
     pricing={"model": "escrow", "note": "the bid's price is locked from the creator until the review"},
+    description="deliverBy = awardedAt + the bid's etaSec. " + UNDELIVERED,
 )
 def award_bid(call, params):
     return award_out(task_services.task_award(task_id=params["taskId"], bid_id=params["bidId"],
