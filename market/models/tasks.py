@@ -106,6 +106,7 @@ class TaskAward(models.Model):
             models.UniqueConstraint(fields=["task"], condition=Q(status="award_active"),
                                     name="%(app_label)s_%(class)s_one_active_award"),
         ]
+        indexes = [models.Index(fields=["status", "deliver_by"])]  # the undelivered-award sweep
 
     def __str__(self) -> str:
         return self.award_id

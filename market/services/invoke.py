@@ -82,7 +82,7 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         inv = Invocation.objects.create(invocation_id=new_id("inv"), lease=lease, resource=resource,
                                         reserved=reserve, reserved_units=plan.max_units, started_at=now)
         audit_record(actor_id=actor_id, action="invocation.start", object_type="lease", object_id=lease.lease_id,
-                     payload={"invocationId": inv.invocation_id,
+                     payload={"invocationId": inv.invocation_id, "reservedUnits": plan.max_units,
                               "reserved": format_amount(reserve, lease.currency), "currency": lease.currency},
                      parties=[lease.consumer_actor_id, lease.provider_actor_id])
         return inv, plan
