@@ -60,8 +60,7 @@ def test_units_and_cost_agree_when_the_prompt_counts_toward_the_total(market):
     out = invoke(consumer, lease, {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}).result
     # then the 3 tokens are billed, and the cost is 3 tokens' worth
     assert out["usage"] == {"units": 3, "cost": "0.000003", "reportedUnits": 3, "billedUnits": 3}
-    assert usage_entries(consumer, lease) == [{"units": 3, "reportedUnits": 3, "billedUnits": 3,
-                                               "amount": "0.000003"}]
+    assert usage_entries(consumer, lease) == [{"units": 3, "reportedUnits": 3, "billedUnits": 3, "amount": "0.000003"}]
     assert bal(provider.actor_id) == (3, 0)
     assert bal(consumer.actor_id) == (9 * USDC, 1 * USDC - 3)
     assert list(problems()) == []
@@ -80,8 +79,9 @@ def test_the_reservation_is_the_prompt_bound_plus_max_tokens(market):
     assert reserved == 81 + 20  # "é" and "✓" are 2 and 3 bytes
     assert out["usage"] == {"units": reserved, "cost": "0.000101", "reportedUnits": None, "billedUnits": reserved}
     assert Invocation.objects.get().reserved == reserved
-    assert usage_entries(consumer, lease) == [{"units": reserved, "reportedUnits": None, "billedUnits": reserved,
-                                               "amount": "0.000101"}]
+    assert usage_entries(consumer, lease) == [
+        {"units": reserved, "reportedUnits": None, "billedUnits": reserved, "amount": "0.000101"}
+    ]
     assert bal(provider.actor_id) == (reserved, 0)
 
 
@@ -95,12 +95,12 @@ def test_a_provider_reporting_more_than_was_reserved_is_paid_the_reservation_and
     # when
     out = invoke(consumer, lease, body).result
     # then the reservation is billed, and the usage keeps what was reported beside it
-    assert out["usage"] == {"units": reserved, "cost": micro(reserved), "reportedUnits": 5000,
-                            "billedUnits": reserved}
+    assert out["usage"] == {"units": reserved, "cost": micro(reserved), "reportedUnits": 5000, "billedUnits": reserved}
     assert out["lease"]["spent"] == micro(reserved)
     # and nothing on the ledger claims units that were not paid for
-    assert usage_entries(consumer, lease) == [{"units": reserved, "reportedUnits": 5000, "billedUnits": reserved,
-                                               "amount": micro(reserved)}]
+    assert usage_entries(consumer, lease) == [
+        {"units": reserved, "reportedUnits": 5000, "billedUnits": reserved, "amount": micro(reserved)}
+    ]
     entry = UsageEntry.objects.get()
     assert (entry.units, entry.reported_units, entry.amount) == (reserved, 5000, reserved)
     payload = json.loads(AuditEvent.objects.filter(action="lease.usage").get().payload)

@@ -31,19 +31,23 @@ def _pricings(api, resource_id: str, lease_id: str) -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize(("kind", "backend", "unit", "per"), [
-    ("model", "openai-compat", "token", 1_000_000),
-    ("storage", "http-blob", "byte", 1_000_000),
-    ("model", "openai-compat", "call", 1),
-    ("search", "searxng", "query", 1),
-])
+@pytest.mark.parametrize(
+    ("kind", "backend", "unit", "per"),
+    [
+        ("model", "openai-compat", "token", 1_000_000),
+        ("storage", "http-blob", "byte", 1_000_000),
+        ("model", "openai-compat", "call", 1),
+        ("search", "searxng", "query", 1),
+    ],
+)
 def test_every_pricing_output_says_what_its_price_is_per(sign_in, kind, backend, unit, per):
     # given a resource priced per `unit` and a lease of it
     provider, consumer = sign_in(), sign_in()
     fund(consumer.actor_id, 10)
     published = publish(provider, kind=kind, backend=backend, unit=unit, price="2", endpoint=ENDPOINT).result
-    lease = consumer.call("web3.leases.issue", {"resourceId": published["resourceId"], "maxCost": "1",
-                                                "ttlSec": 600}).result
+    lease = consumer.call(
+        "web3.leases.issue", {"resourceId": published["resourceId"], "maxCost": "1", "ttlSec": 600}
+    ).result
     expected = {"unit": unit, "unitPrice": "2.000000", "currency": "USDC", "per": per}
     # then publish, issue and every read show the price with what it is per
     assert published["pricing"] == expected
@@ -60,10 +64,16 @@ def test_the_resource_hash_covers_the_pricing_as_supplied_and_an_index_entry_may
     assert r["hash"] == object_hash({**fields, "pricing": supplied})
 
     def report(pricing):
-        entry = {"resourceId": r["resourceId"], "pricing": pricing, "tags": r["tags"],
-                 "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
-        return alice.call("web3.index.report", {"resourceId": r["resourceId"], "entry": entry,
-                                                "signature": sign(alice.account, object_hash(entry))})
+        entry = {
+            "resourceId": r["resourceId"],
+            "pricing": pricing,
+            "tags": r["tags"],
+            "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        return alice.call(
+            "web3.index.report",
+            {"resourceId": r["resourceId"], "entry": entry, "signature": sign(alice.account, object_hash(entry))},
+        )
 
     # when the provider reports the pricing as it was output (with per), or as supplied (without)
     # then both are the resource's pricing; a wrong per is not
@@ -74,8 +84,11 @@ def test_the_resource_hash_covers_the_pricing_as_supplied_and_an_index_entry_may
 
 
 def test_describe_shows_per_in_the_pricing_it_returns(anon):
-    for name, path in (("web3.resources.get", ("pricing",)), ("web3.leases.get", ("pricing",)),
-                       ("web3.index.list", ("items", "pricing"))):
+    for name, path in (
+        ("web3.resources.get", ("pricing",)),
+        ("web3.leases.get", ("pricing",)),
+        ("web3.index.list", ("items", "pricing")),
+    ):
         node = anon.call("web3.capabilities.describe", {"name": name}).result["returns"]
         for key in path:
             node = node["properties"][key]
@@ -110,8 +123,14 @@ def test_a_result_stored_with_the_old_res_prefix_is_still_found(delivered):
     old_id = "res_" + delivered.result["resultId"].removeprefix("tres_")
     row = TaskResult.objects.get(result_id=delivered.result["resultId"])
     row.result_id = old_id
-    row.hash = object_hash({"taskId": delivered.task["taskId"], "summary": "done",
-                            "artifacts": [{"name": "out.txt", "sha256": SHA}], "resultId": old_id})
+    row.hash = object_hash(
+        {
+            "taskId": delivered.task["taskId"],
+            "summary": "done",
+            "artifacts": [{"name": "out.txt", "sha256": SHA}],
+            "resultId": old_id,
+        }
+    )
     row.save(update_fields=["result_id", "hash"])
     # when its task is read and the result reviewed by that id
     shown = delivered.get_task()["result"]

@@ -54,8 +54,9 @@ def test_a_result_after_deliver_by_is_expired_before_any_sweep(flow, clock):
     flow.publish().place_bid().award_bid()
     # when the bidder submits a second after deliverBy, before any sweep has run
     clock.shift(3601)
-    late = flow.bidder.call("web3.market.submitResult", {"taskId": flow.task["taskId"], "summary": "late",
-                                                         "artifacts": []})
+    late = flow.bidder.call(
+        "web3.market.submitResult", {"taskId": flow.task["taskId"], "summary": "late", "artifacts": []}
+    )
     # then it is refused by the clock, and the award still holds the money
     assert late.code == "E_EXPIRED" and late.body["error"]["details"]["deliverBy"]
     assert flow.get_task()["award"]["status"] == "award_active"
@@ -85,17 +86,26 @@ def test_an_undelivered_award_is_revoked_refunded_and_its_task_reopened(flow, cl
     [event] = AuditEvent.objects.filter(action="award.revoke", object_id=flow.task["taskId"])
     payload = json.loads(event.payload)
     assert datetime.fromisoformat(payload.pop("deliverBy")) == datetime.fromisoformat(flow.award["deliverBy"])
-    assert (event.actor_id, payload) == ("system", {
-        "status": "task_open", "awardId": flow.award["awardId"], "awardStatus": "award_revoked",
-        "reason": "not delivered", "settlementId": flow.award["settlementId"], "refunded": "8.000000",
-        "currency": "USDC"})
+    assert (event.actor_id, payload) == (
+        "system",
+        {
+            "status": "task_open",
+            "awardId": flow.award["awardId"],
+            "awardStatus": "award_revoked",
+            "reason": "not delivered",
+            "settlementId": flow.award["settlementId"],
+            "refunded": "8.000000",
+            "currency": "USDC",
+        },
+    )
     # and running again changes nothing
     before = money_and_audit()
     assert 'tasks.undelivered: ok {"reopened": 0, "expired": 0}' in sweeps()
     assert money_and_audit() == before
     # and the late bidder's result is refused, while another bidder can be awarded
-    late = flow.bidder.call("web3.market.submitResult", {"taskId": flow.task["taskId"], "summary": "late",
-                                                         "artifacts": []})
+    late = flow.bidder.call(
+        "web3.market.submitResult", {"taskId": flow.task["taskId"], "summary": "late", "artifacts": []}
+    )
     assert late.code == "E_CONFLICT"
     second = Flow(flow.creator, sign_in(), task=flow.task, price="5").place_bid().award_bid()
     assert second.award["status"] == "award_active"
@@ -143,8 +153,10 @@ def test_the_grace_is_a_setting(flow, clock, settings):
 def test_the_sweep_is_a_periodic_money_job():
     assert settings.WEB3_PERIODIC_JOBS["tasks.undelivered"] == "market.services.task_sweeps.award_undelivered_sweep"
     assert "tasks.undelivered" in settings.WEB3_MONEY_JOBS
-    assert {"task": "openclaw.periodic.run_periodic_job_task", "args": ("tasks.undelivered",)}.items() <= \
-        settings.CELERY_BEAT_SCHEDULE["periodic:tasks.undelivered"].items()
+    assert {
+        "task": "openclaw.periodic.run_periodic_job_task",
+        "args": ("tasks.undelivered",),
+    }.items() <= settings.CELERY_BEAT_SCHEDULE["periodic:tasks.undelivered"].items()
 
 
 def test_describe_says_what_becomes_of_an_undelivered_award(anon):
@@ -162,8 +174,11 @@ def test_two_sweeps_at_once_revoke_each_award_once(transactional_db, sign_in):
     flows = [Flow(creator, bidder, price="1").publish(ttlSec=DAY).place_bid().award_bid() for _ in range(6)]
     TaskAward.objects.update(deliver_by=timezone.now() - timedelta(seconds=settings.WEB3_DELIVERY_GRACE_SEC + 1))
     # when two sweeps run together, and the creator cancels one of the tasks meanwhile
-    outs = run_together(task_sweeps.award_undelivered_sweep, task_sweeps.award_undelivered_sweep,
-                        lambda: fresh(creator).call("web3.market.cancelTask", {"taskId": flows[0].task["taskId"]}))
+    outs = run_together(
+        task_sweeps.award_undelivered_sweep,
+        task_sweeps.award_undelivered_sweep,
+        lambda: fresh(creator).call("web3.market.cancelTask", {"taskId": flows[0].task["taskId"]}),
+    )
     # then each award was revoked once, by a sweep or by the cancel, and each price refunded once
     assert "error" not in outs[0] and "error" not in outs[1], outs
     assert outs[2]["value"].result["status"] == "task_cancelled"
