@@ -265,7 +265,7 @@ def main() -> None:
                   f"(b) services {rates['services', c]:6.0f} locks and releases/s", flush=True)
         pgbench = pgbench_tps(url, args.seconds)
 
-        from market.verify import problems
+        from market.audit.verify import problems
 
         found = list(problems())
         connections.close_all()

@@ -4,9 +4,9 @@ PostgreSQL.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/proof.py [--sizes 10000 100000]
 
 Creates a scratch database `bench_proof` (dropped first and at the end), migrates it, and grows the
-audit log to each size N (events appended in batches by market.models.audit.audit_record_many).
+audit log to each size N (events appended in batches by market.audit.log.audit_record_many).
 At each size it times, in the same run:
-  - seal:   market.services.checkpoints.checkpoint_seal after 100 new events;
+  - seal:   market.audit.checkpoints.checkpoint_seal after 100 new events;
   - proof:  market.selectors.audit.audit_proof for random sealed events (median of --proofs);
   - row:    reading one audit event by its id, the least a proof could cost (the baseline);
 checks every proof with the offline verifier, and prints the ratios proof/row and
@@ -35,8 +35,8 @@ BATCH = 5000
 def grow(to: int) -> None:
     from django.db import transaction
 
+    from market.audit.log import audit_record_many
     from market.models import AuditHead
-    from market.models.audit import audit_record_many
 
     head = AuditHead.objects.filter(pk=1).first()
     have = head.next_seq if head else 0
@@ -61,10 +61,10 @@ def main() -> int:
     sweep.admin_sql(url, f"CREATE DATABASE {sweep.SCRATCH}")
     try:
         sweep.setup_django(url)
+        from market.audit.checkpoints import checkpoint_seal
+        from market.audit.proofs import verify_proof
         from market.models import AuditEvent
-        from market.proofs import verify_proof
         from market.selectors.audit import audit_proof
-        from market.services.checkpoints import checkpoint_seal
 
         rnd = random.Random(7)
         results = {}

@@ -118,8 +118,10 @@ def raw_sweep(as_of) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from market.audit.hashchain import GENESIS_HASH, event_hash, event_time_text
+    from market.audit.log import redact
+    from market.canonical import canonical
     from market.ids import new_id
-    from market.models.audit import GENESIS_HASH, canonical, event_hash, event_time_text, redact
 
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("""
@@ -219,8 +221,8 @@ def main() -> int:
         from django.db import connection
         from django.utils import timezone
 
+        from market.audit.verify import audit_chain_problems, ledger_problems
         from market.services.leases import lease_expire_sweep
-        from market.verify import audit_chain_problems, ledger_problems
 
         results = {}
         for n in args.sizes:

@@ -1,24 +1,19 @@
 """Object hashes and wallet signatures, as API.md defines them.
 
-hash = "sha256:" + hex(sha256(RFC 8785 canonical JSON of the client-supplied fields plus the id)).
-A `signature` is an EIP-191 personal_sign, by the caller's wallet, of the exact string `hash`.
+hash = "sha256:" + hex(sha256(RFC 8785 canonical JSON of the client-supplied fields plus the id)),
+computed by market.canonical.object_hash. A `signature` is an EIP-191 personal_sign, by the
+caller's wallet, of the exact string `hash`.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
-import rfc8785
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from market.canonical import object_hash
 from market.errors import AuthRequired, InvalidArgument
 
-
-def object_hash(fields: dict[str, Any]) -> str:
-    """Amounts must already be decimal strings (rfc8785 refuses integers beyond 2**53)."""
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
+__all__ = ["object_hash", "recover_signer", "verify_signature"]
 
 
 def recover_signer(message: str, signature: str) -> str:

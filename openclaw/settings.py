@@ -233,7 +233,7 @@ WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
 WEB3_IDEMPOTENCY_WAIT_SEC = env.float("WEB3_IDEMPOTENCY_WAIT_SEC", default=5.0)
 WEB3_IDEMPOTENCY_STALE_SEC = 300
 WEB3_TX_RETRIES = 5
-# The audit Merkle tree keeps the root of every complete chunk of 2**level events (see market/merkle_store.py).
+# The audit Merkle tree keeps the root of every complete chunk of 2**level events (see market/audit/chunks.py).
 WEB3_MERKLE_CHUNK_LEVEL = env.int("WEB3_MERKLE_CHUNK_LEVEL", default=10)
 # Refuse (E_INTERNAL) any write by a read-only method, which runs outside a transaction; on in the
 # tests and under DEBUG, where it catches a method declared read-only that is not.
@@ -271,8 +271,8 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "leases.expire": "market.services.leases.lease_expire_sweep",
     "invocations.stale": "market.services.invoke.invocation_stale_sweep",
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
-    "audit.seal": "market.services.checkpoints.seal_sweep",
-    "audit.anchor": "market.services.anchoring.anchor_sweep",
+    "audit.seal": "market.audit.checkpoints.seal_sweep",
+    "audit.anchor": "market.audit.anchoring.anchor_sweep",
     # Task market: revoke undelivered awards (refund; the task reopens or expires), expire open
     # tasks, close dispute windows, pay out rulings (after audit.seal, whose checkpoint a ruling's
     # payout waits for).

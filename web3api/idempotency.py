@@ -9,18 +9,17 @@ answer, then gets E_CONFLICT. 2xx and 4xx answers are stored; 429 and 5xx releas
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import rfc8785
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from market.canonical import params_digest
 from market.errors import Conflict, InvalidArgument
 from web3api.models import IdempotencyRecord
 
@@ -34,13 +33,7 @@ class Replay:
 
 
 def params_hash(params: dict[str, Any]) -> str:
-    try:
-        canonical = rfc8785.dumps(params)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError):
-        # Integers beyond 2**53 cannot be canonicalised: fall back to a sorted dump, which is
-        # still deterministic for the same input.
-        canonical = json.dumps(params, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(canonical).hexdigest()
+    return params_digest(params)
 
 
 def validate_key(key: str) -> str:

@@ -6,13 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from market.audit.payout_gate import payout_wait_reason
 from market.hashing import object_hash
 from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.selectors import disputes as dispute_selectors
 from market.selectors import tasks as task_selectors
 from market.selectors.audit import seal_state
-from market.services.payout_gate import payout_wait_reason
 
 TASK_HASH_FIELDS = ["taskId", "title", "requirements", "budget", "currency", "ttlSec", "reviewWindowSec",
                     "requireSignatures"]

@@ -1,5 +1,5 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
-from market.models.audit import AuditEvent, AuditHead, AuditParty, audit_record
+from market.models.audit import AuditEvent, AuditHead, AuditParty
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.index import IndexReport
@@ -45,5 +45,4 @@ __all__ = [
     "TaskResult",
     "Transfer",
     "UsageEntry",
-    "audit_record",
 ]

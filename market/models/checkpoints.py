@@ -1,7 +1,7 @@
 """Signed checkpoints of the audit log's Merkle tree, and their anchors on an EVM chain.
 
-A checkpoint says "the first `tree_size` audit events have Merkle root `root`" (market.merkle),
-signed by WEB3_CHECKPOINT_KEY over market.proofs.checkpoint_statement. Checkpoints are append-only
+A checkpoint says "the first `tree_size` audit events have Merkle root `root`" (market.audit.merkle),
+signed by WEB3_CHECKPOINT_KEY over market.audit.proofs.checkpoint_statement. Checkpoints are append-only
 (the database refuses UPDATE and DELETE); an event is sealed when its seq is below some
 checkpoint's tree size. The mutable anchoring state lives beside it, one CheckpointAnchor per
 checkpoint once a chain is configured.
@@ -12,7 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from market.models.audit import event_time_text
+from market.audit.hashchain import event_time_text
+from market.audit.proofs import checkpoint_statement
 
 
 class Checkpoint(models.Model):
@@ -37,8 +38,6 @@ class Checkpoint(models.Model):
 
     @property
     def statement(self) -> str:
-        from market.proofs import checkpoint_statement
-
         return checkpoint_statement(self.tree_size, self.root, self.created_text)
 
 

@@ -14,10 +14,10 @@ import django_filters
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from market.audit.chunks import LogTree
+from market.audit.hashchain import event_time_text
 from market.errors import Conflict, InvalidArgument, NotFound
-from market.merkle_store import LogTree
 from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor
-from market.models.audit import event_time_text
 
 TRACE_LIMIT = 1000
 

@@ -2,22 +2,22 @@
 
 No money moves here: a ruling only records the outcome and the seq of its audit event; the
 dispute sweep (market.services.task_sweeps) pays it out once the appeal window has passed and the
-payout gate (market.services.payout_gate) agrees.
+payout gate (market.audit.payout_gate) agrees.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
-import rfc8785
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from market import states
+from market.audit.log import audit_record
+from market.canonical import canonical_text, sha256_text
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.ids import new_id
 from market.models import (
@@ -27,7 +27,6 @@ from market.models import (
     TaskAward,
     TaskOrder,
     TaskReceipt,
-    audit_record,
 )
 from market.money import format_amount
 from market.services.tasks import lock_task
@@ -42,10 +41,6 @@ def _audit(dispute: Dispute, action: str, actor_id: str, **payload: Any) -> Audi
     return audit_record(actor_id=actor_id, action=action, object_type="dispute", object_id=dispute.dispute_id,
                         payload={"status": dispute.status, "taskId": dispute.task.task_id, **payload},
                         parties=list(dispute.parties))
-
-
-def _sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def evidence_bundle(receipt: TaskReceipt) -> dict[str, Any]:
@@ -113,13 +108,13 @@ def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = F
                 )
         except IntegrityError:
             return Dispute.objects.get(receipt=receipt, status__in=Dispute.LIVE), True
-        bundle_text = rfc8785.dumps(bundle).decode()
+        bundle_text = canonical_text(bundle)
         DisputeEvidence.objects.create(evidence_id=new_id("evd"), dispute=dispute, submitter_actor_id=SYSTEM,
-                                       kind="bundle", content=bundle_text, sha256=_sha256_text(bundle_text))
+                                       kind="bundle", content=bundle_text, sha256=sha256_text(bundle_text))
         receipt.payout_due_at = None
         states.transition(receipt, "dispute", update_fields=["payout_due_at"])
         _audit(dispute, "dispute.open", actor_id, receiptId=receipt.receipt_id, reason=reason,
-               bundleSha256=_sha256_text(bundle_text))
+               bundleSha256=sha256_text(bundle_text))
         return dispute, False
 
 
@@ -142,7 +137,7 @@ def evidence_submit(*, dispute_id: str, actor_id: str, kind: str, sha256: str, c
         raise InvalidArgument.field("content", "give content, uri or both")
     if len(content.encode()) > MAX_EVIDENCE_BYTES:
         raise InvalidArgument.field("content", f"at most {MAX_EVIDENCE_BYTES} bytes")
-    if content and _sha256_text(content) != sha256:
+    if content and sha256_text(content) != sha256:
         raise InvalidArgument.field("sha256", "does not match the sha256 of content")
     with transaction.atomic():
         dispute = lock_dispute(dispute_id, actor_id=actor_id, is_staff=is_staff, is_arbitrator=is_arbitrator)

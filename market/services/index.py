@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import rfc8785
 from django.db import transaction
 from django.utils import timezone
 
+from market.audit.log import audit_record
+from market.canonical import canonical_text
 from market.errors import Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash, verify_signature
 from market.ids import new_id
-from market.models import IndexReport, Resource, audit_record
+from market.models import IndexReport, Resource
 from market.services.resources import pricing_out
 
 MAX_SKEW_SEC = 300
@@ -66,7 +67,7 @@ def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], sign
             raise InvalidArgument.field("entry.tags", "must be a list of strings")
         report = IndexReport.objects.create(
             report_id=new_id("idx"), resource=resource, provider_actor_id=actor_id,
-            entry=rfc8785.dumps(entry).decode(), entry_hash=digest, signature=signature, reported_at=reported_at,
+            entry=canonical_text(entry), entry_hash=digest, signature=signature, reported_at=reported_at,
         )
         audit_record(actor_id=actor_id, action="index.report", object_type="resource", object_id=resource_id,
                      payload={"reportId": report.report_id, "entryHash": digest, "reportedAt": entry["reportedAt"]},

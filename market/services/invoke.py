@@ -29,10 +29,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from market import outbound, states
+from market.audit.log import audit_record
 from market.errors import Expired, Forbidden, InvalidArgument, MarketError, QuotaExceeded, Revoked, Timeout, Unavailable
 from market.errors import InsufficientFunds as InsufficientFundsError
 from market.ids import new_id
-from market.models import Invocation, Lease, Resource, audit_record
+from market.models import Invocation, Lease, Resource
 from market.money import cost_minor, format_amount
 from market.secrets import unseal
 from market.services.backends import Plan, interpret, plan_for

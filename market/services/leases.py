@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from market import states
+from market.audit.log import audit_record, audit_record_many
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import Lease, Resource, Settlement, Transfer, UsageEntry, audit_record
-from market.models.audit import audit_record_many
+from market.models import Lease, Resource, Settlement, Transfer, UsageEntry
 from market.money import cost_minor, format_amount, parse_amount
 from market.services import ledger
 

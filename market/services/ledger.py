@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from market import sql, states
+from market.audit.log import audit_record
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.ids import new_id
 from market.locks import lock_account_rows, lock_accounts, lock_accounts_of, lock_settlement
-from market.models import Account, Settlement, Transfer, audit_record
+from market.models import Account, Settlement, Transfer
 from market.money import format_amount, scale_of
 
 SYSTEM = "system"
@@ -297,7 +298,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
     from django.db.models import Case, Value, When
     from django.utils import timezone
 
-    from market.models.audit import audit_record_many
+    from market.audit.log import audit_record_many
 
     with transaction.atomic():
         settlements = list(Settlement.objects.select_for_update()

@@ -21,9 +21,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from market import states
+from market.audit.log import audit_record
 from market.errors import InvalidArgument, NotFound
 from market.ids import new_id
-from market.models import Alert, AlertObservation, AlertRule, MetricReading, OperationFailure, audit_record
+from market.models import Alert, AlertObservation, AlertRule, MetricReading, OperationFailure
 from market.selectors.monitor import METRICS, Reading
 from market.services import notify
 

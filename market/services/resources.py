@@ -11,10 +11,11 @@ from typing import Any
 from django.db import transaction
 
 from market import states
+from market.audit.log import audit_record
 from market.errors import Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import Resource, audit_record
+from market.models import Resource
 from market.models.resources import UNITS_BY_KIND
 from market.money import format_amount, parse_amount, scale_of
 from market.outbound import check_endpoint_syntax

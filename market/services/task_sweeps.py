@@ -14,11 +14,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from market import states
-from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult, audit_record
-from market.models.audit import audit_record_many
+from market.audit.log import audit_record, audit_record_many
+from market.audit.payout_gate import ruling_payout_ready
+from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.services import ledger
-from market.services.payout_gate import ruling_payout_ready
 
 SYSTEM = "system"
 T, Rc, D = TaskOrder.Status, TaskReceipt.Status, Dispute.Status

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from market import states
+from market.audit.log import audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.hashing import object_hash, verify_signature
 from market.ids import new_id
-from market.models import TaskAward, TaskBid, TaskOrder, audit_record
+from market.models import TaskAward, TaskBid, TaskOrder
 from market.money import format_amount, scale_of
 from market.selectors.tasks import task_visible
 from market.services import ledger

@@ -6,10 +6,10 @@ import json
 import pytest
 from eth_account import Account
 
-from market.proofs import verify_proof
+from market.audit.anchoring import anchor_sweep
+from market.audit.checkpoints import checkpoint_signer, seal_sweep
+from market.audit.proofs import verify_proof
 from market.services import ledger
-from market.services.anchoring import anchor_sweep
-from market.services.checkpoints import checkpoint_signer, seal_sweep
 
 
 @pytest.fixture

@@ -162,8 +162,8 @@ def test_dispute_list_costs_the_same_queries_for_many_ruled_disputes(clock, sign
     from django.db import connection
     from eth_account import Account
 
-    from market.services.anchoring import anchor_sweep
-    from market.services.checkpoints import seal_sweep
+    from market.audit.anchoring import anchor_sweep
+    from market.audit.checkpoints import seal_sweep
 
     settings.WEB3_ANCHOR_RPC_URL = "tester://"
     settings.WEB3_ANCHOR_PRIVATE_KEY = Account.create().key.hex()

@@ -12,9 +12,9 @@ import time_machine
 from django.utils import timezone
 
 from market import outbound
+from market.audit.verify import problems
 from market.errors import Unavailable
 from market.models import Invocation, Lease
-from market.verify import problems
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import USDC, bal, counts, fund, publish
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from market.models import AuditEvent, Invocation, UsageEntry
-from market.verify import problems
+from market.audit.verify import problems
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import USDC, bal, fund, publish
 

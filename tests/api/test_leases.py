@@ -6,9 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from market.audit.verify import problems
 from market.models import Lease, Settlement
 from market.services.leases import lease_expire_sweep
-from market.verify import problems
 from tests.resource_helpers import USDC, bal, counts, fund, publish
 
 ENDPOINT = "https://search.example.net/api"

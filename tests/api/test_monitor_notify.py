@@ -20,8 +20,8 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from market.audit.checkpoints import seal_sweep
 from market.models import Alert, AlertNotification
-from market.services.checkpoints import seal_sweep
 from market.services.monitor import failure_record
 from market.services.notify import notification_deliver, notify_sweep
 from market.tasks import deliver_alert_notification

@@ -15,7 +15,8 @@ import time_machine
 from django.core.management import call_command
 from django.db import transaction
 
-from market.models import Alert, audit_record
+from market.audit.log import audit_record
+from market.models import Alert
 from market.monitor_defaults import DEFAULT_RULES
 from market.selectors.monitor import METRICS
 from market.services.monitor import monitor_evaluate

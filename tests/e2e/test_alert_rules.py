@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import Max
 from eth_account import Account
 
-from market import chain as chain_mod
-from market.models import Checkpoint, audit_record
+from market.audit import chain as chain_mod
+from market.audit.log import audit_record
+from market.models import Checkpoint
 from market.services import ledger
 from tests.monitor_support import alerts, default_rules, evaluate, job, kinds, rule  # noqa: F401
 from tests.provider_server import ProviderServer

@@ -8,12 +8,13 @@ import time_machine
 from django.db import transaction
 from eth_account import Account
 
-from market import chain as chain_mod
-from market.models import Checkpoint, CheckpointAnchor, audit_record
+from market.audit import chain as chain_mod
+from market.audit.anchoring import anchor_sweep
+from market.audit.checkpoints import checkpoint_seal
+from market.audit.log import audit_record
+from market.audit.verify import problems
+from market.models import Checkpoint, CheckpointAnchor
 from market.selectors.audit import audit_proof, seal_state
-from market.services.anchoring import anchor_sweep
-from market.services.checkpoints import checkpoint_seal
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)

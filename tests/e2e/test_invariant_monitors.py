@@ -9,7 +9,8 @@ import time_machine
 from django.db import transaction
 from django.db.models import F
 
-from market.models import Account, Settlement, TaskBid, audit_record
+from market.audit.log import audit_record
+from market.models import Account, Settlement, TaskBid
 from tests.monitor_support import alerts, default_rules, evaluate, job, kinds  # noqa: F401
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import fund, publish

@@ -8,9 +8,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from market.audit.verify import problems
 from market.hashing import object_hash
 from market.models import Settlement
-from market.verify import problems
 from tests.conftest import sign
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import USDC, bal, fund, publish

@@ -8,12 +8,12 @@ import pytest
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from market.audit.verify import problems
 from market.errors import MarketError
 from market.models import Lease, Settlement, Transfer
 from market.services import leases as lease_services
 from market.services import resources as resource_services
 from market.services.invoke import invoke
-from market.verify import problems
 from tests.conftest import in_thread
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import USDC, bal, fund

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from market.proofs import verify_proof
-from market.services.checkpoints import checkpoint_seal, seal_sweep
-from market.services.payout_gate import payout_wait_reason, ruling_payout_ready
+from market.audit.checkpoints import checkpoint_seal, seal_sweep
+from market.audit.payout_gate import payout_wait_reason, ruling_payout_ready
+from market.audit.proofs import verify_proof
+from market.audit.verify import problems
 from market.services.task_sweeps import dispute_payout_sweep
-from market.verify import problems
 from tests.task_support import START, Flow, available, fund
 
 
@@ -19,7 +19,7 @@ def test_gate_waits_for_a_checkpoint_covering_the_ruling_event(db):
     # given: events 0..2, the ruling at seq 2, a checkpoint of 2 events only
     from django.db import transaction
 
-    from market.models import audit_record
+    from market.audit.log import audit_record
 
     for i in range(3):
         with transaction.atomic():
@@ -69,7 +69,7 @@ def test_a_ruling_pays_out_only_after_the_sweep_that_seals_its_event(sign_in):
 def test_the_ruling_shows_its_checkpoint_and_chain_anchor_beside_it(sign_in, settings):
     from eth_account import Account
 
-    from market.services.anchoring import anchor_sweep
+    from market.audit.anchoring import anchor_sweep
 
     # given: a chain to anchor on, and a ruling
     settings.WEB3_ANCHOR_RPC_URL = "tester://"

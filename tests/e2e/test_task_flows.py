@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from market.verify import problems
+from market.audit.verify import problems
 from tests.task_support import START, Flow, available, fund, locked, sha256_hex
 
 pytestmark = pytest.mark.keypath

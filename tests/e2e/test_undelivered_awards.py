@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from market.models import AuditEvent, Settlement, TaskAward, Transfer
 from market.services import task_sweeps
-from market.verify import problems
+from market.audit.verify import problems
 from tests.market.test_task_races import fresh, run_together
 from tests.task_support import START, Flow, available, fund, locked
 

@@ -22,10 +22,10 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client, override_settings
 
+from market.audit.verify import problems
 from market.errors import Conflict, InsufficientFunds, MarketError
 from market.models import Account, AuditEvent, Settlement, Transfer
 from market.services import ledger
-from market.verify import problems
 from tests.conftest import Api, siwe_sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.concurrency]

@@ -36,10 +36,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from market.audit.verify import folded_totals
 from market.errors import Conflict, InsufficientFunds, InvalidArgument, MarketError, NotFound
 from market.models import Account, AuditEvent, Settlement, Transfer
 from market.services import ledger
-from market.verify import folded_totals
 
 CURRENCIES = "USDC:6,ETH:18"
 ACTORS = ["0x" + f"{i:02x}" * 20 for i in (0xA1, 0xB2, 0xC3, 0xD4)]

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from market.audit.verify import problems
 from market.models import Settlement, TaskReceipt, Transfer
 from market.services import task_sweeps
-from market.verify import problems
 from openclaw.periodic import run_job
 from tests.conftest import Api, in_thread
 from tests.task_support import Flow, available, fund, locked

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from market import chain
+from market.audit import chain
 from market.selectors import audit as audit_selectors
 from web3api import status
 from web3api.market_shapes import AnchorOut
@@ -21,7 +21,7 @@ PROOF_FORMAT = (
     "§2.1.3.2) must give `root`; (4) checkpoint.statement = \"openclaw-checkpoint/v1\\n<treeSize>\\n<root>"
     "\\n<createdAt>\" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that "
     "address); (5) when `anchor` is set, the EVM transaction anchor.txHash on chain anchor.chainId carries "
-    "the 32 root bytes as its input. market/proofs.py verify_proof() does (1)-(4) with hashlib and "
+    "the 32 root bytes as its input. market/audit/proofs.py verify_proof() does (1)-(4) with hashlib and "
     "eth-account only."
 )
 

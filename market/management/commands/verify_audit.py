@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from market.verify import problems
+from market.audit.verify import problems
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 """escrow_refund_many and audit_record_many: the set-based forms the expiry sweep uses."""
 
+from market.audit.verify import problems
 from market.models import AuditEvent, AuditParty, Settlement, Transfer
 from market.selectors.ledger import balances
 from market.services import ledger
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from market.audit.verify import problems
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.models import Account, AuditEvent, Settlement, Transfer
 from market.selectors.ledger import balances
 from market.services import ledger
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20

@@ -1,10 +1,10 @@
 import pytest
 
+from market.audit.verify import problems
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.models import Settlement
 from market.selectors.ledger import balances
 from market.services import ledger
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20

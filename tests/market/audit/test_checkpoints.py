@@ -13,12 +13,13 @@ from django.db import IntegrityError, connection, transaction
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market import merkle
-from market.models import AuditEvent, Checkpoint, audit_record
-from market.proofs import EVENT_FIELDS, ProofError, _canonical, verify_proof
+from market.audit import merkle
+from market.audit.checkpoints import checkpoint_seal, checkpoint_signer, seal_sweep
+from market.audit.log import audit_record
+from market.audit.proofs import EVENT_FIELDS, ProofError, _canonical, verify_proof
+from market.audit.verify import problems
+from market.models import AuditEvent, Checkpoint
 from market.selectors.audit import audit_proof
-from market.services.checkpoints import checkpoint_seal, checkpoint_signer, seal_sweep
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20
@@ -171,7 +172,7 @@ def test_verify_audit_fails_at_exactly_the_edited_event(db, capsys):
 
 def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
     # given: events 4.. rewritten with consistent hashes (the chain alone looks fine)
-    from market.models.audit import event_hash, event_time_text
+    from market.audit.hashchain import event_hash, event_time_text
 
     record(4)
     checkpoint_seal()

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from market import chain as chain_mod
+from market.audit import chain as chain_mod
 from market.models import Checkpoint, CheckpointAnchor
 
 log = logging.getLogger("market.anchoring")

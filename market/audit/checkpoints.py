@@ -1,8 +1,8 @@
 """Sealing: the audit events not yet covered by a checkpoint get a new signed checkpoint.
 
 A checkpoint covers every event with seq < tree_size; its root is the RFC 6962 Merkle root of
-their chain hashes (market.merkle) and its signature is an EIP-191 personal_sign by
-WEB3_CHECKPOINT_KEY of market.proofs.checkpoint_statement(tree_size, root, createdAt).
+their chain hashes (market.audit.merkle) and its signature is an EIP-191 personal_sign by
+WEB3_CHECKPOINT_KEY of market.audit.proofs.checkpoint_statement(tree_size, root, createdAt).
 
 Two sealers at once: each locks the first checkpoint row (the audit head before any checkpoint
 exists) and re-reads the largest tree size after the lock (READ COMMITTED gives that
@@ -22,10 +22,10 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market.merkle_store import ChunkMismatch, LogTree, chunks_check, chunks_fill
+from market.audit.chunks import ChunkMismatch, LogTree, chunks_check, chunks_fill
+from market.audit.hashchain import event_time_text
+from market.audit.proofs import checkpoint_statement
 from market.models import AuditHead, Checkpoint
-from market.models.audit import event_time_text
-from market.proofs import checkpoint_statement
 
 log = logging.getLogger("market.checkpoints")
 

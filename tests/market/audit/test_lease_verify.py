@@ -1,8 +1,8 @@
 """verify_audit's lease invariants name a lease whose figures disagree with its settlement."""
 
+from market.audit.verify import problems
 from market.models import Lease, Settlement
 from market.services import leases, resources
-from market.verify import problems
 from tests.resource_helpers import fund
 
 PROVIDER = "0x" + "ab" * 20

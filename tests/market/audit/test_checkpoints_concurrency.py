@@ -6,9 +6,10 @@ import threading
 import pytest
 from django.db import transaction
 
-from market.models import Checkpoint, audit_record
-from market.services.checkpoints import checkpoint_seal
-from market.verify import problems
+from market.audit.checkpoints import checkpoint_seal
+from market.audit.log import audit_record
+from market.audit.verify import problems
+from market.models import Checkpoint
 from tests.conftest import in_thread
 
 A = "0x" + "a1" * 20
@@ -61,8 +62,8 @@ def test_concurrent_sealers_seal_every_event_exactly_once(transactional_db, firs
 
 
 def prove_repeatedly(times: int, start: threading.Barrier) -> int:
+    from market.audit.proofs import verify_proof
     from market.models import AuditEvent
-    from market.proofs import verify_proof
     from market.selectors.audit import audit_proof
 
     start.wait(10)

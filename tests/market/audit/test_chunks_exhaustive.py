@@ -10,9 +10,10 @@ from functools import cache
 import pytest
 from django.db import transaction
 
-from market import merkle
-from market.merkle_store import LogTree, chunks_fill
-from market.models import AuditEvent, MerkleChunk, audit_record
+from market.audit import merkle
+from market.audit.chunks import LogTree, chunks_fill
+from market.audit.log import audit_record
+from market.models import AuditEvent, MerkleChunk
 
 A = "0x" + "a1" * 20
 N = 300

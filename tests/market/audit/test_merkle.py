@@ -5,8 +5,8 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market import merkle
-from market.proofs import _root_from_path
+from market.audit import merkle
+from market.audit.proofs import _root_from_path
 
 
 def leaves(n: int) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""The audit log's canonical JSON is exactly RFC 8785 (the `rfc8785` package), fast path included."""
+"""market.canonical is exactly RFC 8785 (the `rfc8785` package), fast path included."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.models.audit import canonical
+from market.canonical import canonical
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.text(), st.text(alphabet=st.characters(max_codepoint=0x3F)),
@@ -47,3 +47,4 @@ def test_refusals_match(value):
         rfc8785.dumps(value)
     with pytest.raises(rfc8785.CanonicalizationError):
         canonical(value)
+

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from market import merkle
+from market.audit import merkle
 from market.models import AuditEvent, MerkleChunk
 
 

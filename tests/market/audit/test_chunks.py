@@ -1,4 +1,4 @@
-"""The Merkle tree read from chunk roots (market.merkle_store): proofs and roots equal those of the
+"""The Merkle tree read from chunk roots (market.audit.chunks): proofs and roots equal those of the
 whole tree for every size and leaf, chunks are written once by the sealer, a log without stored
 chunks still proves, and verify_audit recomputes every stored chunk."""
 
@@ -9,13 +9,14 @@ import random
 import pytest
 from django.db import IntegrityError, transaction
 
-from market import merkle
-from market.merkle_store import LogTree
-from market.models import AuditEvent, Checkpoint, MerkleChunk, audit_record
-from market.proofs import verify_proof
+from market.audit import merkle
+from market.audit.checkpoints import checkpoint_seal
+from market.audit.chunks import LogTree
+from market.audit.log import audit_record
+from market.audit.proofs import verify_proof
+from market.audit.verify import problems
+from market.models import AuditEvent, Checkpoint, MerkleChunk
 from market.selectors.audit import audit_proof
-from market.services.checkpoints import checkpoint_seal
-from market.verify import problems
 
 A = "0x" + "a1" * 20
 

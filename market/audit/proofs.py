@@ -1,5 +1,6 @@
 """Offline verification of a `web3.audit.proof` answer. Standalone: the standard library and
-eth-account only, so a client can copy this file and check a proof without trusting the market.
+eth-account only (no Django, no other market module), so a client can copy this file and check a
+proof without trusting the market.
 
 Proof format (the `result` of web3.audit.proof):
 
@@ -51,7 +52,9 @@ def checkpoint_statement(tree_size: int, root_hex: str, created_at: str) -> str:
 
 
 def _canonical(value: dict[str, Any]) -> bytes:
-    # RFC 8785 for objects of ASCII keys, strings and small integers (all the event body holds).
+    # RFC 8785 for objects of ASCII keys, strings and integers up to 2**53 (all an event body holds):
+    # a copy of market.canonical's fast path, kept here so that this file needs the standard library
+    # only (tests/market/test_canonical.py checks that the two agree).
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from market.models import Checkpoint
+
 WAITING_FOR_RULING = "ruling"
 WAITING_FOR_CHECKPOINT = "checkpoint"
 
@@ -21,8 +23,6 @@ def ruling_payout_ready(dispute: Any) -> bool:
 
 def payout_wait_reason(dispute: Any) -> str | None:
     """"ruling" while no ruling event is recorded, "checkpoint" until one covers it, else None."""
-    from market.models import Checkpoint
-
     seq = getattr(dispute, "ruling_event_seq", None)
     if seq is None:
         return WAITING_FOR_RULING
