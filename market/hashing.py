@@ -1,8 +1,10 @@
 """Object hashes and wallet signatures, as API.md defines them.
 
 hash = "sha256:" + hex(sha256(RFC 8785 canonical JSON of the client-supplied fields plus the id)),
-computed by market.canonical.object_hash. A `signature` is an EIP-191 personal_sign, by the
-caller's wallet, of the exact string `hash`.
+computed by market.canonical.object_hash. Which fields each object's hash covers is listed here, once:
+the services hash exactly these (wire) names, and `web3.capabilities.describe` shows them as
+`hashFields`. A `signature` is an EIP-191 personal_sign, by the caller's wallet, of the exact string
+`hash`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,33 @@ from eth_account.messages import encode_defunct
 from market.canonical import object_hash
 from market.errors import AuthRequired, InvalidArgument
 
-__all__ = ["object_hash", "recover_signer", "verify_signature"]
+__all__ = [
+    "BID_HASH_FIELDS",
+    "DISPUTE_HASH_FIELDS",
+    "LEASE_HASH_FIELDS",
+    "RESOURCE_HASH_FIELDS",
+    "RESULT_HASH_FIELDS",
+    "TASK_HASH_FIELDS",
+    "object_hash",
+    "recover_signer",
+    "verify_signature",
+]
+
+RESOURCE_HASH_FIELDS = ["resourceId", "kind", "name", "description", "backend", "pricing", "policy", "tags"]
+LEASE_HASH_FIELDS = ["leaseId", "resourceId", "maxCost", "ttlSec"]
+TASK_HASH_FIELDS = [
+    "taskId",
+    "title",
+    "requirements",
+    "budget",
+    "currency",
+    "ttlSec",
+    "reviewWindowSec",
+    "requireSignatures",
+]
+BID_HASH_FIELDS = ["bidId", "taskId", "price", "etaSec", "note"]
+RESULT_HASH_FIELDS = ["resultId", "taskId", "summary", "artifacts"]
+DISPUTE_HASH_FIELDS = ["disputeId", "taskId", "reason"]
 
 
 def recover_signer(message: str, signature: str) -> str:

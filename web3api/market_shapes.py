@@ -7,18 +7,12 @@ from typing import Any
 from rest_framework import serializers
 
 from market.audit.payout_gate import payout_wait_reason
-from market.hashing import object_hash
+from market.hashing import BID_HASH_FIELDS, DISPUTE_HASH_FIELDS, TASK_HASH_FIELDS, object_hash
 from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.selectors import disputes as dispute_selectors
 from market.selectors import tasks as task_selectors
 from market.selectors.audit import seal_state
-
-TASK_HASH_FIELDS = ["taskId", "title", "requirements", "budget", "currency", "ttlSec", "reviewWindowSec",
-                    "requireSignatures"]
-BID_HASH_FIELDS = ["bidId", "taskId", "price", "etaSec", "note"]
-RESULT_HASH_FIELDS = ["resultId", "taskId", "summary", "artifacts"]
-DISPUTE_HASH_FIELDS = ["disputeId", "taskId", "reason"]
 
 
 class TaskAwardOut(serializers.Serializer):

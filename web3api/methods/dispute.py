@@ -2,12 +2,13 @@
 
 from rest_framework import serializers
 
+from market.hashing import DISPUTE_HASH_FIELDS
 from market.models import Dispute
 from market.selectors import audit as audit_selectors
 from market.selectors import disputes as dispute_selectors
 from market.services import disputes as dispute_services
 from web3api import status
-from web3api.market_shapes import DISPUTE_HASH_FIELDS, DisputeOut, EvidenceOut, dispute_out
+from web3api.market_shapes import DisputeOut, EvidenceOut, dispute_out
 from web3api.methods.market_tasks import TASK_ID
 from web3api.pagination import paginate
 from web3api.registry import method

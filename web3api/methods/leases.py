@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.hashing import LEASE_HASH_FIELDS
 from market.models.resources import PER_MILLION_UNITS
 from market.money import format_amount
 from market.selectors import resources as selectors
@@ -13,7 +14,6 @@ from web3api.registry import method
 from web3api.serializers import StrictCharField, cursor_field, limit_field
 
 LEASE_STATUSES = ["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]
-LEASE_HASH_FIELDS = ["leaseId", "resourceId", "maxCost", "ttlSec"]
 PER_CHOICES = [1, 1_000_000]
 
 

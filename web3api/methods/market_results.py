@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
+from market.hashing import RESULT_HASH_FIELDS
 from market.services import results as result_services
-from web3api.market_shapes import RESULT_HASH_FIELDS, TaskReceiptOut, TaskResultOut, receipt_out, result_out
+from web3api.market_shapes import TaskReceiptOut, TaskResultOut, receipt_out, result_out
 from web3api.methods.market_tasks import TASK_ID, UNDELIVERED, signature_field
 from web3api.registry import method
 from web3api.serializers import StrictCharField

@@ -2,12 +2,11 @@
 
 from rest_framework import serializers
 
+from market.hashing import BID_HASH_FIELDS, TASK_HASH_FIELDS
 from market.money import parse_amount
 from market.selectors import tasks as task_selectors
 from market.services import tasks as task_services
 from web3api.market_shapes import (
-    BID_HASH_FIELDS,
-    TASK_HASH_FIELDS,
     TaskAwardOut,
     TaskBidOut,
     TaskDetailOut,

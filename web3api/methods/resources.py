@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.hashing import RESOURCE_HASH_FIELDS as HASH_FIELDS
 from market.money import format_amount
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
@@ -14,7 +15,6 @@ from web3api.serializers import StrictCharField, actor_id_field, cursor_field, l
 
 KINDS = ["model", "search", "storage"]
 BACKENDS = ["openai-compat", "searxng", "http-blob", "custom"]
-HASH_FIELDS = ["resourceId", "kind", "name", "description", "backend", "pricing", "policy", "tags"]
 TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 
 
