@@ -71,13 +71,21 @@ def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
             anchor = CheckpointAnchor.objects.select_for_update().get(pk=anchor_id)
             if anchor.status != S.PENDING:
                 return False
-            used = CheckpointAnchor.objects.filter(chain_id=chain_id, sender=chain.sender).aggregate(
-                m=Max("nonce"))["m"]
+            used = CheckpointAnchor.objects.filter(chain_id=chain_id, sender=chain.sender).aggregate(m=Max("nonce"))[
+                "m"
+            ]
             nonce = max(chain_nonce, -1 if used is None else used + 1)
-            signed = chain.account.sign_transaction({
-                "to": chain.account.address, "value": 0, "data": data, "nonce": nonce,
-                "chainId": chain_id, "gas": gas, "gasPrice": gas_price,
-            })
+            signed = chain.account.sign_transaction(
+                {
+                    "to": chain.account.address,
+                    "value": 0,
+                    "data": data,
+                    "nonce": nonce,
+                    "chainId": chain_id,
+                    "gas": gas,
+                    "gasPrice": gas_price,
+                }
+            )
             anchor.status, anchor.chain_id, anchor.sender, anchor.nonce = S.SIGNED, chain_id, chain.sender, nonce
             anchor.raw_tx = "0x" + signed.raw_transaction.hex().removeprefix("0x")
             anchor.tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
@@ -106,10 +114,10 @@ def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
 
 
 def _resign(anchor: CheckpointAnchor) -> None:
-    log.warning("anchor transaction of checkpoint %s lost its nonce; it will be signed again",
-                anchor.checkpoint_id)
+    log.warning("anchor transaction of checkpoint %s lost its nonce; it will be signed again", anchor.checkpoint_id)
     CheckpointAnchor.objects.filter(pk=anchor.pk, tx_hash=anchor.tx_hash).update(
-        status=S.PENDING, nonce=None, raw_tx="", tx_hash="", chain_id=None, sender="")
+        status=S.PENDING, nonce=None, raw_tx="", tx_hash="", chain_id=None, sender=""
+    )
 
 
 def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> str:
@@ -124,7 +132,8 @@ def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> 
         return anchor.status
     status = S.ANCHORED if receipt["status"] == 1 else S.FAILED
     CheckpointAnchor.objects.filter(pk=anchor_id, status=S.SENT).update(
-        status=status, block_number=receipt["blockNumber"], anchored_at=now, next_attempt_at=None)
+        status=status, block_number=receipt["blockNumber"], anchored_at=now, next_attempt_at=None
+    )
     if status == S.FAILED:
         log.error("anchor transaction of checkpoint %s reverted", anchor.checkpoint_id)
     return status
@@ -140,16 +149,21 @@ def _record_failure(anchor_id: int, exc: BaseException, now: datetime) -> None:
     anchor = CheckpointAnchor.objects.get(pk=anchor_id)
     attempts = anchor.attempts + 1
     CheckpointAnchor.objects.filter(pk=anchor_id).update(
-        attempts=attempts, last_error=chain_mod.error_text(exc),
+        attempts=attempts,
+        last_error=chain_mod.error_text(exc),
         next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
     )
-    log.error("audit anchoring failed for checkpoint %s (attempt %s): %s; next try in %ss",
-              anchor.checkpoint_id, attempts, chain_mod.error_text(exc), backoff_seconds(attempts))
+    log.error(
+        "audit anchoring failed for checkpoint %s (attempt %s): %s; next try in %ss",
+        anchor.checkpoint_id,
+        attempts,
+        chain_mod.error_text(exc),
+        backoff_seconds(attempts),
+    )
 
 
 def waiting_anchors():
-    return (CheckpointAnchor.objects.filter(status__in=[S.PENDING, S.SIGNED, S.SENT])
-            .order_by("checkpoint__tree_size"))
+    return CheckpointAnchor.objects.filter(status__in=[S.PENDING, S.SIGNED, S.SENT]).order_by("checkpoint__tree_size")
 
 
 def anchor_sweep(*, now: datetime | None = None) -> dict:

@@ -83,7 +83,11 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
             statement = checkpoint_statement(size, root, event_time_text(created))
             signature, signer = sign_statement(statement)
             checkpoint = Checkpoint.objects.create(
-                tree_size=size, root=root, created_at=created, signature=signature, signer=signer,
+                tree_size=size,
+                root=root,
+                created_at=created,
+                signature=signature,
+                signer=signer,
             )
     except IntegrityError:
         log.info("checkpoint already written by a concurrent sealer")

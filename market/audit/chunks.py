@@ -40,8 +40,10 @@ class LogTree:
         self.width = 1 << self.level
         self.complete = size >> self.level  # chunks 0..complete-1 lie wholly inside the tree
         self._chunks: dict[int, bytes] = {
-            index: bytes.fromhex(root) for index, root in MerkleChunk.objects.filter(
-                level=self.level, index__lt=self.complete).values_list("index", "root")
+            index: bytes.fromhex(root)
+            for index, root in MerkleChunk.objects.filter(level=self.level, index__lt=self.complete).values_list(
+                "index", "root"
+            )
         }
         self._leaves: dict[int, list[bytes]] = {}  # chunk index -> its events' leaf hashes
 
@@ -83,7 +85,8 @@ def chunks_check(*, since_size: int, size: int) -> None:
     level = chunk_level()
     first, complete = since_size >> level, size >> level
     for index, root in MerkleChunk.objects.filter(level=level, index__gte=first, index__lt=complete).values_list(
-            "index", "root"):
+        "index", "root"
+    ):
         lo = index << level
         if _chunk_root(_event_leaves(lo, lo + (1 << level))).hex() != root:
             raise ChunkMismatch(f"merkle chunk {index} (level {level}) does not match its audit events")
@@ -95,9 +98,11 @@ def chunks_fill(size: int) -> int:
     tree = LogTree(size)  # a fresh tree: its chunk roots are exactly the stored ones
     missing = [c for c in range(tree.complete) if c not in tree._chunks]
     for start in range(0, len(missing), 500):
-        MerkleChunk.objects.bulk_create([
-            MerkleChunk(level=tree.level, index=c, root=_chunk_root(tree._chunk_leaves(c)).hex())
-            for c in missing[start:start + 500]
-        ])
+        MerkleChunk.objects.bulk_create(
+            [
+                MerkleChunk(level=tree.level, index=c, root=_chunk_root(tree._chunk_leaves(c)).hex())
+                for c in missing[start : start + 500]
+            ]
+        )
         tree._leaves.clear()
     return len(missing)

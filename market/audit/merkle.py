@@ -52,8 +52,9 @@ def root(leaves: Sequence[bytes]) -> bytes:
 Subtree = Callable[[int, int], bytes]
 
 
-def subtree_root(lo: int, hi: int, *, leaf: Callable[[int], bytes],
-                 perfect: Callable[[int, int], bytes | None] = lambda lo, hi: None) -> bytes:
+def subtree_root(
+    lo: int, hi: int, *, leaf: Callable[[int], bytes], perfect: Callable[[int, int], bytes | None] = lambda lo, hi: None
+) -> bytes:
     """MTH(D[lo:hi]) of RFC 6962, for a range the tree's own splits produce. `leaf(i)` gives leaf
     hash i; `perfect(lo, hi)` may give the root of a perfect subtree (a power-of-two range aligned to
     its size) from elsewhere, or None to have it computed."""
@@ -65,8 +66,9 @@ def subtree_root(lo: int, hi: int, *, leaf: Callable[[int], bytes],
         if known is not None:
             return known
     k = _split(n)
-    return node_hash(subtree_root(lo, lo + k, leaf=leaf, perfect=perfect),
-                     subtree_root(lo + k, hi, leaf=leaf, perfect=perfect))
+    return node_hash(
+        subtree_root(lo, lo + k, leaf=leaf, perfect=perfect), subtree_root(lo + k, hi, leaf=leaf, perfect=perfect)
+    )
 
 
 def inclusion_path(index: int, size: int, subtree: Subtree) -> list[bytes]:

@@ -22,7 +22,7 @@ def ruling_payout_ready(dispute: Any) -> bool:
 
 
 def payout_wait_reason(dispute: Any) -> str | None:
-    """"ruling" while no ruling event is recorded, "checkpoint" until one covers it, else None."""
+    """`ruling` while no ruling event is recorded, `checkpoint` until one covers it, else None."""
     seq = getattr(dispute, "ruling_event_seq", None)
     if seq is None:
         return WAITING_FOR_RULING

@@ -39,8 +39,17 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 STATEMENT_TAG = "openclaw-checkpoint/v1"
-EVENT_FIELDS = ("seq", "eventId", "actorId", "action", "objectType", "objectId", "payloadSha256", "prevHash",
-                "createdAt")
+EVENT_FIELDS = (
+    "seq",
+    "eventId",
+    "actorId",
+    "action",
+    "objectType",
+    "objectId",
+    "payloadSha256",
+    "prevHash",
+    "createdAt",
+)
 
 
 class ProofError(ValueError):
