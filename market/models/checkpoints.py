@@ -1,9 +1,9 @@
 """Signed checkpoints of the audit log's Merkle tree, and their anchors on an EVM chain.
 
-A checkpoint says "the first `tree_size` audit events have Merkle root `root`" (market.audit.merkle),
-signed by WEB3_CHECKPOINT_KEY over market.audit.proofs.checkpoint_statement. Checkpoints are append-only
-(the database refuses UPDATE and DELETE); an event is sealed when its seq is below some
-checkpoint's tree size. The mutable anchoring state lives beside it, one CheckpointAnchor per
+A checkpoint says "the first `tree_size` audit events have Merkle root `root`"
+(market.audit.merkle), signed by WEB3_CHECKPOINT_KEY over market.audit.proofs.checkpoint_statement.
+Checkpoints are append-only (the database refuses UPDATE and DELETE); an event is sealed when its
+seq is below some checkpoint's tree size. The mutable anchoring state lives beside it, one CheckpointAnchor per
 checkpoint once a chain is configured.
 """
 
