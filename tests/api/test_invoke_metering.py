@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from market.models import AuditEvent, Invocation, UsageEntry
 from market.audit.verify import problems
+from market.models import AuditEvent, Invocation, UsageEntry
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import USDC, bal, fund, publish
 

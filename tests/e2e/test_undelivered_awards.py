@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
+from market.audit.verify import problems
 from market.models import AuditEvent, Settlement, TaskAward, Transfer
 from market.services import task_sweeps
-from market.audit.verify import problems
 from tests.market.test_task_races import fresh, run_together
 from tests.task_support import START, Flow, available, fund, locked
 
