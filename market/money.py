@@ -1,7 +1,8 @@
 """Currencies and amounts. Integer minor units inside; decimal strings on the wire.
 
 API.md: input matches ^\\d+(\\.\\d{1,S})?$ (S = the currency's scale; JSON numbers are refused),
-output always has exactly S decimals, and computed costs round up to the scale.
+output always has exactly S decimals, and computed costs round up to the scale. The digits are ASCII
+only: Python's `\\d` and `int()` also read "١٢٣" or "５", which no client means as an amount.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from django.conf import settings
 from market.errors import InvalidArgument
 
 CURRENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-MAX_MINOR = 2**62  # keeps every total well inside a signed 64-bit column
+# Every amount is below 10**18 minor units (18 significant digits, whatever the scale): that keeps
+# every total well inside a signed 64-bit column, and a schema can say it as a digit count.
+MAX_MINOR = 10**18
+MAX_AMOUNT_CHARS = 40
+_AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 
 
 @lru_cache(maxsize=8)
@@ -27,7 +32,7 @@ def _parse_currencies(spec: str) -> dict[str, int]:
             continue
         code, _, scale = item.partition(":")
         code = code.strip().upper()
-        if not CURRENCY_CODE.match(code) or not scale.strip().isdigit() or int(scale) > 18:
+        if not CURRENCY_CODE.match(code) or not re.fullmatch(r"[0-9]{1,2}", scale.strip()) or int(scale) > 18:
             raise ValueError(f"WEB3_CURRENCIES: bad entry {item!r} (use CODE:scale, e.g. USDC:6)")
         out[code] = int(scale)
     if not out:
@@ -47,15 +52,40 @@ def scale_of(currency: str, *, field: str = "currency") -> int:
         raise InvalidArgument.field(field, f"unknown currency; one of {sorted(currencies())}") from None
 
 
+def _digits(low: int, high: int) -> str:
+    return "" if high == 0 else "[0-9]" + (f"{{{high}}}" if low == high else f"{{{low},{high}}}")
+
+
+def amount_pattern(scale: int, *, positive: bool) -> str:
+    """The regular expression of a wire amount of this scale, read alike by Python's `re` and by
+    ECMA-262 (JSON Schema): ASCII digits, at most `scale` decimals, below MAX_MINOR (at most
+    18 - scale significant digits before the point, leading zeros aside), and not zero if
+    `positive`. parse_amount accepts exactly the strings it matches."""
+    whole_digits = len(str(MAX_MINOR)) - 1 - scale
+    fraction = f"(?:\\.{_digits(1, scale)})?" if scale else ""
+    if not positive:
+        whole = f"0*{_digits(1, whole_digits)}" if whole_digits > 0 else "0+"
+        return f"^{whole}{fraction}$"
+    branches = [f"0*[1-9]{_digits(0, whole_digits - 1)}{fraction}"] if whole_digits > 0 else []
+    if scale:
+        # nothing but zeros before the point: the first decimal that is not zero is the k-th
+        first = "|".join("0" * k + "[1-9]" + _digits(0, scale - 1 - k) for k in range(scale))
+        branches.append(f"0+\\.(?:{first})")
+    return "^(?:" + "|".join(branches) + ")$"
+
+
 def parse_amount(text: object, currency: str, *, field: str = "amount", allow_zero: bool = False) -> int:
-    """A wire amount ("12.5") as integer minor units; refuses numbers, excess decimals, negatives."""
+    """A wire amount ("12.5") as integer minor units; refuses numbers, excess decimals, negatives,
+    non-ASCII digits, and amounts of MAX_MINOR minor units or more."""
     scale = scale_of(currency)
     if not isinstance(text, str):
         raise InvalidArgument.field(field, "must be a decimal string such as \"12.50\"")
-    pattern = r"^\d{1,30}$" if scale == 0 else rf"^\d{{1,30}}(\.\d{{1,{scale}}})?$"
-    if not re.fullmatch(pattern, text):
+    if len(text) > MAX_AMOUNT_CHARS:
+        raise InvalidArgument.field(field, f"must be at most {MAX_AMOUNT_CHARS} characters")
+    shape = _AMOUNT.fullmatch(text)
+    if shape is None or len(shape[2] or "") > scale:
         raise InvalidArgument.field(field, f"must be a decimal string with at most {scale} decimals")
-    minor = int(Decimal(text).scaleb(scale))
+    minor = int(shape[1]) * 10**scale + int((shape[2] or "").ljust(scale, "0") or "0")
     if minor >= MAX_MINOR:
         raise InvalidArgument.field(field, "is too large")
     if minor == 0 and not allow_zero:
