@@ -32,6 +32,7 @@ from web3api.errors import error_body, to_error
 from web3api.identity.auth import authenticate
 from web3api.metrics import LATENCY, REQUESTS
 from web3api.registry import Call, Method
+from web3api.serializers import query_params
 
 log = logging.getLogger("web3api.gateway")
 
@@ -237,7 +238,10 @@ class MethodView(APIView):
 
 class ReadMethodView(MethodView):
     def get(self, request):
-        return self._serve(request._request, lambda: self._query_params(request._request))
+        # A query string has only strings: they are converted by the declared types (?limit=10 is
+        # 10), since the params themselves take JSON types strictly.
+        return self._serve(request._request,
+                           lambda: query_params(self.method.params, self._query_params(request._request)))
 
 
 class _TooLarge(Exception):

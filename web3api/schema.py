@@ -1,6 +1,14 @@
 """OpenAPI operations for the registered methods (drf-spectacular), and the JSON Schema of a
 method's params and result for web3.capabilities.describe, resolved from the same document so the
-two can never disagree."""
+two can never disagree.
+
+Every params object is mapped by ParamsExtension: closed (`additionalProperties: false`), each
+string stating what DRF refuses of it (NUL; blank), and the keywords its fields and class declare in
+`json_schema` (web3api.serializers) for the rules the server checks beyond a field's type: cross-field
+rules, formats, enums from settings, amounts per currency scale. The keywords are those OpenAPI 3.0
+and every JSON Schema draft share (anyOf/oneOf/not/allOf rather than if-then or dependentRequired),
+so describe's paramsSchema is the request body's schema with references resolved and OpenAPI's
+`nullable` written as a null type."""
 
 from __future__ import annotations
 
@@ -14,7 +22,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view, inline_seri
 from rest_framework import serializers
 
 from market.errors import CODES
+from web3api.money import money_rules
 from web3api.registry import Method
+from web3api.serializers import string_pattern
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -122,16 +132,34 @@ def _deref(node: Any, components: dict[str, Any], seen: tuple[str, ...] = ()) ->
     return node
 
 
+def _nullable_as_type(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` as JSON Schema says it: null among the types."""
+    if isinstance(node, list):
+        return [_nullable_as_type(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _nullable_as_type(v) for k, v in node.items()}
+    if node.pop("nullable", False) is True:
+        if isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+            if "enum" in node:
+                node["enum"] = [*node["enum"], None]
+        else:
+            outer = {k: node.pop(k) for k in ("description", "default", "title") if k in node}
+            node = {"anyOf": [node, {"type": "null"}], **outer}
+    return node
+
+
 def method_schemas(method: Method) -> tuple[dict[str, Any], dict[str, Any]]:
     """(paramsSchema, returns) as self-contained JSON Schema objects."""
     doc = openapi_document()
     components = doc.get("components", {}).get("schemas", {})
     op = doc["paths"][f"/api/v1/{method.name}"]["post"]
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-    params = _deref(body, components) if body else {"type": "object", "properties": {}}
-    params.setdefault("type", "object")
-    params.setdefault("properties", {})
-    params["additionalProperties"] = False
+    if body:
+        params = _nullable_as_type(_deref(body, components))
+    else:  # no params: the gateway refuses any name
+        params = {"type": "object", "properties": {}, "additionalProperties": False}
     ok = op["responses"]["200"]["content"]["application/json"]["schema"]
     envelope = _deref(ok, components)
     returns = envelope.get("properties", {}).get("result", {})
@@ -148,4 +176,54 @@ class KeyedResultExtension(OpenApiSerializerExtension):
         schema = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = child
         schema["description"] = "Keyed by currency code; each value as described."
+        return schema
+
+
+def _evaluated(value: Any) -> Any:
+    return value() if callable(value) else value
+
+
+def _add_keywords(schema: dict[str, Any], keywords: dict[str, Any] | None) -> None:
+    for key, value in (keywords or {}).items():
+        if value is None:
+            schema.pop(key, None)
+        elif key == "allOf":
+            schema["allOf"] = [*schema.get("allOf", []), *_evaluated(value)]
+        else:
+            schema[key] = _evaluated(value)
+
+
+def _field_keywords(field: serializers.Field, prop: dict[str, Any]) -> None:
+    if "$ref" in prop or "allOf" in prop:
+        return  # a nested params object: mapped by this extension on its own
+    if isinstance(field, serializers.CharField) and prop.get("type") == "string" and not (
+            {"enum", "pattern", "format"} & set(prop)):
+        pattern = string_pattern(field)
+        if pattern:
+            prop["pattern"] = pattern
+    if isinstance(field, serializers.ListField) and isinstance(prop.get("items"), dict):
+        _field_keywords(field.child, prop["items"])
+    _add_keywords(prop, getattr(field, "json_schema", None))
+
+
+class ParamsExtension(OpenApiSerializerExtension):
+    target_class = "web3api.serializers.Params"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        serializer = self.target() if isinstance(self.target, type) else self.target
+        schema = auto_schema._map_basic_serializer(serializer, direction)
+        if not vars(type(serializer)).get("__doc__"):
+            schema.pop("description", None)  # not Params' own docstring, inherited
+        if direction != "request":
+            return schema  # a params object shown in a result (a resource's pricing) is just its fields
+        properties = schema.get("properties", {})
+        for name, field in serializer.fields.items():
+            if name in properties:
+                _field_keywords(field, properties[name])
+        schema.setdefault("properties", {})
+        schema["additionalProperties"] = False
+        rules = money_rules(serializer)
+        _add_keywords(schema, {"allOf": rules} if rules else None)
+        _add_keywords(schema, _evaluated(type(serializer).json_schema))
         return schema

@@ -12,12 +12,13 @@ from market import sql
 from market.errors import Conflict
 from tests.testapp.models import Counter
 from web3api.registry import method
+from web3api.serializers import Params
 
 # Tests set this to hold a call in flight until they release it.
 GATE: dict[str, threading.Event] = {}
 
 
-class IncrementParams(serializers.Serializer):
+class IncrementParams(Params):
     name = serializers.CharField(max_length=64)
     by = serializers.IntegerField(min_value=1, max_value=1000, default=1)
     fail = serializers.ChoiceField(choices=["none", "conflict", "crash", "integrity"], default="none")
@@ -52,7 +53,7 @@ def increment(call, params):
     return {"name": counter.name, "value": counter.value}
 
 
-class PeekParams(serializers.Serializer):
+class PeekParams(Params):
     name = serializers.CharField(max_length=64)
     sneak = serializers.BooleanField(default=False)
     # How the sneaked write is sent: the ORM, market.sql's cursor, or a data-modifying CTE.

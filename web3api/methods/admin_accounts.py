@@ -7,12 +7,12 @@ from market.selectors.ledger import balances
 from market.services import ledger
 from web3api.money import currency_field, money_field
 from web3api.registry import method
-from web3api.serializers import actor_id_field
+from web3api.serializers import Params, actor_id_field
 
 
-class AccountMoveParams(serializers.Serializer):
+class AccountMoveParams(Params):
     actorId = actor_id_field()
-    amount = money_field("Positive amount.")
+    amount = money_field("The amount.", currency="currency")
     currency = currency_field()
     reason = serializers.CharField(max_length=500, help_text="Why; recorded in the audit log.")
 

@@ -8,10 +8,11 @@ from web3api import status
 from web3api.market_shapes import AnchorOut
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import cursor_field, limit_field
+from web3api.serializers import HEX64_PATTERN, Params, StrictDateTimeField, cursor_field, id_field, limit_field
 
 TRACE_TYPES = ["resource", "lease", "settlement", "task", "dispute"]
-HEX64 = r"^[0-9a-f]{64}$"
+HEX64 = HEX64_PATTERN
+MAX_TREE_SIZE = 2**53 - 1  # the largest integer every JSON reader keeps exact
 
 PROOF_FORMAT = (
     "Verify offline: (1) sha256(UTF-8 of event.payload) = event.payloadSha256; (2) event.hash = sha256 of "
@@ -48,10 +49,10 @@ def listed(sealed_size: int):
     return lambda e: {**audit_selectors.event_record(e), "sealed": e.seq < sealed_size}
 
 
-class QueryParams(serializers.Serializer):
+class QueryParams(Params):
     objectType = serializers.CharField(required=False, max_length=32, help_text="e.g. lease, task, transfer.")
     objectId = serializers.CharField(required=False, max_length=64)
-    since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it.")
+    since = StrictDateTimeField(required=False, help_text="ISO-8601; events at or after it.")
     limit = limit_field()
     cursor = cursor_field()
 
@@ -72,7 +73,7 @@ def audit_query(call, params):
     return paginate(qs, params, listed(audit_selectors.sealed_size()))
 
 
-class TraceParams(serializers.Serializer):
+class TraceParams(Params):
     objectType = serializers.ChoiceField(choices=TRACE_TYPES)
     objectId = serializers.CharField(max_length=64)
 
@@ -95,9 +96,9 @@ def audit_trace(call, params):
     return {"objectType": params["objectType"], "objectId": params["objectId"], "items": [shape(e) for e in events]}
 
 
-class ProofParams(serializers.Serializer):
-    eventId = serializers.CharField(max_length=40)
-    treeSize = serializers.IntegerField(required=False, min_value=1,
+class ProofParams(Params):
+    eventId = id_field("audit event")
+    treeSize = serializers.IntegerField(required=False, min_value=1, max_value=MAX_TREE_SIZE,
                                         help_text="Prove against this checkpoint; default: the first covering it.")
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from market.errors import NotFound
 from web3api import registry, schema
 from web3api.registry import method
+from web3api.serializers import Params
 
 
 def _availability(m: registry.Method) -> dict:
@@ -35,7 +36,7 @@ class CapabilityEntrySerializer(serializers.Serializer):
     availability = AvailabilitySerializer()
 
 
-class CapabilitiesListParams(serializers.Serializer):
+class CapabilitiesListParams(Params):
     group = serializers.RegexField(
         r"^[a-z][a-zA-Z]*$", max_length=40, required=False,
         help_text="Only methods of this group (the part after `web3.`), e.g. `market`.",
@@ -57,7 +58,7 @@ def capabilities_list(call, params):
     return {"items": [_entry(m) for m in registry.all_methods() if not group or m.group == group]}
 
 
-class CapabilitiesDescribeParams(serializers.Serializer):
+class CapabilitiesDescribeParams(Params):
     name = serializers.RegexField(
         r"^web3\.[a-zA-Z]+\.[a-zA-Z]+$", max_length=100,
         help_text="A method name from web3.capabilities.list.",

@@ -7,18 +7,26 @@ from market.models import Dispute
 from market.selectors import audit as audit_selectors
 from market.selectors import disputes as dispute_selectors
 from market.services import disputes as dispute_services
+from market.services.disputes import MAX_EVIDENCE_BYTES
 from web3api import status
 from web3api.market_shapes import DisputeOut, EvidenceOut, dispute_out
-from web3api.methods.market_tasks import TASK_ID
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import StrictCharField, cursor_field, limit_field
+from web3api.serializers import (
+    HEX64_PATTERN,
+    TEXT_PATTERN,
+    Params,
+    StrictCharField,
+    cursor_field,
+    id_field,
+    limit_field,
+)
 
 PARTIES = "the task's creator and the deliverer (parties), arbitrators and staff see a dispute"
 
 
-class DisputeOpenParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
+class DisputeOpenParams(Params):
+    taskId = id_field("task")
     reason = StrictCharField(max_length=5000)
 
 
@@ -42,13 +50,22 @@ def open_dispute(call, params):
     return dispute_out(dispute, merged=merged)
 
 
-class DisputeEvidenceParams(serializers.Serializer):
-    disputeId = serializers.CharField(max_length=40)
+class DisputeEvidenceParams(Params):
+    disputeId = id_field("dispute")
     kind = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="e.g. text, log, screenshot, link.")
-    content = StrictCharField(max_length=10240, required=False, default="", allow_blank=True,
-                              help_text="At most 10 KB; its sha256 must equal `sha256`.")
-    uri = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
-    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="Lowercase hex sha256 of the evidence.")
+    content = StrictCharField(max_length=MAX_EVIDENCE_BYTES, required=False, default="", allow_blank=True,
+                              trim_whitespace=False,
+                              help_text=f"The evidence itself, kept as sent: at most {MAX_EVIDENCE_BYTES} bytes of "
+                              "UTF-8 (the schema's maxLength counts characters; a character may take up to 4 "
+                              "bytes). Give content, uri or both.")
+    uri = StrictCharField(max_length=500, required=False, default="", allow_blank=True,
+                          help_text="Where the evidence can be fetched. Give content, uri or both.")
+    sha256 = serializers.RegexField(HEX64_PATTERN, help_text="Lowercase hex sha256 of the evidence: with content, "
+                                    "the sha256 of its UTF-8 bytes (no schema can say that; another value is "
+                                    "E_INVALID_ARGUMENT).")
+
+    json_schema = {"anyOf": [{"required": ["content"], "properties": {"content": {"minLength": 1}}},
+                             {"required": ["uri"], "properties": {"uri": {"pattern": TEXT_PATTERN}}}]}
 
 
 @method(
@@ -64,12 +81,19 @@ def submit_evidence(call, params):
             "content": e.content, "uri": e.uri, "sha256": e.sha256, "createdAt": e.created_at}
 
 
-class DisputeResolveParams(serializers.Serializer):
-    disputeId = serializers.CharField(max_length=40)
+class DisputeResolveParams(Params):
+    disputeId = id_field("dispute")
     decision = serializers.ChoiceField(choices=Dispute.Decision.values)
     payeeShareBps = serializers.IntegerField(min_value=0, max_value=10000, required=False,
-                                             help_text="With rule: the deliverer's share in basis points.")
+                                             help_text="With rule: the deliverer's share in basis points; "
+                                             "required with rule, refused with decline.")
     rationale = StrictCharField(max_length=5000)
+
+    json_schema = {"oneOf": [
+        {"properties": {"decision": {"enum": [Dispute.Decision.RULE.value]}}, "required": ["payeeShareBps"]},
+        {"properties": {"decision": {"enum": [Dispute.Decision.DECLINE.value]}},
+         "not": {"required": ["payeeShareBps"]}},
+    ]}
 
 
 @method(
@@ -87,8 +111,8 @@ def resolve_dispute(call, params):
         rationale=params["rationale"], payee_share_bps=params.get("payeeShareBps")))
 
 
-class DisputeAppealParams(serializers.Serializer):
-    disputeId = serializers.CharField(max_length=40)
+class DisputeAppealParams(Params):
+    disputeId = id_field("dispute")
     reason = StrictCharField(max_length=5000)
 
 
@@ -103,8 +127,8 @@ def appeal_dispute(call, params):
         is_arbitrator=call.is_arbitrator))
 
 
-class DisputeGetParams(serializers.Serializer):
-    disputeId = serializers.CharField(max_length=40)
+class DisputeGetParams(Params):
+    disputeId = id_field("dispute")
 
 
 @method(
@@ -116,7 +140,7 @@ def get_dispute(call, params):
                                                      is_staff=call.is_staff, is_arbitrator=call.is_arbitrator))
 
 
-class DisputeListParams(serializers.Serializer):
+class DisputeListParams(Params):
     status = serializers.ChoiceField(choices=Dispute.Status.values, required=False)
     limit = limit_field()
     cursor = cursor_field()

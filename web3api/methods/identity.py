@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from web3api.identity import services
 from web3api.registry import EmptyParams, OkResult, method
-from web3api.serializers import ADDRESS_PATTERN, SIGNATURE_PATTERN, StrictCharField
+from web3api.serializers import ADDRESS_PATTERN, SIGNATURE_PATTERN, Params, StrictCharField, with_schema
 
 
 def _domain_and_uri(request) -> tuple[str, str]:
@@ -15,13 +15,14 @@ def _domain_and_uri(request) -> tuple[str, str]:
     return domain, f"{scheme}://{domain}"
 
 
-class ChallengeParams(serializers.Serializer):
+class ChallengeParams(Params):
     address = serializers.RegexField(
         ADDRESS_PATTERN, max_length=42, help_text="The wallet address that will sign (0x + 40 hex)."
     )
-    chainId = serializers.IntegerField(
-        required=False, min_value=1, help_text="EIP-155 chain id; defaults to the market's first."
-    )
+    chainId = with_schema(serializers.IntegerField(
+        required=False, min_value=1, help_text="EIP-155 chain id, one the market accepts (WEB3_CHAIN_IDS); defaults "
+        "to the market's first."
+    ), enum=lambda: list(settings.WEB3_CHAIN_IDS))
 
 
 class ChallengeResult(serializers.Serializer):
@@ -55,7 +56,7 @@ class SiweMessageField(StrictCharField):
     text the market did not issue; the schema states it."""
 
 
-class VerifyParams(serializers.Serializer):
+class VerifyParams(Params):
     message = SiweMessageField(
         trim_whitespace=False,
         help_text=(

@@ -10,28 +10,61 @@ from market.money import format_amount
 from market.selectors import index as index_selectors
 from market.selectors import resources as resource_selectors
 from market.services import index as index_service
+from market.services.index import MAX_SKEW_SEC
 from web3api import status
-from web3api.methods.leases import PricingOut, pricing_shape
-from web3api.methods.resources import KINDS, TAG
+from web3api.methods.leases import PER_CHOICES, PricingOut, pricing_shape
+from web3api.methods.resources import KINDS, TAG, PricingSerializer
 from web3api.money import currency_field
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import SIGNATURE_PATTERN, actor_id_field, cursor_field, limit_field
+from web3api.serializers import (
+    SIGNATURE_PATTERN,
+    Params,
+    StrictRegexField,
+    actor_id_field,
+    cursor_field,
+    id_field,
+    limit_field,
+    with_schema,
+)
 
 HEALTH = ["healthy", "degraded", "stale"]
+# What the index reads as a time (datetime.fromisoformat once Z is +00:00): RFC 3339 with an offset.
+REPORTED_AT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$"
 
 
-class ReportParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
-    entry = serializers.DictField(help_text="{resourceId, pricing: {unit, unitPrice, currency}, tags: [..], "
-                                  "reportedAt: ISO-8601 within 300 s of the market's clock}.")
+class IndexPricingParams(PricingSerializer):
+    per = with_schema(serializers.IntegerField(
+        required=False, min_value=1, max_value=max(PER_CHOICES),
+        help_text="Optional, as outputs show it: 1 for call and query, 1000000 for token and byte; a `per` other than "
+        "the unit's is E_INVALID_ARGUMENT."), enum=PER_CHOICES)
+
+
+class IndexEntryParams(Params):
+    """The signed index entry. Taken exactly as sent once its shape is checked: the signature is
+    over its RFC 8785 JSON, which trimming or parsing a member would change."""
+
+    resourceId = serializers.CharField(max_length=40, trim_whitespace=False,
+                                       help_text="Equal to the params' resourceId (no schema keyword compares "
+                                       "two values).")
+    pricing = IndexPricingParams(help_text="The resource's pricing exactly as web3.resources.get shows it "
+                                "(unitPrice with all the currency's decimals); other pricing is E_INVALID_ARGUMENT.")
+    tags = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True))
+    reportedAt = with_schema(StrictRegexField(
+        REPORTED_AT, trim_whitespace=False, help_text=f"When the provider made the report: an RFC 3339 time with its "
+        f"offset, within {MAX_SKEW_SEC} s of the market's clock."), format="date-time")
+
+    def to_internal_value(self, data):
+        super().to_internal_value(data)
+        return data
+
+
+class ReportParams(Params):
+    resourceId = id_field("resource", help_text="Id of the resource (res_...).")
+    entry = IndexEntryParams(help_text="{resourceId, pricing: {unit, unitPrice, currency}, tags: [..], "
+                             "reportedAt}: what the provider signed.")
     signature = serializers.RegexField(SIGNATURE_PATTERN, help_text="EIP-191 personal_sign by the provider's wallet "
-                                       "of the string sha256:<hex of the RFC 8785 entry>.")
-
-    def validate_entry(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be a JSON object")
-        return value
+                                       "of the string sha256:<hex of the RFC 8785 entry>; no schema can check it.")
 
 
 class ReportResult(serializers.Serializer):
@@ -86,7 +119,7 @@ class IndexEntrySerializer(serializers.Serializer):
     reputation = serializers.IntegerField(help_text="The provider's reputation score (0-100).")
 
 
-class IndexListParams(serializers.Serializer):
+class IndexListParams(Params):
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     currency = currency_field(required=False)
     tag = serializers.RegexField(TAG, max_length=40, required=False)
@@ -120,8 +153,8 @@ def index_list(call, params):
     return page
 
 
-class HealthParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
+class HealthParams(Params):
+    resourceId = id_field("resource", help_text="Id of the resource (res_...).")
 
 
 class HealthResult(serializers.Serializer):
@@ -144,7 +177,7 @@ def health(call, params):
     return {"resourceId": r.resource_id, **index_selectors.resource_health(r)}
 
 
-class ReputationParams(serializers.Serializer):
+class ReputationParams(Params):
     actorId = actor_id_field()
 
 

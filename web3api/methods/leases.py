@@ -11,7 +11,7 @@ from market.services.resources import pricing_out
 from web3api.money import money_field
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import StrictCharField, cursor_field, limit_field
+from web3api.serializers import Params, StrictCharField, cursor_field, id_field, limit_field
 
 LEASE_STATUSES = ["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]
 PER_CHOICES = [1, 1_000_000]
@@ -62,9 +62,10 @@ def lease_out(lease) -> dict:
     }
 
 
-class IssueParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
-    maxCost = money_field("Budget locked from the caller into the lease's settlement; positive.")
+class IssueParams(Params):
+    resourceId = id_field("resource", help_text="Id of the resource (res_...).")
+    maxCost = money_field("Budget locked from the caller into the lease's settlement, in the resource's currency "
+                          "(with at most its scale of decimals).")
     ttlSec = serializers.IntegerField(min_value=1, max_value=services.MAX_TTL_SEC, help_text="Lease lifetime.")
 
 
@@ -85,8 +86,8 @@ def issue(call, params):
                                           max_cost=params["maxCost"], ttl_sec=params["ttlSec"]))
 
 
-class LeaseIdParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
+class LeaseIdParams(Params):
+    leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
 
 
 @method(
@@ -98,7 +99,7 @@ def get(call, params):
     return lease_out(selectors.lease_get(lease_id=params["leaseId"], actor_id=call.actor_id, is_staff=call.is_staff))
 
 
-class LeaseListParams(serializers.Serializer):
+class LeaseListParams(Params):
     status = serializers.ChoiceField(choices=LEASE_STATUSES, required=False)
     resourceId = serializers.CharField(max_length=40, required=False)
     role = serializers.ChoiceField(choices=["consumer", "provider"], required=False,
@@ -133,8 +134,8 @@ def revoke(call, params):
                                            is_staff=call.is_staff))
 
 
-class AppendParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
+class AppendParams(Params):
+    leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
     units = serializers.IntegerField(min_value=1, max_value=10**15, help_text="Usage in the lease's pricing unit.")
     usageRef = StrictCharField(max_length=120, help_text="The provider's own reference; the same one again "
                                "returns the first entry.")

@@ -7,7 +7,7 @@ from market.selectors import ledger as ledger_selectors
 from web3api.money import currency_field
 from web3api.pagination import paginate
 from web3api.registry import EmptyParams, method
-from web3api.serializers import KeyedResult, cursor_field, limit_field
+from web3api.serializers import KeyedResult, Params, StrictDateTimeField, cursor_field, id_field, limit_field
 
 
 class SettlementSerializer(serializers.Serializer):
@@ -36,8 +36,8 @@ def settlement_out(s) -> dict:
     }
 
 
-class SettlementStatusParams(serializers.Serializer):
-    settlementId = serializers.CharField(max_length=40, help_text="Id of the settlement.")
+class SettlementStatusParams(Params):
+    settlementId = id_field("settlement")
 
 
 @method(
@@ -93,11 +93,11 @@ def ledger_entry_out(t, actor_id: str) -> dict:
     }
 
 
-class LedgerListParams(serializers.Serializer):
+class LedgerListParams(Params):
     leaseId = serializers.CharField(required=False, max_length=40, help_text="Only entries of this lease.")
     currency = currency_field(required=False)
-    since = serializers.DateTimeField(required=False, help_text="ISO-8601; entries at or after it.")
-    until = serializers.DateTimeField(required=False, help_text="ISO-8601; entries before it.")
+    since = StrictDateTimeField(required=False, help_text="ISO-8601; entries at or after it.")
+    until = StrictDateTimeField(required=False, help_text="ISO-8601; entries before it.")
     limit = limit_field()
     cursor = cursor_field()
 

@@ -5,19 +5,19 @@ from rest_framework import serializers
 from market.hashing import RESULT_HASH_FIELDS
 from market.services import results as result_services
 from web3api.market_shapes import TaskReceiptOut, TaskResultOut, receipt_out, result_out
-from web3api.methods.market_tasks import TASK_ID, UNDELIVERED, signature_field
+from web3api.methods.market_tasks import UNDELIVERED, signature_field
 from web3api.registry import method
-from web3api.serializers import StrictCharField
+from web3api.serializers import HEX64_PATTERN, Params, StrictCharField, id_field
 
 
-class ArtifactParams(serializers.Serializer):
+class ArtifactParams(Params):
     name = StrictCharField(max_length=200)
-    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="Lowercase hex sha256 of the artifact.")
+    sha256 = serializers.RegexField(HEX64_PATTERN, help_text="Lowercase hex sha256 of the artifact.")
     uri = StrictCharField(max_length=500, required=False, help_text="Where the artifact can be fetched.")
 
 
-class SubmitResultParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
+class SubmitResultParams(Params):
+    taskId = id_field("task")
     summary = StrictCharField(max_length=10000)
     artifacts = ArtifactParams(many=True, max_length=50, help_text="[{name, sha256, uri?}]; may be empty.")
     signature = signature_field("{taskId, summary, artifacts}")
@@ -39,8 +39,8 @@ def submit_result(call, params):
                                                     signature=params.get("signature"), is_staff=call.is_staff))
 
 
-class ReviewResultParams(serializers.Serializer):
-    resultId = serializers.CharField(max_length=40)
+class ReviewResultParams(Params):
+    resultId = id_field("result")
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     reason = StrictCharField(max_length=5000, required=False, default="", allow_blank=True)
     signature = signature_field("{resultId, decision, reason}")

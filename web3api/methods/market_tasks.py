@@ -19,10 +19,17 @@ from web3api.market_shapes import (
 from web3api.money import currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import SIGNATURE_PATTERN, StrictCharField, StrictRegexField, cursor_field, limit_field
+from web3api.serializers import (
+    SIGNATURE_PATTERN,
+    Params,
+    StrictCharField,
+    StrictRegexField,
+    cursor_field,
+    id_field,
+    limit_field,
+)
 
 MAX_SEC = 30 * 86400
-TASK_ID = {"max_length": 40, "help_text": "Id of the task."}
 UNDELIVERED = ("An award with no result WEB3_DELIVERY_GRACE_SEC (default 3600 s) after its deliverBy is revoked by "
                "the tasks.undelivered sweep: the locked price is refunded to the creator, and the task is open for "
                "bids again (task_open) while its expiresAt is ahead, else it is task_expired.")
@@ -32,13 +39,15 @@ def signature_field(what: str) -> StrictRegexField:
     return StrictRegexField(SIGNATURE_PATTERN, required=False, help_text=(
         f"Optional EIP-191 personal_sign by the caller's wallet of the string "
         f"'sha256:' + hex(sha256(RFC 8785 JSON of {what})), amounts as decimal strings with the currency's "
-        "scale. Required when the task has requireSignatures."))
+        "scale. Required when the task has requireSignatures. No schema can check a signature: one that "
+        "recovers to no key is E_INVALID_ARGUMENT, one by another wallet E_AUTH_REQUIRED."))
 
 
-class PublishTaskParams(serializers.Serializer):
+class PublishTaskParams(Params):
     title = StrictCharField(max_length=200)
     requirements = StrictCharField(max_length=10000, help_text="What the deliverer must produce.")
-    budget = money_field("Most the creator will pay; positive, at most WEB3_TASK_BUDGET_CAP.")
+    budget = money_field("Most the creator will pay; at most WEB3_TASK_BUDGET_CAP when the market sets one.",
+                         currency="currency")
     currency = currency_field()
     ttlSec = serializers.IntegerField(min_value=1, max_value=MAX_SEC, help_text="Open for bids this long.")
     reviewWindowSec = serializers.IntegerField(min_value=1, max_value=MAX_SEC, required=False,
@@ -63,7 +72,7 @@ def publish_task(call, params):
         review_window_sec=params.get("reviewWindowSec"), require_signatures=params["requireSignatures"]))
 
 
-class ListTasksParams(serializers.Serializer):
+class ListTasksParams(Params):
     status = serializers.ChoiceField(choices=task_selectors.TaskOrder.Status.values, required=False)
     creatorActorId = serializers.CharField(max_length=42, required=False)
     currency = currency_field(required=False)
@@ -88,8 +97,8 @@ def list_tasks(call, params):
     return paginate(qs, params, task_out)
 
 
-class TaskIdParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
+class TaskIdParams(Params):
+    taskId = id_field("task")
 
 
 @method(
@@ -118,9 +127,10 @@ def cancel_task(call, params):
                                               is_staff=call.is_staff))
 
 
-class PlaceBidParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
-    price = money_field("Positive, at most the task's budget.")
+class PlaceBidParams(Params):
+    taskId = id_field("task")
+    price = money_field("At most the task's budget, with at most the scale of the task's currency (the task "
+                        "decides both; see web3.market.getTask).")
     etaSec = serializers.IntegerField(min_value=1, max_value=MAX_SEC, help_text="deliverBy = awardedAt + etaSec.")
     note = StrictCharField(max_length=2000, required=False, default="", allow_blank=True)
     signature = signature_field("{taskId, price, etaSec, note}")
@@ -142,8 +152,8 @@ def place_bid(call, params):
         eta_sec=params["etaSec"], note=params["note"], signature=params.get("signature")))
 
 
-class BidIdParams(serializers.Serializer):
-    bidId = serializers.CharField(max_length=40, help_text="Id of the bid.")
+class BidIdParams(Params):
+    bidId = id_field("bid")
 
 
 @method(
@@ -156,8 +166,8 @@ def withdraw_bid(call, params):
                                                is_staff=call.is_staff))
 
 
-class ListBidsParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
+class ListBidsParams(Params):
+    taskId = id_field("task")
     limit = limit_field()
     cursor = cursor_field()
 
@@ -177,9 +187,9 @@ def list_bids(call, params):
                     bid_out)
 
 
-class AwardBidParams(serializers.Serializer):
-    taskId = serializers.CharField(**TASK_ID)
-    bidId = serializers.CharField(max_length=40, help_text="A bid_submitted bid of this task.")
+class AwardBidParams(Params):
+    taskId = id_field("task")
+    bidId = id_field("bid", help_text="A bid_submitted bid of this task.")
 
 
 @method(

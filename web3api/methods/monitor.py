@@ -9,9 +9,18 @@ from market.services import monitor as monitor_services
 from web3api import status
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import StrictCharField, cursor_field, limit_field
+from web3api.serializers import (
+    Params,
+    StrictCharField,
+    StrictDateTimeField,
+    StrictDecimalField,
+    cursor_field,
+    id_field,
+    limit_field,
+)
 
 STAFF = ["staff only"]
+NEW_RULE = "Needed to create a rule (E_INVALID_ARGUMENT without it), not to change one."
 RULE_NAME = {"max_length": 80, "help_text": "The rule's unique name (lowercase letters, digits, . _ -)."}
 
 
@@ -29,7 +38,7 @@ class MetricsOut(serializers.Serializer):
     metrics = MetricOut(many=True)
 
 
-class NoParams(serializers.Serializer):
+class NoParams(Params):
     pass
 
 
@@ -78,22 +87,23 @@ def list_rules(call, params):
     return {"items": [monitor_selectors.rule_record(r, firing.get(r.pk)) for r in monitor_selectors.rule_list()]}
 
 
-class UpsertRuleParams(serializers.Serializer):
+class UpsertRuleParams(Params):
     name = serializers.RegexField(r"^[a-z0-9][a-z0-9._-]*$", **RULE_NAME)
     description = StrictCharField(max_length=300, required=False, allow_blank=True)
-    severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False)
-    metric = serializers.ChoiceField(choices=list(monitor_selectors.METRICS), required=False)
+    severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False, help_text=NEW_RULE)
+    metric = serializers.ChoiceField(choices=list(monitor_selectors.METRICS), required=False, help_text=NEW_RULE)
     comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values, required=False)
-    threshold = serializers.DecimalField(max_digits=20, decimal_places=6, required=False,
-                                         help_text="A number (or a decimal string) the metric is compared with.")
+    threshold = StrictDecimalField(max_digits=20, decimal_places=6, required=False,
+                                   help_text="A number (or a decimal string) the metric is compared with; a number "
+                                   "is rounded to 6 decimals, a string has at most 6. " + NEW_RULE)
     windowSec = serializers.IntegerField(min_value=60, max_value=7 * 86400, required=False,
                                          help_text="Window of a rate metric (default 300).")
     forSec = serializers.IntegerField(min_value=0, max_value=86400, required=False,
                                       help_text="How long the condition must hold before the alert fires (default 0).")
     enabled = serializers.BooleanField(required=False)
-    silencedUntil = serializers.DateTimeField(required=False, allow_null=True,
-                                              help_text="Until then alerts are recorded but nobody is notified; "
-                                                        "null lifts the silence.")
+    silencedUntil = StrictDateTimeField(required=False, allow_null=True,
+                                        help_text="Until then alerts are recorded but nobody is notified; null lifts "
+                                        "the silence.")
 
 
 class UpsertRuleOut(RuleOut):
@@ -107,8 +117,9 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
     name="web3.monitor.upsertRule", summary="Create an alert rule, or change the given fields of one, by name.",
     group="monitor", auth="staff", params=UpsertRuleParams, result=UpsertRuleOut, permissions=STAFF, risk="medium",
     errors=["E_INVALID_ARGUMENT"],
-    description="A new rule needs severity, metric and threshold; comparator defaults to gt. Fields left out of "
-                "a call on an existing rule keep their values.",
+    description="A new rule needs severity, metric and threshold (E_INVALID_ARGUMENT naming the missing ones; "
+                "whether a rule of that name exists is the market's state, so the params schema cannot require "
+                "them); comparator defaults to gt. Fields left out of a call on an existing rule keep their values.",
     examples=[{"params": {"name": "disputes-open", "severity": "P1", "metric": "disputes_open", "threshold": 50}}],
 )
 def upsert_rule(call, params):
@@ -148,11 +159,11 @@ class AlertOut(serializers.Serializer):
     observations = ObservationOut(many=True, help_text="The values seen: at firing, on each change, at resolution.")
 
 
-class HistoryParams(serializers.Serializer):
+class HistoryParams(Params):
     rule = serializers.CharField(max_length=80, required=False)
     status = serializers.ChoiceField(choices=Alert.Status.values, required=False)
     severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False)
-    since = serializers.DateTimeField(required=False, help_text="Alerts fired at or after this time.")
+    since = StrictDateTimeField(required=False, help_text="Alerts fired at or after this time.")
     limit = limit_field()
     cursor = cursor_field()
 
@@ -173,8 +184,8 @@ def history(call, params):
     return paginate(monitor_selectors.alert_history(filters=filters), params, monitor_selectors.alert_record)
 
 
-class AcknowledgeParams(serializers.Serializer):
-    alertId = serializers.CharField(max_length=40)
+class AcknowledgeParams(Params):
+    alertId = id_field("alert")
 
 
 @method(

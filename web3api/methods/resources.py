@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from market.hashing import RESOURCE_HASH_FIELDS as HASH_FIELDS
+from market.models.resources import UNITS_BY_KIND
 from market.money import format_amount
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
@@ -11,21 +12,43 @@ from web3api.methods.leases import LeaseSerializer, PricingOut, lease_out, prici
 from web3api.money import currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import StrictCharField, actor_id_field, cursor_field, limit_field
+from web3api.serializers import (
+    Params,
+    StrictCharField,
+    actor_id_field,
+    cursor_field,
+    id_field,
+    limit_field,
+    with_schema,
+)
 
 KINDS = ["model", "search", "storage"]
 BACKENDS = ["openai-compat", "searxng", "http-blob", "custom"]
 TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+# An http(s) URL with a host, as RFC 3986 spells it in ASCII: no credentials, no fragment, a port of
+# 1-65535. The market's own check (market.outbound.check_endpoint_syntax) accepts all of these.
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+ENDPOINT = (rf"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::{_PORT})?"
+            r"(?:[/?][A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")
+ENDPOINT_HELP = ("an http(s) URL with a host, without credentials or a fragment. Unless the operator allows "
+                 "private endpoints, a host that is (or, when called, resolves to) a loopback, private, "
+                 "link-local or metadata address is refused.")
 
 
-class PricingSerializer(serializers.Serializer):
+def endpoint_field(help_text: str, **kwargs) -> StrictCharField:
+    return with_schema(StrictCharField(max_length=2000, help_text=f"{help_text} It is {ENDPOINT_HELP}", **kwargs),
+                       format="uri", pattern=ENDPOINT)
+
+
+class PricingSerializer(Params):
     unit = serializers.ChoiceField(choices=["token", "call", "query", "byte"],
                                    help_text="model: token|call; search: query|call; storage: byte|call.")
-    unitPrice = money_field("Price per unit (call, query) or per 1,000,000 units (token, byte); may be zero.")
+    unitPrice = money_field("Price per unit (call, query) or per 1,000,000 units (token, byte).", positive=False,
+                            currency="currency")
     currency = currency_field()
 
 
-class PolicySerializer(serializers.Serializer):
+class PolicySerializer(Params):
     maxConcurrent = serializers.IntegerField(min_value=1, max_value=1000, required=False,
                                              help_text="Calls one lease may have running at once (default 4).")
     maxTokens = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False, allow_null=True,
@@ -69,18 +92,22 @@ def resource_out(r) -> dict:
     }
 
 
-class PublishParams(serializers.Serializer):
+class PublishParams(Params):
     kind = serializers.ChoiceField(choices=KINDS)
     name = StrictCharField(max_length=120)
     description = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     backend = serializers.ChoiceField(choices=BACKENDS)
-    endpoint = StrictCharField(max_length=2000, help_text="http(s) URL the market calls; stored encrypted, "
-                               "never shown again.")
+    endpoint = endpoint_field("The URL the market calls; stored encrypted, never shown again.")
     accessToken = StrictCharField(max_length=4000, required=False, allow_blank=True, default="",
                                   help_text="Sent to the provider as a bearer token; stored encrypted.")
-    pricing = PricingSerializer()
+    pricing = PricingSerializer(help_text="Its unit is one the kind allows.")
     policy = PolicySerializer(required=False)
     tags = _tags_field(required=False, default=list)
+
+    json_schema = {"anyOf": [
+        {"properties": {"kind": {"enum": [kind]}, "pricing": {"properties": {"unit": {"enum": list(units)}}}}}
+        for kind, units in UNITS_BY_KIND.items()
+    ]}
 
 
 @method(
@@ -101,13 +128,14 @@ def publish(call, params):
     return resource_out(r)
 
 
-class UpdateParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
+class UpdateParams(Params):
+    resourceId = id_field("resource", help_text="Id of the resource (res_...).")
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
-    pricing = PricingSerializer(required=False, help_text="Applies to new leases only.")
+    pricing = PricingSerializer(required=False, help_text="Applies to new leases only. Its unit must be one the "
+                                "resource's kind allows (model: token|call; search: query|call; storage: byte|call).")
     policy = PolicySerializer(required=False, help_text="Merged into the current policy.")
     tags = _tags_field(required=False)
-    endpoint = StrictCharField(max_length=2000, required=False, help_text="Rotate the endpoint.")
+    endpoint = endpoint_field("Rotate the endpoint.", required=False)
     accessToken = StrictCharField(max_length=4000, required=False, allow_blank=True, help_text="Rotate the token.")
 
 
@@ -122,8 +150,8 @@ def update(call, params):
                                                  changes=changes))
 
 
-class ResourceIdParams(serializers.Serializer):
-    resourceId = serializers.CharField(max_length=40, help_text="Id of the resource (res_...).")
+class ResourceIdParams(Params):
+    resourceId = id_field("resource", help_text="Id of the resource (res_...).")
 
 
 @method(
@@ -145,16 +173,19 @@ def get(call, params):
                                                is_staff=call.is_staff))
 
 
-class ListParams(serializers.Serializer):
+class ListParams(Params):
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     providerActorId = actor_id_field(required=False)
     currency = currency_field(required=False)
-    maxUnitPrice = money_field("Only resources at or below this unit price (needs currency).", required=False)
+    maxUnitPrice = money_field("Only resources at or below this unit price (needs currency).", positive=False,
+                               currency="currency", required=False)
     status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"], required=False,
                                      help_text="Default resource_published.")
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
     cursor = cursor_field()
+
+    json_schema = {"anyOf": [{"not": {"required": ["maxUnitPrice"]}}, {"required": ["currency"]}]}
 
 
 class ResourceListResult(serializers.Serializer):
@@ -172,11 +203,13 @@ def list_(call, params):
     return paginate(qs, params, resource_out)
 
 
-class InvokeParams(serializers.Serializer):
-    leaseId = serializers.CharField(max_length=40, help_text="Id of the lease (lease_...).")
-    input = serializers.DictField(help_text="openai-compat: a chat-completions body (messages, max_tokens, ...); "
-                                  "searxng: {q, categories?, language?}; http-blob: {op: put|get, sha256, "
-                                  "contentBase64?}; custom: any JSON object.")
+class InvokeParams(Params):
+    leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
+    input = serializers.DictField(help_text="The body for the lease's backend, which the lease decides (so no "
+                                  "schema here can say which; another shape is E_INVALID_ARGUMENT): openai-compat: "
+                                  "a chat-completions body (non-empty messages, max_tokens a positive integer, ...); "
+                                  "searxng: {q: 1-500 characters, categories?, language?}; http-blob: {op: put|get, "
+                                  "sha256, contentBase64?}; custom: any JSON object.")
 
     def validate_input(self, value):
         if not isinstance(value, dict):
