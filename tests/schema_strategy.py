@@ -12,6 +12,7 @@ never sent.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -136,8 +137,6 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
         if high is not None and high > MAX_TEXT:
             base = base | st.text(TEXT, min_size=max(low, high - 2), max_size=high)
     if "pattern" in schema and fmt in ("date-time", "uri"):
-        import re
-
         base = base.filter(re.compile(schema["pattern"]).search)
     return base.filter(lambda s: low <= len(s) <= (high if high is not None else len(s)))
 
