@@ -61,7 +61,8 @@ class VerifyParams(Params):
         trim_whitespace=False,
         help_text=(
             "The message from web3.siwe.challenge, byte for byte: any change, or more than "
-            f"{services.MESSAGE_MAX_CHARS} characters, is E_AUTH_REQUIRED."
+            f"{services.MESSAGE_MAX_CHARS} characters, is E_AUTH_REQUIRED: only the text the market issued "
+            "verifies, which no schema can say."
         ),
     )
     signature = serializers.RegexField(
