@@ -81,23 +81,27 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------------------------
 # SQLite is shared by the web server, the worker and beat: WAL lets readers run beside the one
 # writer, IMMEDIATE takes the write lock at BEGIN (no lock upgrade deadlocks), and the busy timeout
-# makes a writer wait instead of failing.
-SQLITE_BUSY_TIMEOUT_SEC = 20
+# makes a writer wait instead of failing. On PostgreSQL the same time bounds a wait for a lock
+# (lock_timeout). A write that cannot get the database in that time is E_UNAVAILABLE (503).
+WEB3_DB_BUSY_TIMEOUT_SEC = env.float("WEB3_DB_BUSY_TIMEOUT_SEC", default=20.0)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'market.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": SQLITE_BUSY_TIMEOUT_SEC,
+        "timeout": WEB3_DB_BUSY_TIMEOUT_SEC,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SEC * 1000};"
+            f"PRAGMA busy_timeout={int(WEB3_DB_BUSY_TIMEOUT_SEC * 1000)};"
         ),
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", f"-c lock_timeout={int(WEB3_DB_BUSY_TIMEOUT_SEC * 1000)}"
+    )
     if os.environ.get("WEB3_TEST_DB_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": os.environ["WEB3_TEST_DB_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -138,6 +142,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Request bodies above this are refused with E_INVALID_ARGUMENT (HTTP 413).
 WEB3_MAX_BODY_BYTES = env.int("WEB3_MAX_BODY_BYTES", default=1024 * 1024)
+# Bodies nesting arrays and objects deeper than this (the params object is level 1) are refused with
+# E_INVALID_ARGUMENT before they are parsed. At most 200, so nothing that walks a value recursively
+# (the parser, canonical JSON, the serializers) comes near Python's recursion limit.
+WEB3_MAX_JSON_DEPTH = min(env.int("WEB3_MAX_JSON_DEPTH", default=64), 200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEB3_MAX_BODY_BYTES
 
 # --- REST framework and schema ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
@@ -53,6 +53,39 @@ def constraint_name(exc: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
+# SQLSTATEs after which the transaction was rolled back having changed nothing, and a later try may
+# well succeed: the lock was not granted within lock_timeout, no connection slot or the server is
+# starting, and (once the gateway's retries are used up) serialization failures and deadlocks.
+_PG_BUSY = {"55P03", "53300", "57P03", "40001", "40P01"}
+# Seconds a client is told to wait before it tries again when the database was busy.
+DATABASE_RETRY_AFTER_SEC = 1
+
+
+def database_busy(exc: BaseException) -> bool:
+    """True when the database could not be had in time (SQLite's write lock after the busy
+    timeout, a PostgreSQL lock timeout, no connection to be had) and so nothing was changed.
+    Anything else, a connection lost in the middle of a transaction included, is not: its outcome
+    is unknown."""
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_BUSY
+    text = str(exc)
+    if "database is locked" in text or "database table is locked" in text:
+        return True
+    # psycopg's own words for a connection attempt that failed: no session existed yet.
+    return type(cause).__module__.startswith("psycopg") and (
+        text.startswith("connection failed:") or text.startswith("connection timeout expired"))
+
+
+def retry_after(status: int, body: dict[str, Any]) -> dict[str, str]:
+    """The Retry-After header of a 429 or 503 whose details carry retryAfterSec."""
+    seconds = body["error"]["details"].get("retryAfterSec") if status in (429, 503) else None
+    return {"Retry-After": str(seconds)} if seconds is not None else {}
+
+
 def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """(HTTP status, envelope) for any exception. Unexpected ones are logged with a correlation
     id, which is the only thing the client sees of them."""
@@ -65,7 +98,7 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, drf_exceptions.ParseError):
         return 400, error_body("E_INVALID_ARGUMENT", "the body is not a valid JSON object")
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return 400, error_body("E_INVALID_ARGUMENT", "send the params as application/json")
+        return 415, error_body("E_INVALID_ARGUMENT", "send the params with 'Content-Type: application/json'")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return 405, error_body(
             "E_INVALID_ARGUMENT", "this method changes state: call it with POST",
@@ -82,6 +115,12 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         name = constraint_name(exc)
         details = {"constraint": name} if name else {}
         return 409, error_body("E_CONFLICT", "the change conflicts with the current state", details)
+    if database_busy(exc):
+        log.warning("database busy, answered E_UNAVAILABLE: %s", str(exc).splitlines()[0][:200])
+        return 503, error_body(
+            "E_UNAVAILABLE", "the database is busy; nothing was changed: try again shortly",
+            {"retryAfterSec": DATABASE_RETRY_AFTER_SEC},
+        )
     correlation_id = uuid.uuid4().hex
     log.error("unhandled error correlationId=%s", correlation_id, exc_info=exc)
     return 500, error_body(
@@ -100,7 +139,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     # that is not the request's (a test's, a caller's) is not ours to doom.
     set_rollback()
     status, body = to_error(exc)
-    headers = {}
-    if status == 429 and "retryAfterSec" in body["error"]["details"]:
-        headers["Retry-After"] = str(body["error"]["details"]["retryAfterSec"])
-    return Response(body, status=status, headers=headers)
+    return Response(body, status=status, headers=retry_after(status, body))

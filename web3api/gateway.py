@@ -1,9 +1,10 @@
 """The gateway: one DRF view class per registered method, all served by this one dispatcher.
 
 Order of work for a call: availability (kill switch) -> who is calling -> role -> rate limit ->
-params parsed (JSON object, size cap, no unknown names) -> Idempotency-Key claim -> params
-validated -> the handler in one transaction (retried on deadlock/serialization failure) -> the
-result shaped by the method's result serializer -> the envelope.
+params parsed (web3api.body: size cap, JSON media type, nesting depth, a JSON object) ->
+Idempotency-Key claim -> params validated (no unknown names) -> the handler in one transaction
+(retried on a locked database, deadlock or serialization failure) -> the result shaped by the
+method's result serializer -> the envelope.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.parsers import JSONParser
@@ -28,7 +28,8 @@ from rest_framework.views import APIView
 from market.errors import AuthRequired, Forbidden, InvalidArgument, NotFound
 from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
-from web3api.errors import error_body, to_error
+from web3api.body import body_params
+from web3api.errors import database_busy, retry_after, to_error
 from web3api.identity.auth import authenticate
 from web3api.metrics import LATENCY, REQUESTS
 from web3api.registry import Call, Method
@@ -47,15 +48,20 @@ def _retryable(exc: OperationalError) -> bool:
 
 
 def run_in_transaction(fn, *args, **kwargs):
-    """Run fn in one transaction; retry deadlocks and serialization failures, but only when this
-    is the outermost transaction (a nested one cannot be retried on its own)."""
+    """Run fn in one transaction; retry a locked database, deadlocks and serialization failures,
+    but only when this is the outermost transaction (a nested one cannot be retried on its own).
+
+    No retry starts once the busy timeout has passed since the first attempt: an attempt that
+    found SQLite locked has already waited that long, and five of them would outlast the web
+    server's worker timeout, so the caller would get a dropped connection instead of a 503."""
     attempts = settings.WEB3_TX_RETRIES if not connection.in_atomic_block else 1
+    deadline = time.monotonic() + settings.WEB3_DB_BUSY_TIMEOUT_SEC
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic():
                 return fn(*args, **kwargs)
         except OperationalError as exc:
-            if attempt >= attempts or not _retryable(exc):
+            if attempt >= attempts or not _retryable(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")
@@ -100,7 +106,7 @@ class MethodView(APIView):
     method: Method
     authentication_classes: list = []
     permission_classes: list = []
-    # Declared for the schema (the body is JSON); the body is parsed by _body_params, not DRF.
+    # Declared for the schema (the body is JSON); the body is parsed by web3api.body, not DRF.
     parser_classes = [JSONParser]
     metadata_class = None
 
@@ -110,28 +116,9 @@ class MethodView(APIView):
         None and so sign every console session out."""
 
     def post(self, request):
-        return self._serve(request._request, lambda: self._body_params(request._request))
+        return self._serve(request._request, lambda: body_params(request._request))
 
     # -- params ---------------------------------------------------------------------------------
-    @staticmethod
-    def _body_params(req) -> dict[str, Any]:
-        length = req.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.WEB3_MAX_BODY_BYTES:
-            raise _TooLarge()
-        try:
-            raw = req.body
-        except RequestDataTooBig as exc:
-            raise _TooLarge() from exc
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidArgument("the body is not valid JSON") from exc
-        if not isinstance(data, dict):
-            raise InvalidArgument("the body must be a JSON object of params")
-        return data
-
     @staticmethod
     def _query_params(req) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -197,25 +184,25 @@ class MethodView(APIView):
             else:
                 body = self._run(method, call, params, record)
             return 200, body, {}
-        except _TooLarge:
-            status, body = 413, error_body(
-                "E_INVALID_ARGUMENT", f"the body exceeds {settings.WEB3_MAX_BODY_BYTES} bytes"
-            )
         except Exception as exc:  # noqa: BLE001 - every failure leaves as the envelope
             status, body = to_error(exc)
-            if status == 500 and method.moves_money:
-                kind = "retries_exhausted" if isinstance(exc, OperationalError) and _retryable(exc) else "internal"
-                failure_record(operation=method.name, kind=kind,
+            # A busy database is the market's failure too (the caller did nothing wrong), so a
+            # money method counts it, as retries_exhausted, beside its unexpected errors.
+            busy = database_busy(exc)
+            if method.moves_money and (status == 500 or busy):
+                failure_record(operation=method.name, kind="retries_exhausted" if busy else "internal",
                                correlation_id=body["error"]["details"].get("correlationId", ""))
-        headers = {}
-        if status == 429 and "retryAfterSec" in body["error"]["details"]:
-            headers["Retry-After"] = str(body["error"]["details"]["retryAfterSec"])
         if record is not None:
             if 400 <= status < 500 and status != 429:
                 idempotency.complete(record, status=status, body=body)
             else:
-                idempotency.release(record)
-        return status, body, headers
+                try:
+                    idempotency.release(record)
+                except DatabaseError:
+                    # Still busy: the claim stays in flight until it is stale, and a retry with the
+                    # same key meanwhile is E_CONFLICT, never a second effect.
+                    log.warning("could not release the Idempotency-Key claim of %s", method.name)
+        return status, body, retry_after(status, body)
 
     @staticmethod
     def _run(method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:
@@ -242,10 +229,6 @@ class ReadMethodView(MethodView):
         # 10), since the params themselves take JSON types strictly.
         return self._serve(request._request,
                            lambda: query_params(self.method.params, self._query_params(request._request)))
-
-
-class _TooLarge(Exception):
-    pass
 
 
 @csrf_exempt

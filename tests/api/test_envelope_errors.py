@@ -226,8 +226,8 @@ def test_non_json_content_type_is_invalid_argument(client):
         client, "web3.capabilities.list", "group=siwe", content_type="application/x-www-form-urlencoded"
     )
 
-    # then it is not JSON: E_INVALID_ARGUMENT
-    assert status == 400
+    # then it is not JSON: E_INVALID_ARGUMENT, with HTTP 415
+    assert status == 415
     assert payload["error"]["code"] == "E_INVALID_ARGUMENT"
 
 
