@@ -15,6 +15,13 @@ bind = os.environ.get("WEB3_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB3_THREADS", "4"))
 timeout = 60
+# The request line holds a GET's params: every documented param at its documented maximum length,
+# URL-encoded at worst (12 bytes a character), must fit, or gunicorn answers 414 before the market
+# can (tests/api/test_request_limits.py derives the need from the registry). 8190 is gunicorn's
+# largest finite limit. Headers: a bearer token, an Idempotency-Key (255), a console's cookies.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 100
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/): keep it per var/ so two
 # servers (say the market and a benchmark) never share it.
 control_socket = str(_var / "run" / "gunicorn.ctl")

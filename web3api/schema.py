@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
 from market.errors import CODES
@@ -45,7 +45,7 @@ def pascal(name: str) -> str:
 
 
 ERROR_STATUSES = {
-    "E_INVALID_ARGUMENT": (400, 405, 413),
+    "E_INVALID_ARGUMENT": (400, 405, 413, 415),
     "E_AUTH_REQUIRED": (401,),
     "E_INSUFFICIENT_FUNDS": (402,),
     "E_FORBIDDEN": (403,),
@@ -57,6 +57,16 @@ ERROR_STATUSES = {
     "E_INTERNAL": (500,),
     "E_UNAVAILABLE": (503,),
     "E_TIMEOUT": (504,),
+}
+# Statuses only a request body can cause: a GET has none.
+_BODY_STATUSES = {405, 413, 415}
+# Answers of the web server (openclaw/gunicorn.conf.py), sent before the market sees the request:
+# not envelopes. Every documented GET param fits the request line at its maximum length.
+_SERVER_ANSWERS = {
+    414: OpenApiResponse(description="Sent by the web server, not an envelope: the request line is over "
+                         "8190 bytes (limit_request_line)."),
+    431: OpenApiResponse(description="Sent by the web server, not an envelope: a header line is over 8190 "
+                         "bytes, or there are over 100 headers (limit_request_field_size, limit_request_fields)."),
 }
 
 
@@ -73,11 +83,14 @@ def _responses(method: Method, *, for_get: bool) -> dict[int, Any]:
     responses: dict[int, Any] = {200: envelope}
     for code in method.errors:
         for status in ERROR_STATUSES[code]:
-            if status == 405 and for_get:
+            if for_get and status in _BODY_STATUSES:
                 continue
             responses[status] = ErrorEnvelopeSerializer
     if not method.read_only:
         responses[405] = ErrorEnvelopeSerializer
+    responses[431] = _SERVER_ANSWERS[431]
+    if for_get:
+        responses[414] = _SERVER_ANSWERS[414]
     return dict(sorted(responses.items()))
 
 
