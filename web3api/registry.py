@@ -70,7 +70,8 @@ class Method:
         if self.risk not in RISK_LEVELS:
             raise ValueError(f"{self.name}: risk must be one of {RISK_LEVELS}")
         # Every method can fail with these; list them once instead of in every declaration.
-        base = ["E_INVALID_ARGUMENT", "E_QUOTA_EXCEEDED", "E_INTERNAL", "E_FORBIDDEN"]
+        # (E_UNAVAILABLE: the database could not be had in time, see web3api.errors.database_busy.)
+        base = ["E_INVALID_ARGUMENT", "E_QUOTA_EXCEEDED", "E_INTERNAL", "E_FORBIDDEN", "E_UNAVAILABLE"]
         if self.auth != "none":
             base.append("E_AUTH_REQUIRED")
         self.errors = sorted(set(base) | set(self.errors))

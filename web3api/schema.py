@@ -18,7 +18,14 @@ import re
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from market.errors import CODES
@@ -70,6 +77,13 @@ _SERVER_ANSWERS = {
 }
 
 
+# Sent with a 429, and with a 503 when the database was busy (details.retryAfterSec, the same number).
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429, 503],
+    description="Seconds to wait before trying again, as details.retryAfterSec.",
+)
+
+
 @functools.cache
 def _envelope(method: Method) -> serializers.Serializer:
     return inline_serializer(
@@ -107,7 +121,7 @@ def decorate(view_class: type, method: Method) -> type:
     tags = [method.group]
     post = extend_schema(
         operation_id=method.name, summary=method.summary, description=_description(method),
-        request=method.params, responses=_responses(method, for_get=False), tags=tags,
+        request=method.params, responses=_responses(method, for_get=False), tags=tags, parameters=[RETRY_AFTER],
         auth=[] if method.auth == "none" else None,
     )
     ops = {"post": post}
@@ -115,7 +129,7 @@ def decorate(view_class: type, method: Method) -> type:
         ops["get"] = extend_schema(
             operation_id=f"{method.name}:get", summary=method.summary,
             description=_description(method),
-            parameters=[method.params] if method.params().fields else [], request=None,
+            parameters=[method.params, RETRY_AFTER] if method.params().fields else [RETRY_AFTER], request=None,
             responses=_responses(method, for_get=True), tags=tags,
             auth=[] if method.auth == "none" else None,
         )

@@ -120,3 +120,11 @@ def test_a_request_line_over_the_limit_gets_the_web_servers_414(server):
     # then gunicorn answers 414 itself, not the market
     assert status == 414
     assert content_type.startswith("text/html")
+
+
+def test_retry_after_is_a_documented_header_of_429_and_503():
+    doc = openapi_document()
+    for path in ("/api/v1/web3.test.increment", "/api/v1/web3.admin.creditAccount"):
+        responses = doc["paths"][path]["post"]["responses"]
+        for status in ("429", "503"):
+            assert responses[status]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
