@@ -13,13 +13,15 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.gateway import free_port
 from market.models import OperationFailure
 from market.selectors.ledger import balances
 from tests.testapp.models import Counter
 from web3api import gateway
+from web3api.errors import to_error
 
 WAIT_MS = 150
 
@@ -164,8 +166,6 @@ def test_a_money_method_on_a_busy_database_counts_as_a_market_failure(transactio
 def test_no_retry_starts_after_the_busy_timeout(transactional_db, settings, monkeypatch):
     # given work that always finds the database locked, five retries allowed, and a busy timeout
     # that has already passed when the first attempt fails
-    from django.db import OperationalError
-
     monkeypatch.setattr(gateway.time, "sleep", lambda s: None)
     settings.WEB3_TX_RETRIES = 5
     settings.WEB3_DB_BUSY_TIMEOUT_SEC = 0
@@ -181,3 +181,41 @@ def test_no_retry_starts_after_the_busy_timeout(transactional_db, settings, monk
 
     # then it was tried once: another attempt would wait the whole busy timeout again
     assert calls["n"] == 1
+
+
+def _other_connection(**changes):
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    return DatabaseWrapper({**connection.settings_dict, **changes}, alias="other")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_no_connection_to_be_had_is_unavailable():
+    # given a PostgreSQL server address where nothing listens
+    unreachable = _other_connection(PORT=free_port())
+
+    # when a connection is attempted
+    with pytest.raises(OperationalError) as caught:
+        unreachable.ensure_connection()
+
+    # then it is E_UNAVAILABLE with retryAfterSec: no session existed, so nothing was changed
+    status, body = to_error(caught.value)
+    assert (status, body["error"]["code"]) == (503, "E_UNAVAILABLE")
+    assert body["error"]["details"] == {"retryAfterSec": 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_connection_lost_in_a_session_is_not_called_unavailable():
+    # given a session the server ends under it (its outcome is unknown to the client)
+    doomed = _other_connection()
+    try:
+        with pytest.raises(OperationalError) as caught, doomed.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    finally:
+        doomed.close()
+
+    # then it stays E_INTERNAL: only failures that changed nothing are E_UNAVAILABLE
+    status, body = to_error(caught.value)
+    assert (status, body["error"]["code"]) == (500, "E_INTERNAL")
