@@ -42,18 +42,23 @@ def free_port() -> int:
 
 
 def server_env(var_dir: Path, port: int, workers: int, threads: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "WEB3_VAR_DIR": str(var_dir),
-        "WEB3_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-        "WEB3_THREADS": str(threads),
-        # the limiter still counts every call; the limit is just out of reach
-        "WEB3_DEFAULT_RATE_LIMIT": "100000000/m",
-        "LOG_LEVEL": "WARNING",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "WEB3_VAR_DIR": str(var_dir),
+            "WEB3_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+            "WEB3_THREADS": str(threads),
+            # the limiter still counts every call; the limit is just out of reach
+            "WEB3_DEFAULT_RATE_LIMIT": "100000000/m",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -76,14 +81,28 @@ def sign_in(base: str) -> str:
     with httpx.Client(base_url=base + "/api/v1/", timeout=10) as http:
         challenge = http.post("web3.siwe.challenge", json={"address": wallet.address}).json()["result"]
         sig = wallet.sign_message(encode_defunct(text=challenge["message"])).signature.hex()
-        verified = http.post("web3.siwe.verify", json={
-            "message": challenge["message"], "signature": sig if sig.startswith("0x") else "0x" + sig,
-        }).json()
+        verified = http.post(
+            "web3.siwe.verify",
+            json={
+                "message": challenge["message"],
+                "signature": sig if sig.startswith("0x") else "0x" + sig,
+            },
+        ).json()
     return verified["result"]["token"]
 
 
-def measure(base: str, method: str, path: str, *, headers: dict[str, str] | None, body: bytes | None,
-            clients: int, seconds: float, max_requests: int, warmup: int = 30) -> tuple[float, int, int]:
+def measure(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None,
+    body: bytes | None,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    warmup: int = 30,
+) -> tuple[float, int, int]:
     """(requests/s, requests done, non-200 answers) over `seconds`, at most `max_requests`."""
     lock = threading.Lock()
     state = {"left": max_requests, "done": 0, "bad": 0}
@@ -140,19 +159,26 @@ def main() -> int:
     proc = None
     try:
         for command in (["init_keys"], ["migrate", "--noinput", "-v", "0"]):
-            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL, timeout=300)
+            subprocess.run(
+                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=300
+            )
         log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the server
         proc = subprocess.Popen(
             [GUNICORN, "-c", "openclaw/gunicorn.conf.py", "openclaw.wsgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_ready(base, proc)
         token = sign_in(base)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
-              f"{clients} client threads; {seconds:g} s per endpoint (SQLite, local-memory cache)")
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
+            f"{clients} client threads; {seconds:g} s per endpoint (SQLite, local-memory cache)"
+        )
         phases = [
             ("baseline  GET  /bench/plain (trivial Django view)", "GET", "/bench/plain", None, None),
             ("gateway   GET  web3.capabilities.list", "GET", "/api/v1/web3.capabilities.list", None, None),
@@ -160,8 +186,16 @@ def main() -> int:
         ]
         rates = {}
         for label, method, path, headers, body in phases:
-            rate, done, bad = measure(base, method, path, headers=headers, body=body, clients=clients,
-                                      seconds=seconds, max_requests=args.max_requests)
+            rate, done, bad = measure(
+                base,
+                method,
+                path,
+                headers=headers,
+                body=body,
+                clients=clients,
+                seconds=seconds,
+                max_requests=args.max_requests,
+            )
             rates[path] = rate
             note = f"  ({bad} non-200!)" if bad else ""
             print(f"{label:<52} {rate:9.1f} req/s  ({done} requests){note}")

@@ -8,7 +8,7 @@ end), with 16 funded actors and each operation between a random pair of them:
   (a) raw psycopg, one transaction per operation: lock the two accounts (FOR UPDATE, by id), update
       their totals, insert the transfer, lock the audit chain head, insert the audit event (RFC 8785
       payload, sha256, previous hash) and move the head — the minimum the ledger must do;
-  (b) the services: market.services.ledger.escrow_lock, then escrow_release of that settlement; each
+  (b) the services: market.services.escrow.escrow_lock, then escrow_release of that settlement; each
       lock or release is one operation (each also writes its settlement row and audit parties);
 
 at C = 1 and 8 client threads, each phase bounded by --seconds (raw and services alternate in
@@ -133,38 +133,61 @@ def raw_op_factory(url: str, account_ids: list[int]):
             debit, credit = rnd.sample(account_ids, 2)
             transfer_id = f"trb_{os.urandom(12).hex()}"
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT id, credits_posted - debits_posted - debits_pending FROM market_account "
-                            "WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [[debit, credit]])
+                cur.execute(
+                    "SELECT id, credits_posted - debits_posted - debits_pending FROM market_account "
+                    "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                    [[debit, credit]],
+                )
                 available = dict(cur.fetchall())[debit]
                 if available < 1:
                     raise RuntimeError("raw: overdraft")
-                cur.execute("UPDATE market_account SET debits_pending = debits_pending + 1 WHERE id = %s",
-                            [debit])
-                cur.execute("UPDATE market_account SET credits_pending = credits_pending + 1 WHERE id = %s",
-                            [credit])
+                cur.execute("UPDATE market_account SET debits_pending = debits_pending + 1 WHERE id = %s", [debit])
+                cur.execute("UPDATE market_account SET credits_pending = credits_pending + 1 WHERE id = %s", [credit])
                 now = datetime.now(UTC)
                 cur.execute(
                     "INSERT INTO market_transfer (transfer_id, debit_account_id, credit_account_id, amount, currency, "
                     "kind, code, reference, created_at) VALUES (%s, %s, %s, 1, 'USDC', 'pending', 'escrow_lock', "
-                    "'bench', %s)", [transfer_id, debit, credit, now])
-                payload = rfc8785.dumps({"transferId": transfer_id, "debit": debit, "credit": credit,
-                                         "amount": "0.000001", "currency": "USDC"}).decode()
+                    "'bench', %s)",
+                    [transfer_id, debit, credit, now],
+                )
+                payload = rfc8785.dumps(
+                    {
+                        "transferId": transfer_id,
+                        "debit": debit,
+                        "credit": credit,
+                        "amount": "0.000001",
+                        "currency": "USDC",
+                    }
+                ).decode()
                 payload_sha = hashlib.sha256(payload.encode()).hexdigest()
                 cur.execute("SELECT next_seq, last_hash FROM market_audithead WHERE id = 1 FOR UPDATE")
                 next_seq, last_hash = cur.fetchone()
                 created = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 event_id = f"evtb_{transfer_id}"
-                digest = hashlib.sha256(rfc8785.dumps({
-                    "seq": next_seq, "eventId": event_id, "actorId": "system", "action": "bench.raw",
-                    "objectType": "transfer", "objectId": transfer_id, "payloadSha256": payload_sha,
-                    "prevHash": last_hash, "createdAt": created})).hexdigest()
+                digest = hashlib.sha256(
+                    rfc8785.dumps(
+                        {
+                            "seq": next_seq,
+                            "eventId": event_id,
+                            "actorId": "system",
+                            "action": "bench.raw",
+                            "objectType": "transfer",
+                            "objectId": transfer_id,
+                            "payloadSha256": payload_sha,
+                            "prevHash": last_hash,
+                            "createdAt": created,
+                        }
+                    )
+                ).hexdigest()
                 cur.execute(
                     "INSERT INTO market_auditevent (seq, event_id, actor_id, action, object_type, object_id, payload, "
                     "payload_sha256, prev_hash, hash, created_at) VALUES (%s, %s, 'system', 'bench.raw', 'transfer', "
                     "%s, %s, %s, %s, %s, %s)",
-                    [next_seq, event_id, transfer_id, payload, payload_sha, last_hash, digest, now])
-                cur.execute("UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1",
-                            [next_seq + 1, digest])
+                    [next_seq, event_id, transfer_id, payload, payload_sha, last_hash, digest, now],
+                )
+                cur.execute(
+                    "UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1", [next_seq + 1, digest]
+                )
             return 1
 
         return op, conn.close
@@ -178,7 +201,7 @@ def raw_op_factory(url: str, account_ids: list[int]):
 def service_op_factory():
     from django.db import connections
 
-    from market.services import ledger
+    from market.services import escrow
 
     def factory(i: int):
         rnd = random.Random(2000 + i)
@@ -186,11 +209,17 @@ def service_op_factory():
 
         def op() -> int:
             if open_settlement:
-                ledger.escrow_release(settlement_id=open_settlement.pop(), by_actor_id="system")
+                escrow.escrow_release(settlement_id=open_settlement.pop(), by_actor_id="system")
             else:
                 payer, payee = rnd.sample(ACTORS, 2)
-                s = ledger.escrow_lock(payer_actor_id=payer, payee_actor_id=payee, amount=1, currency="USDC",
-                                       by_actor_id=payer, reference="bench")
+                s = escrow.escrow_lock(
+                    payer_actor_id=payer,
+                    payee_actor_id=payee,
+                    amount=1,
+                    currency="USDC",
+                    by_actor_id=payer,
+                    reference="bench",
+                )
                 open_settlement.append(s.settlement_id)
             return 1
 
@@ -207,15 +236,25 @@ def pgbench_tps(url: str, seconds: float) -> str:
     if exe is None:
         return "skipped: pgbench is not installed"
     parts = urlsplit(url)
-    env = {**os.environ, "PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432),
-           "PGUSER": parts.username or "postgres", "PGDATABASE": parts.path.lstrip("/")}
+    env = {
+        **os.environ,
+        "PGHOST": parts.hostname or "127.0.0.1",
+        "PGPORT": str(parts.port or 5432),
+        "PGUSER": parts.username or "postgres",
+        "PGDATABASE": parts.path.lstrip("/"),
+    }
     if parts.password:
         env["PGPASSWORD"] = parts.password
     init = subprocess.run([exe, "-i", "-q", "-s", "1"], env=env, capture_output=True, text=True, timeout=120)
     if init.returncode != 0:
         return f"skipped: pgbench -i failed ({init.stderr.strip().splitlines()[-1:]})"
-    run = subprocess.run([exe, "-c", "8", "-j", "2", "-T", str(int(seconds))], env=env, capture_output=True,
-                         text=True, timeout=seconds + 120)
+    run = subprocess.run(
+        [exe, "-c", "8", "-j", "2", "-T", str(int(seconds))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout)
     if run.returncode != 0 or not match:
         return f"skipped: pgbench run failed ({run.stderr.strip().splitlines()[-1:]})"
@@ -261,8 +300,11 @@ def main() -> None:
                     done[kind][1] += elapsed
             for kind, (ops, elapsed) in done.items():
                 rates[kind, c] = ops / elapsed
-            print(f"C={c}: (a) raw psycopg {rates['raw', c]:6.0f} transfers/s, "
-                  f"(b) services {rates['services', c]:6.0f} locks and releases/s", flush=True)
+            print(
+                f"C={c}: (a) raw psycopg {rates['raw', c]:6.0f} transfers/s, "
+                f"(b) services {rates['services', c]:6.0f} locks and releases/s",
+                flush=True,
+            )
         pgbench = pgbench_tps(url, args.seconds)
 
         from market.audit.verify import problems

@@ -85,14 +85,19 @@ def main() -> int:
             evaluate_sec = timed(monitor_evaluate, args.repeat)
             floor_sec = timed(floor, args.repeat)
             results[n] = evaluate_sec
-            print(f"N={n:>7} open settlements: evaluate {evaluate_sec * 1000:8.1f} ms   "
-                  f"floor {floor_sec * 1000:8.1f} ms   evaluate/floor {evaluate_sec / floor_sec:5.2f}", flush=True)
+            print(
+                f"N={n:>7} open settlements: evaluate {evaluate_sec * 1000:8.1f} ms   "
+                f"floor {floor_sec * 1000:8.1f} ms   evaluate/floor {evaluate_sec / floor_sec:5.2f}",
+                flush=True,
+            )
         firing = list(Alert.objects.filter(status__in=Alert.UNRESOLVED).values_list("rule__name", "key"))
         print("alerts firing on the loaded market (expected none):", firing or "none")
         sizes = sorted(results)
         if len(sizes) >= 2:
-            print(f"evaluate {sizes[-1]} / evaluate {sizes[0]}: {results[sizes[-1]] / results[sizes[0]]:.2f}x "
-                  f"(for {sizes[-1] / sizes[0]:.0f}x the settlements)")
+            print(
+                f"evaluate {sizes[-1]} / evaluate {sizes[0]}: {results[sizes[-1]] / results[sizes[0]]:.2f}x "
+                f"(for {sizes[-1] / sizes[0]:.0f}x the settlements)"
+            )
         return 0 if not firing else 1
     finally:
         from django.db import connections

@@ -43,8 +43,18 @@ def grow(to: int) -> None:
     while have < to:
         n = min(BATCH, to - have)
         with transaction.atomic():
-            audit_record_many([{"actor_id": "system", "action": "bench.note", "object_type": "task",
-                                "object_id": f"t{have + i}", "payload": {"i": have + i}} for i in range(n)])
+            audit_record_many(
+                [
+                    {
+                        "actor_id": "system",
+                        "action": "bench.note",
+                        "object_type": "task",
+                        "object_id": f"t{have + i}",
+                        "payload": {"i": have + i},
+                    }
+                    for i in range(n)
+                ]
+            )
         have += n
 
 
@@ -75,8 +85,11 @@ def main() -> int:
             started = time.perf_counter()
             checkpoint_seal()
             seal_sec = time.perf_counter() - started
-            ids = list(AuditEvent.objects.filter(seq__in=[rnd.randrange(n) for _ in range(args.proofs)])
-                       .values_list("event_id", flat=True))
+            ids = list(
+                AuditEvent.objects.filter(seq__in=[rnd.randrange(n) for _ in range(args.proofs)]).values_list(
+                    "event_id", flat=True
+                )
+            )
             proof_runs, row_runs = [], []
             for event_id in ids:
                 started = time.perf_counter()
@@ -88,12 +101,17 @@ def main() -> int:
                 row_runs.append(time.perf_counter() - started)
             proof_sec, row_sec = statistics.median(proof_runs), statistics.median(row_runs)
             results[n] = proof_sec
-            print(f"N={n:>7} events: seal {seal_sec * 1000:9.1f} ms   proof {proof_sec * 1000:8.2f} ms   "
-                  f"row {row_sec * 1000:6.2f} ms   proof/row {proof_sec / row_sec:8.1f}", flush=True)
+            print(
+                f"N={n:>7} events: seal {seal_sec * 1000:9.1f} ms   proof {proof_sec * 1000:8.2f} ms   "
+                f"row {row_sec * 1000:6.2f} ms   proof/row {proof_sec / row_sec:8.1f}",
+                flush=True,
+            )
         sizes = sorted(results)
         if len(sizes) >= 2:
-            print(f"proof {sizes[-1]} / proof {sizes[0]}: {results[sizes[-1]] / results[sizes[0]]:.2f}x "
-                  f"(for {sizes[-1] / sizes[0]:.0f}x the events); every proof verified offline")
+            print(
+                f"proof {sizes[-1]} / proof {sizes[0]}: {results[sizes[-1]] / results[sizes[0]]:.2f}x "
+                f"(for {sizes[-1] / sizes[0]:.0f}x the events); every proof verified offline"
+            )
         return 0
     finally:
         from django.db import connections

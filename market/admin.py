@@ -18,26 +18,57 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ("actor_id", "currency", "kind", "credits_posted", "debits_posted", "debits_pending",
-                    "credits_pending")
+    list_display = (
+        "actor_id",
+        "currency",
+        "kind",
+        "credits_posted",
+        "debits_posted",
+        "debits_pending",
+        "credits_pending",
+    )
     list_filter = ("currency", "kind")
     search_fields = ("actor_id",)
 
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ("transfer_id", "code", "kind", "amount", "currency", "debit_account", "credit_account",
-                    "reference", "created_at")
+    list_display = (
+        "transfer_id",
+        "code",
+        "kind",
+        "amount",
+        "currency",
+        "debit_account",
+        "credit_account",
+        "reference",
+        "created_at",
+    )
     list_filter = ("code", "kind", "currency")
-    search_fields = ("transfer_id", "reference", "debit_account__actor_id", "credit_account__actor_id",
-                     "settlement__settlement_id")
+    search_fields = (
+        "transfer_id",
+        "reference",
+        "debit_account__actor_id",
+        "credit_account__actor_id",
+        "settlement__settlement_id",
+    )
     list_select_related = ("debit_account", "credit_account")
 
 
 @admin.register(Settlement)
 class SettlementAdmin(ReadOnlyAdmin):
-    list_display = ("settlement_id", "status", "currency", "payer_actor_id", "payee_actor_id", "locked",
-                    "released", "refunded", "reference", "created_at")
+    list_display = (
+        "settlement_id",
+        "status",
+        "currency",
+        "payer_actor_id",
+        "payee_actor_id",
+        "locked",
+        "released",
+        "refunded",
+        "reference",
+        "created_at",
+    )
     list_filter = ("status", "currency")
     search_fields = ("settlement_id", "payer_actor_id", "payee_actor_id", "reference")
 

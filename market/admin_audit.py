@@ -15,8 +15,18 @@ class CheckpointAdmin(ReadOnlyAdmin):
 
 @admin.register(CheckpointAnchor)
 class CheckpointAnchorAdmin(ReadOnlyAdmin):
-    list_display = ("checkpoint", "status", "chain_id", "nonce", "tx_hash", "block_number", "attempts",
-                    "last_error", "next_attempt_at", "anchored_at")
+    list_display = (
+        "checkpoint",
+        "status",
+        "chain_id",
+        "nonce",
+        "tx_hash",
+        "block_number",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "anchored_at",
+    )
     list_filter = ("status", "chain_id")
     search_fields = ("tx_hash",)
     list_select_related = ("checkpoint",)

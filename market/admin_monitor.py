@@ -12,8 +12,17 @@ from market.models import Alert, AlertNotification, AlertObservation, AlertRule,
 from market.selectors.monitor import METRICS
 from market.services import monitor as monitor_services
 
-EDITABLE = ("description", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
-            "silenced_until")
+EDITABLE = (
+    "description",
+    "severity",
+    "metric",
+    "comparator",
+    "threshold",
+    "window_sec",
+    "for_sec",
+    "enabled",
+    "silenced_until",
+)
 
 
 def admin_actor(request) -> str:
@@ -34,8 +43,19 @@ class AlertRuleForm(forms.ModelForm):
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
     form = AlertRuleForm
-    list_display = ("name", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
-                    "silenced_until", "last_value", "last_evaluated_at")
+    list_display = (
+        "name",
+        "severity",
+        "metric",
+        "comparator",
+        "threshold",
+        "window_sec",
+        "for_sec",
+        "enabled",
+        "silenced_until",
+        "last_value",
+        "last_evaluated_at",
+    )
     list_filter = ("severity", "enabled")
     search_fields = ("name", "metric")
     readonly_fields = ("pending_since", "last_value", "last_evaluated_at", "created_at", "updated_at")
@@ -68,8 +88,19 @@ class ObservationInline(admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("alert_id", "rule", "key", "severity", "status", "silenced", "value", "last_value", "fired_at",
-                    "acknowledged_by", "resolved_at")
+    list_display = (
+        "alert_id",
+        "rule",
+        "key",
+        "severity",
+        "status",
+        "silenced",
+        "value",
+        "last_value",
+        "fired_at",
+        "acknowledged_by",
+        "resolved_at",
+    )
     list_filter = ("status", "severity", "silenced")
     search_fields = ("alert_id", "rule__name", "key")
     list_select_related = ("rule",)
@@ -90,8 +121,17 @@ class AlertAdmin(ReadOnlyAdmin):
 
 @admin.register(AlertNotification)
 class AlertNotificationAdmin(ReadOnlyAdmin):
-    list_display = ("notification_id", "alert", "channel", "event", "status", "attempts", "next_attempt_at",
-                    "last_error", "delivered_at")
+    list_display = (
+        "notification_id",
+        "alert",
+        "channel",
+        "event",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "delivered_at",
+    )
     list_filter = ("status", "channel", "event")
     search_fields = ("notification_id", "alert__alert_id")
     list_select_related = ("alert",)

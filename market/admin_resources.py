@@ -9,19 +9,53 @@ from market.models import IndexReport, Invocation, Lease, Resource, UsageEntry
 
 @admin.register(Resource)
 class ResourceAdmin(ReadOnlyAdmin):
-    list_display = ("resource_id", "name", "kind", "backend", "provider_actor_id", "unit", "unit_price", "currency",
-                    "status", "created_at")
+    list_display = (
+        "resource_id",
+        "name",
+        "kind",
+        "backend",
+        "provider_actor_id",
+        "unit",
+        "unit_price",
+        "currency",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "kind", "backend", "currency")
     search_fields = ("resource_id", "name", "provider_actor_id")
-    fields = ("resource_id", "provider_actor_id", "kind", "name", "description", "backend", "unit", "unit_price",
-              "currency", "policy", "tags", "hash", "status", "created_at", "updated_at")
+    fields = (
+        "resource_id",
+        "provider_actor_id",
+        "kind",
+        "name",
+        "description",
+        "backend",
+        "unit",
+        "unit_price",
+        "currency",
+        "policy",
+        "tags",
+        "hash",
+        "status",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = fields
 
 
 @admin.register(Lease)
 class LeaseAdmin(ReadOnlyAdmin):
-    list_display = ("lease_id", "resource", "consumer_actor_id", "provider_actor_id", "status", "max_cost", "spent",
-                    "currency", "expires_at")
+    list_display = (
+        "lease_id",
+        "resource",
+        "consumer_actor_id",
+        "provider_actor_id",
+        "status",
+        "max_cost",
+        "spent",
+        "currency",
+        "expires_at",
+    )
     list_filter = ("status", "currency")
     search_fields = ("lease_id", "consumer_actor_id", "provider_actor_id", "resource__resource_id")
     list_select_related = ("resource",)

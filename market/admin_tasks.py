@@ -8,8 +8,7 @@ from market.models import Dispute, DisputeEvidence, TaskAward, TaskBid, TaskOrde
 
 @admin.register(TaskOrder)
 class TaskOrderAdmin(ReadOnlyAdmin):
-    list_display = ("task_id", "status", "title", "creator_actor_id", "budget", "currency", "expires_at",
-                    "created_at")
+    list_display = ("task_id", "status", "title", "creator_actor_id", "budget", "currency", "expires_at", "created_at")
     list_filter = ("status", "currency", "require_signatures")
     search_fields = ("task_id", "title", "creator_actor_id")
 
@@ -40,8 +39,16 @@ class TaskResultAdmin(ReadOnlyAdmin):
 
 @admin.register(TaskReceipt)
 class TaskReceiptAdmin(ReadOnlyAdmin):
-    list_display = ("receipt_id", "status", "task", "amount", "currency", "dispute_deadline", "payout_due_at",
-                    "settled_at")
+    list_display = (
+        "receipt_id",
+        "status",
+        "task",
+        "amount",
+        "currency",
+        "dispute_deadline",
+        "payout_due_at",
+        "settled_at",
+    )
     list_filter = ("status", "currency")
     search_fields = ("receipt_id", "task__task_id", "creator_actor_id", "deliverer_actor_id")
     list_select_related = ("task",)
@@ -63,8 +70,19 @@ class DisputeEvidenceInline(admin.TabularInline):
 
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyAdmin):
-    list_display = ("dispute_id", "status", "round", "task", "initiator_actor_id", "decision", "payee_share_bps",
-                    "arbitrator_actor_id", "appeal_deadline", "paid_out_at", "created_at")
+    list_display = (
+        "dispute_id",
+        "status",
+        "round",
+        "task",
+        "initiator_actor_id",
+        "decision",
+        "payee_share_bps",
+        "arbitrator_actor_id",
+        "appeal_deadline",
+        "paid_out_at",
+        "created_at",
+    )
     list_filter = ("status", "decision", "round", "arbitrator_type")
     search_fields = ("dispute_id", "task__task_id", "creator_actor_id", "deliverer_actor_id", "arbitrator_actor_id")
     list_select_related = ("task",)

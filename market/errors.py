@@ -27,8 +27,7 @@ class MarketError(Exception):
     code = "E_INTERNAL"
     default_message = "internal error"
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
-                 code: str | None = None):
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
         if code is not None:
             if code not in HTTP_STATUS:
                 raise ValueError(f"unknown error code {code}")
@@ -56,15 +55,11 @@ class AuthRequired(MarketError):
     its `details` name the header and the two sign-in calls."""
 
     code = "E_AUTH_REQUIRED"
-    HOW_TO_SIGN_IN = (
-        "send 'Authorization: Bearer <token>' with a token from web3.siwe.challenge then "
-        "web3.siwe.verify"
-    )
+    HOW_TO_SIGN_IN = "send 'Authorization: Bearer <token>' with a token from web3.siwe.challenge then web3.siwe.verify"
     SIGN_IN = {"header": "Authorization: Bearer <token>", "signIn": ["web3.siwe.challenge", "web3.siwe.verify"]}
     default_message = f"authentication required: {HOW_TO_SIGN_IN}"
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
-                 code: str | None = None):
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
         if message is None and details is None:
             details = dict(self.SIGN_IN)
         super().__init__(message, details=details, code=code)

@@ -33,8 +33,10 @@ def lock_account_rows(ids: Iterable[int]) -> None:
     """Lock accounts ordered by primary key, when only the lock is needed (no rows are built)."""
     ids = sorted(set(ids))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql.execute(f"SELECT id FROM market_account WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",  # noqa: S608
-                ids)
+    sql.execute(
+        f"SELECT id FROM market_account WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",  # noqa: S608
+        ids,
+    )
 
 
 def lock_accounts_of(currency: str, owners: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Account]:
@@ -42,6 +44,7 @@ def lock_accounts_of(currency: str, owners: Iterable[tuple[str, str]]) -> dict[t
     primary key, in one query. Owners without an account are missing from the answer."""
     owners = sorted(set(owners))
     match = " OR ".join(["(actor_id = %s AND kind = %s)"] * len(owners))
-    rows = sql.select_for_update(Account, f"currency = %s AND ({match})",
-                                 [currency, *(v for owner in owners for v in owner)])
+    rows = sql.select_for_update(
+        Account, f"currency = %s AND ({match})", [currency, *(v for owner in owners for v in owner)]
+    )
     return {(a.actor_id, a.kind): a for a in rows}

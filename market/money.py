@@ -79,7 +79,7 @@ def parse_amount(text: object, currency: str, *, field: str = "amount", allow_ze
     non-ASCII digits, and amounts of MAX_MINOR minor units or more."""
     scale = scale_of(currency)
     if not isinstance(text, str):
-        raise InvalidArgument.field(field, "must be a decimal string such as \"12.50\"")
+        raise InvalidArgument.field(field, 'must be a decimal string such as "12.50"')
     if len(text) > MAX_AMOUNT_CHARS:
         raise InvalidArgument.field(field, f"must be at most {MAX_AMOUNT_CHARS} characters")
     shape = _AMOUNT.fullmatch(text)

@@ -62,15 +62,25 @@ def _blocked(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> 
         addr = addr.ipv4_mapped
     if addr.is_loopback and port in settings.WEB3_ALLOW_LOOPBACK_PORTS:
         return False
-    return (addr in METADATA_ADDRESSES or addr.is_loopback or addr.is_private or addr.is_link_local
-            or addr.is_multicast or addr.is_reserved or addr.is_unspecified or addr in SHARED_SPACE
-            or (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local))
+    return (
+        addr in METADATA_ADDRESSES
+        or addr.is_loopback
+        or addr.is_private
+        or addr.is_link_local
+        or addr.is_multicast
+        or addr.is_reserved
+        or addr.is_unspecified
+        or addr in SHARED_SPACE
+        or (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local)
+    )
 
 
 def _check_address(addr, port: int) -> None:
     if _blocked(addr, port):
-        raise InvalidArgument.field("endpoint", "resolves to a loopback, private, link-local or metadata "
-                                                "address, which this market does not call")
+        raise InvalidArgument.field(
+            "endpoint",
+            "resolves to a loopback, private, link-local or metadata address, which this market does not call",
+        )
 
 
 def _lookup(host: str, port: int) -> list:
@@ -87,8 +97,10 @@ def resolve_checked(host: str, port: int) -> list[str]:
     if not addrs:
         raise Unavailable("the provider's host cannot be resolved")
     if not settings.WEB3_ALLOW_PRIVATE_ENDPOINTS and any(_blocked(a, port) for a in addrs):
-        raise Unavailable("the provider's endpoint resolves to an address this market does not call; "
-                          "nothing was charged", details={"reason": "endpoint_refused"})
+        raise Unavailable(
+            "the provider's endpoint resolves to an address this market does not call; nothing was charged",
+            details={"reason": "endpoint_refused"},
+        )
     return list(dict.fromkeys(str(a) for a in addrs))
 
 
@@ -112,9 +124,16 @@ def _read(response: httpx.Response, max_bytes: int) -> ProviderAnswer:
         response.close()
 
 
-def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_body=None,
-         content: bytes | None = None, params: dict[str, str] | None = None,
-         max_bytes: int = MAX_RESPONSE_BYTES) -> ProviderAnswer:
+def call(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    json_body=None,
+    content: bytes | None = None,
+    params: dict[str, str] | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> ProviderAnswer:
     """One request to a provider through the guards. Network failure -> E_UNAVAILABLE, no answer in
     time -> E_TIMEOUT; the caller decides what an HTTP status means."""
     parts = urlsplit(url)
@@ -130,8 +149,15 @@ def call(method: str, url: str, *, headers: dict[str, str] | None = None, json_b
             for i, address in enumerate(addresses):
                 netloc_host = f"[{address}]" if ":" in address else address
                 pinned = urlunsplit((scheme, f"{netloc_host}:{port}", parts.path or "/", parts.query, ""))
-                request = client.build_request(method, pinned, headers=send_headers, json=json_body,
-                                               content=content, params=params, extensions=extensions)
+                request = client.build_request(
+                    method,
+                    pinned,
+                    headers=send_headers,
+                    json=json_body,
+                    content=content,
+                    params=params,
+                    extensions=extensions,
+                )
                 try:
                     response = client.send(request, stream=True)
                 except httpx.ConnectError:

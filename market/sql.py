@@ -59,8 +59,10 @@ def _select(model: type[models.Model], vendor: str, where: str, order_by: str) -
     ops, features = connections[DEFAULT_DB_ALIAS].ops, connections[DEFAULT_DB_ALIAS].features
     columns = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
     lock = " FOR UPDATE" if features.has_select_for_update else ""
-    return (f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
-            f"WHERE {where} ORDER BY {ops.quote_name(order_by)}{lock}")
+    return (
+        f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
+        f"WHERE {where} ORDER BY {ops.quote_name(order_by)}{lock}"
+    )
 
 
 @cache
@@ -93,8 +95,20 @@ def select_for_update(model: type[M], where: str, params: Sequence[Any], order_b
 
 # Values of these field types go to the driver as they are: get_db_prep_save returns them unchanged,
 # and Model.__init__ has already applied their defaults.
-_PLAIN = {"AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField", "ForeignKey", "IntegerField",
-          "OneToOneField", "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "TextField"}
+_PLAIN = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "ForeignKey",
+    "IntegerField",
+    "OneToOneField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "TextField",
+}
 
 
 @cache
@@ -104,8 +118,10 @@ def _plain(model: type[models.Model], names: tuple[str, ...]) -> tuple[bool, ...
 
 def _values(obj: models.Model, fields: list, conn, *, add: bool) -> list:
     plain = _plain(type(obj), tuple(f.name for f in fields))
-    return [getattr(obj, f.attname) if p else f.get_db_prep_save(f.pre_save(obj, add=add), conn)
-            for f, p in zip(fields, plain, strict=True)]
+    return [
+        getattr(obj, f.attname) if p else f.get_db_prep_save(f.pre_save(obj, add=add), conn)
+        for f, p in zip(fields, plain, strict=True)
+    ]
 
 
 @cache
@@ -113,8 +129,10 @@ def _insert(model: type[models.Model], vendor: str) -> tuple[list, str, bool]:
     conn = connections[DEFAULT_DB_ALIAS]
     q, meta = conn.ops.quote_name, model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    statement = (f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
-                 f"VALUES ({', '.join(['%s'] * len(fields))})")
+    statement = (
+        f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     returning = conn.features.can_return_columns_from_insert
     if returning:
         statement += f" RETURNING {q(meta.pk.column)}"
@@ -185,8 +203,11 @@ def insert_with(obj: M, *others: tuple[str, list]) -> M:
         return obj
     first, params = insert_statement(obj)
     parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
-    rows = execute(f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements
-                   [*(p for _, ps in others for p in ps), *params], conn)
+    rows = execute(
+        f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements
+        [*(p for _, ps in others for p in ps), *params],
+        conn,
+    )
     return _saved(obj, rows[0][0])
 
 
@@ -222,12 +243,15 @@ def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str,
             else:
                 exprs.append("%s")
                 params.append(v)
-        selects.append(f"INSERT INTO {conn.ops.quote_name(obj._meta.db_table)} "  # noqa: S608 - model names
-                       f"({', '.join(conn.ops.quote_name(c) for c in columns)}) SELECT {', '.join(exprs)} FROM ids")
+        selects.append(
+            f"INSERT INTO {conn.ops.quote_name(obj._meta.db_table)} "  # noqa: S608 - model names
+            f"({', '.join(conn.ops.quote_name(c) for c in columns)}) SELECT {', '.join(exprs)} FROM ids"
+        )
     a_id, b_id = execute(
         f"WITH ids AS (SELECT nextval(%s) AS a_id, nextval(%s) AS b_id), wa AS ({selects[0]}), "  # noqa: S608
         f"wb AS ({selects[1]}), w AS ({also[0]}) SELECT a_id, b_id FROM ids",
-        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also[1]], conn,
+        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also[1]],
+        conn,
     )[0]
     _saved(a, a_id)
     _saved(b, b_id)

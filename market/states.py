@@ -61,8 +61,7 @@ def table_for(model: type[models.Model]) -> StateTable:
     return TABLES[model]
 
 
-def transition(row: models.Model, verb: str, *, save: bool = True,
-               update_fields: list[str] | None = None) -> str:
+def transition(row: models.Model, verb: str, *, save: bool = True, update_fields: list[str] | None = None) -> str:
     """Move one (locked) row along its table; raise Conflict when the verb is not allowed."""
     table = table_for(type(row))
     current = getattr(row, table.status_field)
@@ -100,9 +99,7 @@ def bulk_transition(queryset: models.QuerySet, verb: str, **extra_updates: Any) 
         *[models.When(**{status: t.source}, then=models.Value(t.target)) for t in moves],
         output_field=models.CharField(),
     )
-    return queryset.filter(**{f"{status}__in": [t.source for t in moves]}).update(
-        **{status: target}, **extra_updates
-    )
+    return queryset.filter(**{f"{status}__in": [t.source for t in moves]}).update(**{status: target}, **extra_updates)
 
 
 # --- the tables -----------------------------------------------------------------------------------
@@ -110,14 +107,20 @@ def _settlement_table() -> StateTable:
     from market.models import Settlement
 
     S = Settlement.Status
-    return register(Settlement, StateTable("settlement", [
-        Transition(S.LOCKED, "release_part", S.PARTIALLY_RELEASED),
-        Transition(S.LOCKED, "release_all", S.RELEASED),
-        Transition(S.PARTIALLY_RELEASED, "release_part", S.PARTIALLY_RELEASED),
-        Transition(S.PARTIALLY_RELEASED, "release_all", S.RELEASED),
-        Transition(S.LOCKED, "refund", S.REFUNDED),
-        Transition(S.PARTIALLY_RELEASED, "refund", S.REFUNDED),
-    ]))
+    return register(
+        Settlement,
+        StateTable(
+            "settlement",
+            [
+                Transition(S.LOCKED, "release_part", S.PARTIALLY_RELEASED),
+                Transition(S.LOCKED, "release_all", S.RELEASED),
+                Transition(S.PARTIALLY_RELEASED, "release_part", S.PARTIALLY_RELEASED),
+                Transition(S.PARTIALLY_RELEASED, "release_all", S.RELEASED),
+                Transition(S.LOCKED, "refund", S.REFUNDED),
+                Transition(S.PARTIALLY_RELEASED, "refund", S.REFUNDED),
+            ],
+        ),
+    )
 
 
 SETTLEMENT = _settlement_table()
@@ -127,20 +130,42 @@ def _resource_lease_tables() -> tuple[StateTable, StateTable, StateTable]:
     from market.models import Invocation, Lease, Resource
 
     R, L, Inv = Resource.Status, Lease.Status, Invocation.Status
-    resource = register(Resource, StateTable("resource", [
-        Transition(R.PUBLISHED, "unpublish", R.UNPUBLISHED),
-        Transition(R.UNPUBLISHED, "publish", R.PUBLISHED),
-    ]))
-    lease = register(Lease, StateTable("lease", [
-        Transition(L.ACTIVE, "revoke", L.REVOKED),
-        Transition(L.ACTIVE, "expire", L.EXPIRED),
-        Transition(L.ACTIVE, "exhaust", L.EXHAUSTED, guard=lambda row: None if row.spent == row.max_cost
-                   else "the lease's budget is not spent"),
-    ]))
-    invocation = register(Invocation, StateTable("invocation", [
-        Transition(Inv.PENDING, "succeed", Inv.SUCCEEDED),
-        Transition(Inv.PENDING, "fail", Inv.FAILED),
-    ]))
+    resource = register(
+        Resource,
+        StateTable(
+            "resource",
+            [
+                Transition(R.PUBLISHED, "unpublish", R.UNPUBLISHED),
+                Transition(R.UNPUBLISHED, "publish", R.PUBLISHED),
+            ],
+        ),
+    )
+    lease = register(
+        Lease,
+        StateTable(
+            "lease",
+            [
+                Transition(L.ACTIVE, "revoke", L.REVOKED),
+                Transition(L.ACTIVE, "expire", L.EXPIRED),
+                Transition(
+                    L.ACTIVE,
+                    "exhaust",
+                    L.EXHAUSTED,
+                    guard=lambda row: None if row.spent == row.max_cost else "the lease's budget is not spent",
+                ),
+            ],
+        ),
+    )
+    invocation = register(
+        Invocation,
+        StateTable(
+            "invocation",
+            [
+                Transition(Inv.PENDING, "succeed", Inv.SUCCEEDED),
+                Transition(Inv.PENDING, "fail", Inv.FAILED),
+            ],
+        ),
+    )
     return resource, lease, invocation
 
 
@@ -152,45 +177,89 @@ def _task_tables() -> tuple[StateTable, ...]:
 
     T, B, A = TaskOrder.Status, TaskBid.Status, TaskAward.Status
     Res, Rc, D = TaskResult.Status, TaskReceipt.Status, Dispute.Status
-    task = register(TaskOrder, StateTable("task", [
-        Transition(T.OPEN, "award", T.AWARDED),
-        Transition(T.OPEN, "cancel", T.CANCELLED),
-        Transition(T.OPEN, "expire", T.EXPIRED),
-        Transition(T.AWARDED, "cancel_undelivered", T.CANCELLED),
-        # The undelivered-award sweep: open again while expiresAt is ahead, else expired.
-        Transition(T.AWARDED, "reopen", T.OPEN),
-        Transition(T.AWARDED, "expire_undelivered", T.EXPIRED),
-        Transition(T.AWARDED, "close", T.CLOSED),
-    ]))
-    bid = register(TaskBid, StateTable("bid", [
-        Transition(B.SUBMITTED, "withdraw", B.WITHDRAWN),
-        Transition(B.SUBMITTED, "accept", B.ACCEPTED),
-        Transition(B.SUBMITTED, "reject", B.REJECTED),
-    ]))
-    award = register(TaskAward, StateTable("award", [
-        Transition(A.ACTIVE, "revoke", A.REVOKED),
-    ]))
-    result = register(TaskResult, StateTable("result", [
-        Transition(Res.SUBMITTED, "accept", Res.ACCEPTED),
-        Transition(Res.SUBMITTED, "reject", Res.REJECTED),
-    ]))
-    receipt = register(TaskReceipt, StateTable("receipt", [
-        Transition(Rc.PENDING, "settle", Rc.SETTLED),
-        Transition(Rc.PENDING, "refund", Rc.REFUNDED),
-        Transition(Rc.PENDING, "dispute", Rc.DISPUTED),
-        Transition(Rc.DISPUTED, "settle", Rc.SETTLED),
-        Transition(Rc.DISPUTED, "refund", Rc.REFUNDED),
-    ]))
-    dispute = register(Dispute, StateTable("dispute", [
-        Transition(D.OPEN, "rule", D.RESOLVED),
-        Transition(D.OPEN, "decline", D.REJECTED),
-        Transition(D.RESOLVED, "appeal", D.APPEALED,
-                   guard=lambda row: None if row.round == 1 else "the second ruling is final"),
-        Transition(D.REJECTED, "appeal", D.APPEALED,
-                   guard=lambda row: None if row.round == 1 else "the second ruling is final"),
-        Transition(D.APPEALED, "rule", D.RESOLVED),
-        Transition(D.APPEALED, "decline", D.REJECTED),
-    ]))
+    task = register(
+        TaskOrder,
+        StateTable(
+            "task",
+            [
+                Transition(T.OPEN, "award", T.AWARDED),
+                Transition(T.OPEN, "cancel", T.CANCELLED),
+                Transition(T.OPEN, "expire", T.EXPIRED),
+                Transition(T.AWARDED, "cancel_undelivered", T.CANCELLED),
+                # The undelivered-award sweep: open again while expiresAt is ahead, else expired.
+                Transition(T.AWARDED, "reopen", T.OPEN),
+                Transition(T.AWARDED, "expire_undelivered", T.EXPIRED),
+                Transition(T.AWARDED, "close", T.CLOSED),
+            ],
+        ),
+    )
+    bid = register(
+        TaskBid,
+        StateTable(
+            "bid",
+            [
+                Transition(B.SUBMITTED, "withdraw", B.WITHDRAWN),
+                Transition(B.SUBMITTED, "accept", B.ACCEPTED),
+                Transition(B.SUBMITTED, "reject", B.REJECTED),
+            ],
+        ),
+    )
+    award = register(
+        TaskAward,
+        StateTable(
+            "award",
+            [
+                Transition(A.ACTIVE, "revoke", A.REVOKED),
+            ],
+        ),
+    )
+    result = register(
+        TaskResult,
+        StateTable(
+            "result",
+            [
+                Transition(Res.SUBMITTED, "accept", Res.ACCEPTED),
+                Transition(Res.SUBMITTED, "reject", Res.REJECTED),
+            ],
+        ),
+    )
+    receipt = register(
+        TaskReceipt,
+        StateTable(
+            "receipt",
+            [
+                Transition(Rc.PENDING, "settle", Rc.SETTLED),
+                Transition(Rc.PENDING, "refund", Rc.REFUNDED),
+                Transition(Rc.PENDING, "dispute", Rc.DISPUTED),
+                Transition(Rc.DISPUTED, "settle", Rc.SETTLED),
+                Transition(Rc.DISPUTED, "refund", Rc.REFUNDED),
+            ],
+        ),
+    )
+    dispute = register(
+        Dispute,
+        StateTable(
+            "dispute",
+            [
+                Transition(D.OPEN, "rule", D.RESOLVED),
+                Transition(D.OPEN, "decline", D.REJECTED),
+                Transition(
+                    D.RESOLVED,
+                    "appeal",
+                    D.APPEALED,
+                    guard=lambda row: None if row.round == 1 else "the second ruling is final",
+                ),
+                Transition(
+                    D.REJECTED,
+                    "appeal",
+                    D.APPEALED,
+                    guard=lambda row: None if row.round == 1 else "the second ruling is final",
+                ),
+                Transition(D.APPEALED, "rule", D.RESOLVED),
+                Transition(D.APPEALED, "decline", D.REJECTED),
+            ],
+        ),
+    )
     return task, bid, award, result, receipt, dispute
 
 
@@ -201,15 +270,27 @@ def _monitor_tables() -> tuple[StateTable, StateTable]:
     from market.models.monitor import Alert, AlertNotification
 
     A, N = Alert.Status, AlertNotification.Status
-    alert = register(Alert, StateTable("alert", [
-        Transition(A.ACTIVE, "acknowledge", A.ACKNOWLEDGED),
-        Transition(A.ACTIVE, "resolve", A.RESOLVED),
-        Transition(A.ACKNOWLEDGED, "resolve", A.RESOLVED),
-    ]))
-    notification = register(AlertNotification, StateTable("notification", [
-        Transition(N.PENDING, "deliver", N.DELIVERED),
-        Transition(N.PENDING, "give_up", N.FAILED),
-    ]))
+    alert = register(
+        Alert,
+        StateTable(
+            "alert",
+            [
+                Transition(A.ACTIVE, "acknowledge", A.ACKNOWLEDGED),
+                Transition(A.ACTIVE, "resolve", A.RESOLVED),
+                Transition(A.ACKNOWLEDGED, "resolve", A.RESOLVED),
+            ],
+        ),
+    )
+    notification = register(
+        AlertNotification,
+        StateTable(
+            "notification",
+            [
+                Transition(N.PENDING, "deliver", N.DELIVERED),
+                Transition(N.PENDING, "give_up", N.FAILED),
+            ],
+        ),
+    )
     return alert, notification
 
 

@@ -232,9 +232,7 @@ WEB3_EXTRA_METHOD_MODULES: list[str] = []
 # Requests per minute per (actor or client address, method) unless the method declares its own;
 # WEB3_RATE_LIMITS overrides by method name, e.g. "web3.siwe.challenge=10/m,web3.x=5/s".
 WEB3_DEFAULT_RATE_LIMIT = env.str("WEB3_DEFAULT_RATE_LIMIT", default="600/m")
-WEB3_RATE_LIMITS = dict(
-    item.split("=", 1) for item in env.list("WEB3_RATE_LIMITS", default=[]) if "=" in item
-)
+WEB3_RATE_LIMITS = dict(item.split("=", 1) for item in env.list("WEB3_RATE_LIMITS", default=[]) if "=" in item)
 WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
 # A duplicate that finds the first request still running waits this long for its answer, then
 # gets E_CONFLICT. A claim whose request died without an answer is released after the stale age.
@@ -294,8 +292,14 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "monitor.notify": "market.services.notify.notify_sweep",
 }
 # Jobs that move money: one that fails counts as an operation failure (web3_ledger_failures_total).
-WEB3_MONEY_JOBS = ("leases.expire", "invocations.stale", "tasks.undelivered", "tasks.expire", "tasks.dispute_window",
-                   "disputes.payout")
+WEB3_MONEY_JOBS = (
+    "leases.expire",
+    "invocations.stale",
+    "tasks.undelivered",
+    "tasks.expire",
+    "tasks.dispute_window",
+    "disputes.payout",
+)
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {
         "task": "openclaw.periodic.run_periodic_job_task",

@@ -45,8 +45,7 @@ class Response:
 class Api:
     """Calls the gateway over Django's test client, as a given bearer token (or none)."""
 
-    def __init__(self, client: Client, token: str | None = None, actor_id: str | None = None,
-                 account=None):
+    def __init__(self, client: Client, token: str | None = None, actor_id: str | None = None, account=None):
         self.client = client
         self.token = token
         self.actor_id = actor_id
@@ -58,13 +57,18 @@ class Api:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def call(self, method: str, params: dict | None = None, *, idempotency_key: str | None = None,
-             headers: dict | None = None) -> Response:
+    def call(
+        self,
+        method: str,
+        params: dict | None = None,
+        *,
+        idempotency_key: str | None = None,
+        headers: dict | None = None,
+    ) -> Response:
         h = self._headers(headers)
         if idempotency_key is not None:
             h["Idempotency-Key"] = idempotency_key
-        r = self.client.post(API + method, data=json.dumps(params or {}),
-                             content_type="application/json", headers=h)
+        r = self.client.post(API + method, data=json.dumps(params or {}), content_type="application/json", headers=h)
         return Response(r.status_code, json.loads(r.content), dict(r.headers))
 
     def get(self, method: str, params: dict | None = None, *, headers: dict | None = None) -> Response:

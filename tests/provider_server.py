@@ -42,8 +42,15 @@ def _handler(state: ProviderState):
             raw = self.rfile.read(length) if length else b""
             url = urlsplit(self.path)
             with state.lock:
-                state.requests.append({"method": method, "path": url.path, "query": parse_qs(url.query),
-                                       "headers": dict(self.headers), "body": raw})
+                state.requests.append(
+                    {
+                        "method": method,
+                        "path": url.path,
+                        "query": parse_qs(url.query),
+                        "headers": dict(self.headers),
+                        "body": raw,
+                    }
+                )
             if state.hold:
                 state.entered.release()
                 state.release.wait(10)
@@ -55,19 +62,31 @@ def _handler(state: ProviderState):
             path = url.path
             if path.endswith("/chat/completions"):
                 body = json.loads(raw or b"{}")
-                usage = {} if state.total_tokens is None else {
-                    "prompt_tokens": state.prompt_tokens, "completion_tokens": state.total_tokens - state.prompt_tokens,
-                    "total_tokens": state.total_tokens}
-                out = {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model", "m"),
-                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"},
-                                    "finish_reason": "stop"}]}
+                usage = (
+                    {}
+                    if state.total_tokens is None
+                    else {
+                        "prompt_tokens": state.prompt_tokens,
+                        "completion_tokens": state.total_tokens - state.prompt_tokens,
+                        "total_tokens": state.total_tokens,
+                    }
+                )
+                out = {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "model": body.get("model", "m"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}
+                    ],
+                }
                 if usage:
                     out["usage"] = usage
                 self._reply(200, json.dumps(out).encode())
             elif path.endswith("/search"):
                 q = parse_qs(url.query).get("q", [""])[0]
-                self._reply(200, json.dumps({"query": q, "results": [{"title": "r1", "url": "https://r.example/1"}]})
-                            .encode())
+                self._reply(
+                    200, json.dumps({"query": q, "results": [{"title": "r1", "url": "https://r.example/1"}]}).encode()
+                )
             elif "/blob/" in path:
                 digest = path.rsplit("/", 1)[1]
                 if method == "PUT":

@@ -19,17 +19,37 @@ def bal(actor_id: str) -> tuple[int, int]:
     return b["available"], b["locked"]
 
 
-def publish(api, server=None, *, kind="search", backend="searxng", unit="query",
-            price="0.010000", endpoint: str | None = None, **extra):
+def publish(
+    api,
+    server=None,
+    *,
+    kind="search",
+    backend="searxng",
+    unit="query",
+    price="0.010000",
+    endpoint: str | None = None,
+    **extra,
+):
     if endpoint is None:
-        endpoint = server.base + {"openai-compat": "/v1", "searxng": "", "http-blob": "/blob",
-                                  "custom": "/custom"}[backend]
-    params = {"kind": kind, "name": f"{backend} resource", "backend": backend, "endpoint": endpoint,
-              "pricing": {"unit": unit, "unitPrice": price, "currency": "USDC"}, **extra}
+        endpoint = (
+            server.base + {"openai-compat": "/v1", "searxng": "", "http-blob": "/blob", "custom": "/custom"}[backend]
+        )
+    params = {
+        "kind": kind,
+        "name": f"{backend} resource",
+        "backend": backend,
+        "endpoint": endpoint,
+        "pricing": {"unit": unit, "unitPrice": price, "currency": "USDC"},
+        **extra,
+    }
     return api.call("web3.resources.publish", params)
 
 
 def counts() -> dict[str, int]:
-    return {"leases": Lease.objects.count(), "settlements": Settlement.objects.count(),
-            "transfers": Transfer.objects.count(), "usage": UsageEntry.objects.count(),
-            "invocations": Invocation.objects.count()}
+    return {
+        "leases": Lease.objects.count(),
+        "settlements": Settlement.objects.count(),
+        "transfers": Transfer.objects.count(),
+        "usage": UsageEntry.objects.count(),
+        "invocations": Invocation.objects.count(),
+    }

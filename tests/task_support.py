@@ -46,30 +46,46 @@ class Flow:
     result: dict = field(default_factory=dict)
 
     def publish(self, **extra):
-        params = {"title": "Summarise", "requirements": "200 words", "budget": self.budget, "currency": "USDC",
-                  "ttlSec": 7200, "reviewWindowSec": self.review_sec, **extra}
+        params = {
+            "title": "Summarise",
+            "requirements": "200 words",
+            "budget": self.budget,
+            "currency": "USDC",
+            "ttlSec": 7200,
+            "reviewWindowSec": self.review_sec,
+            **extra,
+        }
         self.task = self.creator.call("web3.market.publishTask", params).result
         return self
 
     def place_bid(self, **extra):
-        self.bid = self.bidder.call("web3.market.placeBid", {"taskId": self.task["taskId"], "price": self.price,
-                                                             "etaSec": self.eta, **extra}).result
+        self.bid = self.bidder.call(
+            "web3.market.placeBid", {"taskId": self.task["taskId"], "price": self.price, "etaSec": self.eta, **extra}
+        ).result
         return self
 
     def award_bid(self):
-        self.award = self.creator.call("web3.market.awardBid", {"taskId": self.task["taskId"],
-                                                                "bidId": self.bid["bidId"]}).result
+        self.award = self.creator.call(
+            "web3.market.awardBid", {"taskId": self.task["taskId"], "bidId": self.bid["bidId"]}
+        ).result
         return self
 
     def submit(self, **extra):
-        self.result = self.bidder.call("web3.market.submitResult", {
-            "taskId": self.task["taskId"], "summary": "done", "artifacts": [{"name": "out.txt", "sha256": SHA}],
-            **extra}).result
+        self.result = self.bidder.call(
+            "web3.market.submitResult",
+            {
+                "taskId": self.task["taskId"],
+                "summary": "done",
+                "artifacts": [{"name": "out.txt", "sha256": SHA}],
+                **extra,
+            },
+        ).result
         return self
 
     def review(self, decision: str, reason: str = ""):
-        return self.creator.call("web3.market.reviewResult", {"resultId": self.result["resultId"],
-                                                              "decision": decision, "reason": reason})
+        return self.creator.call(
+            "web3.market.reviewResult", {"resultId": self.result["resultId"], "decision": decision, "reason": reason}
+        )
 
     def delivered(self):
         return self.publish().place_bid().award_bid().submit()

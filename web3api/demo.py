@@ -82,8 +82,13 @@ def step_funds(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> No
     for currency, scale in currencies().items():
         for name, whole in amounts.items():
             minor = whole * 10**scale
-            deposit(actor_id=wallets[name].address, amount=minor, currency=currency, reason="demo funding",
-                    idempotency_key=f"demo:fund:{name}:{currency}")
+            deposit(
+                actor_id=wallets[name].address,
+                amount=minor,
+                currency=currency,
+                reason="demo funding",
+                idempotency_key=f"demo:fund:{name}:{currency}",
+            )
             out(f"funded {name} with {format_amount(minor, currency)} {currency}")
 
 

@@ -24,17 +24,28 @@ def step_market(wallets, out: Callable[[str], None]) -> None:
         if TaskOrder.objects.filter(creator_actor_id=creator, title=title).exists():
             out(f"task '{title}' exists")
             return None
-        return tasks.task_publish(actor_id=creator, title=title, requirements="See the attached brief.",
-                                  budget=units(budget), currency=currency, ttl_sec=7 * 86400)
+        return tasks.task_publish(
+            actor_id=creator,
+            title=title,
+            requirements="See the attached brief.",
+            budget=units(budget),
+            currency=currency,
+            ttl_sec=7 * 86400,
+        )
 
     def awarded(task: TaskOrder, price: int):
-        bid = tasks.bid_place(task_id=task.task_id, actor_id=bidder, price=units(price), eta_sec=2 * 86400,
-                              note="Can start today.")
+        bid = tasks.bid_place(
+            task_id=task.task_id, actor_id=bidder, price=units(price), eta_sec=2 * 86400, note="Can start today."
+        )
         return tasks.task_award(task_id=task.task_id, bid_id=bid.bid_id, actor_id=creator)
 
     def deliver(task: TaskOrder):
-        return results.result_submit(task_id=task.task_id, actor_id=bidder, summary="Delivered as briefed.",
-                                     artifacts=[{"name": "result.md", "sha256": SHA}])
+        return results.result_submit(
+            task_id=task.task_id,
+            actor_id=bidder,
+            summary="Delivered as briefed.",
+            artifacts=[{"name": "result.md", "sha256": SHA}],
+        )
 
     if task := publish("Demo: translate a README into German", 20):
         tasks.bid_place(task_id=task.task_id, actor_id=bidder, price=units(15), eta_sec=86400, note="Native speaker.")
@@ -50,8 +61,10 @@ def step_market(wallets, out: Callable[[str], None]) -> None:
     if task := publish("Demo: write unit tests for a parser", 40):
         awarded(task, 35)
         result = deliver(task)
-        results.result_review(result_id=result.result_id, actor_id=creator, decision="reject",
-                              reason="Half the cases are missing.")
-        dispute, _ = disputes.dispute_open(task_id=task.task_id, actor_id=bidder,
-                                           reason="All the cases in the brief are covered.")
+        results.result_review(
+            result_id=result.result_id, actor_id=creator, decision="reject", reason="Half the cases are missing."
+        )
+        dispute, _ = disputes.dispute_open(
+            task_id=task.task_id, actor_id=bidder, reason="All the cases in the brief are covered."
+        )
         out(f"task disputed: {task.task_id}, dispute {dispute.dispute_id} open for the arbitrator")

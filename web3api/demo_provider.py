@@ -51,11 +51,22 @@ class DemoProviderHandler(BaseHTTPRequestHandler):
             reply = f"(demo) you said: {str(last)[:200]}"
             prompt, completion = max(1, len(str(last)) // 4), max(1, len(reply) // 4)
             completion = min(completion, int(body.get("max_tokens") or completion))
-            self._reply(200, {"id": "chatcmpl-demo", "object": "chat.completion", "model": body.get("model", "demo"),
-                              "choices": [{"index": 0, "finish_reason": "stop",
-                                           "message": {"role": "assistant", "content": reply}}],
-                              "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                                        "total_tokens": prompt + completion}})
+            self._reply(
+                200,
+                {
+                    "id": "chatcmpl-demo",
+                    "object": "chat.completion",
+                    "model": body.get("model", "demo"),
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+                    ],
+                    "usage": {
+                        "prompt_tokens": prompt,
+                        "completion_tokens": completion,
+                        "total_tokens": prompt + completion,
+                    },
+                },
+            )
         else:
             self._reply(200, {"echo": body})
 

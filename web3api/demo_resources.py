@@ -21,12 +21,25 @@ from market.services.resources import pricing_out
 from web3api.demo_provider import DEFAULT_PORT
 
 DEMO_RESOURCES = [
-    {"kind": "model", "name": "Demo chat model", "backend": "openai-compat", "path": "/v1",
-     "pricing": {"unit": "token", "unitPrice": "2.00", "currency": "USDC"}, "policy": {"maxTokens": 512},
-     "tags": ["chat", "demo"], "description": "An openai-compat chat model that echoes you."},
-    {"kind": "search", "name": "Demo web search", "backend": "searxng", "path": "",
-     "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"}, "tags": ["search", "demo"],
-     "description": "A searxng-style search over a few demo pages."},
+    {
+        "kind": "model",
+        "name": "Demo chat model",
+        "backend": "openai-compat",
+        "path": "/v1",
+        "pricing": {"unit": "token", "unitPrice": "2.00", "currency": "USDC"},
+        "policy": {"maxTokens": 512},
+        "tags": ["chat", "demo"],
+        "description": "An openai-compat chat model that echoes you.",
+    },
+    {
+        "kind": "search",
+        "name": "Demo web search",
+        "backend": "searxng",
+        "path": "",
+        "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        "tags": ["search", "demo"],
+        "description": "A searxng-style search over a few demo pages.",
+    },
 ]
 
 
@@ -42,24 +55,43 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
         r = Resource.objects.filter(provider_actor_id=provider.address, name=spec["name"]).first()
         if r is None:
             r = resource_services.resource_publish(
-                provider_actor_id=provider.address, kind=spec["kind"], name=spec["name"], backend=spec["backend"],
-                endpoint=endpoint_base + spec["path"], pricing=spec["pricing"], description=spec["description"],
-                policy=spec.get("policy"), tags=spec["tags"])
+                provider_actor_id=provider.address,
+                kind=spec["kind"],
+                name=spec["name"],
+                backend=spec["backend"],
+                endpoint=endpoint_base + spec["path"],
+                pricing=spec["pricing"],
+                description=spec["description"],
+                policy=spec.get("policy"),
+                tags=spec["tags"],
+            )
             out(f"published resource {r.resource_id} ({spec['name']})")
         if r.index_reports.filter(reported_at__gte=timezone.now() - timedelta(minutes=30)).exists():
             continue  # reported recently: a re-run changes nothing
-        entry = {"resourceId": r.resource_id, "pricing": pricing_out(r.unit, r.unit_price, r.currency),
-                 "tags": r.tags, "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+        entry = {
+            "resourceId": r.resource_id,
+            "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+            "tags": r.tags,
+            "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         signature = Account.from_key(provider.key).sign_message(encode_defunct(text=object_hash(entry))).signature
-        index_service.index_report(resource_id=r.resource_id, actor_id=provider.address, entry=entry,
-                                   signature="0x" + signature.hex().removeprefix("0x"))
+        index_service.index_report(
+            resource_id=r.resource_id,
+            actor_id=provider.address,
+            entry=entry,
+            signature="0x" + signature.hex().removeprefix("0x"),
+        )
     model = Resource.objects.get(provider_actor_id=provider.address, name=DEMO_RESOURCES[0]["name"])
-    if not Lease.objects.filter(resource=model, consumer_actor_id=consumer.address,
-                                status=Lease.Status.ACTIVE, expires_at__gt=timezone.now()).exists():
-        lease = lease_services.lease_issue(resource_id=model.resource_id, consumer_actor_id=consumer.address,
-                                           max_cost="5", ttl_sec=7 * 24 * 3600)
+    if not Lease.objects.filter(
+        resource=model, consumer_actor_id=consumer.address, status=Lease.Status.ACTIVE, expires_at__gt=timezone.now()
+    ).exists():
+        lease = lease_services.lease_issue(
+            resource_id=model.resource_id, consumer_actor_id=consumer.address, max_cost="5", ttl_sec=7 * 24 * 3600
+        )
         out(f"consumer leased the demo model: {lease.lease_id}")
     allowed = settings.WEB3_ALLOW_PRIVATE_ENDPOINTS or DEFAULT_PORT in settings.WEB3_ALLOW_LOOPBACK_PORTS
-    out(f"demo resources call a local provider on loopback port {DEFAULT_PORT} (scripts/run starts it; else "
+    out(
+        f"demo resources call a local provider on loopback port {DEFAULT_PORT} (scripts/run starts it; else "
         f"`manage.py demo_provider`); invoking needs WEB3_ALLOW_LOOPBACK_PORTS={DEFAULT_PORT}"
-        + ("" if allowed else " (not set now)"))
+        + ("" if allowed else " (not set now)")
+    )

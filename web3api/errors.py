@@ -20,8 +20,9 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"ok": False, "error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(code: str, message: str, details: dict[str, Any] | None = None,
-                   status: int | None = None) -> JsonResponse:
+def error_response(
+    code: str, message: str, details: dict[str, Any] | None = None, status: int | None = None
+) -> JsonResponse:
     return JsonResponse(error_body(code, message, details), status=status or HTTP_STATUS[code])
 
 
@@ -77,7 +78,8 @@ def database_busy(exc: BaseException) -> bool:
         return True
     # psycopg's own words for a connection attempt that failed: no session existed yet.
     return type(cause).__module__.startswith("psycopg") and (
-        text.startswith("connection failed:") or text.startswith("connection timeout expired"))
+        text.startswith("connection failed:") or text.startswith("connection timeout expired")
+    )
 
 
 def retry_after(status: int, body: dict[str, Any]) -> dict[str, str]:
@@ -101,7 +103,8 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 415, error_body("E_INVALID_ARGUMENT", "send the params with 'Content-Type: application/json'")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return 405, error_body(
-            "E_INVALID_ARGUMENT", "this method changes state: call it with POST",
+            "E_INVALID_ARGUMENT",
+            "this method changes state: call it with POST",
             {"allowed": ["POST"]},
         )
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
@@ -118,13 +121,15 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if database_busy(exc):
         log.warning("database busy, answered E_UNAVAILABLE: %s", str(exc).splitlines()[0][:200])
         return 503, error_body(
-            "E_UNAVAILABLE", "the database is busy; nothing was changed: try again shortly",
+            "E_UNAVAILABLE",
+            "the database is busy; nothing was changed: try again shortly",
             {"retryAfterSec": DATABASE_RETRY_AFTER_SEC},
         )
     correlation_id = uuid.uuid4().hex
     log.error("unhandled error correlationId=%s", correlation_id, exc_info=exc)
     return 500, error_body(
-        "E_INTERNAL", "internal error; quote the correlation id when reporting it",
+        "E_INTERNAL",
+        "internal error; quote the correlation id when reporting it",
         {"correlationId": correlation_id},
     )
 

@@ -159,8 +159,10 @@ class MethodView(APIView):
             key = req.META.get("HTTP_IDEMPOTENCY_KEY")
             if key is not None and caller is not None and not method.read_only:
                 claimed = idempotency.claim(
-                    actor_id=caller.actor_id, method=method.name,
-                    key=idempotency.validate_key(key), phash=idempotency.params_hash(params),
+                    actor_id=caller.actor_id,
+                    method=method.name,
+                    key=idempotency.validate_key(key),
+                    phash=idempotency.params_hash(params),
                 )
                 if isinstance(claimed, idempotency.Replay):
                     return claimed.status, claimed.body, {"Idempotent-Replayed": "true"}
@@ -190,8 +192,11 @@ class MethodView(APIView):
             # money method counts it, as retries_exhausted, beside its unexpected errors.
             busy = database_busy(exc)
             if method.moves_money and (status == 500 or busy):
-                failure_record(operation=method.name, kind="retries_exhausted" if busy else "internal",
-                               correlation_id=body["error"]["details"].get("correlationId", ""))
+                failure_record(
+                    operation=method.name,
+                    kind="retries_exhausted" if busy else "internal",
+                    correlation_id=body["error"]["details"].get("correlationId", ""),
+                )
         if record is not None:
             if 400 <= status < 500 and status != 429:
                 idempotency.complete(record, status=status, body=body)
@@ -227,12 +232,12 @@ class ReadMethodView(MethodView):
     def get(self, request):
         # A query string has only strings: they are converted by the declared types (?limit=10 is
         # 10), since the params themselves take JSON types strictly.
-        return self._serve(request._request,
-                           lambda: query_params(self.method.params, self._query_params(request._request)))
+        return self._serve(
+            request._request, lambda: query_params(self.method.params, self._query_params(request._request))
+        )
 
 
 @csrf_exempt
 def unknown_method(request, name: str) -> JsonResponse:
     REQUESTS.labels("unknown", "E_NOT_FOUND").inc()
     return _json(404, to_error(NotFound(f"no method named {name[:100]!r}; see web3.capabilities.list"))[1])
-

@@ -58,7 +58,11 @@ def claim(*, actor_id: str, method: str, key: str, phash: str) -> IdempotencyRec
             try:
                 with transaction.atomic():
                     return IdempotencyRecord.objects.create(
-                        actor_id=actor_id, method=method, key=key, params_hash=phash, created_at=now,
+                        actor_id=actor_id,
+                        method=method,
+                        key=key,
+                        params_hash=phash,
+                        created_at=now,
                         expires_at=now + timedelta(seconds=settings.WEB3_IDEMPOTENCY_TTL_SEC),
                     )
             except IntegrityError:

@@ -29,8 +29,10 @@ class TaskAwardOut(serializers.Serializer):
 
 
 class TaskResultOut(serializers.Serializer):
-    resultId = serializers.CharField(help_text="tres_...; results delivered before results had their own prefix "
-                                     "keep their res_... ids, and are found by them.")
+    resultId = serializers.CharField(
+        help_text="tres_...; results delivered before results had their own prefix "
+        "keep their res_... ids, and are found by them."
+    )
     taskId = serializers.CharField()
     bidId = serializers.CharField()
     delivererActorId = serializers.CharField()
@@ -98,37 +100,70 @@ class TaskBidOut(serializers.Serializer):
 
 def task_out(t: TaskOrder) -> dict[str, Any]:
     return {
-        "taskId": t.task_id, "creatorActorId": t.creator_actor_id, "title": t.title,
-        "requirements": t.requirements, "budget": format_amount(t.budget, t.currency), "currency": t.currency,
-        "status": t.status, "expiresAt": t.expires_at, "ttlSec": t.ttl_sec, "reviewWindowSec": t.review_window_sec,
-        "requireSignatures": t.require_signatures, "hash": t.hash, "createdAt": t.created_at,
+        "taskId": t.task_id,
+        "creatorActorId": t.creator_actor_id,
+        "title": t.title,
+        "requirements": t.requirements,
+        "budget": format_amount(t.budget, t.currency),
+        "currency": t.currency,
+        "status": t.status,
+        "expiresAt": t.expires_at,
+        "ttlSec": t.ttl_sec,
+        "reviewWindowSec": t.review_window_sec,
+        "requireSignatures": t.require_signatures,
+        "hash": t.hash,
+        "createdAt": t.created_at,
     }
 
 
 def bid_out(b: TaskBid) -> dict[str, Any]:
     c = b.task.currency
     return {
-        "bidId": b.bid_id, "taskId": b.task.task_id, "bidderActorId": b.bidder_actor_id,
-        "price": format_amount(b.price, c), "currency": c, "etaSec": b.eta_sec, "note": b.note, "status": b.status,
-        "signed": bool(b.signature), "hash": b.hash, "createdAt": b.created_at,
+        "bidId": b.bid_id,
+        "taskId": b.task.task_id,
+        "bidderActorId": b.bidder_actor_id,
+        "price": format_amount(b.price, c),
+        "currency": c,
+        "etaSec": b.eta_sec,
+        "note": b.note,
+        "status": b.status,
+        "signed": bool(b.signature),
+        "hash": b.hash,
+        "createdAt": b.created_at,
     }
 
 
 def award_out(a: TaskAward) -> dict[str, Any]:
     c = a.task.currency
     return {
-        "awardId": a.award_id, "taskId": a.task.task_id, "bidId": a.bid.bid_id, "bidderActorId": a.bid.bidder_actor_id,
-        "settlementId": a.settlement.settlement_id, "price": format_amount(a.bid.price, c), "currency": c,
-        "deliverBy": a.deliver_by, "status": a.status, "createdAt": a.created_at,
+        "awardId": a.award_id,
+        "taskId": a.task.task_id,
+        "bidId": a.bid.bid_id,
+        "bidderActorId": a.bid.bidder_actor_id,
+        "settlementId": a.settlement.settlement_id,
+        "price": format_amount(a.bid.price, c),
+        "currency": c,
+        "deliverBy": a.deliver_by,
+        "status": a.status,
+        "createdAt": a.created_at,
     }
 
 
 def result_out(r: TaskResult) -> dict[str, Any]:
     return {
-        "resultId": r.result_id, "taskId": r.task.task_id, "bidId": r.bid.bid_id,
-        "delivererActorId": r.deliverer_actor_id, "summary": r.summary, "artifacts": r.artifacts, "status": r.status,
-        "reviewDeadline": r.review_deadline, "reviewedAt": r.reviewed_at, "reviewReason": r.review_reason,
-        "signed": bool(r.signature), "hash": r.hash, "createdAt": r.created_at,
+        "resultId": r.result_id,
+        "taskId": r.task.task_id,
+        "bidId": r.bid.bid_id,
+        "delivererActorId": r.deliverer_actor_id,
+        "summary": r.summary,
+        "artifacts": r.artifacts,
+        "status": r.status,
+        "reviewDeadline": r.review_deadline,
+        "reviewedAt": r.reviewed_at,
+        "reviewReason": r.review_reason,
+        "signed": bool(r.signature),
+        "hash": r.hash,
+        "createdAt": r.created_at,
     }
 
 
@@ -138,11 +173,18 @@ def receipt_out(r: TaskReceipt) -> dict[str, Any]:
     if dispute is not None and dispute.ruled_at is not None and dispute.paid_out_at is None:
         waiting = payout_wait_reason(dispute)
     return {
-        "receiptId": r.receipt_id, "taskId": r.task.task_id, "bidId": r.bid.bid_id,
-        "amount": format_amount(r.amount, r.currency), "currency": r.currency,
-        "settlementId": r.settlement.settlement_id, "settlementStatus": r.settlement.status, "status": r.status,
+        "receiptId": r.receipt_id,
+        "taskId": r.task.task_id,
+        "bidId": r.bid.bid_id,
+        "amount": format_amount(r.amount, r.currency),
+        "currency": r.currency,
+        "settlementId": r.settlement.settlement_id,
+        "settlementStatus": r.settlement.status,
+        "status": r.status,
         "disputeDeadline": r.dispute_deadline if r.status == TaskReceipt.Status.PENDING else None,
-        "payoutDueAt": r.payout_due_at, "payoutWaitingFor": waiting, "createdAt": r.created_at,
+        "payoutDueAt": r.payout_due_at,
+        "payoutWaitingFor": waiting,
+        "createdAt": r.created_at,
     }
 
 
@@ -178,11 +220,13 @@ class AnchorOut(serializers.Serializer):
 
 
 class SealOut(serializers.Serializer):
-    sealed = serializers.BooleanField(help_text="True once a signed checkpoint covers the ruling's audit event "
-                                                "(the payout waits for this).")
+    sealed = serializers.BooleanField(
+        help_text="True once a signed checkpoint covers the ruling's audit event (the payout waits for this)."
+    )
     treeSize = serializers.IntegerField(allow_null=True, help_text="The covering checkpoint's tree size.")
-    anchor = AnchorOut(allow_null=True, help_text="That checkpoint's chain transaction, if any: shown, never "
-                                                  "waited on.")
+    anchor = AnchorOut(
+        allow_null=True, help_text="That checkpoint's chain transaction, if any: shown, never waited on."
+    )
 
 
 class RulingOut(serializers.Serializer):
@@ -221,19 +265,44 @@ def dispute_out(d: Dispute, *, merged: bool | None = None, seal: dict[str, Any] 
     """`seal`: the ruling's seal_state when the caller has it already (a list reads them in one go)."""
     ruling = None
     if d.ruled_at is not None:
-        ruling = {"decision": d.decision, "payeeShareBps": d.payee_share_bps, "rationale": d.rationale,
-                  "arbitratorActorId": d.arbitrator_actor_id, "ruledAt": d.ruled_at, "final": d.round == 2,
-                  "eventSeq": d.ruling_event_seq, "seal": seal or seal_state(d.ruling_event_seq)}
+        ruling = {
+            "decision": d.decision,
+            "payeeShareBps": d.payee_share_bps,
+            "rationale": d.rationale,
+            "arbitratorActorId": d.arbitrator_actor_id,
+            "ruledAt": d.ruled_at,
+            "final": d.round == 2,
+            "eventSeq": d.ruling_event_seq,
+            "seal": seal or seal_state(d.ruling_event_seq),
+        }
     out = {
-        "disputeId": d.dispute_id, "taskId": d.task.task_id, "receiptId": d.receipt.receipt_id,
-        "initiatorActorId": d.initiator_actor_id, "creatorActorId": d.creator_actor_id,
-        "delivererActorId": d.deliverer_actor_id, "arbitratorType": d.arbitrator_type, "status": d.status,
-        "reason": d.reason, "round": d.round, "ruling": ruling, "appealDeadline": d.appeal_deadline,
+        "disputeId": d.dispute_id,
+        "taskId": d.task.task_id,
+        "receiptId": d.receipt.receipt_id,
+        "initiatorActorId": d.initiator_actor_id,
+        "creatorActorId": d.creator_actor_id,
+        "delivererActorId": d.deliverer_actor_id,
+        "arbitratorType": d.arbitrator_type,
+        "status": d.status,
+        "reason": d.reason,
+        "round": d.round,
+        "ruling": ruling,
+        "appealDeadline": d.appeal_deadline,
         "appeal": {"byActorId": d.appealed_by, "reason": d.appeal_reason} if d.appealed_by else None,
-        "history": d.history, "paidOut": d.paid_out_at is not None,
-        "evidence": [{"evidenceId": e.evidence_id, "submitterActorId": e.submitter_actor_id, "kind": e.kind,
-                      "content": e.content, "uri": e.uri, "sha256": e.sha256, "createdAt": e.created_at}
-                     for e in dispute_selectors.dispute_evidence(d)],
+        "history": d.history,
+        "paidOut": d.paid_out_at is not None,
+        "evidence": [
+            {
+                "evidenceId": e.evidence_id,
+                "submitterActorId": e.submitter_actor_id,
+                "kind": e.kind,
+                "content": e.content,
+                "uri": e.uri,
+                "sha256": e.sha256,
+                "createdAt": e.created_at,
+            }
+            for e in dispute_selectors.dispute_evidence(d)
+        ],
         "hash": object_hash({"disputeId": d.dispute_id, "taskId": d.task.task_id, "reason": d.reason}),
         "createdAt": d.created_at,
     }

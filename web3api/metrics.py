@@ -15,31 +15,39 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 log = logging.getLogger("web3api.metrics")
 
-REQUESTS = Counter(
-    "web3_requests_total", "web3.* method calls by method and outcome code", ["method", "code"]
-)
+REQUESTS = Counter("web3_requests_total", "web3.* method calls by method and outcome code", ["method", "code"])
 LATENCY = Histogram(
-    "web3_request_seconds", "web3.* method latency in seconds", ["method"],
+    "web3_request_seconds",
+    "web3.* method latency in seconds",
+    ["method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
 # market metric -> (Prometheus name, help); rate metrics are exported over 5 minutes.
 GAUGES = {
     "settlements_past_due": ("web3_settlements_past_due", "Open settlements past their lease expiry or payout time"),
-    "settlement_failure_rate": ("web3_settlement_failure_ratio",
-                                "Failed money operations / (failed + transfers written), last 5 minutes"),
-    "lease_invoke_failure_rate": ("web3_lease_invoke_failure_ratio",
-                                  "Failed / finished lease invocations started in the last 5 minutes"),
+    "settlement_failure_rate": (
+        "web3_settlement_failure_ratio",
+        "Failed money operations / (failed + transfers written), last 5 minutes",
+    ),
+    "lease_invoke_failure_rate": (
+        "web3_lease_invoke_failure_ratio",
+        "Failed / finished lease invocations started in the last 5 minutes",
+    ),
     "audit_unsealed_events": ("web3_audit_unsealed_events", "Audit events not yet sealed in a checkpoint"),
     "audit_unsealed_age_seconds": ("web3_audit_unsealed_age_seconds", "Age of the oldest unsealed audit event"),
     "anchor_lag_seconds": ("web3_anchor_lag_seconds", "Age of the oldest checkpoint not yet anchored on the chain"),
     "anchor_failures": ("web3_anchor_failures", "Checkpoints whose anchoring failed and is not done yet"),
     "disputes_open": ("web3_disputes_open", "Disputes awaiting a ruling (open or appealed)"),
     "disputes_past_window": ("web3_disputes_past_window", "Rulings past their appeal window, not yet paid out"),
-    "dispute_unresolved_seconds": ("web3_dispute_unresolved_seconds",
-                                   "How long the oldest dispute awaiting a ruling has waited"),
-    "invariant_violations": ("web3_invariant_violations",
-                             "Objects breaking an invariant or stuck in a state, at the last monitor run"),
+    "dispute_unresolved_seconds": (
+        "web3_dispute_unresolved_seconds",
+        "How long the oldest dispute awaiting a ruling has waited",
+    ),
+    "invariant_violations": (
+        "web3_invariant_violations",
+        "Objects breaking an invariant or stuck in a state, at the last monitor run",
+    ),
 }
 
 
@@ -75,20 +83,26 @@ class MarketCollector:
                 g.add_metric([], m["value"])
                 yield g
         failures = CounterMetricFamily(
-            "web3_ledger_failures", "Money operations that failed for the market's reasons (unexpected errors, "
-            "exhausted retries)", labels=["operation", "kind"])
+            "web3_ledger_failures",
+            "Money operations that failed for the market's reasons (unexpected errors, exhausted retries)",
+            labels=["operation", "kind"],
+        )
         for row in OperationFailure.objects.values("operation", "kind").annotate(n=Count("pk")).order_by():
             failures.add_metric([row["operation"], row["kind"]], row["n"])
         yield failures
         health = monitor_health()
         if health["evaluationAgeSec"] is not None:
-            age = GaugeMetricFamily("web3_monitor_evaluation_age_seconds",
-                                    "Seconds since the alert rules were last evaluated (monitor.evaluate)")
+            age = GaugeMetricFamily(
+                "web3_monitor_evaluation_age_seconds",
+                "Seconds since the alert rules were last evaluated (monitor.evaluate)",
+            )
             age.add_metric([], health["evaluationAgeSec"])
             yield age
-        undelivered = GaugeMetricFamily("web3_alert_notifications_undelivered",
-                                        "Alert notifications not delivered: retrying, or given up in the last day",
-                                        labels=["state"])
+        undelivered = GaugeMetricFamily(
+            "web3_alert_notifications_undelivered",
+            "Alert notifications not delivered: retrying, or given up in the last day",
+            labels=["state"],
+        )
         undelivered.add_metric(["retrying"], health["retrying"])
         undelivered.add_metric(["given_up"], health["givenUp"])
         yield undelivered

@@ -68,9 +68,7 @@ class ActorRole(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["actor_id", "role"], name="%(app_label)s_%(class)s_unique"),
-            models.CheckConstraint(
-                condition=Q(role__in=["staff", "arbitrator"]), name="%(app_label)s_%(class)s_role"
-            ),
+            models.CheckConstraint(condition=Q(role__in=["staff", "arbitrator"]), name="%(app_label)s_%(class)s_role"),
         ]
 
     def __str__(self) -> str:
@@ -106,12 +104,8 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["actor_id", "method", "key"], name="%(app_label)s_%(class)s_scope"
-            ),
-            models.CheckConstraint(
-                condition=Q(state__in=["in_flight", "done"]), name="%(app_label)s_%(class)s_state"
-            ),
+            models.UniqueConstraint(fields=["actor_id", "method", "key"], name="%(app_label)s_%(class)s_scope"),
+            models.CheckConstraint(condition=Q(state__in=["in_flight", "done"]), name="%(app_label)s_%(class)s_state"),
         ]
 
     def __str__(self) -> str:

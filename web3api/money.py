@@ -29,18 +29,30 @@ class MoneyField(StrictRegexField):
         self.money_positive, self.money_currency = positive, currency
         pattern = _union([amount_pattern(s, positive=positive) for s in _scales()])
         sign = "positive" if positive else "zero or more"
-        kwargs.setdefault("error_messages", {"invalid": (
-            f"must be a {sign} decimal string of ASCII digits, with at most the currency's scale of decimals and "
-            "below 10^18 minor units")})
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid": (
+                    f"must be a {sign} decimal string of ASCII digits, with at most the currency's scale of "
+                    "decimals and below 10^18 minor units"
+                )
+            },
+        )
         super().__init__(pattern, max_length=MAX_AMOUNT_CHARS, trim_whitespace=False, **kwargs)
 
 
 def money_field(help_text: str, *, positive: bool = True, currency: str | None = None, **kwargs) -> MoneyField:
     sign = "positive" if positive else "zero or more"
-    return MoneyField(positive=positive, currency=currency, help_text=(
-        f"{help_text} A decimal string (never a JSON number) of ASCII digits, {sign}, with at most the currency's "
-        "scale S of decimals and below 10^18 minor units (at most 18 - S digits before the point, leading zeros "
-        "aside)."), **kwargs)
+    return MoneyField(
+        positive=positive,
+        currency=currency,
+        help_text=(
+            f"{help_text} A decimal string (never a JSON number) of ASCII digits, {sign}, with at most the currency's "
+            "scale S of decimals and below 10^18 minor units (at most 18 - S digits before the point, leading zeros "
+            "aside)."
+        ),
+        **kwargs,
+    )
 
 
 def money_rules(serializer: serializers.Serializer) -> list[dict[str, Any]]:
@@ -56,10 +68,14 @@ def money_rules(serializer: serializers.Serializer) -> list[dict[str, Any]]:
             continue
         for scale in sorted(set(scales.values())):
             others = sorted(code for code, s in scales.items() if s != scale)
-            rules.append({"anyOf": [
-                {"properties": {sibling: {"enum": others}}},
-                {"properties": {name: {"pattern": amount_pattern(scale, positive=field.money_positive)}}},
-            ]})
+            rules.append(
+                {
+                    "anyOf": [
+                        {"properties": {sibling: {"enum": others}}},
+                        {"properties": {name: {"pattern": amount_pattern(scale, positive=field.money_positive)}}},
+                    ]
+                }
+            )
     return rules
 
 

@@ -70,16 +70,22 @@ _BODY_STATUSES = {405, 413, 415}
 # Answers of the web server (openclaw/gunicorn.conf.py), sent before the market sees the request:
 # not envelopes. Every documented GET param fits the request line at its maximum length.
 _SERVER_ANSWERS = {
-    414: OpenApiResponse(description="Sent by the web server, not an envelope: the request line is over "
-                         "8190 bytes (limit_request_line)."),
-    431: OpenApiResponse(description="Sent by the web server, not an envelope: a header line is over 8190 "
-                         "bytes, or there are over 100 headers (limit_request_field_size, limit_request_fields)."),
+    414: OpenApiResponse(
+        description="Sent by the web server, not an envelope: the request line is over 8190 bytes (limit_request_line)."
+    ),
+    431: OpenApiResponse(
+        description="Sent by the web server, not an envelope: a header line is over 8190 "
+        "bytes, or there are over 100 headers (limit_request_field_size, limit_request_fields)."
+    ),
 }
 
 
 # Sent with a 429, and with a 503 when the database was busy (details.retryAfterSec, the same number).
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429, 503],
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429, 503],
     description="Seconds to wait before trying again, as details.retryAfterSec.",
 )
 
@@ -120,17 +126,25 @@ def decorate(view_class: type, method: Method) -> type:
     """Attach the method's OpenAPI operations to its view class."""
     tags = [method.group]
     post = extend_schema(
-        operation_id=method.name, summary=method.summary, description=_description(method),
-        request=method.params, responses=_responses(method, for_get=False), tags=tags, parameters=[RETRY_AFTER],
+        operation_id=method.name,
+        summary=method.summary,
+        description=_description(method),
+        request=method.params,
+        responses=_responses(method, for_get=False),
+        tags=tags,
+        parameters=[RETRY_AFTER],
         auth=[] if method.auth == "none" else None,
     )
     ops = {"post": post}
     if method.read_only:
         ops["get"] = extend_schema(
-            operation_id=f"{method.name}:get", summary=method.summary,
+            operation_id=f"{method.name}:get",
+            summary=method.summary,
             description=_description(method),
-            parameters=[method.params, RETRY_AFTER] if method.params().fields else [RETRY_AFTER], request=None,
-            responses=_responses(method, for_get=True), tags=tags,
+            parameters=[method.params, RETRY_AFTER] if method.params().fields else [RETRY_AFTER],
+            request=None,
+            responses=_responses(method, for_get=True),
+            tags=tags,
             auth=[] if method.auth == "none" else None,
         )
     return extend_schema_view(**ops)(view_class)
@@ -223,8 +237,11 @@ def _add_keywords(schema: dict[str, Any], keywords: dict[str, Any] | None) -> No
 def _field_keywords(field: serializers.Field, prop: dict[str, Any]) -> None:
     if "$ref" in prop or "allOf" in prop:
         return  # a nested params object: mapped by this extension on its own
-    if isinstance(field, serializers.CharField) and prop.get("type") == "string" and not (
-            {"enum", "pattern", "format"} & set(prop)):
+    if (
+        isinstance(field, serializers.CharField)
+        and prop.get("type") == "string"
+        and not ({"enum", "pattern", "format"} & set(prop))
+    ):
         pattern = string_pattern(field)
         if pattern:
             prop["pattern"] = pattern

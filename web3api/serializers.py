@@ -49,8 +49,11 @@ def with_schema(field: serializers.Field, **keywords: Any) -> serializers.Field:
     removes a keyword; a callable is evaluated when the schema is built). The keywords live on a
     subclass, since a serializer deep-copies its declared fields by calling their class again."""
     cls = type(field)
-    keyed = type(cls.__name__, (cls,), {"json_schema": {**getattr(cls, "json_schema", {}), **keywords},
-                                        "__module__": cls.__module__})
+    keyed = type(
+        cls.__name__,
+        (cls,),
+        {"json_schema": {**getattr(cls, "json_schema", {}), **keywords}, "__module__": cls.__module__},
+    )
     return keyed(*field._args, **field._kwargs)
 
 
@@ -71,12 +74,19 @@ def type_error(field: serializers.Field, value: Any) -> Any:
         ok, wanted = isinstance(value, bool), "boolean (true or false)"
     elif isinstance(field, serializers.IntegerField):
         ok = (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer())
+            isinstance(value, float) and value.is_integer()
+        )
         wanted = "integer"
     elif isinstance(field, serializers.FloatField):
         ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "number"
-    elif isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateTimeField
-                    | serializers.DateField | serializers.DecimalField):
+    elif isinstance(
+        field,
+        serializers.CharField
+        | serializers.ChoiceField
+        | serializers.DateTimeField
+        | serializers.DateField
+        | serializers.DecimalField,
+    ):
         ok, wanted = isinstance(value, str), "string"
     elif isinstance(field, serializers.ListField):
         if not isinstance(value, list):
@@ -168,13 +178,15 @@ class StrictRegexField(serializers.RegexField):
     """A RegexField that refuses JSON numbers (money is always a string on the wire) and matches
     the whole value, as the schema's pattern does."""
 
-    default_error_messages = {"not_a_string": "Must be a string, e.g. \"12.50\"; JSON numbers are refused."}
+    default_error_messages = {"not_a_string": 'Must be a string, e.g. "12.50"; JSON numbers are refused.'}
     checks_json_type = True
 
     def __init__(self, regex, **kwargs):
         super().__init__(regex, **kwargs)
-        self.validators = [FullMatchValidator(v.regex, message=self.error_messages["invalid"])
-                           if isinstance(v, RegexValidator) else v for v in self.validators]
+        self.validators = [
+            FullMatchValidator(v.regex, message=self.error_messages["invalid"]) if isinstance(v, RegexValidator) else v
+            for v in self.validators
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -222,9 +234,13 @@ class StrictDecimalField(serializers.DecimalField):
         self.text_pattern = rf"^-?[0-9]{{1,{whole}}}(?:\.[0-9]{{1,{decimal_places}}})?$"
         bound = 10**whole - 1
         self.json_schema = {
-            "type": None, "format": None, "pattern": None,
-            "anyOf": [{"type": "number", "minimum": -bound, "maximum": bound},
-                      {"type": "string", "pattern": self.text_pattern}],
+            "type": None,
+            "format": None,
+            "pattern": None,
+            "anyOf": [
+                {"type": "number", "minimum": -bound, "maximum": bound},
+                {"type": "string", "pattern": self.text_pattern},
+            ],
         }
 
     def to_internal_value(self, data):
@@ -253,14 +269,13 @@ def id_field(what: str, **kwargs) -> serializers.CharField:
 
 
 def limit_field() -> serializers.IntegerField:
-    return serializers.IntegerField(
-        min_value=1, max_value=200, default=50, help_text="Page size (1-200)."
-    )
+    return serializers.IntegerField(min_value=1, max_value=200, default=50, help_text="Page size (1-200).")
 
 
 def cursor_field() -> serializers.CharField:
     return serializers.CharField(
-        required=False, max_length=200,
+        required=False,
+        max_length=200,
         help_text="`nextCursor` of the previous page: opaque, so only a cursor this list returned is one "
         "(any other is E_INVALID_ARGUMENT).",
     )
@@ -278,4 +293,3 @@ class KeyedResult(serializers.Serializer):
         declared = super().to_representation({k: v for k, v in instance.items() if k in self.fields})
         keyed = {k: self.child(v).data for k, v in instance.items() if k not in self.fields}
         return {**keyed, **declared}
-

@@ -29,21 +29,17 @@ class Account(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["actor_id", "currency", "kind"], name="%(app_label)s_%(class)s_owner"
-            ),
+            models.UniqueConstraint(fields=["actor_id", "currency", "kind"], name="%(app_label)s_%(class)s_owner"),
             models.CheckConstraint(
                 condition=Q(kind__in=["actor", "external", "revenue"]), name="%(app_label)s_%(class)s_kind"
             ),
             models.CheckConstraint(
-                condition=Q(debits_posted__gte=0, credits_posted__gte=0, debits_pending__gte=0,
-                            credits_pending__gte=0),
+                condition=Q(debits_posted__gte=0, credits_posted__gte=0, debits_pending__gte=0, credits_pending__gte=0),
                 name="%(app_label)s_%(class)s_totals_nonnegative",
             ),
             # An actor's (and the platform's) account never goes below zero, pending debits included.
             models.CheckConstraint(
-                condition=Q(kind="external")
-                | Q(credits_posted__gte=F("debits_posted") + F("debits_pending")),
+                condition=Q(kind="external") | Q(credits_posted__gte=F("debits_posted") + F("debits_pending")),
                 name="%(app_label)s_%(class)s_no_overdraft",
             ),
         ]
@@ -91,14 +87,23 @@ class Transfer(models.Model):
     kind = models.CharField(max_length=14, choices=Kind.choices)
     code = models.CharField(max_length=20, choices=Code.choices)
     pending = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="resolutions",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resolutions",
         help_text="For post_pending / void_pending: the pending transfer they resolve.",
     )
     settlement = models.ForeignKey(
         "market.Settlement", null=True, blank=True, on_delete=models.PROTECT, related_name="transfers"
     )
-    reference = models.CharField(max_length=120, blank=True, default="", db_index=True,
-                                 help_text="The object that caused it, e.g. lease:lease_...")
+    reference = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="The object that caused it, e.g. lease:lease_...",
+    )
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -118,8 +123,10 @@ class Transfer(models.Model):
                 name="%(app_label)s_%(class)s_pending_link",
             ),
         ]
-        indexes = [models.Index(fields=["debit_account", "created_at"]),
-                   models.Index(fields=["credit_account", "created_at"])]
+        indexes = [
+            models.Index(fields=["debit_account", "created_at"]),
+            models.Index(fields=["credit_account", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.transfer_id} {self.code} {self.amount} {self.currency}"

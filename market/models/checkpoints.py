@@ -71,11 +71,13 @@ class CheckpointAnchor(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=AnchorStatus.values),
-                                   name="%(app_label)s_%(class)s_status"),
+            models.CheckConstraint(condition=Q(status__in=AnchorStatus.values), name="%(app_label)s_%(class)s_status"),
             # One nonce per sender and chain: two signers can never spend the same nonce.
-            models.UniqueConstraint(fields=["chain_id", "sender", "nonce"], condition=Q(nonce__isnull=False),
-                                    name="%(app_label)s_%(class)s_nonce"),
+            models.UniqueConstraint(
+                fields=["chain_id", "sender", "nonce"],
+                condition=Q(nonce__isnull=False),
+                name="%(app_label)s_%(class)s_nonce",
+            ),
             # Past pending, the signed transaction is always there.
             models.CheckConstraint(
                 condition=Q(status="anchor_pending") | (Q(nonce__isnull=False) & ~Q(raw_tx="") & ~Q(tx_hash="")),

@@ -52,17 +52,23 @@ class Dispute(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["dispute_open", "dispute_resolved", "dispute_rejected",
-                                                           "dispute_appealed"]),
-                                   name="%(app_label)s_%(class)s_status"),
-            models.CheckConstraint(condition=Q(arbitrator_type__in=["offchain", "onchain"]),
-                                   name="%(app_label)s_%(class)s_arbitrator_type"),
-            models.CheckConstraint(condition=Q(payee_share_bps__isnull=True)
-                                   | Q(payee_share_bps__gte=0, payee_share_bps__lte=10000),
-                                   name="%(app_label)s_%(class)s_share_bps_range"),
+            models.CheckConstraint(
+                condition=Q(status__in=["dispute_open", "dispute_resolved", "dispute_rejected", "dispute_appealed"]),
+                name="%(app_label)s_%(class)s_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(arbitrator_type__in=["offchain", "onchain"]), name="%(app_label)s_%(class)s_arbitrator_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(payee_share_bps__isnull=True) | Q(payee_share_bps__gte=0, payee_share_bps__lte=10000),
+                name="%(app_label)s_%(class)s_share_bps_range",
+            ),
             models.CheckConstraint(condition=Q(round__in=[1, 2]), name="%(app_label)s_%(class)s_round"),
-            models.UniqueConstraint(fields=["receipt"], condition=Q(status__in=["dispute_open", "dispute_appealed"]),
-                                    name="%(app_label)s_%(class)s_one_live_per_receipt"),
+            models.UniqueConstraint(
+                fields=["receipt"],
+                condition=Q(status__in=["dispute_open", "dispute_appealed"]),
+                name="%(app_label)s_%(class)s_one_live_per_receipt",
+            ),
         ]
         indexes = [models.Index(fields=["status", "appeal_deadline"])]
 

@@ -45,15 +45,21 @@ class Lease(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]),
-                name="%(app_label)s_%(class)s_status"),
+                name="%(app_label)s_%(class)s_status",
+            ),
             models.CheckConstraint(condition=Q(max_cost__gt=0), name="%(app_label)s_%(class)s_max_cost_positive"),
-            models.CheckConstraint(condition=Q(spent__gte=0) & Q(spent__lte=F("max_cost")),
-                                   name="%(app_label)s_%(class)s_spent_within_budget"),
+            models.CheckConstraint(
+                condition=Q(spent__gte=0) & Q(spent__lte=F("max_cost")),
+                name="%(app_label)s_%(class)s_spent_within_budget",
+            ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="%(app_label)s_%(class)s_price_nonnegative"),
-            models.CheckConstraint(condition=~Q(status="lease_exhausted") | Q(spent=F("max_cost")),
-                                   name="%(app_label)s_%(class)s_exhausted_spent"),
-            models.CheckConstraint(condition=Q(status="lease_active") | Q(ended_at__isnull=False),
-                                   name="%(app_label)s_%(class)s_ended_at"),
+            models.CheckConstraint(
+                condition=~Q(status="lease_exhausted") | Q(spent=F("max_cost")),
+                name="%(app_label)s_%(class)s_exhausted_spent",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="lease_active") | Q(ended_at__isnull=False), name="%(app_label)s_%(class)s_ended_at"
+            ),
         ]
         indexes = [models.Index(fields=["status", "expires_at"])]
 
@@ -84,11 +90,15 @@ class Invocation(models.Model):
     resource = models.ForeignKey("market.Resource", on_delete=models.PROTECT, related_name="invocations")
     reserved = models.BigIntegerField()
     reserved_units = models.BigIntegerField(
-        null=True, blank=True, help_text="The most units the call can use (what `reserved` pays for); null for "
-        "calls reserved before it was kept.")
+        null=True,
+        blank=True,
+        help_text="The most units the call can use (what `reserved` pays for); null for "
+        "calls reserved before it was kept.",
+    )
     units = models.BigIntegerField(null=True, blank=True, help_text="Units billed: paid for by `cost`.")
     reported_units = models.BigIntegerField(
-        null=True, blank=True, help_text="Units the provider reported or the proxy measured (null: none reported).")
+        null=True, blank=True, help_text="Units the provider reported or the proxy measured (null: none reported)."
+    )
     cost = models.BigIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=24, blank=True, default="")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
@@ -99,16 +109,22 @@ class Invocation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["invocation_pending", "invocation_succeeded", "invocation_failed"]),
-                name="%(app_label)s_%(class)s_status"),
+                name="%(app_label)s_%(class)s_status",
+            ),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="%(app_label)s_%(class)s_reserved"),
-            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0, cost__lte=F("reserved")),
-                                   name="%(app_label)s_%(class)s_cost_within_reservation"),
-            models.CheckConstraint(condition=Q(units__isnull=True) | Q(reserved_units__isnull=True)
-                                   | Q(units__lte=F("reserved_units")),
-                                   name="%(app_label)s_%(class)s_units_within_reservation"),
+            models.CheckConstraint(
+                condition=Q(cost__isnull=True) | Q(cost__gte=0, cost__lte=F("reserved")),
+                name="%(app_label)s_%(class)s_cost_within_reservation",
+            ),
+            models.CheckConstraint(
+                condition=Q(units__isnull=True) | Q(reserved_units__isnull=True) | Q(units__lte=F("reserved_units")),
+                name="%(app_label)s_%(class)s_units_within_reservation",
+            ),
         ]
-        indexes = [models.Index(fields=["lease", "status", "started_at"]),
-                   models.Index(fields=["resource", "started_at"])]
+        indexes = [
+            models.Index(fields=["lease", "status", "started_at"]),
+            models.Index(fields=["resource", "started_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.invocation_id
@@ -123,14 +139,23 @@ class UsageEntry(models.Model):
 
     entry_id = models.CharField(max_length=40, unique=True, help_text="The release transfer's id, if any.")
     lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="usage_entries")
-    transfer = models.OneToOneField("market.Transfer", on_delete=models.PROTECT, related_name="usage",
-                                    null=True, blank=True, help_text="None when the usage cost nothing.")
+    transfer = models.OneToOneField(
+        "market.Transfer",
+        on_delete=models.PROTECT,
+        related_name="usage",
+        null=True,
+        blank=True,
+        help_text="None when the usage cost nothing.",
+    )
     source = models.CharField(max_length=8, choices=Source.choices)
     units = models.BigIntegerField(help_text="Units billed: those `amount` pays for.")
     reported_units = models.BigIntegerField(
-        null=True, blank=True, help_text="Units reported (by the provider, or measured by the proxy); more than "
+        null=True,
+        blank=True,
+        help_text="Units reported (by the provider, or measured by the proxy); more than "
         "`units` when the report exceeded the reservation or the budget. Null: none reported (the reservation was "
-        "billed), or an entry written before reports were kept.")
+        "billed), or an entry written before reports were kept.",
+    )
     amount = models.BigIntegerField()
     usage_ref = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -138,14 +163,18 @@ class UsageEntry(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["lease", "usage_ref"], name="%(app_label)s_%(class)s_one_per_ref"),
-            models.CheckConstraint(condition=Q(source__in=["proxy", "provider"]),
-                                   name="%(app_label)s_%(class)s_source"),
+            models.CheckConstraint(
+                condition=Q(source__in=["proxy", "provider"]), name="%(app_label)s_%(class)s_source"
+            ),
             models.CheckConstraint(condition=Q(units__gte=0), name="%(app_label)s_%(class)s_units_nonnegative"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount"),
-            models.CheckConstraint(condition=Q(amount=0) | Q(transfer__isnull=False),
-                                   name="%(app_label)s_%(class)s_charged_has_transfer"),
-            models.CheckConstraint(condition=Q(reported_units__isnull=True) | Q(units__lte=F("reported_units")),
-                                   name="%(app_label)s_%(class)s_billed_within_reported"),
+            models.CheckConstraint(
+                condition=Q(amount=0) | Q(transfer__isnull=False), name="%(app_label)s_%(class)s_charged_has_transfer"
+            ),
+            models.CheckConstraint(
+                condition=Q(reported_units__isnull=True) | Q(units__lte=F("reported_units")),
+                name="%(app_label)s_%(class)s_billed_within_reported",
+            ),
         ]
 
     def __str__(self) -> str:

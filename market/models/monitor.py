@@ -34,8 +34,9 @@ class AlertRule(models.Model):
     window_sec = models.PositiveIntegerField(default=300, help_text="The window a rate metric looks back over.")
     for_sec = models.PositiveIntegerField(default=0, help_text="How long the condition must hold before it fires.")
     enabled = models.BooleanField(default=True)
-    silenced_until = models.DateTimeField(null=True, blank=True,
-                                          help_text="Until then an alert is still recorded, but nobody is notified.")
+    silenced_until = models.DateTimeField(
+        null=True, blank=True, help_text="Until then an alert is still recorded, but nobody is notified."
+    )
     # evaluation state, written by the evaluator only
     pending_since = models.DateTimeField(null=True, blank=True)
     last_value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
@@ -46,10 +47,13 @@ class AlertRule(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(severity__in=["P0", "P1"]), name="%(app_label)s_%(class)s_severity"),
-            models.CheckConstraint(condition=Q(comparator__in=["gt", "gte", "lt", "lte", "eq", "ne"]),
-                                   name="%(app_label)s_%(class)s_comparator"),
-            models.CheckConstraint(condition=Q(window_sec__gte=60, window_sec__lte=86400 * 7),
-                                   name="%(app_label)s_%(class)s_window"),
+            models.CheckConstraint(
+                condition=Q(comparator__in=["gt", "gte", "lt", "lte", "eq", "ne"]),
+                name="%(app_label)s_%(class)s_comparator",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_sec__gte=60, window_sec__lte=86400 * 7), name="%(app_label)s_%(class)s_window"
+            ),
             models.CheckConstraint(condition=Q(for_sec__lte=86400), name="%(app_label)s_%(class)s_for"),
         ]
 
@@ -72,8 +76,12 @@ class Alert(models.Model):
 
     alert_id = models.CharField(max_length=40, unique=True)
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
-    key = models.CharField(max_length=80, blank=True, default="",
-                           help_text="The group of a grouped metric this alert is about (e.g. the monitor).")
+    key = models.CharField(
+        max_length=80,
+        blank=True,
+        default="",
+        help_text="The group of a grouped metric this alert is about (e.g. the monitor).",
+    )
     # the rule as it was when the alert fired
     severity = models.CharField(max_length=2, choices=AlertRule.Severity.choices)
     metric = models.CharField(max_length=60)
@@ -95,11 +103,15 @@ class Alert(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["alert_active", "alert_acknowledged", "alert_resolved"]),
-                                   name="%(app_label)s_%(class)s_status"),
-            models.UniqueConstraint(fields=["rule", "key"],
-                                    condition=Q(status__in=["alert_active", "alert_acknowledged"]),
-                                    name="%(app_label)s_%(class)s_one_unresolved_per_rule_key"),
+            models.CheckConstraint(
+                condition=Q(status__in=["alert_active", "alert_acknowledged", "alert_resolved"]),
+                name="%(app_label)s_%(class)s_status",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "key"],
+                condition=Q(status__in=["alert_active", "alert_acknowledged"]),
+                name="%(app_label)s_%(class)s_one_unresolved_per_rule_key",
+            ),
         ]
         indexes = [models.Index(fields=["status", "severity"])]
 
@@ -150,10 +162,13 @@ class AlertNotification(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["notify_pending", "notify_delivered", "notify_failed"]),
-                                   name="%(app_label)s_%(class)s_status"),
-            models.CheckConstraint(condition=Q(channel__in=["webhook", "email"]),
-                                   name="%(app_label)s_%(class)s_channel"),
+            models.CheckConstraint(
+                condition=Q(status__in=["notify_pending", "notify_delivered", "notify_failed"]),
+                name="%(app_label)s_%(class)s_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["webhook", "email"]), name="%(app_label)s_%(class)s_channel"
+            ),
             models.UniqueConstraint(fields=["alert", "channel", "event"], name="%(app_label)s_%(class)s_once"),
         ]
 

@@ -49,8 +49,9 @@ class Resource(models.Model):
     currency = models.CharField(max_length=10)
     policy = models.JSONField(default=dict)
     tags = models.JSONField(default=list)
-    tags_text = models.CharField(max_length=1100, blank=True, default="",
-                                 help_text="',a,b,' so a tag filter is one LIKE on every database.")
+    tags_text = models.CharField(
+        max_length=1100, blank=True, default="", help_text="',a,b,' so a tag filter is one LIKE on every database."
+    )
     hash = models.CharField(max_length=80)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PUBLISHED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -58,10 +59,14 @@ class Resource(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["resource_published", "resource_unpublished"]),
-                                   name="%(app_label)s_%(class)s_status"),
-            models.CheckConstraint(condition=Q(backend__in=["openai-compat", "searxng", "http-blob", "custom"]),
-                                   name="%(app_label)s_%(class)s_backend"),
+            models.CheckConstraint(
+                condition=Q(status__in=["resource_published", "resource_unpublished"]),
+                name="%(app_label)s_%(class)s_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(backend__in=["openai-compat", "searxng", "http-blob", "custom"]),
+                name="%(app_label)s_%(class)s_backend",
+            ),
             models.CheckConstraint(
                 condition=Q(kind="model", unit__in=UNITS_BY_KIND["model"])
                 | Q(kind="search", unit__in=UNITS_BY_KIND["search"])

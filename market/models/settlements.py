@@ -36,19 +36,19 @@ class Settlement(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(locked__gt=0), name="%(app_label)s_%(class)s_locked_positive"),
             models.CheckConstraint(
-                condition=Q(released__gte=0, refunded__gte=0)
-                & Q(locked__gte=F("released") + F("refunded")),
+                condition=Q(released__gte=0, refunded__gte=0) & Q(locked__gte=F("released") + F("refunded")),
                 name="%(app_label)s_%(class)s_remaining_nonnegative",
             ),
             # The status agrees with the amounts, exactly as API.md defines the states.
             models.CheckConstraint(
                 condition=(
                     Q(status="settlement_locked", released=0, refunded=0)
-                    | (Q(status="settlement_partially_released", released__gt=0, refunded=0)
-                       & Q(locked__gt=F("released")))
+                    | (
+                        Q(status="settlement_partially_released", released__gt=0, refunded=0)
+                        & Q(locked__gt=F("released"))
+                    )
                     | Q(status="settlement_released", refunded=0, released=F("locked"))
-                    | (Q(status="settlement_refunded", refunded__gt=0)
-                       & Q(locked=F("released") + F("refunded")))
+                    | (Q(status="settlement_refunded", refunded__gt=0) & Q(locked=F("released") + F("refunded")))
                 ),
                 name="%(app_label)s_%(class)s_status_matches_amounts",
             ),

@@ -42,8 +42,9 @@ class TaskOrder(models.Model):
         constraints = [
             _status_check("task_open", "task_awarded", "task_closed", "task_cancelled", "task_expired"),
             models.CheckConstraint(condition=Q(budget__gt=0), name="%(app_label)s_%(class)s_budget_positive"),
-            models.CheckConstraint(condition=Q(review_window_sec__gt=0),
-                                   name="%(app_label)s_%(class)s_review_window_positive"),
+            models.CheckConstraint(
+                condition=Q(review_window_sec__gt=0), name="%(app_label)s_%(class)s_review_window_positive"
+            ),
         ]
         indexes = [models.Index(fields=["status", "expires_at"])]
 
@@ -75,11 +76,15 @@ class TaskBid(models.Model):
         constraints = [
             _status_check("bid_submitted", "bid_withdrawn", "bid_accepted", "bid_rejected"),
             models.CheckConstraint(condition=Q(price__gt=0), name="%(app_label)s_%(class)s_price_positive"),
-            models.CheckConstraint(condition=Q(price__lte=F("task_budget")),
-                                   name="%(app_label)s_%(class)s_price_within_budget"),
+            models.CheckConstraint(
+                condition=Q(price__lte=F("task_budget")), name="%(app_label)s_%(class)s_price_within_budget"
+            ),
             models.CheckConstraint(condition=Q(eta_sec__gt=0), name="%(app_label)s_%(class)s_eta_positive"),
-            models.UniqueConstraint(fields=["task", "bidder_actor_id"], condition=Q(status="bid_submitted"),
-                                    name="%(app_label)s_%(class)s_one_live_bid"),
+            models.UniqueConstraint(
+                fields=["task", "bidder_actor_id"],
+                condition=Q(status="bid_submitted"),
+                name="%(app_label)s_%(class)s_one_live_bid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,8 +108,9 @@ class TaskAward(models.Model):
     class Meta:
         constraints = [
             _status_check("award_active", "award_revoked"),
-            models.UniqueConstraint(fields=["task"], condition=Q(status="award_active"),
-                                    name="%(app_label)s_%(class)s_one_active_award"),
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(status="award_active"), name="%(app_label)s_%(class)s_one_active_award"
+            ),
         ]
         indexes = [models.Index(fields=["status", "deliver_by"])]  # the undelivered-award sweep
 
@@ -159,8 +165,9 @@ class TaskReceipt(models.Model):
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=10)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    dispute_opens_at = models.DateTimeField(null=True, blank=True,
-                                            help_text="When the deliverer may first open a dispute.")
+    dispute_opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the deliverer may first open a dispute."
+    )
     dispute_deadline = models.DateTimeField(null=True, blank=True)
     payout_due_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)

@@ -40,8 +40,10 @@ def _visible(qs: QuerySet[AuditEvent], actor_id: str, is_staff: bool) -> QuerySe
 
 def audit_events(*, actor_id: str, is_staff: bool = False, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
     """The events the caller may see, filtered, newest first."""
-    fs = AuditEventFilter({k: v for k, v in filters.items() if v not in (None, "")},
-                          queryset=_visible(AuditEvent.objects.all(), actor_id, is_staff))
+    fs = AuditEventFilter(
+        {k: v for k, v in filters.items() if v not in (None, "")},
+        queryset=_visible(AuditEvent.objects.all(), actor_id, is_staff),
+    )
     if not fs.is_valid():
         raise InvalidArgument("invalid filter", details={"fields": {k: str(v[0]) for k, v in fs.errors.items()}})
     return fs.qs.order_by("-pk")
@@ -70,16 +72,29 @@ def event_get(*, event_id: str, actor_id: str, is_staff: bool = False) -> AuditE
 def event_record(event: AuditEvent) -> dict[str, Any]:
     """The event as hashed: every field a verifier needs, times in their exact hashed text."""
     return {
-        "seq": event.seq, "eventId": event.event_id, "actorId": event.actor_id, "action": event.action,
-        "objectType": event.object_type, "objectId": event.object_id, "payload": event.payload,
-        "payloadSha256": event.payload_sha256, "prevHash": event.prev_hash,
-        "createdAt": event_time_text(event.created_at), "hash": event.hash,
+        "seq": event.seq,
+        "eventId": event.event_id,
+        "actorId": event.actor_id,
+        "action": event.action,
+        "objectType": event.object_type,
+        "objectId": event.object_id,
+        "payload": event.payload,
+        "payloadSha256": event.payload_sha256,
+        "prevHash": event.prev_hash,
+        "createdAt": event_time_text(event.created_at),
+        "hash": event.hash,
     }
 
 
 def checkpoint_record(cp: Checkpoint) -> dict[str, Any]:
-    return {"treeSize": cp.tree_size, "root": cp.root, "createdAt": cp.created_text,
-            "signature": cp.signature, "signer": cp.signer, "statement": cp.statement}
+    return {
+        "treeSize": cp.tree_size,
+        "root": cp.root,
+        "createdAt": cp.created_text,
+        "signature": cp.signature,
+        "signer": cp.signer,
+        "statement": cp.statement,
+    }
 
 
 def anchor_record(cp: Checkpoint) -> dict[str, Any] | None:
@@ -89,12 +104,17 @@ def anchor_record(cp: Checkpoint) -> dict[str, Any] | None:
 def _anchor_out(anchor: CheckpointAnchor | None) -> dict[str, Any] | None:
     if anchor is None or not anchor.tx_hash:
         return None
-    return {"txHash": anchor.tx_hash, "chainId": anchor.chain_id, "status": anchor.status.removeprefix("anchor_"),
-            "blockNumber": anchor.block_number}
+    return {
+        "txHash": anchor.tx_hash,
+        "chainId": anchor.chain_id,
+        "status": anchor.status.removeprefix("anchor_"),
+        "blockNumber": anchor.block_number,
+    }
 
 
-def audit_proof(*, event_id: str, actor_id: str, is_staff: bool = False,
-                tree_size: int | None = None) -> dict[str, Any]:
+def audit_proof(
+    *, event_id: str, actor_id: str, is_staff: bool = False, tree_size: int | None = None
+) -> dict[str, Any]:
     """The inclusion proof of one event in its sealing checkpoint (the first that covers it), or in
     the checkpoint of `tree_size`. E_CONFLICT while the event is not sealed."""
     event = event_get(event_id=event_id, actor_id=actor_id, is_staff=is_staff)
@@ -110,9 +130,13 @@ def audit_proof(*, event_id: str, actor_id: str, is_staff: bool = False,
             raise Conflict("that checkpoint does not cover the event", details={"reason": "not_covered"})
     path = LogTree(cp.tree_size).inclusion_path(event.seq)
     return {
-        "event": event_record(event), "leafIndex": event.seq, "treeSize": cp.tree_size,
-        "proof": [h.hex() for h in path], "root": cp.root,
-        "checkpoint": checkpoint_record(cp), "anchor": anchor_record(cp),
+        "event": event_record(event),
+        "leafIndex": event.seq,
+        "treeSize": cp.tree_size,
+        "proof": [h.hex() for h in path],
+        "root": cp.root,
+        "checkpoint": checkpoint_record(cp),
+        "anchor": anchor_record(cp),
     }
 
 
@@ -120,8 +144,9 @@ def seal_state(seq: int | None) -> dict[str, Any]:
     """Where the event `seq` stands: its covering checkpoint and that checkpoint's anchor."""
     if seq is None:
         return {"sealed": False, "treeSize": None, "anchor": None}
-    size = (Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size")
-            .values_list("tree_size", flat=True).first())
+    size = (
+        Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size").values_list("tree_size", flat=True).first()
+    )
     return seal_states({seq: size})[seq]
 
 
@@ -129,10 +154,16 @@ def seal_states(covering: dict[int, int | None]) -> dict[int, dict[str, Any]]:
     """seal_state of many events at once, given each one's covering tree size (None: unsealed), as
     a list's query annotates it: their anchors in one query instead of two queries per event."""
     sizes = {size for size in covering.values() if size is not None}
-    anchors = {a.checkpoint.tree_size: _anchor_out(a) for a in
-               CheckpointAnchor.objects.filter(checkpoint__tree_size__in=sizes).select_related("checkpoint")}
-    return {seq: {"sealed": True, "treeSize": size, "anchor": anchors.get(size)} if size is not None
-            else {"sealed": False, "treeSize": None, "anchor": None} for seq, size in covering.items()}
+    anchors = {
+        a.checkpoint.tree_size: _anchor_out(a)
+        for a in CheckpointAnchor.objects.filter(checkpoint__tree_size__in=sizes).select_related("checkpoint")
+    }
+    return {
+        seq: {"sealed": True, "treeSize": size, "anchor": anchors.get(size)}
+        if size is not None
+        else {"sealed": False, "treeSize": None, "anchor": None}
+        for seq, size in covering.items()
+    }
 
 
 def audit_health(now: datetime | None = None) -> dict[str, Any]:
@@ -145,8 +176,9 @@ def audit_health(now: datetime | None = None) -> dict[str, Any]:
     oldest_unsealed = AuditEvent.objects.filter(seq=sealed).values_list("created_at", flat=True).first()
     waiting = CheckpointAnchor.objects.exclude(status=CheckpointAnchor.Status.ANCHORED).select_related("checkpoint")
     oldest_waiting = waiting.order_by("checkpoint__tree_size").first()
-    last_error = (waiting.exclude(last_error="").order_by("-checkpoint__tree_size")
-                  .values_list("last_error", flat=True).first())
+    last_error = (
+        waiting.exclude(last_error="").order_by("-checkpoint__tree_size").values_list("last_error", flat=True).first()
+    )
     return {
         "lastCheckpoint": last,
         "unsealed": total - sealed,

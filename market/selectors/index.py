@@ -37,12 +37,23 @@ def index_resources(filters: dict[str, Any]) -> QuerySet[Resource]:
     return qs.annotate(
         last_reported_at=Max("index_reports__reported_at"),
     ).annotate(
-        recent_calls=Count("invocations", filter=Q(invocations__started_at__gte=since,
-                                                   invocations__status__in=["invocation_succeeded",
-                                                                            "invocation_failed"]), distinct=True),
-        recent_failures=Count("invocations", filter=Q(invocations__started_at__gte=since,
-                                                      invocations__status="invocation_failed",
-                                                      invocations__error_code__in=PROVIDER_FAULTS), distinct=True),
+        recent_calls=Count(
+            "invocations",
+            filter=Q(
+                invocations__started_at__gte=since,
+                invocations__status__in=["invocation_succeeded", "invocation_failed"],
+            ),
+            distinct=True,
+        ),
+        recent_failures=Count(
+            "invocations",
+            filter=Q(
+                invocations__started_at__gte=since,
+                invocations__status="invocation_failed",
+                invocations__error_code__in=PROVIDER_FAULTS,
+            ),
+            distinct=True,
+        ),
     )
 
 
@@ -58,29 +69,44 @@ def health_state(last_reported_at, calls: int, failures: int, now=None) -> str:
 def resource_health(resource: Resource) -> dict[str, Any]:
     now = timezone.now()
     last = resource.index_reports.aggregate(last=Max("reported_at"))["last"]
-    recent = Invocation.objects.filter(resource=resource, started_at__gte=now - HEALTH_WINDOW,
-                                       status__in=["invocation_succeeded", "invocation_failed"])
+    recent = Invocation.objects.filter(
+        resource=resource, started_at__gte=now - HEALTH_WINDOW, status__in=["invocation_succeeded", "invocation_failed"]
+    )
     calls = recent.count()
     failures = recent.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
-    return {"status": health_state(last, calls, failures, now), "lastReportedAt": last,
-            "freshnessSec": int((now - last).total_seconds()) if last else None,
-            "recentInvocations": calls, "recentFailures": failures}
+    return {
+        "status": health_state(last, calls, failures, now),
+        "lastReportedAt": last,
+        "freshnessSec": int((now - last).total_seconds()) if last else None,
+        "recentInvocations": calls,
+        "recentFailures": failures,
+    }
 
 
 def provider_reputation(actor_id: str) -> dict[str, Any]:
     settled = Lease.objects.filter(provider_actor_id=actor_id, status__in=ENDED).count()
     volume: dict[str, int] = defaultdict(int)
-    for row in (UsageEntry.objects.filter(lease__provider_actor_id=actor_id).values("lease__currency")
-                .annotate(total=Sum("amount"))):
+    for row in (
+        UsageEntry.objects.filter(lease__provider_actor_id=actor_id)
+        .values("lease__currency")
+        .annotate(total=Sum("amount"))
+    ):
         volume[row["lease__currency"]] = row["total"] or 0
-    inv = Invocation.objects.filter(resource__provider_actor_id=actor_id,
-                                    status__in=["invocation_succeeded", "invocation_failed"])
+    inv = Invocation.objects.filter(
+        resource__provider_actor_id=actor_id, status__in=["invocation_succeeded", "invocation_failed"]
+    )
     calls = inv.count()
     failures = inv.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
     failure_rate = failures / calls if calls else 0.0
     score = round(100 * (1 - failure_rate) * settled / (settled + 2))
-    return {"settledLeases": settled, "usageVolume": dict(volume), "invocations": calls, "failures": failures,
-            "failureRate": round(failure_rate, 4), "score": score}
+    return {
+        "settledLeases": settled,
+        "usageVolume": dict(volume),
+        "invocations": calls,
+        "failures": failures,
+        "failureRate": round(failure_rate, 4),
+        "score": score,
+    }
 
 
 def reputations(actor_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -30,9 +30,7 @@ def open_settlements(actor_id: str) -> QuerySet[Settlement]:
 def settlement_get(*, settlement_id: str, actor_id: str, is_staff: bool = False) -> Settlement:
     """Parties and staff see a settlement; for anyone else it does not exist."""
     settlement = Settlement.objects.filter(settlement_id=settlement_id).first()
-    if settlement is None or not (
-        is_staff or actor_id in (settlement.payer_actor_id, settlement.payee_actor_id)
-    ):
+    if settlement is None or not (is_staff or actor_id in (settlement.payer_actor_id, settlement.payee_actor_id)):
         raise NotFound("no such settlement")
     return settlement
 
@@ -89,16 +87,20 @@ def income_expense(actor_id: str) -> dict[str, dict[str, int]]:
     for c in currencies():
         out[c]
     base = Transfer.objects.filter(kind__in=_MOVES, code__in=_EARNING_CODES)
-    for row in (base.filter(credit_account__actor_id=actor_id, credit_account__kind=Account.Kind.ACTOR)
-                .values("currency").annotate(total=Sum("amount"))):
+    for row in (
+        base.filter(credit_account__actor_id=actor_id, credit_account__kind=Account.Kind.ACTOR)
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    ):
         out[row["currency"]]["income"] = row["total"]
-    for row in (base.filter(debit_account__actor_id=actor_id, debit_account__kind=Account.Kind.ACTOR)
-                .values("currency").annotate(total=Sum("amount"))):
+    for row in (
+        base.filter(debit_account__actor_id=actor_id, debit_account__kind=Account.Kind.ACTOR)
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    ):
         out[row["currency"]]["expense"] = row["total"]
     return dict(out)
 
 
 def recent_settlements(actor_id: str, limit: int = 10) -> QuerySet[Settlement]:
-    return Settlement.objects.filter(
-        Q(payer_actor_id=actor_id) | Q(payee_actor_id=actor_id)
-    ).order_by("-pk")[:limit]
+    return Settlement.objects.filter(Q(payer_actor_id=actor_id) | Q(payee_actor_id=actor_id)).order_by("-pk")[:limit]

@@ -1,10 +1,8 @@
-"""Monitoring reads: the metrics alert rules watch, the invariant and stuck-state monitors, and the
-alert history.
+"""Monitoring reads: the metrics alert rules watch, and the rules and alert history.
 
 Every metric is computed from the database, so any process (web, worker, beat) sees the same
 value, however many there are. A metric is a function (now, window_sec) -> Reading; `window_sec`
-matters to the rate metrics only. The invariant monitors scan whole tables and are run by the
-monitor.evaluate job; other surfaces show that job's last reading of them.
+matters to the rate metrics only. The invariant monitors are in market.selectors.invariants.
 """
 
 from __future__ import annotations
@@ -17,28 +15,21 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import BigIntegerField, Count, F, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from market.errors import InvalidArgument
 from market.models import (
-    Account,
     Alert,
     AlertRule,
     Dispute,
     Invocation,
-    Lease,
     OperationFailure,
     Settlement,
-    TaskBid,
-    TaskOrder,
-    TaskReceipt,
     Transfer,
 )
 from market.selectors.audit import audit_health
-
-NAMED_MAX = 20  # objects named per monitor in an alert's details
+from market.selectors.invariants import NAMED_MAX, invariant_checks, overdue_leases, overdue_receipts
 
 
 @dataclass
@@ -85,21 +76,14 @@ def ledger_failures(now: datetime, window_sec: int) -> Reading:
     return Reading(_d(OperationFailure.objects.filter(created_at__gt=since, created_at__lte=now).count()))
 
 
-def _overdue_leases(now: datetime, grace: timedelta = timedelta(0)) -> QuerySet[Lease]:
-    return Lease.objects.filter(status=Lease.Status.ACTIVE, expires_at__lt=now - grace)
-
-
-def _overdue_receipts(now: datetime, grace: timedelta = timedelta(0)) -> QuerySet[TaskReceipt]:
-    return TaskReceipt.objects.filter(status__in=(TaskReceipt.Status.PENDING, TaskReceipt.Status.DISPUTED),
-                                      payout_due_at__isnull=False, payout_due_at__lt=now - grace)
-
-
 def settlements_past_due(now: datetime, window_sec: int) -> Reading:
     """Open settlements whose lease has expired or whose receipt's payout time has passed."""
-    leases = _overdue_leases(now).filter(settlement__status__in=Settlement.OPEN)
-    receipts = _overdue_receipts(now).filter(settlement__status__in=Settlement.OPEN)
-    named = [*leases.values_list("settlement__settlement_id", flat=True)[:NAMED_MAX],
-             *receipts.values_list("settlement__settlement_id", flat=True)[:NAMED_MAX]]
+    leases = overdue_leases(now).filter(settlement__status__in=Settlement.OPEN)
+    receipts = overdue_receipts(now).filter(settlement__status__in=Settlement.OPEN)
+    named = [
+        *leases.values_list("settlement__settlement_id", flat=True)[:NAMED_MAX],
+        *receipts.values_list("settlement__settlement_id", flat=True)[:NAMED_MAX],
+    ]
     return Reading(_d(leases.count() + receipts.count()), {"settlements": named[:NAMED_MAX]})
 
 
@@ -111,11 +95,20 @@ def lease_invoke_failure_rate(now: datetime, window_sec: int) -> Reading:
         failed=Count("pk", filter=Q(status=Invocation.Status.FAILED)),
         done=Count("pk", filter=Q(status__in=(Invocation.Status.FAILED, Invocation.Status.SUCCEEDED))),
     )
-    named = (list(started.filter(status=Invocation.Status.FAILED).order_by("resource__resource_id")
-                  .values_list("resource__resource_id", flat=True).distinct()[:NAMED_MAX])
-             if counts["failed"] else [])
-    return Reading(_ratio(counts["failed"], counts["done"]),
-                   {"failed": counts["failed"], "finished": counts["done"], "resources": named})
+    named = (
+        list(
+            started.filter(status=Invocation.Status.FAILED)
+            .order_by("resource__resource_id")
+            .values_list("resource__resource_id", flat=True)
+            .distinct()[:NAMED_MAX]
+        )
+        if counts["failed"]
+        else []
+    )
+    return Reading(
+        _ratio(counts["failed"], counts["done"]),
+        {"failed": counts["failed"], "finished": counts["done"], "resources": named},
+    )
 
 
 def audit_unsealed(now: datetime, window_sec: int) -> Reading:
@@ -138,8 +131,9 @@ def anchor_lag(now: datetime, window_sec: int) -> Reading:
     details: dict[str, Any] = {"waiting": health["anchorsWaiting"]}
     if health["anchorsWaiting"]:
         waiting = CheckpointAnchor.objects.exclude(status=CheckpointAnchor.Status.ANCHORED)
-        details["checkpoints"] = list(waiting.order_by("checkpoint__tree_size")
-                                      .values_list("checkpoint__tree_size", flat=True)[:NAMED_MAX])
+        details["checkpoints"] = list(
+            waiting.order_by("checkpoint__tree_size").values_list("checkpoint__tree_size", flat=True)[:NAMED_MAX]
+        )
         details["lastError"] = health["lastAnchorError"]
     return Reading(_d(health["anchorLagSec"]), details)
 
@@ -154,14 +148,16 @@ def anchor_failures(now: datetime, window_sec: int) -> Reading:
 
 def disputes_open(now: datetime, window_sec: int) -> Reading:
     live = Dispute.objects.filter(status__in=Dispute.LIVE)
-    return Reading(_d(live.count()),
-                   {"disputes": list(live.order_by("pk").values_list("dispute_id", flat=True)[:NAMED_MAX])})
+    return Reading(
+        _d(live.count()), {"disputes": list(live.order_by("pk").values_list("dispute_id", flat=True)[:NAMED_MAX])}
+    )
 
 
 def disputes_past_window(now: datetime, window_sec: int) -> Reading:
     """Rulings whose appeal window has passed and that are not paid out yet."""
-    qs = Dispute.objects.filter(status__in=(Dispute.Status.RESOLVED, Dispute.Status.REJECTED),
-                                paid_out_at__isnull=True, appeal_deadline__lt=now)
+    qs = Dispute.objects.filter(
+        status__in=(Dispute.Status.RESOLVED, Dispute.Status.REJECTED), paid_out_at__isnull=True, appeal_deadline__lt=now
+    )
     return Reading(_d(qs.count()), {"disputes": list(qs.values_list("dispute_id", flat=True)[:NAMED_MAX])})
 
 
@@ -182,109 +178,61 @@ def invariant_violations(now: datetime, window_sec: int) -> Reading:
     return Reading(_d(sum(v["count"] for v in found)), {"violations": found}, groups=groups)
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("settlement_failure_rate", "failed money operations / (failed + transfers written) in the window",
-           "ratio", settlement_failure_rate, uses_window=True),
-    Metric("ledger_failures", "money operations that failed for the market's reasons in the window", "count",
-           ledger_failures, uses_window=True),
-    Metric("settlements_past_due", "open settlements whose lease expired or whose payout time passed", "count",
-           settlements_past_due),
-    Metric("lease_invoke_failure_rate", "failed / finished invocations started in the window", "ratio",
-           lease_invoke_failure_rate, uses_window=True),
-    Metric("audit_unsealed_events", "audit events not yet sealed in a checkpoint", "count", audit_unsealed),
-    Metric("audit_unsealed_age_seconds", "age of the oldest unsealed audit event", "seconds", audit_unsealed_age),
-    Metric("anchor_lag_seconds", "age of the oldest checkpoint not yet anchored on the chain", "seconds",
-           anchor_lag),
-    Metric("anchor_failures", "checkpoints whose anchoring failed and is not done yet", "count", anchor_failures),
-    Metric("disputes_open", "disputes awaiting a ruling (open or appealed)", "count", disputes_open),
-    Metric("disputes_past_window", "rulings past their appeal window, not yet paid out", "count",
-           disputes_past_window),
-    Metric("dispute_unresolved_seconds", "how long the oldest dispute awaiting a ruling has waited", "seconds",
-           dispute_unresolved_age),
-    Metric("invariant_violations", "objects breaking a ledger invariant or stuck in a state", "count",
-           invariant_violations, expensive=True),
-)}
-
-
-# --- invariant and stuck-state monitors -------------------------------------------------------------
-def _violation(monitor: str, message: str, kind: str, ids: list[str], count: int) -> dict[str, Any]:
-    return {"monitor": monitor, "message": message, "objectType": kind, "objects": ids[:NAMED_MAX], "count": count}
-
-
-def _ids(qs: QuerySet, field_name: str) -> tuple[list[str], int]:
-    count = qs.count()
-    return (list(qs.order_by("pk").values_list(field_name, flat=True)[:NAMED_MAX]) if count else []), count
-
-
-def ledger_sum_check(now: datetime) -> list[dict[str, Any]]:
-    rows = (Account.objects.values("currency")
-            .annotate(posted=Sum(F("credits_posted") - F("debits_posted")),
-                      pending=Sum(F("credits_pending") - F("debits_pending")))
-            .exclude(posted=0, pending=0))
-    bad = sorted(r["currency"] for r in rows)
-    return [_violation("ledger_sum_zero", "the currency's account balances do not sum to zero", "currency",
-                       bad, len(bad))] if bad else []
-
-
-def settlement_transfers_check(now: datetime) -> list[dict[str, Any]]:
-    zero = Value(0, output_field=BigIntegerField())
-    qs = (Settlement.objects
-          .annotate(t_locked=Coalesce(Sum("transfers__amount", filter=Q(transfers__kind=Transfer.Kind.PENDING)), zero),
-                    t_released=Coalesce(Sum("transfers__amount",
-                                            filter=Q(transfers__kind=Transfer.Kind.POST_PENDING)), zero),
-                    t_refunded=Coalesce(Sum("transfers__amount",
-                                            filter=Q(transfers__kind=Transfer.Kind.VOID_PENDING)), zero))
-          .exclude(locked=F("t_locked"), released=F("t_released"), refunded=F("t_refunded")))
-    bad = list(qs.order_by("pk").values_list("settlement_id", flat=True))
-    return [_violation("settlement_matches_transfers", "the settlement's amounts differ from its transfers",
-                       "settlement", bad, len(bad))] if bad else []
-
-
-def open_bid_check(now: datetime) -> list[dict[str, Any]]:
-    bids = TaskBid.objects.filter(status=TaskBid.Status.SUBMITTED).exclude(task__status=TaskOrder.Status.OPEN)
-    ids, count = _ids(bids, "bid_id")
-    return [_violation("open_bid_on_closed_task", "an open bid on a task that is no longer open", "bid",
-                       ids, count)] if count else []
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=2 * settings.WEB3_SWEEP_INTERVAL_SEC)
-
-
-def stuck_lease_check(now: datetime) -> list[dict[str, Any]]:
-    ids, count = _ids(_overdue_leases(now, _grace()), "lease_id")
-    return [_violation("lease_past_expiry", "a lease still active two sweep intervals past its expiry", "lease",
-                       ids, count)] if count else []
-
-
-def stuck_receipt_check(now: datetime) -> list[dict[str, Any]]:
-    ids, count = _ids(_overdue_receipts(now, _grace()), "receipt_id")
-    return [_violation("receipt_past_payout", "a receipt not paid out two sweep intervals past its payout time",
-                       "receipt", ids, count)] if count else []
-
-
-def unsealed_check(now: datetime) -> list[dict[str, Any]]:
-    from market.models import AuditEvent
-    from market.selectors.audit import sealed_size
-
-    old = AuditEvent.objects.filter(seq__gte=sealed_size(), created_at__lt=now - _grace())
-    ids, count = _ids(old, "event_id")
-    return [_violation("event_unsealed", "an audit event unsealed for longer than two checkpoint intervals",
-                       "audit_event", ids, count)] if count else []
-
-
-INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
-    ledger_sum_check, settlement_transfers_check, open_bid_check, stuck_lease_check, stuck_receipt_check,
-    unsealed_check,
-)
-
-
-def invariant_checks(now: datetime | None = None) -> list[dict[str, Any]]:
-    now = now or timezone.now()
-    found: list[dict[str, Any]] = []
-    for check in INVARIANT_CHECKS:
-        found.extend(check(now))
-    return found
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "settlement_failure_rate",
+            "failed money operations / (failed + transfers written) in the window",
+            "ratio",
+            settlement_failure_rate,
+            uses_window=True,
+        ),
+        Metric(
+            "ledger_failures",
+            "money operations that failed for the market's reasons in the window",
+            "count",
+            ledger_failures,
+            uses_window=True,
+        ),
+        Metric(
+            "settlements_past_due",
+            "open settlements whose lease expired or whose payout time passed",
+            "count",
+            settlements_past_due,
+        ),
+        Metric(
+            "lease_invoke_failure_rate",
+            "failed / finished invocations started in the window",
+            "ratio",
+            lease_invoke_failure_rate,
+            uses_window=True,
+        ),
+        Metric("audit_unsealed_events", "audit events not yet sealed in a checkpoint", "count", audit_unsealed),
+        Metric("audit_unsealed_age_seconds", "age of the oldest unsealed audit event", "seconds", audit_unsealed_age),
+        Metric(
+            "anchor_lag_seconds", "age of the oldest checkpoint not yet anchored on the chain", "seconds", anchor_lag
+        ),
+        Metric("anchor_failures", "checkpoints whose anchoring failed and is not done yet", "count", anchor_failures),
+        Metric("disputes_open", "disputes awaiting a ruling (open or appealed)", "count", disputes_open),
+        Metric(
+            "disputes_past_window", "rulings past their appeal window, not yet paid out", "count", disputes_past_window
+        ),
+        Metric(
+            "dispute_unresolved_seconds",
+            "how long the oldest dispute awaiting a ruling has waited",
+            "seconds",
+            dispute_unresolved_age,
+        ),
+        Metric(
+            "invariant_violations",
+            "objects breaking a ledger invariant or stuck in a state",
+            "count",
+            invariant_violations,
+            expensive=True,
+        ),
+    )
+}
 
 
 # --- rules and alerts -------------------------------------------------------------------------------
@@ -293,8 +241,9 @@ def rule_list() -> QuerySet[AlertRule]:
 
 
 def firing_alerts() -> QuerySet[Alert]:
-    return (Alert.objects.filter(status__in=Alert.UNRESOLVED).select_related("rule")
-            .order_by("severity", "fired_at", "pk"))
+    return (
+        Alert.objects.filter(status__in=Alert.UNRESOLVED).select_related("rule").order_by("severity", "fired_at", "pk")
+    )
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -324,24 +273,45 @@ def rule_record(rule: AlertRule, firing: list[Alert] | None = None) -> dict[str,
     """`firing`: the rule's unresolved alerts, oldest first (several for a grouped metric)."""
     firing = firing or []
     return {
-        "name": rule.name, "description": rule.description, "severity": rule.severity, "metric": rule.metric,
-        "comparator": rule.comparator, "threshold": _num(rule.threshold), "windowSec": rule.window_sec,
-        "forSec": rule.for_sec, "enabled": rule.enabled, "silencedUntil": rule.silenced_until,
-        "pendingSince": rule.pending_since, "lastValue": _num(rule.last_value),
-        "lastEvaluatedAt": rule.last_evaluated_at, "firingAlertId": firing[0].alert_id if firing else None,
+        "name": rule.name,
+        "description": rule.description,
+        "severity": rule.severity,
+        "metric": rule.metric,
+        "comparator": rule.comparator,
+        "threshold": _num(rule.threshold),
+        "windowSec": rule.window_sec,
+        "forSec": rule.for_sec,
+        "enabled": rule.enabled,
+        "silencedUntil": rule.silenced_until,
+        "pendingSince": rule.pending_since,
+        "lastValue": _num(rule.last_value),
+        "lastEvaluatedAt": rule.last_evaluated_at,
+        "firingAlertId": firing[0].alert_id if firing else None,
         "firingAlertIds": [a.alert_id for a in firing],
     }
 
 
 def alert_record(alert: Alert, *, observations: bool = True) -> dict[str, Any]:
     out = {
-        "alertId": alert.alert_id, "rule": alert.rule.name, "key": alert.key or None, "severity": alert.severity,
+        "alertId": alert.alert_id,
+        "rule": alert.rule.name,
+        "key": alert.key or None,
+        "severity": alert.severity,
         "metric": alert.metric,
-        "comparator": alert.comparator, "threshold": _num(alert.threshold), "status": alert.status,
-        "silenced": alert.silenced, "value": _num(alert.value), "lastValue": _num(alert.last_value),
-        "peakValue": _num(alert.peak_value), "details": alert.details, "evaluations": alert.evaluations,
-        "firedAt": alert.fired_at, "lastSeenAt": alert.last_seen_at, "acknowledgedAt": alert.acknowledged_at,
-        "acknowledgedBy": alert.acknowledged_by or None, "resolvedAt": alert.resolved_at,
+        "comparator": alert.comparator,
+        "threshold": _num(alert.threshold),
+        "status": alert.status,
+        "silenced": alert.silenced,
+        "value": _num(alert.value),
+        "lastValue": _num(alert.last_value),
+        "peakValue": _num(alert.peak_value),
+        "details": alert.details,
+        "evaluations": alert.evaluations,
+        "firedAt": alert.fired_at,
+        "lastSeenAt": alert.last_seen_at,
+        "acknowledgedAt": alert.acknowledged_at,
+        "acknowledgedBy": alert.acknowledged_by or None,
+        "resolvedAt": alert.resolved_at,
     }
     if observations:
         out["observations"] = [{"at": o.at, "value": _num(o.value), "kind": o.kind} for o in alert.observations.all()]
@@ -362,8 +332,17 @@ def metric_values(now: datetime | None = None) -> list[dict[str, Any]]:
         else:
             reading = m.fn(now, 300)
             value, details, at = reading.value, reading.details, now
-        out.append({"name": m.name, "description": m.description, "unit": m.unit, "value": _num(value),
-                    "windowSec": 300 if m.uses_window else None, "details": details, "measuredAt": at})
+        out.append(
+            {
+                "name": m.name,
+                "description": m.description,
+                "unit": m.unit,
+                "value": _num(value),
+                "windowSec": 300 if m.uses_window else None,
+                "details": details,
+                "measuredAt": at,
+            }
+        )
     return out
 
 
@@ -381,9 +360,13 @@ def monitor_health(now: datetime | None = None) -> dict[str, Any]:
     late = timedelta(seconds=3 * settings.WEB3_SWEEP_INTERVAL_SEC)
     # One rule can stop being evaluated while the others are (its metric fails every time): counted
     # from its last evaluation, or from its last change when that is later (created, re-enabled).
-    stale_rules = [name for name, evaluated, changed in AlertRule.objects.filter(enabled=True).order_by("name")
-                   .values_list("name", "last_evaluated_at", "updated_at")
-                   if now - max(evaluated or changed, changed) > late]
+    stale_rules = [
+        name
+        for name, evaluated, changed in AlertRule.objects.filter(enabled=True)
+        .order_by("name")
+        .values_list("name", "last_evaluated_at", "updated_at")
+        if now - max(evaluated or changed, changed) > late
+    ]
     return {
         "lastEvaluatedAt": last,
         "evaluationAgeSec": int((now - last).total_seconds()) if last else None,

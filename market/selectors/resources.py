@@ -53,8 +53,9 @@ def resource_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = Fa
     if max_price is not None:
         if not filters.get("currency"):
             raise InvalidArgument.field("maxUnitPrice", "needs currency")
-        qs = qs.filter(unit_price__lte=parse_amount(max_price, filters["currency"], field="maxUnitPrice",
-                                                    allow_zero=True))
+        qs = qs.filter(
+            unit_price__lte=parse_amount(max_price, filters["currency"], field="maxUnitPrice", allow_zero=True)
+        )
     return qs
 
 
@@ -68,8 +69,9 @@ def lease_get(*, lease_id: str, actor_id: str, is_staff: bool = False) -> Lease:
 class LeaseFilter(django_filters.FilterSet):
     status = django_filters.CharFilter(field_name="status")
     resourceId = django_filters.CharFilter(field_name="resource__resource_id")
-    role = django_filters.ChoiceFilter(choices=[("consumer", "consumer"), ("provider", "provider")],
-                                       method="filter_role")
+    role = django_filters.ChoiceFilter(
+        choices=[("consumer", "consumer"), ("provider", "provider")], method="filter_role"
+    )
 
     class Meta:
         model = Lease
@@ -82,8 +84,9 @@ class LeaseFilter(django_filters.FilterSet):
 
 def lease_list(*, actor_id: str, filters: dict[str, Any]) -> QuerySet[Lease]:
     """The caller's leases, as consumer or provider."""
-    qs = (Lease.objects.filter(Q(consumer_actor_id=actor_id) | Q(provider_actor_id=actor_id))
-          .select_related("resource", "settlement"))
+    qs = Lease.objects.filter(Q(consumer_actor_id=actor_id) | Q(provider_actor_id=actor_id)).select_related(
+        "resource", "settlement"
+    )
     fs = LeaseFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs)
     fs.request_actor_id = actor_id
     return _fs_qs(fs)

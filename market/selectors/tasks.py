@@ -64,8 +64,9 @@ def bid_list(*, task: TaskOrder, actor_id: str, is_staff: bool = False) -> Query
 
 
 def active_award(task: TaskOrder) -> TaskAward | None:
-    return (TaskAward.objects.filter(task=task, status=TaskAward.Status.ACTIVE)
-            .select_related("bid", "settlement").first())
+    return (
+        TaskAward.objects.filter(task=task, status=TaskAward.Status.ACTIVE).select_related("bid", "settlement").first()
+    )
 
 
 def latest_award(task: TaskOrder) -> TaskAward | None:
@@ -104,5 +105,6 @@ def market_counts() -> dict[str, int]:
         "awardedTasks": TaskOrder.objects.filter(status=TaskOrder.Status.AWARDED).count(),
         "liveDisputes": Dispute.objects.filter(status__in=Dispute.LIVE).count(),
         "overduePayouts": TaskReceipt.objects.filter(
-            status__in=(TaskReceipt.Status.PENDING, TaskReceipt.Status.DISPUTED), payout_due_at__lt=late).count(),
+            status__in=(TaskReceipt.Status.PENDING, TaskReceipt.Status.DISPUTED), payout_due_at__lt=late
+        ).count(),
     }

@@ -116,8 +116,9 @@ def _blob_plan(resource: Resource, policy: dict[str, Any], data: dict[str, Any])
         raise _input_error("sha256 must be 64 lowercase hex digits")
     max_bytes = policy.get("maxBytes") or MAX_RESPONSE_BYTES
     if op == "get":
-        return Plan("GET", f"/{digest}", _unit_count(resource, max_bytes), max_response_bytes=max_bytes,
-                    blob_sha256=digest)
+        return Plan(
+            "GET", f"/{digest}", _unit_count(resource, max_bytes), max_response_bytes=max_bytes, blob_sha256=digest
+        )
     try:
         content = base64.b64decode(data.get("contentBase64") or "", validate=True)
     except (binascii.Error, ValueError):
@@ -128,8 +129,14 @@ def _blob_plan(resource: Resource, policy: dict[str, Any], data: dict[str, Any])
         raise _input_error(f"content exceeds the resource's maxBytes ({max_bytes})")
     if hashlib.sha256(content).hexdigest() != digest:
         raise _input_error("sha256 does not match the content")
-    return Plan("PUT", f"/{digest}", _unit_count(resource, len(content)), content=content,
-                headers={"Content-Type": "application/octet-stream"}, blob_sha256=digest)
+    return Plan(
+        "PUT",
+        f"/{digest}",
+        _unit_count(resource, len(content)),
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+        blob_sha256=digest,
+    )
 
 
 def _json(answer: ProviderAnswer) -> Any:
@@ -154,10 +161,14 @@ def interpret(resource: Resource, policy: dict[str, Any], plan: Plan, answer: Pr
         if hashlib.sha256(answer.body).hexdigest() != plan.blob_sha256:
             raise Unavailable("the provider returned content that does not match the sha256; nothing was charged")
         if not _mime_allowed(policy, answer.content_type):
-            raise Forbidden("the content's type is not allowed by the resource's policy",
-                            details={"policy": "allowMime"})
-        output = {"sha256": plan.blob_sha256, "size": len(answer.body),
-                  "contentBase64": base64.b64encode(answer.body).decode()}
+            raise Forbidden(
+                "the content's type is not allowed by the resource's policy", details={"policy": "allowMime"}
+            )
+        output = {
+            "sha256": plan.blob_sha256,
+            "size": len(answer.body),
+            "contentBase64": base64.b64encode(answer.body).decode(),
+        }
         return output, _unit_count(resource, len(answer.body))
     if resource.backend == B.HTTP_BLOB:
         output = _json(answer) if answer.body.strip() else {"stored": True}

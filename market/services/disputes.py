@@ -38,9 +38,14 @@ MAX_EVIDENCE_BYTES = 10 * 1024
 
 
 def _audit(dispute: Dispute, action: str, actor_id: str, **payload: Any) -> AuditEvent:
-    return audit_record(actor_id=actor_id, action=action, object_type="dispute", object_id=dispute.dispute_id,
-                        payload={"status": dispute.status, "taskId": dispute.task.task_id, **payload},
-                        parties=list(dispute.parties))
+    return audit_record(
+        actor_id=actor_id,
+        action=action,
+        object_type="dispute",
+        object_id=dispute.dispute_id,
+        payload={"status": dispute.status, "taskId": dispute.task.task_id, **payload},
+        parties=list(dispute.parties),
+    )
 
 
 def evidence_bundle(receipt: TaskReceipt) -> dict[str, Any]:
@@ -50,19 +55,42 @@ def evidence_bundle(receipt: TaskReceipt) -> dict[str, Any]:
     award: TaskAward = result.award
     s = receipt.settlement
     c = task.currency
-    events = AuditEvent.objects.filter(
-        Q(object_type="task", object_id=task.task_id) | Q(object_type="settlement", object_id=s.settlement_id)
-    ).order_by("seq").values_list("event_id", flat=True)
+    events = (
+        AuditEvent.objects.filter(
+            Q(object_type="task", object_id=task.task_id) | Q(object_type="settlement", object_id=s.settlement_id)
+        )
+        .order_by("seq")
+        .values_list("event_id", flat=True)
+    )
     return {
-        "task": {"taskId": task.task_id, "hash": task.hash, "budget": format_amount(task.budget, c), "currency": c,
-                 "creatorActorId": task.creator_actor_id},
-        "award": {"awardId": award.award_id, "bidId": award.bid.bid_id, "price": format_amount(award.bid.price, c),
-                  "deliverBy": award.deliver_by.isoformat(), "bidHash": award.bid.hash},
-        "result": {"resultId": result.result_id, "hash": result.hash, "status": result.status,
-                   "artifacts": [{"name": a["name"], "sha256": a["sha256"]} for a in result.artifacts]},
-        "settlement": {"settlementId": s.settlement_id, "status": s.status, "locked": format_amount(s.locked, c),
-                       "released": format_amount(s.released, c), "refunded": format_amount(s.refunded, c),
-                       "remaining": format_amount(s.remaining, c)},
+        "task": {
+            "taskId": task.task_id,
+            "hash": task.hash,
+            "budget": format_amount(task.budget, c),
+            "currency": c,
+            "creatorActorId": task.creator_actor_id,
+        },
+        "award": {
+            "awardId": award.award_id,
+            "bidId": award.bid.bid_id,
+            "price": format_amount(award.bid.price, c),
+            "deliverBy": award.deliver_by.isoformat(),
+            "bidHash": award.bid.hash,
+        },
+        "result": {
+            "resultId": result.result_id,
+            "hash": result.hash,
+            "status": result.status,
+            "artifacts": [{"name": a["name"], "sha256": a["sha256"]} for a in result.artifacts],
+        },
+        "settlement": {
+            "settlementId": s.settlement_id,
+            "status": s.status,
+            "locked": format_amount(s.locked, c),
+            "released": format_amount(s.released, c),
+            "refunded": format_amount(s.refunded, c),
+            "remaining": format_amount(s.remaining, c),
+        },
         "auditEventIds": list(events),
     }
 
@@ -72,8 +100,13 @@ def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = F
     dispute window. A second open returns the live dispute (merged=True)."""
     with transaction.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
-        receipt = (TaskReceipt.objects.select_for_update().select_related("settlement", "result__award__bid")
-                   .filter(task=task).order_by("-pk").first())
+        receipt = (
+            TaskReceipt.objects.select_for_update()
+            .select_related("settlement", "result__award__bid")
+            .filter(task=task)
+            .order_by("-pk")
+            .first()
+        )
         if receipt is None:
             if actor_id == task.creator_actor_id:
                 raise Forbidden("only the deliverer opens a dispute")
@@ -88,33 +121,53 @@ def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = F
             raise Conflict(f"the receipt is {receipt.status}", details={"status": receipt.status})
         now = timezone.now()
         if now < receipt.dispute_opens_at:
-            raise Conflict("the result is still within its review window",
-                           details={"status": receipt.result.status,
-                                    "reviewDeadline": receipt.result.review_deadline.isoformat()})
+            raise Conflict(
+                "the result is still within its review window",
+                details={"status": receipt.result.status, "reviewDeadline": receipt.result.review_deadline.isoformat()},
+            )
         if now > receipt.dispute_deadline:
-            raise Expired("the dispute window has closed",
-                          details={"disputeDeadline": receipt.dispute_deadline.isoformat()})
+            raise Expired(
+                "the dispute window has closed", details={"disputeDeadline": receipt.dispute_deadline.isoformat()}
+            )
         day_count = Dispute.objects.filter(initiator_actor_id=actor_id, created_at__gt=now - timedelta(days=1)).count()
         if day_count >= settings.WEB3_DISPUTES_PER_DAY:
-            raise QuotaExceeded(f"at most {settings.WEB3_DISPUTES_PER_DAY} disputes per day",
-                                details={"limit": settings.WEB3_DISPUTES_PER_DAY})
+            raise QuotaExceeded(
+                f"at most {settings.WEB3_DISPUTES_PER_DAY} disputes per day",
+                details={"limit": settings.WEB3_DISPUTES_PER_DAY},
+            )
         bundle = evidence_bundle(receipt)
         try:
             with transaction.atomic():
                 dispute = Dispute.objects.create(
-                    dispute_id=new_id("dsp"), task=task, receipt=receipt, initiator_actor_id=actor_id,
-                    creator_actor_id=task.creator_actor_id, deliverer_actor_id=receipt.deliverer_actor_id,
+                    dispute_id=new_id("dsp"),
+                    task=task,
+                    receipt=receipt,
+                    initiator_actor_id=actor_id,
+                    creator_actor_id=task.creator_actor_id,
+                    deliverer_actor_id=receipt.deliverer_actor_id,
                     reason=reason,
                 )
         except IntegrityError:
             return Dispute.objects.get(receipt=receipt, status__in=Dispute.LIVE), True
         bundle_text = canonical_text(bundle)
-        DisputeEvidence.objects.create(evidence_id=new_id("evd"), dispute=dispute, submitter_actor_id=SYSTEM,
-                                       kind="bundle", content=bundle_text, sha256=sha256_text(bundle_text))
+        DisputeEvidence.objects.create(
+            evidence_id=new_id("evd"),
+            dispute=dispute,
+            submitter_actor_id=SYSTEM,
+            kind="bundle",
+            content=bundle_text,
+            sha256=sha256_text(bundle_text),
+        )
         receipt.payout_due_at = None
         states.transition(receipt, "dispute", update_fields=["payout_due_at"])
-        _audit(dispute, "dispute.open", actor_id, receiptId=receipt.receipt_id, reason=reason,
-               bundleSha256=sha256_text(bundle_text))
+        _audit(
+            dispute,
+            "dispute.open",
+            actor_id,
+            receiptId=receipt.receipt_id,
+            reason=reason,
+            bundleSha256=sha256_text(bundle_text),
+        )
         return dispute, False
 
 
@@ -131,8 +184,17 @@ def lock_dispute(dispute_id: str, *, actor_id: str, is_staff: bool = False, is_a
     return dispute
 
 
-def evidence_submit(*, dispute_id: str, actor_id: str, kind: str, sha256: str, content: str = "", uri: str = "",
-                    is_staff: bool = False, is_arbitrator: bool = False) -> DisputeEvidence:
+def evidence_submit(
+    *,
+    dispute_id: str,
+    actor_id: str,
+    kind: str,
+    sha256: str,
+    content: str = "",
+    uri: str = "",
+    is_staff: bool = False,
+    is_arbitrator: bool = False,
+) -> DisputeEvidence:
     if not content and not uri:
         raise InvalidArgument.field("content", "give content, uri or both")
     if len(content.encode()) > MAX_EVIDENCE_BYTES:
@@ -144,20 +206,31 @@ def evidence_submit(*, dispute_id: str, actor_id: str, kind: str, sha256: str, c
         if actor_id not in dispute.parties:
             raise Forbidden("only the parties submit evidence")
         if dispute.status not in Dispute.LIVE:
-            raise Conflict(f"the dispute is {dispute.status}; evidence is taken before the ruling",
-                           details={"status": dispute.status})
+            raise Conflict(
+                f"the dispute is {dispute.status}; evidence is taken before the ruling",
+                details={"status": dispute.status},
+            )
         count = DisputeEvidence.objects.filter(dispute=dispute, submitter_actor_id=actor_id).count()
         if count >= MAX_EVIDENCE_PER_PARTY:
-            raise QuotaExceeded(f"at most {MAX_EVIDENCE_PER_PARTY} evidence items per party",
-                                details={"limit": MAX_EVIDENCE_PER_PARTY})
-        item = DisputeEvidence.objects.create(evidence_id=new_id("evd"), dispute=dispute, submitter_actor_id=actor_id,
-                                              kind=kind, content=content, uri=uri, sha256=sha256)
+            raise QuotaExceeded(
+                f"at most {MAX_EVIDENCE_PER_PARTY} evidence items per party", details={"limit": MAX_EVIDENCE_PER_PARTY}
+            )
+        item = DisputeEvidence.objects.create(
+            evidence_id=new_id("evd"),
+            dispute=dispute,
+            submitter_actor_id=actor_id,
+            kind=kind,
+            content=content,
+            uri=uri,
+            sha256=sha256,
+        )
         _audit(dispute, "dispute.evidence", actor_id, evidenceId=item.evidence_id, kind=kind, sha256=sha256)
         return item
 
 
-def dispute_resolve(*, dispute_id: str, actor_id: str, decision: str, rationale: str,
-                    payee_share_bps: int | None = None) -> Dispute:
+def dispute_resolve(
+    *, dispute_id: str, actor_id: str, decision: str, rationale: str, payee_share_bps: int | None = None
+) -> Dispute:
     """An arbitrator who is not a party rules (payee share in bps) or declines. The second ruling,
     after an appeal, must come from another arbitrator and is final."""
     if decision == Dispute.Decision.RULE and payee_share_bps is None:
@@ -176,20 +249,39 @@ def dispute_resolve(*, dispute_id: str, actor_id: str, decision: str, rationale:
         dispute.arbitrator_actor_id, dispute.ruled_at = actor_id, now
         final = dispute.round == 2
         dispute.appeal_deadline = None if final else now + timedelta(seconds=settings.WEB3_APPEAL_WINDOW_SEC)
-        states.transition(dispute, decision, update_fields=[
-            "decision", "payee_share_bps", "rationale", "arbitrator_actor_id", "ruled_at", "appeal_deadline"])
+        states.transition(
+            dispute,
+            decision,
+            update_fields=[
+                "decision",
+                "payee_share_bps",
+                "rationale",
+                "arbitrator_actor_id",
+                "ruled_at",
+                "appeal_deadline",
+            ],
+        )
         receipt.payout_due_at = dispute.appeal_deadline or now
         receipt.save(update_fields=["payout_due_at", "updated_at"])
-        event = _audit(dispute, f"dispute.{decision}", actor_id, decision=decision, payeeShareBps=payee_share_bps,
-                       rationale=rationale, round=dispute.round, final=final,
-                       appealDeadline=dispute.appeal_deadline.isoformat() if dispute.appeal_deadline else None)
+        event = _audit(
+            dispute,
+            f"dispute.{decision}",
+            actor_id,
+            decision=decision,
+            payeeShareBps=payee_share_bps,
+            rationale=rationale,
+            round=dispute.round,
+            final=final,
+            appealDeadline=dispute.appeal_deadline.isoformat() if dispute.appeal_deadline else None,
+        )
         dispute.ruling_event_seq = event.seq
         dispute.save(update_fields=["ruling_event_seq", "updated_at"])
         return dispute
 
 
-def dispute_appeal(*, dispute_id: str, actor_id: str, reason: str, is_staff: bool = False,
-                   is_arbitrator: bool = False) -> Dispute:
+def dispute_appeal(
+    *, dispute_id: str, actor_id: str, reason: str, is_staff: bool = False, is_arbitrator: bool = False
+) -> Dispute:
     with transaction.atomic():
         dispute = lock_dispute(dispute_id, actor_id=actor_id, is_staff=is_staff, is_arbitrator=is_arbitrator)
         if actor_id not in dispute.parties:
@@ -199,14 +291,21 @@ def dispute_appeal(*, dispute_id: str, actor_id: str, reason: str, is_staff: boo
             states.transition(dispute, "appeal", save=False)
             raise Conflict("the ruling has been paid out", details={"status": dispute.status})
         if dispute.round == 1 and timezone.now() > dispute.appeal_deadline:
-            raise Expired("the appeal window has closed",
-                          details={"appealDeadline": dispute.appeal_deadline.isoformat()})
+            raise Expired(
+                "the appeal window has closed", details={"appealDeadline": dispute.appeal_deadline.isoformat()}
+            )
         receipt = dispute.receipt
-        dispute.history = [*dispute.history, {
-            "decision": dispute.decision, "payeeShareBps": dispute.payee_share_bps, "rationale": dispute.rationale,
-            "arbitratorActorId": dispute.arbitrator_actor_id, "ruledAt": dispute.ruled_at.isoformat(),
-            "rulingEventSeq": dispute.ruling_event_seq,
-        }]
+        dispute.history = [
+            *dispute.history,
+            {
+                "decision": dispute.decision,
+                "payeeShareBps": dispute.payee_share_bps,
+                "rationale": dispute.rationale,
+                "arbitratorActorId": dispute.arbitrator_actor_id,
+                "ruledAt": dispute.ruled_at.isoformat(),
+                "rulingEventSeq": dispute.ruling_event_seq,
+            },
+        ]
         dispute.first_arbitrator_actor_id = dispute.arbitrator_actor_id
         dispute.appealed_by, dispute.appeal_reason = actor_id, reason
         dispute.decision, dispute.payee_share_bps, dispute.rationale = "", None, ""
@@ -214,10 +313,23 @@ def dispute_appeal(*, dispute_id: str, actor_id: str, reason: str, is_staff: boo
         dispute.ruling_event_seq = None
         states.transition(dispute, "appeal")
         dispute.round = 2
-        dispute.save(update_fields=[
-            "history", "first_arbitrator_actor_id", "appealed_by", "appeal_reason", "decision", "payee_share_bps",
-            "rationale", "arbitrator_actor_id", "ruled_at", "appeal_deadline", "ruling_event_seq", "round",
-            "updated_at"])
+        dispute.save(
+            update_fields=[
+                "history",
+                "first_arbitrator_actor_id",
+                "appealed_by",
+                "appeal_reason",
+                "decision",
+                "payee_share_bps",
+                "rationale",
+                "arbitrator_actor_id",
+                "ruled_at",
+                "appeal_deadline",
+                "ruling_event_seq",
+                "round",
+                "updated_at",
+            ]
+        )
         receipt.payout_due_at = None
         receipt.save(update_fields=["payout_due_at", "updated_at"])
         _audit(dispute, "dispute.appeal", actor_id, reason=reason)

@@ -66,10 +66,20 @@ def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], sign
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise InvalidArgument.field("entry.tags", "must be a list of strings")
         report = IndexReport.objects.create(
-            report_id=new_id("idx"), resource=resource, provider_actor_id=actor_id,
-            entry=canonical_text(entry), entry_hash=digest, signature=signature, reported_at=reported_at,
+            report_id=new_id("idx"),
+            resource=resource,
+            provider_actor_id=actor_id,
+            entry=canonical_text(entry),
+            entry_hash=digest,
+            signature=signature,
+            reported_at=reported_at,
         )
-        audit_record(actor_id=actor_id, action="index.report", object_type="resource", object_id=resource_id,
-                     payload={"reportId": report.report_id, "entryHash": digest, "reportedAt": entry["reportedAt"]},
-                     parties=[actor_id])
+        audit_record(
+            actor_id=actor_id,
+            action="index.report",
+            object_type="resource",
+            object_id=resource_id,
+            payload={"reportId": report.report_id, "entryHash": digest, "reportedAt": entry["reportedAt"]},
+            parties=[actor_id],
+        )
         return report

@@ -72,20 +72,40 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         live = _live_pending(lease, now)
         limit = policy.get("maxConcurrent") or 0
         if limit and live.count() >= limit:
-            raise QuotaExceeded("the lease already has maxConcurrent calls running",
-                                details={"maxConcurrent": limit, "retryAfterSec": 1})
+            raise QuotaExceeded(
+                "the lease already has maxConcurrent calls running",
+                details={"maxConcurrent": limit, "retryAfterSec": 1},
+            )
         held = live.aggregate(total=Sum("reserved"))["total"] or 0
         if reserve > lease.remaining - held:
             raise InsufficientFundsError(
                 "the lease's remaining budget cannot cover this call",
-                details={"remaining": format_amount(lease.remaining - held, lease.currency),
-                         "required": format_amount(reserve, lease.currency)})
-        inv = Invocation.objects.create(invocation_id=new_id("inv"), lease=lease, resource=resource,
-                                        reserved=reserve, reserved_units=plan.max_units, started_at=now)
-        audit_record(actor_id=actor_id, action="invocation.start", object_type="lease", object_id=lease.lease_id,
-                     payload={"invocationId": inv.invocation_id, "reservedUnits": plan.max_units,
-                              "reserved": format_amount(reserve, lease.currency), "currency": lease.currency},
-                     parties=[lease.consumer_actor_id, lease.provider_actor_id])
+                details={
+                    "remaining": format_amount(lease.remaining - held, lease.currency),
+                    "required": format_amount(reserve, lease.currency),
+                },
+            )
+        inv = Invocation.objects.create(
+            invocation_id=new_id("inv"),
+            lease=lease,
+            resource=resource,
+            reserved=reserve,
+            reserved_units=plan.max_units,
+            started_at=now,
+        )
+        audit_record(
+            actor_id=actor_id,
+            action="invocation.start",
+            object_type="lease",
+            object_id=lease.lease_id,
+            payload={
+                "invocationId": inv.invocation_id,
+                "reservedUnits": plan.max_units,
+                "reserved": format_amount(reserve, lease.currency),
+                "currency": lease.currency,
+            },
+            parties=[lease.consumer_actor_id, lease.provider_actor_id],
+        )
         return inv, plan
 
 
@@ -95,25 +115,37 @@ def _call_provider(resource: Resource, policy: dict[str, Any], plan: Plan) -> tu
     headers = {"Accept": "application/json", **plan.headers}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    answer = outbound.call(plan.method, plan.url(endpoint), headers=headers, json_body=plan.json_body,
-                           content=plan.content, params=plan.params, max_bytes=plan.max_response_bytes)
+    answer = outbound.call(
+        plan.method,
+        plan.url(endpoint),
+        headers=headers,
+        json_body=plan.json_body,
+        content=plan.content,
+        params=plan.params,
+        max_bytes=plan.max_response_bytes,
+    )
     if 300 <= answer.status < 400:
         raise Unavailable("the provider answered with a redirect, which the market does not follow")
     if answer.status >= 500 or answer.status in (401, 403, 407, 408, 429):
-        raise Unavailable("the provider is unavailable; nothing was charged",
-                          details={"providerStatus": answer.status})
+        raise Unavailable("the provider is unavailable; nothing was charged", details={"providerStatus": answer.status})
     if answer.status >= 400:
-        raise InvalidArgument("the provider refused the input; nothing was charged",
-                              details={"providerStatus": answer.status})
+        raise InvalidArgument(
+            "the provider refused the input; nothing was charged", details={"providerStatus": answer.status}
+        )
     return interpret(resource, policy, plan, answer)
 
 
 def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
     inv.error_code, inv.finished_at = code, timezone.now()
     states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
-    audit_record(actor_id="system", action="invocation.fail", object_type="lease", object_id=lease.lease_id,
-                 payload={"invocationId": inv.invocation_id, "error": code},
-                 parties=[lease.consumer_actor_id, lease.provider_actor_id])
+    audit_record(
+        actor_id="system",
+        action="invocation.fail",
+        object_type="lease",
+        object_id=lease.lease_id,
+        payload={"invocationId": inv.invocation_id, "error": code},
+        parties=[lease.consumer_actor_id, lease.provider_actor_id],
+    )
 
 
 def invoke_fail(*, invocation_id: str, code: str) -> None:
@@ -132,14 +164,18 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     reservation (the stale sweep failed it): the refusal to raise is returned."""
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = (Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement")
-                 .get(pk=inv.lease_id))
+        lease = (
+            Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement").get(pk=inv.lease_id)
+        )
         inv = Invocation.objects.select_for_update().get(pk=inv.pk)
         if inv.status != INV.PENDING:
             return inv, lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
         if lease.status != Lease.Status.ACTIVE:
-            refusal = Expired("the lease has expired") if lease.status == Lease.Status.EXPIRED else Revoked(
-                f"the lease is {lease.status}", details={"status": lease.status})
+            refusal = (
+                Expired("the lease has expired")
+                if lease.status == Lease.Status.EXPIRED
+                else Revoked(f"the lease is {lease.status}", details={"status": lease.status})
+            )
             _record_failure(inv, lease, refusal.code)
             return inv, lease, 0, 0, refusal
         reserved_units = inv.reserved_units
@@ -150,8 +186,16 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
         if cost > lease.remaining:  # the provider appended usage while the call ran
             cost = lease.remaining
             billed = min(billed, units_paid_by(cost, lease))
-        charge(lease, units=billed, reported_units=units, amount=cost, source="proxy", usage_ref=inv.invocation_id,
-               by_actor_id=lease.consumer_actor_id, extra={"invocationId": inv.invocation_id})
+        charge(
+            lease,
+            units=billed,
+            reported_units=units,
+            amount=cost,
+            source="proxy",
+            usage_ref=inv.invocation_id,
+            by_actor_id=lease.consumer_actor_id,
+            extra={"invocationId": inv.invocation_id},
+        )
         inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, timezone.now()
         states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
         return inv, lease, billed, cost, None
@@ -162,10 +206,14 @@ def invocation_stale_sweep() -> dict[str, int]:
     reservations already stopped counting; this closes them, set-based."""
     cutoff = timezone.now() - RESERVATION_TTL
     with transaction.atomic():
-        pks = list(Invocation.objects.select_for_update(skip_locked=True)
-                   .filter(status=INV.PENDING, started_at__lte=cutoff).values_list("pk", flat=True)[:5000])
-        failed = states.bulk_transition(Invocation.objects.filter(pk__in=pks), "fail", error_code="E_TIMEOUT",
-                                        finished_at=timezone.now())
+        pks = list(
+            Invocation.objects.select_for_update(skip_locked=True)
+            .filter(status=INV.PENDING, started_at__lte=cutoff)
+            .values_list("pk", flat=True)[:5000]
+        )
+        failed = states.bulk_transition(
+            Invocation.objects.filter(pk__in=pks), "fail", error_code="E_TIMEOUT", finished_at=timezone.now()
+        )
     return {"failed": failed}
 
 

@@ -19,7 +19,7 @@ from market.hashing import object_hash
 from market.ids import new_id
 from market.models import Lease, Resource, Settlement, Transfer, UsageEntry
 from market.money import cost_minor, format_amount, parse_amount
-from market.services import ledger
+from market.services import escrow
 
 SYSTEM = "system"
 MAX_TTL_SEC = 30 * 24 * 3600
@@ -27,16 +27,29 @@ L = Lease.Status
 
 
 def lease_hash(lease: Lease, max_cost_text: str) -> str:
-    return object_hash({"leaseId": lease.lease_id, "resourceId": lease.resource.resource_id,
-                        "maxCost": max_cost_text, "ttlSec": lease.ttl_sec})
+    return object_hash(
+        {
+            "leaseId": lease.lease_id,
+            "resourceId": lease.resource.resource_id,
+            "maxCost": max_cost_text,
+            "ttlSec": lease.ttl_sec,
+        }
+    )
 
 
 def _lease_payload(lease: Lease, **extra: Any) -> dict[str, Any]:
     c = lease.currency
-    return {"resourceId": lease.resource.resource_id, "consumer": lease.consumer_actor_id,
-            "provider": lease.provider_actor_id, "status": lease.status,
-            "maxCost": format_amount(lease.max_cost, c), "spent": format_amount(lease.spent, c), "currency": c,
-            "settlementId": lease.settlement.settlement_id, **extra}
+    return {
+        "resourceId": lease.resource.resource_id,
+        "consumer": lease.consumer_actor_id,
+        "provider": lease.provider_actor_id,
+        "status": lease.status,
+        "maxCost": format_amount(lease.max_cost, c),
+        "spent": format_amount(lease.spent, c),
+        "currency": c,
+        "settlementId": lease.settlement.settlement_id,
+        **extra,
+    }
 
 
 def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_sec: int) -> Lease:
@@ -48,35 +61,55 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
         if resource is None:
             raise NotFound("no such resource")
         if resource.status != Resource.Status.PUBLISHED:
-            raise Conflict("the resource is unpublished: it takes no new leases",
-                           details={"status": resource.status})
+            raise Conflict("the resource is unpublished: it takes no new leases", details={"status": resource.status})
         if resource.provider_actor_id == consumer_actor_id:
             raise Forbidden("a provider cannot lease its own resource")
         amount = parse_amount(max_cost, resource.currency, field="maxCost")
         lease_id = new_id("lease")
-        settlement = ledger.escrow_lock(
-            payer_actor_id=consumer_actor_id, payee_actor_id=resource.provider_actor_id, amount=amount,
-            currency=resource.currency, by_actor_id=consumer_actor_id, reference=f"lease:{lease_id}",
+        settlement = escrow.escrow_lock(
+            payer_actor_id=consumer_actor_id,
+            payee_actor_id=resource.provider_actor_id,
+            amount=amount,
+            currency=resource.currency,
+            by_actor_id=consumer_actor_id,
+            reference=f"lease:{lease_id}",
         )
         now = timezone.now()
         lease = Lease(
-            lease_id=lease_id, resource=resource, consumer_actor_id=consumer_actor_id,
-            provider_actor_id=resource.provider_actor_id, unit=resource.unit, unit_price=resource.unit_price,
-            currency=resource.currency, policy=resource.policy, max_cost=amount, ttl_sec=ttl_sec,
-            expires_at=now + timedelta(seconds=ttl_sec), settlement=settlement,
+            lease_id=lease_id,
+            resource=resource,
+            consumer_actor_id=consumer_actor_id,
+            provider_actor_id=resource.provider_actor_id,
+            unit=resource.unit,
+            unit_price=resource.unit_price,
+            currency=resource.currency,
+            policy=resource.policy,
+            max_cost=amount,
+            ttl_sec=ttl_sec,
+            expires_at=now + timedelta(seconds=ttl_sec),
+            settlement=settlement,
         )
         lease.hash = lease_hash(lease, max_cost)
         lease.save()
-        audit_record(actor_id=consumer_actor_id, action="lease.issue", object_type="lease", object_id=lease_id,
-                     payload=_lease_payload(lease, expiresAt=lease.expires_at.isoformat()),
-                     parties=[consumer_actor_id, lease.provider_actor_id])
+        audit_record(
+            actor_id=consumer_actor_id,
+            action="lease.issue",
+            object_type="lease",
+            object_id=lease_id,
+            payload=_lease_payload(lease, expiresAt=lease.expires_at.isoformat()),
+            parties=[consumer_actor_id, lease.provider_actor_id],
+        )
         return lease
 
 
 def lock_lease(lease_id: str, actor_id: str, *, is_staff: bool = False) -> Lease:
     """The lease, locked; E_NOT_FOUND for anyone but its parties (and staff)."""
-    lease = (Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement")
-             .filter(lease_id=lease_id).first())
+    lease = (
+        Lease.objects.select_for_update(of=("self",))
+        .select_related("resource", "settlement")
+        .filter(lease_id=lease_id)
+        .first()
+    )
     if lease is None or not (is_staff or actor_id in (lease.consumer_actor_id, lease.provider_actor_id)):
         raise NotFound("no such lease")
     return lease
@@ -87,8 +120,9 @@ def require_active(lease: Lease, now=None) -> None:
     if lease.status in (L.REVOKED, L.EXHAUSTED):
         raise Revoked(f"the lease is {lease.status}", details={"status": lease.status})
     if lease.status == L.EXPIRED or lease.expires_at <= (now or timezone.now()):
-        raise Expired("the lease has expired", details={"status": lease.status,
-                                                        "expiresAt": lease.expires_at.isoformat()})
+        raise Expired(
+            "the lease has expired", details={"status": lease.status, "expiresAt": lease.expires_at.isoformat()}
+        )
 
 
 def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
@@ -97,10 +131,20 @@ def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
     states.transition(lease, verb, update_fields=["ended_at"])
     settlement = Settlement.objects.get(pk=lease.settlement_id)
     if settlement.is_open:
-        lease.settlement = ledger.escrow_refund(settlement_id=settlement.settlement_id, by_actor_id=by_actor_id,
-                                                reason=f"lease {verb}", reference=f"lease:{lease.lease_id}")
-    audit_record(actor_id=by_actor_id, action=f"lease.{verb}", object_type="lease", object_id=lease.lease_id,
-                 payload=_lease_payload(lease), parties=[lease.consumer_actor_id, lease.provider_actor_id])
+        lease.settlement = escrow.escrow_refund(
+            settlement_id=settlement.settlement_id,
+            by_actor_id=by_actor_id,
+            reason=f"lease {verb}",
+            reference=f"lease:{lease.lease_id}",
+        )
+    audit_record(
+        actor_id=by_actor_id,
+        action=f"lease.{verb}",
+        object_type="lease",
+        object_id=lease.lease_id,
+        payload=_lease_payload(lease),
+        parties=[lease.consumer_actor_id, lease.provider_actor_id],
+    )
     return lease
 
 
@@ -128,23 +172,48 @@ def lease_expire_sweep(*, batch_size: int = 1000, as_of=None) -> dict[str, int]:
                 # No ORDER BY: skip_locked never waits on a lease row, so no lock order is needed among
                 # them, and an unordered LIMIT stops after one batch instead of sorting every due lease.
                 Lease.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=L.ACTIVE, expires_at__lte=now).order_by()
-                .values_list("pk", "lease_id", "settlement__settlement_id", "consumer_actor_id",
-                             "provider_actor_id", "spent", "currency")[:batch_size]
+                .filter(status=L.ACTIVE, expires_at__lte=now)
+                .order_by()
+                .values_list(
+                    "pk",
+                    "lease_id",
+                    "settlement__settlement_id",
+                    "consumer_actor_id",
+                    "provider_actor_id",
+                    "spent",
+                    "currency",
+                )[:batch_size]
             )
             if not batch:
                 break
-            moved = states.bulk_transition(Lease.objects.filter(pk__in=[row[0] for row in batch]), "expire",
-                                           ended_at=now, updated_at=now)
-            refunded = {s.settlement_id: s.refunded for s in ledger.escrow_refund_many(
-                settlement_ids=[row[2] for row in batch], by_actor_id=SYSTEM, reason="lease expired")}
-            audit_record_many([{
-                "actor_id": SYSTEM, "action": "lease.expire", "object_type": "lease", "object_id": lease_id,
-                "parties": [consumer, provider],
-                "payload": {"status": L.EXPIRED, "spent": format_amount(spent, currency),
+            moved = states.bulk_transition(
+                Lease.objects.filter(pk__in=[row[0] for row in batch]), "expire", ended_at=now, updated_at=now
+            )
+            refunded = {
+                s.settlement_id: s.refunded
+                for s in escrow.escrow_refund_many(
+                    settlement_ids=[row[2] for row in batch], by_actor_id=SYSTEM, reason="lease expired"
+                )
+            }
+            audit_record_many(
+                [
+                    {
+                        "actor_id": SYSTEM,
+                        "action": "lease.expire",
+                        "object_type": "lease",
+                        "object_id": lease_id,
+                        "parties": [consumer, provider],
+                        "payload": {
+                            "status": L.EXPIRED,
+                            "spent": format_amount(spent, currency),
                             "refunded": format_amount(refunded.get(settlement_id, 0), currency),
-                            "currency": currency, "settlementId": settlement_id},
-            } for _, lease_id, settlement_id, consumer, provider, spent, currency in batch])
+                            "currency": currency,
+                            "settlementId": settlement_id,
+                        },
+                    }
+                    for _, lease_id, settlement_id, consumer, provider, spent, currency in batch
+                ]
+            )
             expired += moved
     return {"expired": expired}
 
@@ -157,8 +226,17 @@ def units_paid_by(amount: int, lease: Lease) -> int:
     return amount * lease.per_units // lease.unit_price
 
 
-def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str, by_actor_id: str,
-           reported_units: int | None = None, extra: dict[str, Any] | None = None) -> UsageEntry:
+def charge(
+    lease: Lease,
+    *,
+    units: int,
+    amount: int,
+    source: str,
+    usage_ref: str,
+    by_actor_id: str,
+    reported_units: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> UsageEntry:
     """Charge `amount` (<= what remains) for `units` billed to an active, locked lease: a partial
     release to the provider and its usage entry, which keeps `reported_units` beside the billed
     ones; a lease whose budget is spent becomes lease_exhausted."""
@@ -166,13 +244,27 @@ def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
     if amount > 0:
-        ledger.escrow_release(settlement_id=lease.settlement.settlement_id, by_actor_id=by_actor_id, amount=amount,
-                              reason=f"usage ({source})", reference=f"lease:{lease.lease_id}")
-        transfer = (Transfer.objects.filter(settlement_id=lease.settlement_id, kind=Transfer.Kind.POST_PENDING)
-                    .order_by("-pk").first())
+        escrow.escrow_release(
+            settlement_id=lease.settlement.settlement_id,
+            by_actor_id=by_actor_id,
+            amount=amount,
+            reason=f"usage ({source})",
+            reference=f"lease:{lease.lease_id}",
+        )
+        transfer = (
+            Transfer.objects.filter(settlement_id=lease.settlement_id, kind=Transfer.Kind.POST_PENDING)
+            .order_by("-pk")
+            .first()
+        )
     entry = UsageEntry.objects.create(
-        entry_id=transfer.transfer_id if transfer else new_id("use"), lease=lease, transfer=transfer,
-        source=source, units=units, reported_units=reported_units, amount=amount, usage_ref=usage_ref,
+        entry_id=transfer.transfer_id if transfer else new_id("use"),
+        lease=lease,
+        transfer=transfer,
+        source=source,
+        units=units,
+        reported_units=reported_units,
+        amount=amount,
+        usage_ref=usage_ref,
     )
     lease.spent += amount
     if lease.spent == lease.max_cost:
@@ -180,17 +272,30 @@ def charge(lease: Lease, *, units: int, amount: int, source: str, usage_ref: str
         states.transition(lease, "exhaust", update_fields=["spent", "ended_at"])
     else:
         lease.save(update_fields=["spent", "updated_at"])
-    audit_record(actor_id=by_actor_id, action="lease.usage", object_type="lease", object_id=lease.lease_id,
-                 payload={"entryId": entry.entry_id, "source": source, "units": units,
-                          "reportedUnits": reported_units, "usageRef": usage_ref,
-                          "amount": format_amount(amount, lease.currency), "currency": lease.currency,
-                          "status": lease.status, **(extra or {})},
-                 parties=[lease.consumer_actor_id, lease.provider_actor_id])
+    audit_record(
+        actor_id=by_actor_id,
+        action="lease.usage",
+        object_type="lease",
+        object_id=lease.lease_id,
+        payload={
+            "entryId": entry.entry_id,
+            "source": source,
+            "units": units,
+            "reportedUnits": reported_units,
+            "usageRef": usage_ref,
+            "amount": format_amount(amount, lease.currency),
+            "currency": lease.currency,
+            "status": lease.status,
+            **(extra or {}),
+        },
+        parties=[lease.consumer_actor_id, lease.provider_actor_id],
+    )
     return entry
 
 
-def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str,
-                 is_staff: bool = False) -> tuple[UsageEntry, Lease]:
+def usage_append(
+    *, lease_id: str, actor_id: str, units: int, usage_ref: str, is_staff: bool = False
+) -> tuple[UsageEntry, Lease]:
     """Gate-LEDGER-01: only the lease's provider adds usage the proxy cannot see; the amount comes
     from the lease's price. The same usageRef again returns the first entry (other units: E_CONFLICT);
     beyond the remaining budget it charges what remains and exhausts the lease, and the entry bills
@@ -205,14 +310,22 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str,
         if first is not None:
             reported = first.units if first.reported_units is None else first.reported_units
             if reported != units or first.source != UsageEntry.Source.PROVIDER:
-                raise Conflict("this usageRef was recorded with other units",
-                               details={"usageRef": usage_ref, "units": reported})
+                raise Conflict(
+                    "this usageRef was recorded with other units", details={"usageRef": usage_ref, "units": reported}
+                )
             return first, lease
         require_active(lease)
         amount, billed = cost_minor(units, lease.unit_price, lease.per_units), units
         if amount > lease.remaining:
             amount = lease.remaining
             billed = min(units, units_paid_by(amount, lease))
-        entry = charge(lease, units=billed, reported_units=units, amount=amount, source=UsageEntry.Source.PROVIDER,
-                       usage_ref=usage_ref, by_actor_id=actor_id)
+        entry = charge(
+            lease,
+            units=billed,
+            reported_units=units,
+            amount=amount,
+            source=UsageEntry.Source.PROVIDER,
+            usage_ref=usage_ref,
+            by_actor_id=actor_id,
+        )
         return entry, lease

@@ -31,10 +31,25 @@ from market.services import notify
 log = logging.getLogger("market.monitor")
 
 SYSTEM = "system"
-COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le, "eq": operator.eq,
-           "ne": operator.ne}
-RULE_FIELDS = ("description", "severity", "metric", "comparator", "threshold", "window_sec", "for_sec", "enabled",
-               "silenced_until")
+COMPARE = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "eq": operator.eq,
+    "ne": operator.ne,
+}
+RULE_FIELDS = (
+    "description",
+    "severity",
+    "metric",
+    "comparator",
+    "threshold",
+    "window_sec",
+    "for_sec",
+    "enabled",
+    "silenced_until",
+)
 
 
 def failure_record(*, operation: str, kind: str, correlation_id: str = "") -> None:
@@ -48,10 +63,17 @@ def failure_record(*, operation: str, kind: str, correlation_id: str = "") -> No
 
 # --- rules ------------------------------------------------------------------------------------------
 def _rule_payload(rule: AlertRule) -> dict[str, Any]:
-    return {"name": rule.name, "severity": rule.severity, "metric": rule.metric, "comparator": rule.comparator,
-            "threshold": str(rule.threshold), "windowSec": rule.window_sec, "forSec": rule.for_sec,
-            "enabled": rule.enabled,
-            "silencedUntil": rule.silenced_until.isoformat() if rule.silenced_until else None}
+    return {
+        "name": rule.name,
+        "severity": rule.severity,
+        "metric": rule.metric,
+        "comparator": rule.comparator,
+        "threshold": str(rule.threshold),
+        "windowSec": rule.window_sec,
+        "forSec": rule.for_sec,
+        "enabled": rule.enabled,
+        "silencedUntil": rule.silenced_until.isoformat() if rule.silenced_until else None,
+    }
 
 
 def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRule, bool]:
@@ -67,14 +89,21 @@ def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRul
         if created:
             missing = [f for f in ("severity", "metric", "threshold") if fields.get(f) is None]
             if missing:
-                raise InvalidArgument(f"a new rule needs {', '.join(missing)}",
-                                      details={"fields": {f: "required for a new rule" for f in missing}})
+                raise InvalidArgument(
+                    f"a new rule needs {', '.join(missing)}",
+                    details={"fields": {f: "required for a new rule" for f in missing}},
+                )
             rule = AlertRule(name=name)
         for key, value in fields.items():
             setattr(rule, key, value)
         rule.save()
-        audit_record(actor_id=by_actor_id, action="alert_rule.create" if created else "alert_rule.update",
-                     object_type="alert_rule", object_id=name, payload=_rule_payload(rule))
+        audit_record(
+            actor_id=by_actor_id,
+            action="alert_rule.create" if created else "alert_rule.update",
+            object_type="alert_rule",
+            object_id=name,
+            payload=_rule_payload(rule),
+        )
     return rule, created
 
 
@@ -87,8 +116,13 @@ def alert_acknowledge(*, alert_id: str, by_actor_id: str, now: datetime | None =
             raise NotFound("no such alert")
         alert.acknowledged_at, alert.acknowledged_by = now, by_actor_id
         states.transition(alert, "acknowledge", update_fields=["acknowledged_at", "acknowledged_by"])
-        audit_record(actor_id=by_actor_id, action="alert.acknowledge", object_type="alert", object_id=alert_id,
-                     payload={"rule": alert.rule.name, "severity": alert.severity})
+        audit_record(
+            actor_id=by_actor_id,
+            action="alert.acknowledge",
+            object_type="alert",
+            object_id=alert_id,
+            payload={"rule": alert.rule.name, "severity": alert.severity},
+        )
     return alert
 
 
@@ -99,14 +133,37 @@ def _observe(alert: Alert, now: datetime, value: Decimal, kind: str) -> None:
 def _fire(rule: AlertRule, key: str, reading: Reading, now: datetime) -> Alert:
     silenced = bool(rule.silenced_until and rule.silenced_until > now)
     alert = Alert.objects.create(
-        alert_id=new_id("alr"), rule=rule, key=key, severity=rule.severity, metric=rule.metric,
-        comparator=rule.comparator, threshold=rule.threshold, silenced=silenced, value=reading.value,
-        last_value=reading.value, peak_value=reading.value, details=reading.details, fired_at=now, last_seen_at=now,
+        alert_id=new_id("alr"),
+        rule=rule,
+        key=key,
+        severity=rule.severity,
+        metric=rule.metric,
+        comparator=rule.comparator,
+        threshold=rule.threshold,
+        silenced=silenced,
+        value=reading.value,
+        last_value=reading.value,
+        peak_value=reading.value,
+        details=reading.details,
+        fired_at=now,
+        last_seen_at=now,
     )
     _observe(alert, now, reading.value, "fired")
-    audit_record(actor_id=SYSTEM, action="alert.fire", object_type="alert", object_id=alert.alert_id,
-                 payload={"rule": rule.name, "key": key, "severity": rule.severity, "metric": rule.metric,
-                          "value": str(reading.value), "threshold": str(rule.threshold), "silenced": silenced})
+    audit_record(
+        actor_id=SYSTEM,
+        action="alert.fire",
+        object_type="alert",
+        object_id=alert.alert_id,
+        payload={
+            "rule": rule.name,
+            "key": key,
+            "severity": rule.severity,
+            "metric": rule.metric,
+            "value": str(reading.value),
+            "threshold": str(rule.threshold),
+            "silenced": silenced,
+        },
+    )
     if not silenced:
         notify.notifications_queue(alert=alert, event="alert.fired", now=now)
     return alert
@@ -121,8 +178,11 @@ def _still_firing(rule: AlertRule, alert: Alert, reading: Reading, now: datetime
     if reading.value != alert.last_value:
         _observe(alert, now, reading.value, "seen")
     alert.last_value, alert.last_seen_at, alert.details = reading.value, now, reading.details
-    alert.peak_value = max(alert.peak_value, reading.value) if alert.comparator in ("gt", "gte") else min(
-        alert.peak_value, reading.value)
+    alert.peak_value = (
+        max(alert.peak_value, reading.value)
+        if alert.comparator in ("gt", "gte")
+        else min(alert.peak_value, reading.value)
+    )
     alert.evaluations += 1
     alert.save(update_fields=["last_value", "last_seen_at", "details", "peak_value", "evaluations", "updated_at"])
 
@@ -133,9 +193,19 @@ def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> No
         alert.last_value = value  # the value that cleared it
         _observe(alert, now, value, "resolved")
     states.transition(alert, "resolve", update_fields=["resolved_at", "last_value"])
-    audit_record(actor_id=SYSTEM, action="alert.resolve", object_type="alert", object_id=alert.alert_id,
-                 payload={"rule": alert.rule.name, "key": alert.key, "severity": alert.severity, "why": why,
-                          "value": None if value is None else str(value)})
+    audit_record(
+        actor_id=SYSTEM,
+        action="alert.resolve",
+        object_type="alert",
+        object_id=alert.alert_id,
+        payload={
+            "rule": alert.rule.name,
+            "key": alert.key,
+            "severity": alert.severity,
+            "why": why,
+            "value": None if value is None else str(value),
+        },
+    )
     if alert.notifications.filter(event="alert.fired").exists():  # whoever was told it fired is told it cleared
         notify.notifications_queue(alert=alert, event="alert.resolved", now=now)
 
@@ -149,8 +219,10 @@ def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> st
     alert. The for-duration counts from when the rule's condition first held for any series."""
     with transaction.atomic():
         rule = AlertRule.objects.select_for_update().get(pk=rule_id)
-        alerts = {a.key: a for a in Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED)
-                  .order_by("pk")}
+        alerts = {
+            a.key: a
+            for a in Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED).order_by("pk")
+        }
         if not rule.enabled or reading is None:
             for alert in alerts.values():
                 _resolve(alert, None, now, "the rule was disabled")
@@ -212,9 +284,9 @@ def monitor_evaluate(*, now: datetime | None = None) -> dict[str, int]:
                 counts["error"] = counts.get("error", 0) + 1
                 continue
             try:
-                MetricReading.objects.update_or_create(metric=m.name,
-                                                       defaults={"value": r.value, "details": r.details,
-                                                                 "measured_at": now})
+                MetricReading.objects.update_or_create(
+                    metric=m.name, defaults={"value": r.value, "details": r.details, "measured_at": now}
+                )
             except IntegrityError:  # a concurrent evaluator's first reading: it has just written one
                 log.info("metric %s: reading written by a concurrent evaluator", m.name)
     for rule in AlertRule.objects.order_by("pk"):

@@ -68,9 +68,12 @@ def channels() -> list[str]:
 
 def notifications_queue(*, alert: Alert, event: str, now: datetime) -> list[AlertNotification]:
     """Inside the alert's transaction: one outbox row per channel, sent after commit."""
-    rows = [AlertNotification.objects.create(notification_id=new_id("ntf"), alert=alert, channel=channel,
-                                             event=event, next_attempt_at=now)
-            for channel in channels()]
+    rows = [
+        AlertNotification.objects.create(
+            notification_id=new_id("ntf"), alert=alert, channel=channel, event=event, next_attempt_at=now
+        )
+        for channel in channels()
+    ]
     ids = [r.notification_id for r in rows]
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
@@ -98,14 +101,18 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def _send_webhook(body: bytes) -> None:
     timestamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": "openclaw-market-alerts",
-               "X-Web3-Timestamp": str(timestamp)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "openclaw-market-alerts",
+        "X-Web3-Timestamp": str(timestamp),
+    }
     if settings.WEB3_ALERT_WEBHOOK_SECRET:
         headers["X-Web3-Signature"] = webhook_signature(settings.WEB3_ALERT_WEBHOOK_SECRET, timestamp, body)
     timeout = settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False,
-                          trust_env=False) as client:
+        with httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False, trust_env=False
+        ) as client:
             response = client.post(settings.WEB3_ALERT_WEBHOOK_URL, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         raise DeliveryFailed("webhook timed out") from exc
@@ -120,8 +127,13 @@ def _send_email(alert: Alert, event: str, body: bytes) -> None:
     value = format(alert.last_value.normalize(), "f")  # 10, not normalize()'s 1E+1
     subject = f"[{alert.severity}] {alert.rule.name} {verb}: {alert.metric} = {value}"
     try:
-        send_mail(subject, json.dumps(json.loads(body), indent=2), settings.DEFAULT_FROM_EMAIL,
-                  settings.WEB3_ALERT_EMAILS, fail_silently=False)
+        send_mail(
+            subject,
+            json.dumps(json.loads(body), indent=2),
+            settings.DEFAULT_FROM_EMAIL,
+            settings.WEB3_ALERT_EMAILS,
+            fail_silently=False,
+        )
     except Exception as exc:  # noqa: BLE001 - any backend failure is a failed attempt
         raise DeliveryFailed(f"e-mail not sent ({type(exc).__name__})") from exc
 
@@ -135,9 +147,14 @@ def _attempt_time(now: datetime) -> datetime:
 def _claim(notification_id: str, now: datetime) -> bool:
     """Take the next attempt of a due notification; False if it is not due or someone else has it."""
     until = _attempt_time(now) + timedelta(seconds=claim_seconds())
-    return AlertNotification.objects.filter(
-        notification_id=notification_id, status=AlertNotification.Status.PENDING, next_attempt_at__lte=now,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=until) == 1
+    return (
+        AlertNotification.objects.filter(
+            notification_id=notification_id,
+            status=AlertNotification.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).update(attempts=F("attempts") + 1, next_attempt_at=until)
+        == 1
+    )
 
 
 def notification_deliver(*, notification_id: str, now: datetime | None = None) -> int | None:
@@ -171,28 +188,43 @@ def _failed(row: AlertNotification, error: str, now: datetime) -> int | None:
         row = AlertNotification.objects.select_for_update().get(pk=row.pk)
         row.last_error = error[:200]
         if row.attempts >= settings.WEB3_ALERT_MAX_ATTEMPTS:
-            log.error("alert notification %s (%s) given up after %d attempts: %s", row.notification_id,
-                      row.channel, row.attempts, error)
+            log.error(
+                "alert notification %s (%s) given up after %d attempts: %s",
+                row.notification_id,
+                row.channel,
+                row.attempts,
+                error,
+            )
             states.transition(row, "give_up", update_fields=["last_error"])
             return None
         wait = backoff_seconds(row.attempts)
         row.next_attempt_at = _attempt_time(now) + timedelta(seconds=wait)
         row.save(update_fields=["last_error", "next_attempt_at"])
-    log.warning("alert notification %s (%s) attempt %d failed: %s; next in %ds", row.notification_id,
-                row.channel, row.attempts, error, wait)
+    log.warning(
+        "alert notification %s (%s) attempt %d failed: %s; next in %ds",
+        row.notification_id,
+        row.channel,
+        row.attempts,
+        error,
+        wait,
+    )
     return wait
 
 
 def notify_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Attempt every due notification (the retries, and any whose message was lost)."""
     now = now or timezone.now()
-    due = list(AlertNotification.objects.filter(status=AlertNotification.Status.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at").values_list("notification_id", flat=True)[:BATCH])
+    due = list(
+        AlertNotification.objects.filter(status=AlertNotification.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("notification_id", flat=True)[:BATCH]
+    )
     delivered = retrying = 0
     for notification_id in due:
         if notification_deliver(notification_id=notification_id, now=now) is None:
-            delivered += AlertNotification.objects.filter(notification_id=notification_id,
-                                                          status=AlertNotification.Status.DELIVERED).count()
+            delivered += AlertNotification.objects.filter(
+                notification_id=notification_id, status=AlertNotification.Status.DELIVERED
+            ).count()
         else:
             retrying += 1
     return {"due": len(due), "delivered": delivered, "retrying": retrying}

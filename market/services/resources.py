@@ -29,11 +29,18 @@ def pricing_out(unit: str, unit_price: int, currency: str) -> dict[str, str]:
 
 
 def resource_hash(r: Resource) -> str:
-    return object_hash({
-        "resourceId": r.resource_id, "kind": r.kind, "name": r.name, "description": r.description,
-        "backend": r.backend, "pricing": pricing_out(r.unit, r.unit_price, r.currency), "policy": r.policy,
-        "tags": r.tags,
-    })
+    return object_hash(
+        {
+            "resourceId": r.resource_id,
+            "kind": r.kind,
+            "name": r.name,
+            "description": r.description,
+            "backend": r.backend,
+            "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+            "policy": r.policy,
+            "tags": r.tags,
+        }
+    )
 
 
 def _parse_pricing(kind: str, pricing: dict[str, Any]) -> tuple[str, int, str]:
@@ -59,28 +66,61 @@ def _tags(tags: list[str] | None) -> tuple[list[str], str]:
 
 
 def _payload(r: Resource) -> dict[str, Any]:
-    return {"name": r.name, "kind": r.kind, "backend": r.backend, "status": r.status,
-            "pricing": pricing_out(r.unit, r.unit_price, r.currency), "policy": r.policy, "tags": r.tags,
-            "hash": r.hash}
+    return {
+        "name": r.name,
+        "kind": r.kind,
+        "backend": r.backend,
+        "status": r.status,
+        "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+        "policy": r.policy,
+        "tags": r.tags,
+        "hash": r.hash,
+    }
 
 
-def resource_publish(*, provider_actor_id: str, kind: str, name: str, backend: str, endpoint: str,
-                     pricing: dict[str, Any], description: str = "", access_token: str = "",
-                     policy: dict[str, Any] | None = None, tags: list[str] | None = None) -> Resource:
+def resource_publish(
+    *,
+    provider_actor_id: str,
+    kind: str,
+    name: str,
+    backend: str,
+    endpoint: str,
+    pricing: dict[str, Any],
+    description: str = "",
+    access_token: str = "",
+    policy: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Resource:
     check_endpoint_syntax(endpoint)
     unit, price, currency = _parse_pricing(kind, pricing)
     tag_list, tags_text = _tags(tags)
     with transaction.atomic():
         r = Resource(
-            resource_id=new_id("res"), provider_actor_id=provider_actor_id, kind=kind, name=name,
-            description=description, backend=backend, endpoint_sealed=seal(endpoint),
-            access_token_sealed=seal(access_token), unit=unit, unit_price=price, currency=currency,
-            policy=_policy(policy), tags=tag_list, tags_text=tags_text,
+            resource_id=new_id("res"),
+            provider_actor_id=provider_actor_id,
+            kind=kind,
+            name=name,
+            description=description,
+            backend=backend,
+            endpoint_sealed=seal(endpoint),
+            access_token_sealed=seal(access_token),
+            unit=unit,
+            unit_price=price,
+            currency=currency,
+            policy=_policy(policy),
+            tags=tag_list,
+            tags_text=tags_text,
         )
         r.hash = resource_hash(r)
         r.save()
-        audit_record(actor_id=provider_actor_id, action="resource.publish", object_type="resource",
-                     object_id=r.resource_id, payload=_payload(r), parties=[provider_actor_id])
+        audit_record(
+            actor_id=provider_actor_id,
+            action="resource.publish",
+            object_type="resource",
+            object_id=r.resource_id,
+            payload=_payload(r),
+            parties=[provider_actor_id],
+        )
         return r
 
 
@@ -122,9 +162,14 @@ def resource_update(*, resource_id: str, actor_id: str, changes: dict[str, Any])
             rotated.append("accessToken")
         r.hash = resource_hash(r)
         r.save(update_fields=[*fields, "hash", "updated_at"])
-        audit_record(actor_id=actor_id, action="resource.update", object_type="resource",
-                     object_id=r.resource_id, payload={**_payload(r), "rotated": rotated},
-                     parties=[r.provider_actor_id])
+        audit_record(
+            actor_id=actor_id,
+            action="resource.update",
+            object_type="resource",
+            object_id=r.resource_id,
+            payload={**_payload(r), "rotated": rotated},
+            parties=[r.provider_actor_id],
+        )
         return r
 
 
@@ -133,6 +178,12 @@ def resource_unpublish(*, resource_id: str, actor_id: str) -> Resource:
     with transaction.atomic():
         r = _lock_own_resource(resource_id, actor_id)
         states.transition(r, "unpublish")
-        audit_record(actor_id=actor_id, action="resource.unpublish", object_type="resource",
-                     object_id=r.resource_id, payload=_payload(r), parties=[r.provider_actor_id])
+        audit_record(
+            actor_id=actor_id,
+            action="resource.unpublish",
+            object_type="resource",
+            object_id=r.resource_id,
+            payload=_payload(r),
+            parties=[r.provider_actor_id],
+        )
         return r

@@ -21,7 +21,7 @@ from market.hashing import object_hash
 from market.ids import new_id
 from market.models import TaskAward, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
-from market.services import ledger
+from market.services import escrow
 from market.services.tasks import audit_task, check_signature, lock_task
 
 R, Rc = TaskResult.Status, TaskReceipt.Status
@@ -39,17 +39,27 @@ def review_signed_fields(*, result_id: str, decision: str, reason: str) -> dict[
     return {"resultId": result_id, "decision": decision, "reason": reason}
 
 
-def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[dict[str, Any]],
-                  signature: str | None = None, is_staff: bool = False) -> TaskResult:
+def result_submit(
+    *,
+    task_id: str,
+    actor_id: str,
+    summary: str,
+    artifacts: list[dict[str, Any]],
+    signature: str | None = None,
+    is_staff: bool = False,
+) -> TaskResult:
     with transaction.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
-        award = (TaskAward.objects.select_for_update().select_related("bid", "settlement")
-                 .filter(task=task, status=TaskAward.Status.ACTIVE).first())
+        award = (
+            TaskAward.objects.select_for_update()
+            .select_related("bid", "settlement")
+            .filter(task=task, status=TaskAward.Status.ACTIVE)
+            .first()
+        )
         if award is None:
             if actor_id == task.creator_actor_id:
                 raise Forbidden("only the awarded bidder submits results")
-            raise Conflict(f"the task is {task.status}; results need an active award",
-                           details={"status": task.status})
+            raise Conflict(f"the task is {task.status}; results need an active award", details={"status": task.status})
         if actor_id != award.bid.bidder_actor_id:
             raise Forbidden("only the awarded bidder submits results")
         if task.status != TaskOrder.Status.AWARDED or TaskResult.objects.filter(award=award).exists():
@@ -58,30 +68,54 @@ def result_submit(*, task_id: str, actor_id: str, summary: str, artifacts: list[
         if now > award.deliver_by:
             raise Expired("the award's deliverBy has passed", details={"deliverBy": award.deliver_by.isoformat()})
         signed = result_signed_fields(task_id=task.task_id, summary=summary, artifacts=artifacts)
-        signature = check_signature(signature=signature, fields=signed, actor_id=actor_id,
-                                    required=task.require_signatures)
+        signature = check_signature(
+            signature=signature, fields=signed, actor_id=actor_id, required=task.require_signatures
+        )
         review_deadline = now + timedelta(seconds=task.review_window_sec)
-        result = TaskResult(result_id=new_id(RESULT_ID_PREFIX), task=task, award=award, bid=award.bid,
-                            deliverer_actor_id=actor_id, summary=summary, artifacts=artifacts, signature=signature,
-                            review_deadline=review_deadline)
+        result = TaskResult(
+            result_id=new_id(RESULT_ID_PREFIX),
+            task=task,
+            award=award,
+            bid=award.bid,
+            deliverer_actor_id=actor_id,
+            summary=summary,
+            artifacts=artifacts,
+            signature=signature,
+            review_deadline=review_deadline,
+        )
         result.hash = object_hash({**signed, "resultId": result.result_id})
         result.save()
         window_end = review_deadline + timedelta(seconds=settings.WEB3_DISPUTE_WINDOW_SEC)
         receipt = TaskReceipt.objects.create(
-            receipt_id=new_id("rcp"), task=task, bid=award.bid, result=result, settlement=award.settlement,
-            creator_actor_id=task.creator_actor_id, deliverer_actor_id=actor_id, amount=award.settlement.locked,
-            currency=task.currency, dispute_opens_at=review_deadline, dispute_deadline=window_end,
+            receipt_id=new_id("rcp"),
+            task=task,
+            bid=award.bid,
+            result=result,
+            settlement=award.settlement,
+            creator_actor_id=task.creator_actor_id,
+            deliverer_actor_id=actor_id,
+            amount=award.settlement.locked,
+            currency=task.currency,
+            dispute_opens_at=review_deadline,
+            dispute_deadline=window_end,
             payout_due_at=window_end,
         )
-        audit_task(task, "result.submit", actor_id, [task.creator_actor_id, actor_id], resultId=result.result_id,
-                    receiptId=receipt.receipt_id, hash=result.hash, signed=bool(signature),
-                    artifacts=[{"name": a["name"], "sha256": a["sha256"]} for a in artifacts],
-                    reviewDeadline=review_deadline.isoformat())
+        audit_task(
+            task,
+            "result.submit",
+            actor_id,
+            [task.creator_actor_id, actor_id],
+            resultId=result.result_id,
+            receiptId=receipt.receipt_id,
+            hash=result.hash,
+            signed=bool(signature),
+            artifacts=[{"name": a["name"], "sha256": a["sha256"]} for a in artifacts],
+            reviewDeadline=review_deadline.isoformat(),
+        )
         return result
 
 
-def lock_result(result_id: str, *, actor_id: str,
-                is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
+def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
     found = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
     if found is None or not (is_staff or actor_id in (found.task.creator_actor_id, found.deliverer_actor_id)):
         raise NotFound("no such result")
@@ -92,31 +126,52 @@ def lock_result(result_id: str, *, actor_id: str,
     return task, result, receipt
 
 
-def result_review(*, result_id: str, actor_id: str, decision: str, reason: str = "",
-                  signature: str | None = None, is_staff: bool = False) -> tuple[TaskResult, TaskReceipt]:
+def result_review(
+    *,
+    result_id: str,
+    actor_id: str,
+    decision: str,
+    reason: str = "",
+    signature: str | None = None,
+    is_staff: bool = False,
+) -> tuple[TaskResult, TaskReceipt]:
     with transaction.atomic():
         task, result, receipt = lock_result(result_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator reviews its result")
         now = timezone.now()
         if result.status == R.SUBMITTED and now > result.review_deadline:
-            raise Expired("the review deadline has passed",
-                          details={"reviewDeadline": result.review_deadline.isoformat()})
+            raise Expired(
+                "the review deadline has passed", details={"reviewDeadline": result.review_deadline.isoformat()}
+            )
         signature = check_signature(
-            signature=signature, fields=review_signed_fields(result_id=result_id, decision=decision, reason=reason),
-            actor_id=actor_id, required=False)
+            signature=signature,
+            fields=review_signed_fields(result_id=result_id, decision=decision, reason=reason),
+            actor_id=actor_id,
+            required=False,
+        )
         result.reviewed_at, result.review_reason, result.review_signature = now, reason, signature
         states.transition(result, decision, update_fields=["reviewed_at", "review_reason", "review_signature"])
-        payload: dict[str, Any] = {"resultId": result.result_id, "receiptId": receipt.receipt_id,
-                                   "decision": decision, "reason": reason, "signed": bool(signature)}
+        payload: dict[str, Any] = {
+            "resultId": result.result_id,
+            "receiptId": receipt.receipt_id,
+            "decision": decision,
+            "reason": reason,
+            "signed": bool(signature),
+        }
         if decision == "accept":
             receipt.payout_due_at = receipt.settled_at = now
             receipt.dispute_opens_at = receipt.dispute_deadline = None
-            states.transition(receipt, "settle",
-                              update_fields=["payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline"])
+            states.transition(
+                receipt, "settle", update_fields=["payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline"]
+            )
             states.transition(task, "close")
-            settlement = ledger.escrow_release(settlement_id=receipt.settlement.settlement_id, by_actor_id=actor_id,
-                                               reason="result accepted", reference=f"task:{task.task_id}")
+            settlement = escrow.escrow_release(
+                settlement_id=receipt.settlement.settlement_id,
+                by_actor_id=actor_id,
+                reason="result accepted",
+                reference=f"task:{task.task_id}",
+            )
             payload["released"] = format_amount(settlement.released, task.currency)
         else:
             receipt.dispute_opens_at = now

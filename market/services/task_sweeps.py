@@ -18,7 +18,7 @@ from market.audit.log import audit_record, audit_record_many
 from market.audit.payout_gate import ruling_payout_ready
 from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
-from market.services import ledger
+from market.services import escrow
 
 SYSTEM = "system"
 T, Rc, D = TaskOrder.Status, TaskReceipt.Status, Dispute.Status
@@ -30,8 +30,11 @@ def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
     while True:
         now = timezone.now()
         with transaction.atomic():
-            batch = list(TaskOrder.objects.select_for_update(skip_locked=True)
-                         .filter(status=T.OPEN, expires_at__lte=now).order_by("pk")[:batch_size])
+            batch = list(
+                TaskOrder.objects.select_for_update(skip_locked=True)
+                .filter(status=T.OPEN, expires_at__lte=now)
+                .order_by("pk")[:batch_size]
+            )
             if not batch:
                 break
             bids = TaskBid.objects.filter(task__in=batch, status=TaskBid.Status.SUBMITTED)
@@ -39,12 +42,18 @@ def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
             for bid in bids.select_for_update().order_by("pk"):
                 bidders.setdefault(bid.task_id, []).append(bid.bidder_actor_id)
             states.bulk_transition(bids, "reject", updated_at=now)
-            moved = states.bulk_transition(TaskOrder.objects.filter(pk__in=[t.pk for t in batch]), "expire",
-                                           updated_at=now)
+            moved = states.bulk_transition(
+                TaskOrder.objects.filter(pk__in=[t.pk for t in batch]), "expire", updated_at=now
+            )
             for task in batch:
-                audit_record(actor_id=SYSTEM, action="task.expire", object_type="task", object_id=task.task_id,
-                             payload={"status": T.EXPIRED, "rejectedBids": len(bidders.get(task.pk, []))},
-                             parties=[task.creator_actor_id, *bidders.get(task.pk, [])])
+                audit_record(
+                    actor_id=SYSTEM,
+                    action="task.expire",
+                    object_type="task",
+                    object_id=task.task_id,
+                    payload={"status": T.EXPIRED, "rejectedBids": len(bidders.get(task.pk, []))},
+                    parties=[task.creator_actor_id, *bidders.get(task.pk, [])],
+                )
             expired += moved
     return {"expired": expired}
 
@@ -52,8 +61,12 @@ def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
 def _lock_tasks(task_pks: set[int]) -> set[int]:
     """Lock the tasks (domain objects first, by id); those another transaction holds are left for
     a later run."""
-    return set(TaskOrder.objects.select_for_update(skip_locked=True).filter(pk__in=task_pks)
-               .order_by("pk").values_list("pk", flat=True))
+    return set(
+        TaskOrder.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=task_pks)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def award_undelivered_sweep(*, batch_size: int = 200) -> dict[str, int]:
@@ -66,32 +79,57 @@ def award_undelivered_sweep(*, batch_size: int = 200) -> dict[str, int]:
     grace = timedelta(seconds=settings.WEB3_DELIVERY_GRACE_SEC)
     while True:
         now = timezone.now()
-        due = TaskAward.objects.filter(status=TaskAward.Status.ACTIVE, deliver_by__lt=now - grace,
-                                       task__status=T.AWARDED).exclude(
-            Exists(TaskResult.objects.filter(award=OuterRef("pk"))))
+        due = TaskAward.objects.filter(
+            status=TaskAward.Status.ACTIVE, deliver_by__lt=now - grace, task__status=T.AWARDED
+        ).exclude(Exists(TaskResult.objects.filter(award=OuterRef("pk"))))
         with transaction.atomic():
             locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            batch = list(due.filter(task_id__in=locked).select_for_update(of=("self",))
-                         .select_related("task", "bid", "settlement").order_by("pk"))
+            batch = list(
+                due.filter(task_id__in=locked)
+                .select_for_update(of=("self",))
+                .select_related("task", "bid", "settlement")
+                .order_by("pk")
+            )
             if not batch:
                 break
             states.bulk_transition(TaskAward.objects.filter(pk__in=[a.pk for a in batch]), "revoke", updated_at=now)
             reopen = [a.task_id for a in batch if a.task.expires_at > now]
             reopened += states.bulk_transition(TaskOrder.objects.filter(pk__in=reopen), "reopen", updated_at=now)
-            expired += states.bulk_transition(TaskOrder.objects.filter(pk__in=[a.task_id for a in batch])
-                                              .exclude(pk__in=reopen), "expire_undelivered", updated_at=now)
-            refunded = {s.settlement_id: s.refunded for s in ledger.escrow_refund_many(
-                settlement_ids=[a.settlement.settlement_id for a in batch], by_actor_id=SYSTEM,
-                reason="award not delivered by deliverBy")}
-            audit_record_many([{
-                "actor_id": SYSTEM, "action": "award.revoke", "object_type": "task", "object_id": a.task.task_id,
-                "parties": [a.task.creator_actor_id, a.bid.bidder_actor_id],
-                "payload": {"status": T.OPEN if a.task_id in reopen else T.EXPIRED, "awardId": a.award_id,
-                            "awardStatus": TaskAward.Status.REVOKED, "reason": "not delivered",
-                            "deliverBy": a.deliver_by.isoformat(), "settlementId": a.settlement.settlement_id,
+            expired += states.bulk_transition(
+                TaskOrder.objects.filter(pk__in=[a.task_id for a in batch]).exclude(pk__in=reopen),
+                "expire_undelivered",
+                updated_at=now,
+            )
+            refunded = {
+                s.settlement_id: s.refunded
+                for s in escrow.escrow_refund_many(
+                    settlement_ids=[a.settlement.settlement_id for a in batch],
+                    by_actor_id=SYSTEM,
+                    reason="award not delivered by deliverBy",
+                )
+            }
+            audit_record_many(
+                [
+                    {
+                        "actor_id": SYSTEM,
+                        "action": "award.revoke",
+                        "object_type": "task",
+                        "object_id": a.task.task_id,
+                        "parties": [a.task.creator_actor_id, a.bid.bidder_actor_id],
+                        "payload": {
+                            "status": T.OPEN if a.task_id in reopen else T.EXPIRED,
+                            "awardId": a.award_id,
+                            "awardStatus": TaskAward.Status.REVOKED,
+                            "reason": "not delivered",
+                            "deliverBy": a.deliver_by.isoformat(),
+                            "settlementId": a.settlement.settlement_id,
                             "refunded": format_amount(refunded.get(a.settlement.settlement_id, 0), a.task.currency),
-                            "currency": a.task.currency},
-            } for a in batch])
+                            "currency": a.task.currency,
+                        },
+                    }
+                    for a in batch
+                ]
+            )
     return {"reopened": reopened, "expired": expired}
 
 
@@ -110,9 +148,9 @@ def _pay(receipt: TaskReceipt, *, payee_share: int | None, reason: str) -> dict[
     amount = receipt.settlement.remaining
     share = amount if payee_share is None else payee_share
     if share > 0:
-        ledger.escrow_release(settlement_id=sid, amount=share, by_actor_id=SYSTEM, reason=reason, reference=ref)
+        escrow.escrow_release(settlement_id=sid, amount=share, by_actor_id=SYSTEM, reason=reason, reference=ref)
     if share < amount:
-        ledger.escrow_refund(settlement_id=sid, by_actor_id=SYSTEM, reason=reason, reference=ref)
+        escrow.escrow_refund(settlement_id=sid, by_actor_id=SYSTEM, reason=reason, reference=ref)
     return {"released": share, "refunded": amount - share}
 
 
@@ -125,20 +163,34 @@ def receipt_window_sweep(*, batch_size: int = 200) -> dict[str, int]:
         due = TaskReceipt.objects.filter(status=Rc.PENDING, dispute_deadline__lt=now)
         with transaction.atomic():
             locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            batch = list(due.filter(task_id__in=locked).select_for_update().select_related(
-                "task", "result", "settlement").order_by("pk"))
+            batch = list(
+                due.filter(task_id__in=locked)
+                .select_for_update()
+                .select_related("task", "result", "settlement")
+                .order_by("pk")
+            )
             if not batch:
                 break
             for receipt in batch:
                 rejected = receipt.result.status == TaskResult.Status.REJECTED
                 _close(receipt, "refund" if rejected else "settle", now)
-                moved = _pay(receipt, payee_share=0 if rejected else None,
-                             reason="dispute window closed: " + ("rejected" if rejected else "not reviewed"))
-                audit_record(actor_id=SYSTEM, action="receipt.refund" if rejected else "receipt.settle",
-                             object_type="task", object_id=receipt.task.task_id,
-                             payload={"receiptId": receipt.receipt_id, "status": receipt.status,
-                                      **{k: format_amount(v, receipt.currency) for k, v in moved.items()}},
-                             parties=[receipt.creator_actor_id, receipt.deliverer_actor_id])
+                moved = _pay(
+                    receipt,
+                    payee_share=0 if rejected else None,
+                    reason="dispute window closed: " + ("rejected" if rejected else "not reviewed"),
+                )
+                audit_record(
+                    actor_id=SYSTEM,
+                    action="receipt.refund" if rejected else "receipt.settle",
+                    object_type="task",
+                    object_id=receipt.task.task_id,
+                    payload={
+                        "receiptId": receipt.receipt_id,
+                        "status": receipt.status,
+                        **{k: format_amount(v, receipt.currency) for k, v in moved.items()},
+                    },
+                    parties=[receipt.creator_actor_id, receipt.deliverer_actor_id],
+                )
                 refunded += rejected
                 released += not rejected
     return {"released": released, "refunded": refunded}
@@ -158,12 +210,18 @@ def dispute_payout_sweep(*, batch_size: int = 200) -> dict[str, int]:
     waiting: set[int] = set()
     while True:
         now = timezone.now()
-        due = (Dispute.objects.filter(status__in=(D.RESOLVED, D.REJECTED), paid_out_at__isnull=True,
-                                      receipt__payout_due_at__lte=now).exclude(pk__in=waiting))
+        due = Dispute.objects.filter(
+            status__in=(D.RESOLVED, D.REJECTED), paid_out_at__isnull=True, receipt__payout_due_at__lte=now
+        ).exclude(pk__in=waiting)
         with transaction.atomic():
             locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            receipts = {r.pk: r for r in TaskReceipt.objects.select_for_update().select_related(
-                "task", "result", "settlement").filter(task_id__in=locked).order_by("pk")}
+            receipts = {
+                r.pk: r
+                for r in TaskReceipt.objects.select_for_update()
+                .select_related("task", "result", "settlement")
+                .filter(task_id__in=locked)
+                .order_by("pk")
+            }
             batch = list(due.filter(task_id__in=locked).select_for_update().order_by("pk"))
             if not batch:
                 break
@@ -178,11 +236,18 @@ def dispute_payout_sweep(*, batch_size: int = 200) -> dict[str, int]:
                 moved = _pay(receipt, payee_share=share, reason=f"dispute {dispute.dispute_id}: {dispute.decision}")
                 dispute.paid_out_at = now
                 dispute.save(update_fields=["paid_out_at", "updated_at"])
-                audit_record(actor_id=SYSTEM, action="dispute.payout", object_type="dispute",
-                             object_id=dispute.dispute_id,
-                             payload={"status": dispute.status, "receiptId": receipt.receipt_id,
-                                      "amount": format_amount(full, receipt.currency),
-                                      **{k: format_amount(v, receipt.currency) for k, v in moved.items()}},
-                             parties=list(dispute.parties))
+                audit_record(
+                    actor_id=SYSTEM,
+                    action="dispute.payout",
+                    object_type="dispute",
+                    object_id=dispute.dispute_id,
+                    payload={
+                        "status": dispute.status,
+                        "receiptId": receipt.receipt_id,
+                        "amount": format_amount(full, receipt.currency),
+                        **{k: format_amount(v, receipt.currency) for k, v in moved.items()},
+                    },
+                    parties=list(dispute.parties),
+                )
                 paid += 1
     return {"paid": paid, "waiting": len(waiting)}

@@ -22,7 +22,7 @@ from market.ids import new_id
 from market.models import TaskAward, TaskBid, TaskOrder
 from market.money import format_amount, scale_of
 from market.selectors.tasks import task_visible
-from market.services import ledger
+from market.services import escrow
 
 T, B, A = TaskOrder.Status, TaskBid.Status, TaskAward.Status
 SYSTEM = "system"
@@ -31,9 +31,14 @@ SYSTEM = "system"
 # --- hashes (API.md: client-supplied fields plus the id) -----------------------------------------------
 def task_hash_fields(task: TaskOrder) -> dict[str, Any]:
     return {
-        "taskId": task.task_id, "title": task.title, "requirements": task.requirements,
-        "budget": format_amount(task.budget, task.currency), "currency": task.currency, "ttlSec": task.ttl_sec,
-        "reviewWindowSec": task.review_window_sec, "requireSignatures": task.require_signatures,
+        "taskId": task.task_id,
+        "title": task.title,
+        "requirements": task.requirements,
+        "budget": format_amount(task.budget, task.currency),
+        "currency": task.currency,
+        "ttlSec": task.ttl_sec,
+        "reviewWindowSec": task.review_window_sec,
+        "requireSignatures": task.require_signatures,
     }
 
 
@@ -44,8 +49,9 @@ def bid_signed_fields(*, task_id: str, price: int, currency: str, eta_sec: int, 
 
 
 def bid_hash(bid: TaskBid) -> str:
-    fields = bid_signed_fields(task_id=bid.task.task_id, price=bid.price, currency=bid.task.currency,
-                               eta_sec=bid.eta_sec, note=bid.note)
+    fields = bid_signed_fields(
+        task_id=bid.task.task_id, price=bid.price, currency=bid.task.currency, eta_sec=bid.eta_sec, note=bid.note
+    )
     return object_hash({**fields, "bidId": bid.bid_id})
 
 
@@ -79,8 +85,14 @@ def task_parties(task: TaskOrder, *extra: str) -> list[str]:
 
 
 def audit_task(task: TaskOrder, action: str, actor_id: str, parties: list[str], **payload: Any):
-    return audit_record(actor_id=actor_id, action=action, object_type="task", object_id=task.task_id,
-                        payload={"status": task.status, **payload}, parties=parties)
+    return audit_record(
+        actor_id=actor_id,
+        action=action,
+        object_type="task",
+        object_id=task.task_id,
+        payload={"status": task.status, **payload},
+        parties=parties,
+    )
 
 
 # --- publish / cancel -----------------------------------------------------------------------------------
@@ -91,28 +103,53 @@ def _budget_cap(currency: str) -> int | None:
     return int(Decimal(cap).scaleb(scale_of(currency)))
 
 
-def task_publish(*, actor_id: str, title: str, requirements: str, budget: int, currency: str, ttl_sec: int,
-                 review_window_sec: int | None = None, require_signatures: bool = False) -> TaskOrder:
+def task_publish(
+    *,
+    actor_id: str,
+    title: str,
+    requirements: str,
+    budget: int,
+    currency: str,
+    ttl_sec: int,
+    review_window_sec: int | None = None,
+    require_signatures: bool = False,
+) -> TaskOrder:
     cap = _budget_cap(currency)
     if cap is not None and budget > cap:
         raise InvalidArgument.field("budget", f"exceeds the market's cap of {format_amount(cap, currency)}")
     with transaction.atomic():
         open_count = TaskOrder.objects.filter(creator_actor_id=actor_id, status=T.OPEN).count()
         if open_count >= settings.WEB3_MAX_OPEN_TASKS:
-            raise QuotaExceeded(f"at most {settings.WEB3_MAX_OPEN_TASKS} open tasks per actor",
-                                details={"limit": settings.WEB3_MAX_OPEN_TASKS})
+            raise QuotaExceeded(
+                f"at most {settings.WEB3_MAX_OPEN_TASKS} open tasks per actor",
+                details={"limit": settings.WEB3_MAX_OPEN_TASKS},
+            )
         now = timezone.now()
         task = TaskOrder(
-            task_id=new_id("task"), creator_actor_id=actor_id, title=title, requirements=requirements,
-            budget=budget, currency=currency, ttl_sec=ttl_sec, expires_at=now + timedelta(seconds=ttl_sec),
+            task_id=new_id("task"),
+            creator_actor_id=actor_id,
+            title=title,
+            requirements=requirements,
+            budget=budget,
+            currency=currency,
+            ttl_sec=ttl_sec,
+            expires_at=now + timedelta(seconds=ttl_sec),
             review_window_sec=review_window_sec or settings.WEB3_REVIEW_WINDOW_SEC,
             require_signatures=require_signatures,
         )
         task.hash = object_hash(task_hash_fields(task))
         task.save()
-        audit_task(task, "task.publish", actor_id, [actor_id], title=title, hash=task.hash,
-                    budget=format_amount(budget, currency), currency=currency,
-                    expiresAt=task.expires_at.isoformat())
+        audit_task(
+            task,
+            "task.publish",
+            actor_id,
+            [actor_id],
+            title=title,
+            hash=task.hash,
+            budget=format_amount(budget, currency),
+            currency=currency,
+            expiresAt=task.expires_at.isoformat(),
+        )
         return task
 
 
@@ -137,21 +174,35 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
             raise Forbidden("only the task's creator may cancel it")
         now = timezone.now()
         if task.status == T.AWARDED:
-            award = TaskAward.objects.select_for_update().select_related("bid", "settlement").get(
-                task=task, status=A.ACTIVE)
+            award = (
+                TaskAward.objects.select_for_update()
+                .select_related("bid", "settlement")
+                .get(task=task, status=A.ACTIVE)
+            )
             if hasattr(award, "result"):
                 raise Conflict("a result was delivered; review it instead", details={"status": task.status})
             if now <= award.deliver_by:
-                raise Conflict("the award's deliverBy has not passed",
-                               details={"status": task.status, "deliverBy": award.deliver_by.isoformat()})
+                raise Conflict(
+                    "the award's deliverBy has not passed",
+                    details={"status": task.status, "deliverBy": award.deliver_by.isoformat()},
+                )
             states.transition(task, "cancel_undelivered")
             states.transition(award, "revoke")
-            settlement = ledger.escrow_refund(settlement_id=award.settlement.settlement_id, by_actor_id=actor_id,
-                                              reason="task cancelled: not delivered by deliverBy",
-                                              reference=f"task:{task.task_id}")
-            audit_task(task, "task.cancel", actor_id, task_parties(task, award.bid.bidder_actor_id),
-                        awardId=award.award_id, awardStatus=award.status,
-                        refunded=format_amount(settlement.refunded, task.currency))
+            settlement = escrow.escrow_refund(
+                settlement_id=award.settlement.settlement_id,
+                by_actor_id=actor_id,
+                reason="task cancelled: not delivered by deliverBy",
+                reference=f"task:{task.task_id}",
+            )
+            audit_task(
+                task,
+                "task.cancel",
+                actor_id,
+                task_parties(task, award.bid.bidder_actor_id),
+                awardId=award.award_id,
+                awardStatus=award.status,
+                refunded=format_amount(settlement.refunded, task.currency),
+            )
             return task
         _lock_live_bids(task)
         require_open(task, now=now)
@@ -162,8 +213,9 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
 
 
 # --- bids -----------------------------------------------------------------------------------------------
-def bid_place(*, task_id: str, actor_id: str, price: int, eta_sec: int, note: str = "",
-              signature: str | None = None) -> TaskBid:
+def bid_place(
+    *, task_id: str, actor_id: str, price: int, eta_sec: int, note: str = "", signature: str | None = None
+) -> TaskBid:
     with transaction.atomic():
         task = lock_task(task_id, actor_id=actor_id)
         if actor_id == task.creator_actor_id:
@@ -174,23 +226,45 @@ def bid_place(*, task_id: str, actor_id: str, price: int, eta_sec: int, note: st
         if recent.count() >= settings.WEB3_BIDS_PER_MINUTE:
             oldest = recent.order_by("created_at").first().created_at
             retry = max(1, int((oldest + timedelta(seconds=60) - now).total_seconds() + 0.999))
-            raise QuotaExceeded(f"at most {settings.WEB3_BIDS_PER_MINUTE} bids per minute",
-                                details={"retryAfterSec": retry, "limit": settings.WEB3_BIDS_PER_MINUTE})
+            raise QuotaExceeded(
+                f"at most {settings.WEB3_BIDS_PER_MINUTE} bids per minute",
+                details={"retryAfterSec": retry, "limit": settings.WEB3_BIDS_PER_MINUTE},
+            )
         if price > task.budget:
             raise InvalidArgument.field("price", "exceeds the task's budget")
         if TaskBid.objects.filter(task=task, bidder_actor_id=actor_id, status=B.SUBMITTED).exists():
-            raise Conflict("you already have a live bid on this task; withdraw it first",
-                           details={"reason": "duplicate_bid"})
-        signed = bid_signed_fields(task_id=task.task_id, price=price, currency=task.currency, eta_sec=eta_sec,
-                                   note=note)
-        signature = check_signature(signature=signature, fields=signed, actor_id=actor_id,
-                                    required=task.require_signatures)
-        bid = TaskBid(bid_id=new_id("bid"), task=task, bidder_actor_id=actor_id, price=price,
-                      task_budget=task.budget, eta_sec=eta_sec, note=note, signature=signature)
+            raise Conflict(
+                "you already have a live bid on this task; withdraw it first", details={"reason": "duplicate_bid"}
+            )
+        signed = bid_signed_fields(
+            task_id=task.task_id, price=price, currency=task.currency, eta_sec=eta_sec, note=note
+        )
+        signature = check_signature(
+            signature=signature, fields=signed, actor_id=actor_id, required=task.require_signatures
+        )
+        bid = TaskBid(
+            bid_id=new_id("bid"),
+            task=task,
+            bidder_actor_id=actor_id,
+            price=price,
+            task_budget=task.budget,
+            eta_sec=eta_sec,
+            note=note,
+            signature=signature,
+        )
         bid.hash = bid_hash(bid)
         bid.save()
-        audit_task(task, "bid.place", actor_id, task_parties(task, actor_id), bidId=bid.bid_id, hash=bid.hash,
-                    price=format_amount(price, task.currency), etaSec=eta_sec, signed=bool(signature))
+        audit_task(
+            task,
+            "bid.place",
+            actor_id,
+            task_parties(task, actor_id),
+            bidId=bid.bid_id,
+            hash=bid.hash,
+            price=format_amount(price, task.currency),
+            etaSec=eta_sec,
+            signed=bool(signature),
+        )
         return bid
 
 
@@ -211,8 +285,9 @@ def bid_withdraw(*, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskB
         if actor_id != bid.bidder_actor_id:
             raise Forbidden("only the bidder may withdraw its bid")
         states.transition(bid, "withdraw")
-        audit_task(bid.task, "bid.withdraw", actor_id, task_parties(bid.task, actor_id), bidId=bid.bid_id,
-                    bidStatus=bid.status)
+        audit_task(
+            bid.task, "bid.withdraw", actor_id, task_parties(bid.task, actor_id), bidId=bid.bid_id, bidStatus=bid.status
+        )
         return bid
 
 
@@ -231,14 +306,32 @@ def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = Fal
         require_open(task, now=now)
         states.transition(bid, "accept")
         states.transition(task, "award")
-        settlement = ledger.escrow_lock(payer_actor_id=task.creator_actor_id, payee_actor_id=bid.bidder_actor_id,
-                                        amount=bid.price, currency=task.currency, by_actor_id=actor_id,
-                                        reference=f"task:{task.task_id}")
+        settlement = escrow.escrow_lock(
+            payer_actor_id=task.creator_actor_id,
+            payee_actor_id=bid.bidder_actor_id,
+            amount=bid.price,
+            currency=task.currency,
+            by_actor_id=actor_id,
+            reference=f"task:{task.task_id}",
+        )
         rejected = _reject_open_bids(task)
-        award = TaskAward.objects.create(award_id=new_id("awd"), task=task, bid=bid, settlement=settlement,
-                                         deliver_by=now + timedelta(seconds=bid.eta_sec))
-        audit_task(task, "task.award", actor_id, task_parties(task, bid.bidder_actor_id, *rejected),
-                    awardId=award.award_id, bidId=bid.bid_id, settlementId=settlement.settlement_id,
-                    price=format_amount(bid.price, task.currency), deliverBy=award.deliver_by.isoformat(),
-                    rejectedBids=len(rejected))
+        award = TaskAward.objects.create(
+            award_id=new_id("awd"),
+            task=task,
+            bid=bid,
+            settlement=settlement,
+            deliver_by=now + timedelta(seconds=bid.eta_sec),
+        )
+        audit_task(
+            task,
+            "task.award",
+            actor_id,
+            task_parties(task, bid.bidder_actor_id, *rejected),
+            awardId=award.award_id,
+            bidId=bid.bid_id,
+            settlementId=settlement.settlement_id,
+            price=format_amount(bid.price, task.currency),
+            deliverBy=award.deliver_by.isoformat(),
+            rejectedBids=len(rejected),
+        )
         return award

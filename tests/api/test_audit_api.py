@@ -9,6 +9,7 @@ from eth_account import Account
 from market.audit.anchoring import anchor_sweep
 from market.audit.checkpoints import checkpoint_signer, seal_sweep
 from market.audit.proofs import verify_proof
+from market.services import escrow as escrow_services
 from market.services import ledger
 
 
@@ -17,8 +18,13 @@ def escrow(sign_in):
     """alice deposits 5 USDC and locks 2 for bob: three events (deposit, lock) alice or bob are party to."""
     alice, bob = sign_in(), sign_in()
     ledger.deposit(actor_id=alice.actor_id, amount=5_000_000, currency="USDC")
-    settlement = ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=2_000_000,
-                                    currency="USDC", by_actor_id=alice.actor_id)
+    settlement = escrow_services.escrow_lock(
+        payer_actor_id=alice.actor_id,
+        payee_actor_id=bob.actor_id,
+        amount=2_000_000,
+        currency="USDC",
+        by_actor_id=alice.actor_id,
+    )
     return alice, bob, settlement
 
 
@@ -31,7 +37,9 @@ def test_query_lists_the_callers_events_newest_first_with_their_sealing(escrow, 
     after = alice.get("web3.audit.query", {"limit": 1}).result
     # then
     assert [(e["action"], e["objectType"], e["sealed"]) for e in before["items"]] == [
-        ("settlement.lock", "settlement", False), ("ledger.deposit", "transfer", False)]
+        ("settlement.lock", "settlement", False),
+        ("ledger.deposit", "transfer", False),
+    ]
     assert before["nextCursor"] is None
     assert [e["action"] for e in after["items"]] == ["settlement.lock"] and after["items"][0]["sealed"]
     page2 = alice.call("web3.audit.query", {"limit": 1, "cursor": after["nextCursor"]}).result
@@ -102,8 +110,10 @@ def test_status_reports_the_audit_part_without_leaking_the_chain(escrow, setting
     assert report == {"anchored": 0, "failed": 1, "waiting": 1}
     assert part["status"] == "degraded"
     assert part["message"].startswith("checkpoint 2 at ")
-    assert f" signed by {checkpoint_signer()}; 1 unsealed events; 1 checkpoints waiting for the chain (lag " in (
-        part["message"])
+    assert (
+        f" signed by {checkpoint_signer()}; 1 unsealed events; 1 checkpoints waiting for the chain (lag "
+        in (part["message"])
+    )
     assert part["message"].endswith("last anchor error: chain call failed (ConnectionError)")
     for secret in ("hunter2", "anchor-user", "127.0.0.1", "/rpc", settings.WEB3_ANCHOR_PRIVATE_KEY):
         assert secret not in part["message"] and secret not in caplog.text

@@ -110,8 +110,12 @@ def descriptors(django_db_blocker):
     out = {}
     with django_db_blocker.unblock():
         for name in METHOD_NAMES:
-            r = client.post("/api/v1/web3.capabilities.describe", data=json.dumps({"name": name}),
-                            content_type="application/json", REMOTE_ADDR=f"198.51.100.{len(out) % 250}")
+            r = client.post(
+                "/api/v1/web3.capabilities.describe",
+                data=json.dumps({"name": name}),
+                content_type="application/json",
+                REMOTE_ADDR=f"198.51.100.{len(out) % 250}",
+            )
             assert r.status_code == 200, (name, r.content)
             out[name] = json.loads(r.content)["result"]
     return out
@@ -119,8 +123,15 @@ def descriptors(django_db_blocker):
 
 def test_every_method_is_registered_with_the_essentials():
     # given the registry; then the foundation's methods are all there
-    assert {"web3.capabilities.list", "web3.capabilities.describe", "web3.siwe.challenge", "web3.siwe.verify",
-            "web3.identity.whoami", "web3.identity.logout", "web3.status.summary"} <= set(METHOD_NAMES)
+    assert {
+        "web3.capabilities.list",
+        "web3.capabilities.describe",
+        "web3.siwe.challenge",
+        "web3.siwe.verify",
+        "web3.identity.whoami",
+        "web3.identity.logout",
+        "web3.status.summary",
+    } <= set(METHOD_NAMES)
 
 
 @pytest.mark.keypath
@@ -192,8 +203,14 @@ def test_list_names_every_registered_method_once(anon):
     assert [i["name"] for i in items] == sorted(METHOD_NAMES)
     for item in items:
         m = registry.get(item["name"])
-        assert item == {"name": m.name, "summary": m.summary, "group": m.group, "readOnly": m.read_only,
-                        "auth": m.auth, "availability": {"enabled": True}}
+        assert item == {
+            "name": m.name,
+            "summary": m.summary,
+            "group": m.group,
+            "readOnly": m.read_only,
+            "auth": m.auth,
+            "availability": {"enabled": True},
+        }
 
 
 def test_list_filters_by_group(anon):
@@ -232,5 +249,5 @@ def test_describe_output_has_no_internal_paths(descriptors):
     import json
 
     raw = json.dumps(descriptors)
-    for leak in ("/work/", "/srv/", "site-packages", ".py\"", "Traceback"):
+    for leak in ("/work/", "/srv/", "site-packages", '.py"', "Traceback"):
         assert leak not in raw

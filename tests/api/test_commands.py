@@ -128,12 +128,15 @@ def test_actor_role_add_and_remove(sign_in):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args", [
-    ("0x1234", "--add", "staff"),
-    ("0x" + "ab" * 20, "--add", "king"),
-    ("0x" + "ab" * 20,),
-    ("0x" + "ab" * 20, "--add", "staff", "--remove", "staff"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("0x1234", "--add", "staff"),
+        ("0x" + "ab" * 20, "--add", "king"),
+        ("0x" + "ab" * 20,),
+        ("0x" + "ab" * 20, "--add", "staff", "--remove", "staff"),
+    ],
+)
 def test_actor_role_refuses_bad_input(args):
     with pytest.raises(CommandError):
         run("actor_role", *args)

@@ -28,8 +28,14 @@ def cast(clock, sign_in):
     fund(creator.actor_id, "100")
     flow = Flow(creator, bidder).delivered()
     flow.review("reject", "incomplete")
-    return {"flow": flow, "creator": creator, "bidder": bidder, "third": third, "arbitrator": arbitrator,
-            "staff": staff}
+    return {
+        "flow": flow,
+        "creator": creator,
+        "bidder": bidder,
+        "third": third,
+        "arbitrator": arbitrator,
+        "staff": staff,
+    }
 
 
 def sweeps():
@@ -38,12 +44,11 @@ def sweeps():
 
 def test_only_the_deliverer_opens(cast):
     f = cast["flow"]
-    assert cast["creator"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == \
-        "E_FORBIDDEN"
-    assert cast["third"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == \
-        "E_NOT_FOUND"
-    assert cast["arbitrator"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == \
-        "E_NOT_FOUND"
+    assert cast["creator"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_FORBIDDEN"
+    assert cast["third"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_NOT_FOUND"
+    assert (
+        cast["arbitrator"].call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_NOT_FOUND"
+    )
     first = f.dispute("first").result
     again = f.dispute("second").result
     assert (again["disputeId"], again["merged"], again["reason"]) == (first["disputeId"], True, "first")
@@ -69,12 +74,12 @@ def test_who_may_rule_and_appeal(cast, sign_in):
     creator_arb = sign_in(cast["creator"].account, roles=("arbitrator",))
     assert creator_arb.call("web3.dispute.resolve", rule).code == "E_FORBIDDEN"
     # param rules
-    assert cast["arbitrator"].call("web3.dispute.resolve", {**rule, "payeeShareBps": 10001}).code == \
-        "E_INVALID_ARGUMENT"
+    assert (
+        cast["arbitrator"].call("web3.dispute.resolve", {**rule, "payeeShareBps": 10001}).code == "E_INVALID_ARGUMENT"
+    )
     no_share = {k: v for k, v in rule.items() if k != "payeeShareBps"}
     assert cast["arbitrator"].call("web3.dispute.resolve", no_share).code == "E_INVALID_ARGUMENT"
-    assert cast["arbitrator"].call("web3.dispute.resolve", {**rule, "decision": "decline"}).code == \
-        "E_INVALID_ARGUMENT"
+    assert cast["arbitrator"].call("web3.dispute.resolve", {**rule, "decision": "decline"}).code == "E_INVALID_ARGUMENT"
     assert cast["arbitrator"].call("web3.dispute.resolve", rule).ok
     # only the parties appeal
     appeal = {"disputeId": dispute_id, "reason": "no"}
@@ -114,13 +119,18 @@ def test_evidence_bundle(cast):
     assert bundle["task"]["taskId"] == f.task["taskId"] and bundle["task"]["hash"] == f.task["hash"]
     assert bundle["award"]["awardId"] == f.award["awardId"]
     assert bundle["result"]["artifacts"] == [{"name": "out.txt", "sha256": SHA}]
-    assert bundle["settlement"] == {"settlementId": f.award["settlementId"], "status": "settlement_locked",
-                                    "locked": "8.000000", "released": "0.000000", "refunded": "0.000000",
-                                    "remaining": "8.000000"}
-    actions = list(AuditEvent.objects.filter(event_id__in=bundle["auditEventIds"]).order_by("seq")
-                   .values_list("action", flat=True))
-    assert actions == ["task.publish", "bid.place", "settlement.lock", "task.award", "result.submit",
-                       "result.review"]
+    assert bundle["settlement"] == {
+        "settlementId": f.award["settlementId"],
+        "status": "settlement_locked",
+        "locked": "8.000000",
+        "released": "0.000000",
+        "refunded": "0.000000",
+        "remaining": "8.000000",
+    }
+    actions = list(
+        AuditEvent.objects.filter(event_id__in=bundle["auditEventIds"]).order_by("seq").values_list("action", flat=True)
+    )
+    assert actions == ["task.publish", "bid.place", "settlement.lock", "task.award", "result.submit", "result.review"]
 
 
 def test_disputes_per_day(clock, sign_in, settings):
@@ -138,8 +148,9 @@ def test_payout_waits_on_the_gate(cast, clock, monkeypatch):
     # given a ruling whose payout gate is not yet satisfied
     f = cast["flow"]
     dispute_id = f.dispute().result["disputeId"]
-    cast["arbitrator"].call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                     "payeeShareBps": 2500, "rationale": "r"})
+    cast["arbitrator"].call(
+        "web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 2500, "rationale": "r"}
+    )
     monkeypatch.setattr("market.services.task_sweeps.ruling_payout_ready", lambda d: False)
     monkeypatch.setattr("web3api.market_shapes.payout_wait_reason", lambda d: "checkpoint")
     clock.shift(3601)
@@ -174,8 +185,10 @@ def test_dispute_list_costs_the_same_queries_for_many_ruled_disputes(clock, sign
         flow = Flow(creator, sign_in()).delivered()
         flow.review("reject", "incomplete")
         dispute_id = flow.dispute().result["disputeId"]
-        assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                        "payeeShareBps": 5000, "rationale": "half"}).ok
+        assert arbitrator.call(
+            "web3.dispute.resolve",
+            {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000, "rationale": "half"},
+        ).ok
 
     def queries() -> int:
         sent = []

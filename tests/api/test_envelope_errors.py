@@ -58,7 +58,8 @@ def test_error_envelope_has_code_message_details(anon):
     assert isinstance(r.body["error"]["message"], str) and r.body["error"]["message"]
     # and the details say how to sign in
     assert r.body["error"]["details"] == {
-        "header": "Authorization: Bearer <token>", "signIn": ["web3.siwe.challenge", "web3.siwe.verify"],
+        "header": "Authorization: Bearer <token>",
+        "signIn": ["web3.siwe.challenge", "web3.siwe.verify"],
     }
 
 
@@ -288,8 +289,10 @@ def test_unexpected_exception_is_internal_with_correlation_id_only(alice, caplog
 
 
 @pytest.mark.keypath
-@pytest.mark.parametrize("fail, status, code", [("conflict", 409, "E_CONFLICT"), ("crash", 500, "E_INTERNAL"),
-                                                 ("integrity", 409, "E_CONFLICT")])
+@pytest.mark.parametrize(
+    "fail, status, code",
+    [("conflict", 409, "E_CONFLICT"), ("crash", 500, "E_INTERNAL"), ("integrity", 409, "E_CONFLICT")],
+)
 def test_transaction_is_rolled_back_on_error(alice, fail, status, code):
     # given a counter at 1
     assert alice.call("web3.test.increment", {"name": "tx"}).result == {"name": "tx", "value": 1}
@@ -349,11 +352,13 @@ def test_tokens_in_query_strings_are_ignored(client, alice, param):
     assert alice.call("web3.identity.whoami").result["actorId"] == alice.actor_id
 
 
-@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer ", "Bearer nonsense", "Token ocw_x",
-                                    "Bearer ocw_" + "A" * 43])
+@pytest.mark.parametrize(
+    "header", ["Basic abc", "Bearer", "Bearer ", "Bearer nonsense", "Token ocw_x", "Bearer ocw_" + "A" * 43]
+)
 def test_bad_authorization_headers_are_auth_required(client, header, db):
-    r = client.post(API + "web3.identity.whoami", data="{}", content_type="application/json",
-                    headers={"Authorization": header})
+    r = client.post(
+        API + "web3.identity.whoami", data="{}", content_type="application/json", headers={"Authorization": header}
+    )
     assert r.status_code == 401
     assert json.loads(r.content)["error"]["code"] == "E_AUTH_REQUIRED"
 
@@ -405,8 +410,7 @@ def test_session_post_without_csrf_token_is_forbidden(session_client):
 
 def test_session_post_with_wrong_csrf_token_is_forbidden(session_client):
     csrf_token(session_client)
-    r = Api(session_client).call("web3.test.increment", {"name": "csrf"},
-                                 headers={"X-CSRFToken": "x" * 32})
+    r = Api(session_client).call("web3.test.increment", {"name": "csrf"}, headers={"X-CSRFToken": "x" * 32})
     assert r.status == 403
     assert r.code == "E_FORBIDDEN"
     assert counter_value("csrf") is None

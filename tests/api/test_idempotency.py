@@ -251,8 +251,7 @@ def test_duplicate_of_an_unfinished_claim_is_conflict(alice, settings):
     # given a claim in flight for this actor, method, key and params (another process running it)
     settings.WEB3_IDEMPOTENCY_WAIT_SEC = 0.2
     params = {"name": "busy"}
-    claimed = idempotency.claim(actor_id=alice.actor_id, method=INC, key="busy",
-                                phash=idempotency.params_hash(params))
+    claimed = idempotency.claim(actor_id=alice.actor_id, method=INC, key="busy", phash=idempotency.params_hash(params))
     assert isinstance(claimed, IdempotencyRecord)
 
     # when the duplicate arrives
@@ -272,9 +271,7 @@ def test_in_flight_duplicate_is_conflict_then_replays(transactional_db, alice, g
     # given a call with a key, held inside its transaction (claim committed, effect not)
     settings.WEB3_IDEMPOTENCY_WAIT_SEC = 0.5
     params = {"name": "held", "by": 3, "holdMs": 5000}
-    first_thread, first = in_thread(
-        lambda: Api(Client(), alice.token).call(INC, params, idempotency_key="race")
-    )
+    first_thread, first = in_thread(lambda: Api(Client(), alice.token).call(INC, params, idempotency_key="race"))
     assert gate.entered.wait(15), "the first call never reached its hold"
 
     # when the duplicate arrives while it is still running
@@ -324,8 +321,9 @@ def test_simultaneous_duplicates_have_one_effect(transactional_db, alice, settin
     # given six clients sending the same keyed call at once
     settings.WEB3_IDEMPOTENCY_WAIT_SEC = 20
     params = {"name": "burst", "by": 2, "holdMs": 50}
-    threads = [in_thread(lambda: Api(Client(), alice.token).call(INC, params, idempotency_key="burst"))
-               for _ in range(6)]
+    threads = [
+        in_thread(lambda: Api(Client(), alice.token).call(INC, params, idempotency_key="burst")) for _ in range(6)
+    ]
     for thread, _ in threads:
         thread.join(60)
     responses = [out["value"] for _, out in threads]

@@ -34,8 +34,9 @@ def parties(sign_in):
 
 def _lease(provider, consumer, server, *, max_cost="1", **pub):
     r = publish(provider, server, accessToken="provider-secret-token", **pub).result
-    lease = consumer.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": max_cost,
-                                                "ttlSec": 600}).result
+    lease = consumer.call(
+        "web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": max_cost, "ttlSec": 600}
+    ).result
     return r, lease
 
 
@@ -71,8 +72,16 @@ def test_search_queries_are_charged_per_query_until_the_budget_is_spent(parties,
 @pytest.mark.keypath
 def test_tokens_are_metered_from_the_reported_usage_and_capped_by_the_reservation(parties, provider_server):
     provider, consumer = parties
-    _, lease = _lease(provider, consumer, provider_server, kind="model", backend="openai-compat", unit="token",
-                      price="2.000000", policy={"maxTokens": 50})
+    _, lease = _lease(
+        provider,
+        consumer,
+        provider_server,
+        kind="model",
+        backend="openai-compat",
+        unit="token",
+        price="2.000000",
+        policy={"maxTokens": 50},
+    )
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 100}
     # when: the provider reports 42 tokens
     first = _invoke(consumer, lease, body).result
@@ -95,8 +104,17 @@ def test_tokens_are_metered_from_the_reported_usage_and_capped_by_the_reservatio
 
 def test_a_call_the_remaining_budget_cannot_cover_is_refused_and_creates_nothing(parties, provider_server):
     provider, consumer = parties
-    _, lease = _lease(provider, consumer, provider_server, max_cost="0.00005", kind="model",
-                      backend="openai-compat", unit="token", price="2.000000", policy={"maxTokens": 50})
+    _, lease = _lease(
+        provider,
+        consumer,
+        provider_server,
+        max_cost="0.00005",
+        kind="model",
+        backend="openai-compat",
+        unit="token",
+        price="2.000000",
+        policy={"maxTokens": 50},
+    )
     before = counts()
     res = _invoke(consumer, lease, {"messages": [{"role": "user", "content": "hi"}]})
     assert (res.status, res.code) == (402, "E_INSUFFICIENT_FUNDS")
@@ -116,8 +134,13 @@ def test_provider_errors_are_unavailable_and_charge_nothing(parties, provider_se
     # then
     assert (res.status, res.code) == (503, "E_UNAVAILABLE")
     after = counts()
-    assert {k: after[k] - before[k] for k in after} == {"leases": 0, "settlements": 0, "transfers": 0, "usage": 0,
-                                                         "invocations": 1}
+    assert {k: after[k] - before[k] for k in after} == {
+        "leases": 0,
+        "settlements": 0,
+        "transfers": 0,
+        "usage": 0,
+        "invocations": 1,
+    }
     assert Invocation.objects.get().status == "invocation_failed"
     assert bal(consumer.actor_id) == (9 * USDC, 1 * USDC)
     assert consumer.call("web3.leases.get", {"leaseId": lease["leaseId"]}).result["spent"] == "0.000000"
@@ -152,8 +175,9 @@ def test_concurrency_is_counted_in_the_database_with_a_ttl(parties, provider_ser
     _, lease = _lease(provider, consumer, provider_server, policy={"maxConcurrent": 1})
     row = Lease.objects.get()
     # given: one call of this lease still running (its reservation held in the database)
-    Invocation.objects.create(invocation_id="inv_running", lease=row, resource=row.resource, reserved=10_000,
-                              started_at=timezone.now())
+    Invocation.objects.create(
+        invocation_id="inv_running", lease=row, resource=row.resource, reserved=10_000, started_at=timezone.now()
+    )
     # when / then
     res = _invoke(consumer, lease, {"q": "x"})
     assert (res.status, res.code) == (429, "E_QUOTA_EXCEEDED")
@@ -165,8 +189,9 @@ def test_concurrency_is_counted_in_the_database_with_a_ttl(parties, provider_ser
 
 def test_policy_refuses_tools_and_bad_input(parties, provider_server):
     provider, consumer = parties
-    _, lease = _lease(provider, consumer, provider_server, kind="model", backend="openai-compat", unit="call",
-                      price="0.1")
+    _, lease = _lease(
+        provider, consumer, provider_server, kind="model", backend="openai-compat", unit="call", price="0.1"
+    )
     res = _invoke(consumer, lease, {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})
     assert (res.status, res.code) == (403, "E_FORBIDDEN")
     res = _invoke(consumer, lease, {"prompt": "x"})
@@ -178,12 +203,21 @@ def test_policy_refuses_tools_and_bad_input(parties, provider_server):
 
 def test_blob_put_and_get_are_charged_per_byte(parties, provider_server):
     provider, consumer = parties
-    _, lease = _lease(provider, consumer, provider_server, kind="storage", backend="http-blob", unit="byte",
-                      price="1.000000", policy={"maxBytes": 4096, "allowMime": ["application/octet-stream"]})
+    _, lease = _lease(
+        provider,
+        consumer,
+        provider_server,
+        kind="storage",
+        backend="http-blob",
+        unit="byte",
+        price="1.000000",
+        policy={"maxBytes": 4096, "allowMime": ["application/octet-stream"]},
+    )
     content = b"x" * 1000
     digest = hashlib.sha256(content).hexdigest()
-    put = _invoke(consumer, lease, {"op": "put", "sha256": digest,
-                                    "contentBase64": base64.b64encode(content).decode()}).result
+    put = _invoke(
+        consumer, lease, {"op": "put", "sha256": digest, "contentBase64": base64.b64encode(content).decode()}
+    ).result
     got = _invoke(consumer, lease, {"op": "get", "sha256": digest}).result
     assert put["usage"] == {"units": 1000, "cost": "0.001000", "reportedUnits": 1000, "billedUnits": 1000}
     assert got["usage"] == {"units": 1000, "cost": "0.001000", "reportedUnits": 1000, "billedUnits": 1000}
@@ -208,8 +242,17 @@ def test_custom_backend_posts_the_input(parties, provider_server):
 # --- SSRF ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8080/x", "http://10.0.0.1/", "http://169.254.169.254/latest",
-                                      "http://[::1]:9000/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8080/x",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest",
+        "http://[::1]:9000/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+    ],
+)
 def test_private_endpoints_are_refused_at_publish_by_default(alice, settings, endpoint):
     settings.WEB3_ALLOW_PRIVATE_ENDPOINTS = False
     res = publish(alice, endpoint=endpoint)
@@ -219,8 +262,9 @@ def test_private_endpoints_are_refused_at_publish_by_default(alice, settings, en
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1"])
-def test_names_resolving_to_private_addresses_are_refused_at_call_time(parties, provider_server, settings,
-                                                                       monkeypatch, address):
+def test_names_resolving_to_private_addresses_are_refused_at_call_time(
+    parties, provider_server, settings, monkeypatch, address
+):
     provider, consumer = parties
     settings.WEB3_ALLOW_PRIVATE_ENDPOINTS = False
     r = publish(provider, endpoint=f"http://provider.example.com:{provider_server.port}").result
@@ -247,8 +291,11 @@ def test_only_the_listed_loopback_ports_are_let_through(parties, provider_server
     assert _invoke(consumer, lease, {"q": "x"}).ok
     assert publish(alice, endpoint=f"http://localhost:{provider_server.port}/x").ok
     # and every other loopback port, and private addresses on the listed port, are still refused
-    for endpoint in ("http://127.0.0.1:8080/x", f"http://10.0.0.1:{provider_server.port}/",
-                     f"http://169.254.169.254:{provider_server.port}/"):
+    for endpoint in (
+        "http://127.0.0.1:8080/x",
+        f"http://10.0.0.1:{provider_server.port}/",
+        f"http://169.254.169.254:{provider_server.port}/",
+    ):
         res = publish(alice, endpoint=endpoint)
         assert (res.status, res.code) == (400, "E_INVALID_ARGUMENT"), endpoint
 
@@ -332,10 +379,10 @@ def test_the_provider_is_called_with_no_transaction_open(transactional_db, sign_
 
 def test_a_lease_keeps_the_policy_it_was_issued_with(parties, provider_server):
     provider, consumer = parties
-    r, old = _lease(provider, consumer, provider_server, kind="model", backend="openai-compat", unit="call",
-                    price="0.1")
-    assert provider.call("web3.resources.update", {"resourceId": r["resourceId"],
-                                                   "policy": {"allowTools": True}}).ok
+    r, old = _lease(
+        provider, consumer, provider_server, kind="model", backend="openai-compat", unit="call", price="0.1"
+    )
+    assert provider.call("web3.resources.update", {"resourceId": r["resourceId"], "policy": {"allowTools": True}}).ok
     new = consumer.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 60}).result
     body = {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}
     assert _invoke(consumer, old, body).code == "E_FORBIDDEN"
@@ -344,8 +391,16 @@ def test_a_lease_keeps_the_policy_it_was_issued_with(parties, provider_server):
 
 def test_an_answer_over_the_size_cap_is_refused_and_charges_nothing(parties, provider_server):
     provider, consumer = parties
-    _, lease = _lease(provider, consumer, provider_server, kind="storage", backend="http-blob", unit="byte",
-                      price="1.000000", policy={"maxBytes": 4096})
+    _, lease = _lease(
+        provider,
+        consumer,
+        provider_server,
+        kind="storage",
+        backend="http-blob",
+        unit="byte",
+        price="1.000000",
+        policy={"maxBytes": 4096},
+    )
     big = b"y" * 5000
     digest = hashlib.sha256(big).hexdigest()
     provider_server.state.blobs[digest] = big

@@ -24,8 +24,9 @@ def parties(sign_in):
 
 def _lease(provider, consumer, *, max_cost="2", ttl=600, price="0.010000", unit="query"):
     r = publish(provider, endpoint=ENDPOINT, price=price, unit=unit).result
-    return r, consumer.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": max_cost,
-                                                  "ttlSec": ttl}).result
+    return r, consumer.call(
+        "web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": max_cost, "ttlSec": ttl}
+    ).result
 
 
 @pytest.mark.keypath
@@ -52,10 +53,15 @@ def test_issue_locks_the_budget_and_revoke_refunds_it(parties):
     assert list(problems()) == []
 
 
-@pytest.mark.parametrize("max_cost, ttl, code", [
-    ("10.000001", 600, "E_INSUFFICIENT_FUNDS"), ("0", 600, "E_INVALID_ARGUMENT"), ("1", 0, "E_INVALID_ARGUMENT"),
-    ("1.0000001", 600, "E_INVALID_ARGUMENT"),
-])
+@pytest.mark.parametrize(
+    "max_cost, ttl, code",
+    [
+        ("10.000001", 600, "E_INSUFFICIENT_FUNDS"),
+        ("0", 600, "E_INVALID_ARGUMENT"),
+        ("1", 0, "E_INVALID_ARGUMENT"),
+        ("1.0000001", 600, "E_INVALID_ARGUMENT"),
+    ],
+)
 def test_refused_issue_creates_nothing(parties, max_cost, ttl, code):
     provider, consumer, _ = parties
     r = publish(provider, endpoint=ENDPOINT).result
@@ -155,12 +161,15 @@ def test_provider_usage_beyond_the_budget_is_billed_only_for_the_units_paid_for(
     assert (entry["units"], entry["billedUnits"], entry["reportedUnits"]) == (3, 3, 5)
     listed = consumer.call("web3.ledger.list", {"leaseId": lease["leaseId"]}).result["items"]
     assert [(e["units"], e["billedUnits"], e["reportedUnits"], e["amount"]) for e in listed if e["source"]] == [
-        (3, 3, 5, "1.000000")]
+        (3, 3, 5, "1.000000")
+    ]
     # and the same report again is the same entry (the reported units identify it)
     again = provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 5, "usageRef": "big"})
     assert again.result == entry
-    assert provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 3,
-                                                "usageRef": "big"}).code == "E_CONFLICT"
+    assert (
+        provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 3, "usageRef": "big"}).code
+        == "E_CONFLICT"
+    )
     assert bal(provider.actor_id) == (1 * USDC, 0)
     assert list(problems()) == []
 

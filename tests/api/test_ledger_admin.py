@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from market.models import Account, AuditEvent, Settlement, Transfer
-from market.services import ledger
+from market.services import escrow, ledger
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20
@@ -31,10 +31,16 @@ def staff_client(client, db):
 def money(db):
     ledger.deposit(actor_id=A, amount=5_000_000, currency="USDC")
     ledger.deposit(actor_id=C, amount=1_000_000, currency="USDC")
-    s = ledger.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=2_000_000, currency="USDC", by_actor_id=A,
-                           reference="lease:lease_abc")
-    ledger.escrow_release(settlement_id=s.settlement_id, amount=500_000, by_actor_id="system")
-    ledger.escrow_lock(payer_actor_id=C, payee_actor_id=A, amount=1_000, currency="USDC", by_actor_id=C)
+    s = escrow.escrow_lock(
+        payer_actor_id=A,
+        payee_actor_id=B,
+        amount=2_000_000,
+        currency="USDC",
+        by_actor_id=A,
+        reference="lease:lease_abc",
+    )
+    escrow.escrow_release(settlement_id=s.settlement_id, amount=500_000, by_actor_id="system")
+    escrow.escrow_lock(payer_actor_id=C, payee_actor_id=A, amount=1_000, currency="USDC", by_actor_id=C)
     return s
 
 
@@ -84,6 +90,5 @@ def test_no_add_change_or_delete(staff_client, money, model):
     assert staff_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
     assert list(model.objects.order_by("pk").values()) == before
     # and no bulk delete action is offered
-    actions = staff_client.get(url(model, "changelist")).context["cl"].model_admin.get_actions(
-        detail.wsgi_request)
+    actions = staff_client.get(url(model, "changelist")).context["cl"].model_admin.get_actions(detail.wsgi_request)
     assert "delete_selected" not in actions

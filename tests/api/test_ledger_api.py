@@ -1,7 +1,7 @@
 """The money methods through the HTTP gateway (API.md "Methods": ledger, settlement, billing, admin),
 the credit and debit operator commands, and the ledger part of web3.status.summary.
 
-Settlements are made with market.services.ledger.escrow_lock: no method creates them yet."""
+Settlements are made with market.services.escrow.escrow_lock: no method creates them yet."""
 
 from __future__ import annotations
 
@@ -14,18 +14,36 @@ from django.core.management import CommandError, call_command
 
 from market.models import AuditEvent, Transfer
 from market.selectors.ledger import balances
-from market.services import ledger
+from market.services import escrow, ledger
 
 USDC = 10**6
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-SETTLEMENT_FIELDS = {"settlementId", "status", "currency", "payerActorId", "payeeActorId", "locked", "released",
-                     "refunded", "remaining", "reference", "createdAt"}
+SETTLEMENT_FIELDS = {
+    "settlementId",
+    "status",
+    "currency",
+    "payerActorId",
+    "payeeActorId",
+    "locked",
+    "released",
+    "refunded",
+    "remaining",
+    "reference",
+    "createdAt",
+}
 
 
 def ledger_state() -> tuple:
-    return Transfer.objects.count(), AuditEvent.objects.count(), sorted(
-        (a, b["USDC"]["available"], b["USDC"]["locked"]) for a, b in
-        ((actor, balances(actor)) for actor in Transfer.objects.values_list("credit_account__actor_id", flat=True))
+    return (
+        Transfer.objects.count(),
+        AuditEvent.objects.count(),
+        sorted(
+            (a, b["USDC"]["available"], b["USDC"]["locked"])
+            for a, b in (
+                (actor, balances(actor))
+                for actor in Transfer.objects.values_list("credit_account__actor_id", flat=True)
+            )
+        ),
     )
 
 
@@ -45,14 +63,31 @@ def trade(alice, bob):
     Each step a minute after the last, so since/until can cut between them."""
     steps = [
         lambda: ledger.deposit(actor_id=alice.actor_id, amount=100 * USDC, currency="USDC"),
-        lambda: ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=30 * USDC,
-                                   currency="USDC", by_actor_id=alice.actor_id, reference="test:trade"),
-        lambda: ledger.escrow_release(settlement_id=out["settlement"].settlement_id, amount=10 * USDC,
-                                      by_actor_id="system"),
-        lambda: ledger.transfer(from_actor_id=alice.actor_id, to_actor_id=bob.actor_id, amount=5 * USDC,
-                                currency="USDC", by_actor_id=alice.actor_id),
-        lambda: ledger.transfer(from_actor_id=bob.actor_id, to_actor_id=alice.actor_id, amount=2 * USDC,
-                                currency="USDC", by_actor_id=bob.actor_id),
+        lambda: escrow.escrow_lock(
+            payer_actor_id=alice.actor_id,
+            payee_actor_id=bob.actor_id,
+            amount=30 * USDC,
+            currency="USDC",
+            by_actor_id=alice.actor_id,
+            reference="test:trade",
+        ),
+        lambda: escrow.escrow_release(
+            settlement_id=out["settlement"].settlement_id, amount=10 * USDC, by_actor_id="system"
+        ),
+        lambda: ledger.transfer(
+            from_actor_id=alice.actor_id,
+            to_actor_id=bob.actor_id,
+            amount=5 * USDC,
+            currency="USDC",
+            by_actor_id=alice.actor_id,
+        ),
+        lambda: ledger.transfer(
+            from_actor_id=bob.actor_id,
+            to_actor_id=alice.actor_id,
+            amount=2 * USDC,
+            currency="USDC",
+            by_actor_id=bob.actor_id,
+        ),
     ]
     out: dict = {"times": []}
     for i, step in enumerate(steps):
@@ -111,20 +146,27 @@ def test_ledger_list_costs_the_same_queries_for_many_entries(alice, trade):
 
 def _lock_in_each_state(payer: str, payee: str) -> None:
     """Five escrow locks of 10 from payer to payee, each left in another state (named by its reference)."""
+
     def lock(ref):
-        return ledger.escrow_lock(payer_actor_id=payer, payee_actor_id=payee, amount=10 * USDC, currency="USDC",
-                                  by_actor_id=payer, reference=ref).settlement_id
+        return escrow.escrow_lock(
+            payer_actor_id=payer,
+            payee_actor_id=payee,
+            amount=10 * USDC,
+            currency="USDC",
+            by_actor_id=payer,
+            reference=ref,
+        ).settlement_id
 
     lock("test:untouched")
     open_part = lock("test:open-part")
-    ledger.escrow_release(settlement_id=open_part, amount=4 * USDC, by_actor_id="system")
+    escrow.escrow_release(settlement_id=open_part, amount=4 * USDC, by_actor_id="system")
     posted = lock("test:posted")
-    ledger.escrow_release(settlement_id=posted, by_actor_id="system")
+    escrow.escrow_release(settlement_id=posted, by_actor_id="system")
     part = lock("test:part")
-    ledger.escrow_release(settlement_id=part, amount=4 * USDC, by_actor_id="system")
-    ledger.escrow_refund(settlement_id=part, by_actor_id="system")
+    escrow.escrow_release(settlement_id=part, amount=4 * USDC, by_actor_id="system")
+    escrow.escrow_refund(settlement_id=part, by_actor_id="system")
     voided = lock("test:voided")
-    ledger.escrow_refund(settlement_id=voided, by_actor_id="system")
+    escrow.escrow_refund(settlement_id=voided, by_actor_id="system")
 
 
 def test_each_lock_entry_shows_how_its_lock_ended(alice, bob):
@@ -138,11 +180,14 @@ def test_each_lock_entry_shows_how_its_lock_ended(alice, bob):
         # when either party lists its ledger
         items = api.call("web3.ledger.list").result["items"]
         # then each lock shows how it ended, and only a lock still holding money is pending
-        locks = {references[i["entryId"]]: (i["lockState"], i["pending"]) for i in items
-                 if i["code"] == "escrow_lock"}
-        assert locks == {"test:untouched": ("pending", True), "test:open-part": ("partially_posted", True),
-                         "test:posted": ("posted", False), "test:part": ("partially_posted", False),
-                         "test:voided": ("voided", False)}
+        locks = {references[i["entryId"]]: (i["lockState"], i["pending"]) for i in items if i["code"] == "escrow_lock"}
+        assert locks == {
+            "test:untouched": ("pending", True),
+            "test:open-part": ("partially_posted", True),
+            "test:posted": ("posted", False),
+            "test:part": ("partially_posted", False),
+            "test:voided": ("voided", False),
+        }
         # and the releases and refunds that resolved them are not locks
         assert {i["lockState"] for i in items if i["code"] != "escrow_lock"} == {None}
         assert not any(i["pending"] for i in items if i["code"] != "escrow_lock")
@@ -159,8 +204,13 @@ def test_ledger_list_reads_every_lock_state_without_a_query_per_entry(alice, bob
 
     # given one open lock
     ledger.deposit(actor_id=alice.actor_id, amount=100 * USDC, currency="USDC")
-    ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=USDC, currency="USDC",
-                       by_actor_id=alice.actor_id)
+    escrow.escrow_lock(
+        payer_actor_id=alice.actor_id,
+        payee_actor_id=bob.actor_id,
+        amount=USDC,
+        currency="USDC",
+        by_actor_id=alice.actor_id,
+    )
     few = queries()
     # when locks in every end state (and their releases and refunds) are added
     _lock_in_each_state(alice.actor_id, bob.actor_id)
@@ -237,7 +287,11 @@ def test_an_actor_sees_only_its_own_entries(alice, bob, carol, trade):
     # bob sees the lock (pending, in), the release, and the two transfers: none of alice's deposit
     bob_items = bob.call("web3.ledger.list").result["items"]
     assert [(i["code"], i["direction"]) for i in bob_items] == [
-        ("transfer", "out"), ("transfer", "in"), ("escrow_release", "in"), ("escrow_lock", "in")]
+        ("transfer", "out"),
+        ("transfer", "in"),
+        ("escrow_release", "in"),
+        ("escrow_lock", "in"),
+    ]
     # carol, a party to nothing, sees nothing
     assert carol.call("web3.ledger.list").result == {"items": [], "nextCursor": None}
     # and alice's entries are not reachable through bob's cursor either
@@ -256,25 +310,43 @@ def test_ledger_list_needs_a_token(anon):
 
 @pytest.mark.keypath
 def test_ledger_summary_exact_strings(alice, bob, carol, trade):
-    assert alice.call("web3.ledger.summary").result == {"USDC": {
-        "income": "2.000000", "expense": "15.000000", "net": "-13.000000",
-        "available": "67.000000", "locked": "20.000000",
-    }}
-    assert bob.call("web3.ledger.summary").result == {"USDC": {
-        "income": "15.000000", "expense": "2.000000", "net": "13.000000",
-        "available": "13.000000", "locked": "0.000000",
-    }}
-    assert carol.get("web3.ledger.summary").result == {"USDC": {
-        "income": "0.000000", "expense": "0.000000", "net": "0.000000",
-        "available": "0.000000", "locked": "0.000000",
-    }}
+    assert alice.call("web3.ledger.summary").result == {
+        "USDC": {
+            "income": "2.000000",
+            "expense": "15.000000",
+            "net": "-13.000000",
+            "available": "67.000000",
+            "locked": "20.000000",
+        }
+    }
+    assert bob.call("web3.ledger.summary").result == {
+        "USDC": {
+            "income": "15.000000",
+            "expense": "2.000000",
+            "net": "13.000000",
+            "available": "13.000000",
+            "locked": "0.000000",
+        }
+    }
+    assert carol.get("web3.ledger.summary").result == {
+        "USDC": {
+            "income": "0.000000",
+            "expense": "0.000000",
+            "net": "0.000000",
+            "available": "0.000000",
+            "locked": "0.000000",
+        }
+    }
 
 
 def test_a_lock_is_not_an_expense_until_released_and_a_refund_is_neither(alice, bob, trade):
-    ledger.escrow_refund(settlement_id=trade["settlement"].settlement_id, by_actor_id="system")
+    escrow.escrow_refund(settlement_id=trade["settlement"].settlement_id, by_actor_id="system")
     assert alice.call("web3.ledger.summary").result["USDC"] == {
-        "income": "2.000000", "expense": "15.000000", "net": "-13.000000",
-        "available": "87.000000", "locked": "0.000000",
+        "income": "2.000000",
+        "expense": "15.000000",
+        "net": "-13.000000",
+        "available": "87.000000",
+        "locked": "0.000000",
     }
 
 
@@ -285,9 +357,16 @@ def test_a_lock_is_not_an_expense_until_released_and_a_refund_is_neither(alice, 
 def test_settlement_status_for_its_parties_and_staff(alice, bob, staff, trade):
     sid = trade["settlement"].settlement_id
     expected = {
-        "settlementId": sid, "status": "settlement_partially_released", "currency": "USDC",
-        "payerActorId": alice.actor_id, "payeeActorId": bob.actor_id, "locked": "30.000000",
-        "released": "10.000000", "refunded": "0.000000", "remaining": "20.000000", "reference": "test:trade",
+        "settlementId": sid,
+        "status": "settlement_partially_released",
+        "currency": "USDC",
+        "payerActorId": alice.actor_id,
+        "payeeActorId": bob.actor_id,
+        "locked": "30.000000",
+        "released": "10.000000",
+        "refunded": "0.000000",
+        "remaining": "20.000000",
+        "reference": "test:trade",
         "createdAt": "2026-03-01T12:01:00Z",
     }
     for who in (alice, bob, staff):
@@ -307,14 +386,20 @@ def test_settlement_status_is_not_found_for_anyone_else(carol, trade):
 
 def test_settlement_status_follows_the_states(alice, bob, trade):
     sid = trade["settlement"].settlement_id
-    ledger.escrow_release(settlement_id=sid, by_actor_id="system")
+    escrow.escrow_release(settlement_id=sid, by_actor_id="system")
     r = bob.call("web3.settlement.status", {"settlementId": sid}).result
     assert (r["status"], r["released"], r["remaining"]) == ("settlement_released", "30.000000", "0.000000")
-    s = ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=1, currency="USDC",
-                           by_actor_id=alice.actor_id)
-    assert alice.call("web3.settlement.status", {"settlementId": s.settlement_id}).result["status"] == \
-        "settlement_locked"
-    ledger.escrow_refund(settlement_id=s.settlement_id, by_actor_id="system")
+    s = escrow.escrow_lock(
+        payer_actor_id=alice.actor_id,
+        payee_actor_id=bob.actor_id,
+        amount=1,
+        currency="USDC",
+        by_actor_id=alice.actor_id,
+    )
+    assert (
+        alice.call("web3.settlement.status", {"settlementId": s.settlement_id}).result["status"] == "settlement_locked"
+    )
+    escrow.escrow_refund(settlement_id=s.settlement_id, by_actor_id="system")
     r = alice.call("web3.settlement.status", {"settlementId": s.settlement_id}).result
     assert (r["status"], r["refunded"], r["remaining"]) == ("settlement_refunded", "0.000001", "0.000000")
 
@@ -325,26 +410,40 @@ def test_settlement_status_follows_the_states(alice, bob, trade):
 @pytest.mark.keypath
 def test_billing_status_shape(alice, bob, carol, trade):
     assert alice.call("web3.billing.status").result == {
-        "USDC": {"available": "67.000000", "locked": "20.000000"}, "openSettlements": 1}
+        "USDC": {"available": "67.000000", "locked": "20.000000"},
+        "openSettlements": 1,
+    }
     assert bob.get("web3.billing.status").result == {
-        "USDC": {"available": "13.000000", "locked": "0.000000"}, "openSettlements": 1}
+        "USDC": {"available": "13.000000", "locked": "0.000000"},
+        "openSettlements": 1,
+    }
     assert carol.call("web3.billing.status").result == {
-        "USDC": {"available": "0.000000", "locked": "0.000000"}, "openSettlements": 0}
+        "USDC": {"available": "0.000000", "locked": "0.000000"},
+        "openSettlements": 0,
+    }
 
 
 def test_billing_summary_shape(alice, bob, trade):
     result = alice.call("web3.billing.summary").result
     assert set(result) == {"USDC", "openSettlements", "recentSettlements"}
-    assert result["USDC"] == {"income": "2.000000", "expense": "15.000000", "net": "-13.000000",
-                              "available": "67.000000", "locked": "20.000000"}
+    assert result["USDC"] == {
+        "income": "2.000000",
+        "expense": "15.000000",
+        "net": "-13.000000",
+        "available": "67.000000",
+        "locked": "20.000000",
+    }
     assert result["openSettlements"] == 1
     [recent] = result["recentSettlements"]
     assert set(recent) == SETTLEMENT_FIELDS
-    assert (recent["settlementId"], recent["status"]) == (trade["settlement"].settlement_id,
-                                                        "settlement_partially_released")
+    assert (recent["settlementId"], recent["status"]) == (
+        trade["settlement"].settlement_id,
+        "settlement_partially_released",
+    )
     # the payee sees the same settlement among its own recent ones
     assert [s["settlementId"] for s in bob.call("web3.billing.summary").result["recentSettlements"]] == [
-        trade["settlement"].settlement_id]
+        trade["settlement"].settlement_id
+    ]
 
 
 # --- web3.admin.creditAccount / debitAccount ---------------------------------------------------------------
@@ -362,8 +461,12 @@ def test_staff_credits_and_debits_an_account(staff, alice):
 
     # then the answers carry the exact amounts and the balance afterwards
     assert {k: credit[k] for k in ("actorId", "amount", "currency", "code", "available")} == {
-        "actorId": alice.actor_id, "amount": "12.500000", "currency": "USDC", "code": "deposit",
-        "available": "12.500000"}
+        "actorId": alice.actor_id,
+        "amount": "12.500000",
+        "currency": "USDC",
+        "code": "deposit",
+        "available": "12.500000",
+    }
     assert (debit["code"], debit["amount"], debit["available"]) == ("withdrawal", "2.250000", "10.250000")
     assert alice.call("web3.billing.status").result["USDC"] == {"available": "10.250000", "locked": "0.000000"}
 
@@ -420,8 +523,13 @@ def test_admin_money_methods_refuse_unknown_currency_and_bad_actor(staff, alice)
 def test_withdrawal_beyond_available_is_insufficient_funds_and_changes_nothing(staff, alice, bob):
     # given 10 USDC of which 4 are locked
     ledger.deposit(actor_id=alice.actor_id, amount=10 * USDC, currency="USDC")
-    ledger.escrow_lock(payer_actor_id=alice.actor_id, payee_actor_id=bob.actor_id, amount=4 * USDC,
-                       currency="USDC", by_actor_id=alice.actor_id)
+    escrow.escrow_lock(
+        payer_actor_id=alice.actor_id,
+        payee_actor_id=bob.actor_id,
+        amount=4 * USDC,
+        currency="USDC",
+        by_actor_id=alice.actor_id,
+    )
     before = ledger_state()
 
     # when staff debits 6.000001 (one minor unit more than available)
@@ -447,8 +555,9 @@ def test_credit_with_an_idempotency_key_credits_once(staff, alice):
 
 
 def test_admin_money_methods_refuse_get(staff, alice):
-    r = staff.get("web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1", "currency": "USDC",
-                                               "reason": "x"})
+    r = staff.get(
+        "web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1", "currency": "USDC", "reason": "x"}
+    )
     assert (r.status, r.code) == (405, "E_INVALID_ARGUMENT")
 
 

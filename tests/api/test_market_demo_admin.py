@@ -21,8 +21,9 @@ def demo(db):
 
 def test_demo_has_tasks_in_several_states_and_one_open_dispute(demo):
     wallets, _ = demo
-    statuses = sorted(TaskOrder.objects.filter(creator_actor_id=wallets["creator"].address)
-                      .values_list("status", flat=True))
+    statuses = sorted(
+        TaskOrder.objects.filter(creator_actor_id=wallets["creator"].address).values_list("status", flat=True)
+    )
     assert statuses == ["task_awarded", "task_awarded", "task_closed", "task_open"]
     assert Dispute.objects.filter(status="dispute_open").count() == 1
     # a second run changes nothing

@@ -13,8 +13,13 @@ from market.services.monitor import default_rules_install
 from openclaw.periodic import run_periodic_job_task
 
 pytestmark = pytest.mark.django_db
-METHODS = ["web3.monitor.metrics", "web3.monitor.listRules", "web3.monitor.upsertRule", "web3.monitor.history",
-           "web3.monitor.acknowledge"]
+METHODS = [
+    "web3.monitor.metrics",
+    "web3.monitor.listRules",
+    "web3.monitor.upsertRule",
+    "web3.monitor.history",
+    "web3.monitor.acknowledge",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -23,13 +28,17 @@ def _default_rules():
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def credit(staff, actor_id: str, amount: str = "5.00"):
-    r = staff.call("web3.admin.creditAccount", {"actorId": actor_id, "amount": amount, "currency": "USDC",
-                                                "reason": "test"})
+    r = staff.call(
+        "web3.admin.creditAccount", {"actorId": actor_id, "amount": amount, "currency": "USDC", "reason": "test"}
+    )
     assert r.ok, r.body
     return r
 
@@ -59,7 +68,11 @@ def test_list_rules_shows_the_default_rules_with_their_state(staff):
     assert set(rules) >= {name for name, *_ in DEFAULT_RULES}
     failure = rules["settlement-failure-rate"]
     assert (failure["severity"], failure["metric"], failure["comparator"], failure["threshold"]) == (
-        "P0", "settlement_failure_rate", "gt", 0.05)
+        "P0",
+        "settlement_failure_rate",
+        "gt",
+        0.05,
+    )
     assert rules["dispute-unresolved-24h"]["threshold"] == 86400
     assert rules["settlements-past-due"]["severity"] == "P1"
     assert failure["firingAlertId"] is None and failure["lastEvaluatedAt"] is None
@@ -67,12 +80,25 @@ def test_list_rules_shows_the_default_rules_with_their_state(staff):
 
 def test_upsert_creates_then_changes_only_the_fields_given(staff):
     # when staff creates a rule by name
-    r = staff.call("web3.monitor.upsertRule", {"name": "disputes-many", "severity": "P1", "metric": "disputes_open",
-                                               "threshold": "50", "forSec": 300, "description": "busy arbitrators"})
+    r = staff.call(
+        "web3.monitor.upsertRule",
+        {
+            "name": "disputes-many",
+            "severity": "P1",
+            "metric": "disputes_open",
+            "threshold": "50",
+            "forSec": 300,
+            "description": "busy arbitrators",
+        },
+    )
     assert r.ok, r.body
     assert r.result["created"] is True
     assert (r.result["comparator"], r.result["windowSec"], r.result["forSec"], r.result["enabled"]) == (
-        "gt", 300, 300, True)
+        "gt",
+        300,
+        300,
+        True,
+    )
 
     # and then changes its threshold only
     r2 = staff.call("web3.monitor.upsertRule", {"name": "disputes-many", "threshold": 10})
@@ -89,17 +115,25 @@ def test_upsert_creates_then_changes_only_the_fields_given(staff):
     assert sorted(actions) == ["alert_rule.create", "alert_rule.update"]
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"name": "new-rule", "metric": "disputes_open", "threshold": 1}, "severity"),
-    ({"name": "new-rule", "severity": "P1", "threshold": 1}, "metric"),
-    ({"name": "new-rule", "severity": "P1", "metric": "no_such_metric", "threshold": 1}, "metric"),
-    ({"name": "New Rule!", "severity": "P1", "metric": "disputes_open", "threshold": 1}, "name"),
-    ({"name": "new-rule", "severity": "P2", "metric": "disputes_open", "threshold": 1}, "severity"),
-    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "windowSec": 5}, "windowSec"),
-    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": "lots"}, "threshold"),
-    ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "comparator": ">"},
-     "comparator"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"name": "new-rule", "metric": "disputes_open", "threshold": 1}, "severity"),
+        ({"name": "new-rule", "severity": "P1", "threshold": 1}, "metric"),
+        ({"name": "new-rule", "severity": "P1", "metric": "no_such_metric", "threshold": 1}, "metric"),
+        ({"name": "New Rule!", "severity": "P1", "metric": "disputes_open", "threshold": 1}, "name"),
+        ({"name": "new-rule", "severity": "P2", "metric": "disputes_open", "threshold": 1}, "severity"),
+        (
+            {"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "windowSec": 5},
+            "windowSec",
+        ),
+        ({"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": "lots"}, "threshold"),
+        (
+            {"name": "new-rule", "severity": "P1", "metric": "disputes_open", "threshold": 1, "comparator": ">"},
+            "comparator",
+        ),
+    ],
+)
 def test_upsert_refuses_bad_rules_naming_the_field(staff, params, field):
     r = staff.call("web3.monitor.upsertRule", params)
     assert r.code == "E_INVALID_ARGUMENT"
@@ -132,8 +166,10 @@ def test_metrics_lists_every_metric_and_the_invariants_after_the_monitor_ran(sta
 
 def test_an_alert_fires_is_acknowledged_and_resolves_in_history(staff, alice):
     # given a rule on unsealed audit events, and events to trip it
-    staff.call("web3.monitor.upsertRule", {"name": "unsealed-any", "severity": "P1",
-                                           "metric": "audit_unsealed_events", "threshold": 0})
+    staff.call(
+        "web3.monitor.upsertRule",
+        {"name": "unsealed-any", "severity": "P1", "metric": "audit_unsealed_events", "threshold": 0},
+    )
     credit(staff, alice.actor_id)
 
     # when the monitor runs
@@ -190,12 +226,14 @@ def test_metrics_page_shows_the_market_figures_the_calls_caused(client, staff, a
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(ledger, "deposit", broken)
-    failed = staff.call("web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1.00",
-                                                     "currency": "USDC", "reason": "t"})
+    failed = staff.call(
+        "web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1.00", "currency": "USDC", "reason": "t"}
+    )
     assert failed.code == "E_INTERNAL"
     # and a refused withdrawal, which is the caller's problem, not a failure of the market
-    refused = staff.call("web3.admin.debitAccount", {"actorId": alice.actor_id, "amount": "999.00",
-                                                     "currency": "USDC", "reason": "t"})
+    refused = staff.call(
+        "web3.admin.debitAccount", {"actorId": alice.actor_id, "amount": "999.00", "currency": "USDC", "reason": "t"}
+    )
     assert refused.code == "E_INSUFFICIENT_FUNDS"
 
     # when /metrics is scraped
@@ -207,8 +245,10 @@ def test_metrics_page_shows_the_market_figures_the_calls_caused(client, staff, a
     assert after[("web3_audit_unsealed_events", ())] > 0
     key = ("web3_ledger_failures_total", (("kind", "internal"), ("operation", "web3.admin.creditAccount")))
     assert after[key] - before.get(key, 0) == 1
-    assert not any(name == "web3_ledger_failures_total" and dict(labels).get("operation") == "web3.admin.debitAccount"
-                   for name, labels in after)
+    assert not any(
+        name == "web3_ledger_failures_total" and dict(labels).get("operation") == "web3.admin.debitAccount"
+        for name, labels in after
+    )
     assert OperationFailure.objects.get().correlation_id == failed.body["error"]["details"]["correlationId"]
     assert after[("web3_alerts_firing", (("severity", "P0"),))] == 0
     assert ("web3_settlements_past_due", ()) in after and ("web3_disputes_open", ()) in after
@@ -287,8 +327,10 @@ def test_status_says_when_alert_notifications_are_given_up(staff, settings, alic
     # given a webhook nobody answers, one attempt allowed, and a rule that fires
     settings.WEB3_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/hook"
     settings.WEB3_ALERT_MAX_ATTEMPTS = 1
-    staff.call("web3.monitor.upsertRule", {"name": "unsealed-any", "severity": "P1",
-                                           "metric": "audit_unsealed_events", "threshold": 0})
+    staff.call(
+        "web3.monitor.upsertRule",
+        {"name": "unsealed-any", "severity": "P1", "metric": "audit_unsealed_events", "threshold": 0},
+    )
     credit(staff, alice.actor_id)
     run_periodic_job_task("monitor.evaluate")
 
@@ -305,7 +347,8 @@ def test_status_says_when_alert_notifications_are_given_up(staff, settings, alic
 
 
 def test_an_alert_that_fired_in_a_silence_is_notified_when_the_silence_ends(
-        staff, alice, settings, django_capture_on_commit_callbacks):
+    staff, alice, settings, django_capture_on_commit_callbacks
+):
     from datetime import timedelta
 
     import time_machine
@@ -318,9 +361,16 @@ def test_an_alert_that_fired_in_a_silence_is_notified_when_the_silence_ends(
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
         # given a rule silenced for ten minutes, which fires during the silence
-        staff.call("web3.monitor.upsertRule", {"name": "unsealed-any", "severity": "P1",
-                                               "metric": "audit_unsealed_events", "threshold": 0,
-                                               "silencedUntil": (start + timedelta(minutes=10)).isoformat()})
+        staff.call(
+            "web3.monitor.upsertRule",
+            {
+                "name": "unsealed-any",
+                "severity": "P1",
+                "metric": "audit_unsealed_events",
+                "threshold": 0,
+                "silencedUntil": (start + timedelta(minutes=10)).isoformat(),
+            },
+        )
         credit(staff, alice.actor_id)
         with django_capture_on_commit_callbacks(execute=True):
             run_periodic_job_task("monitor.evaluate")
@@ -350,8 +400,12 @@ def test_the_failure_counter_never_goes_down(staff, alice, client, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ledger, "deposit", broken)
-    assert staff.call("web3.admin.creditAccount", {
-        "actorId": alice.actor_id, "amount": "1.00", "currency": "USDC", "reason": "t"}).code == "E_INTERNAL"
+    assert (
+        staff.call(
+            "web3.admin.creditAccount", {"actorId": alice.actor_id, "amount": "1.00", "currency": "USDC", "reason": "t"}
+        ).code
+        == "E_INTERNAL"
+    )
     key = ("web3_ledger_failures_total", (("kind", "internal"), ("operation", "web3.admin.creditAccount")))
 
     # when weeks pass with the monitor running

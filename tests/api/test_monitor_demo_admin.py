@@ -43,17 +43,25 @@ def test_demo_installs_the_rules_and_its_open_dispute_fires_the_demo_rule(demo, 
 
 def test_admin_shows_monitoring_and_edits_a_rule_through_the_service(demo, operator_client):
     # the monitoring pages render
-    for name in ("alertrule", "alert", "alertnotification", "operationfailure", "metricreading",
-                 "alertobservation"):
+    for name in ("alertrule", "alert", "alertnotification", "operationfailure", "metricreading", "alertobservation"):
         assert operator_client.get(f"/admin/market/{name}/").status_code == 200, name
     alert = Alert.objects.get()
     assert operator_client.get(f"/admin/market/alert/{alert.pk}/change/").status_code == 200
 
     # when the operator raises a rule's threshold in the admin
     rule = AlertRule.objects.get(name="settlements-past-due")
-    form = {"description": rule.description, "severity": "P1", "metric": rule.metric, "comparator": "gt",
-            "threshold": "30", "window_sec": "300", "for_sec": "120", "enabled": "on",
-            "silenced_until_0": "", "silenced_until_1": ""}
+    form = {
+        "description": rule.description,
+        "severity": "P1",
+        "metric": rule.metric,
+        "comparator": "gt",
+        "threshold": "30",
+        "window_sec": "300",
+        "for_sec": "120",
+        "enabled": "on",
+        "silenced_until_0": "",
+        "silenced_until_1": "",
+    }
     r = operator_client.post(f"/admin/market/alertrule/{rule.pk}/change/", form)
 
     # then the rule changed, and the change is an audit event by that operator
@@ -77,17 +85,27 @@ def test_admin_action_acknowledges_active_alerts(demo, operator_client):
 
 def test_an_operator_with_a_long_username_acknowledges_and_edits_rules(demo, client):
     # given an operator whose username (an e-mail address) is longer than an actor id column
-    user = get_user_model().objects.create_superuser(username="operations.oncall@example-company.com",
-                                                     email="", password="x")
+    user = get_user_model().objects.create_superuser(
+        username="operations.oncall@example-company.com", email="", password="x"
+    )
     client.force_login(user)
     alert = Alert.objects.get()
     # when they acknowledge an alert and change a rule
     r = client.post("/admin/market/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]})
     assert r.status_code == 302
     rule = AlertRule.objects.get(name="settlements-past-due")
-    form = {"description": rule.description, "severity": "P1", "metric": rule.metric, "comparator": "gt",
-            "threshold": "25", "window_sec": "300", "for_sec": "120", "enabled": "on",
-            "silenced_until_0": "", "silenced_until_1": ""}
+    form = {
+        "description": rule.description,
+        "severity": "P1",
+        "metric": rule.metric,
+        "comparator": "gt",
+        "threshold": "25",
+        "window_sec": "300",
+        "for_sec": "120",
+        "enabled": "on",
+        "silenced_until_0": "",
+        "silenced_until_1": "",
+    }
     assert client.post(f"/admin/market/alertrule/{rule.pk}/change/", form).status_code == 302
     # then both are done, recorded under an actor id that fits its column (on every store)
     alert.refresh_from_db()
@@ -98,9 +116,18 @@ def test_an_operator_with_a_long_username_acknowledges_and_edits_rules(demo, cli
 
 def test_admin_offers_only_known_metrics(demo, operator_client):
     rule = AlertRule.objects.get(name="settlements-past-due")
-    form = {"description": rule.description, "severity": "P1", "metric": "no_such_metric", "comparator": "gt",
-            "threshold": "30", "window_sec": "300", "for_sec": "120", "enabled": "on",
-            "silenced_until_0": "", "silenced_until_1": ""}
+    form = {
+        "description": rule.description,
+        "severity": "P1",
+        "metric": "no_such_metric",
+        "comparator": "gt",
+        "threshold": "30",
+        "window_sec": "300",
+        "for_sec": "120",
+        "enabled": "on",
+        "silenced_until_0": "",
+        "silenced_until_1": "",
+    }
     r = operator_client.post(f"/admin/market/alertrule/{rule.pk}/change/", form)
     assert r.status_code == 200 and b"Select a valid choice" in r.content
     rule.refresh_from_db()

@@ -136,8 +136,10 @@ def webhook(settings, receiver):
 def audit_rule(staff, name: str = RULE, **fields) -> dict:
     """A rule on the audit events waiting for a checkpoint: every write appends one (this call too),
     and sealing clears it."""
-    r = staff.call("web3.monitor.upsertRule", {"name": name, "severity": "P1", "metric": "audit_unsealed_events",
-                                               "threshold": 0, **fields})
+    r = staff.call(
+        "web3.monitor.upsertRule",
+        {"name": name, "severity": "P1", "metric": "audit_unsealed_events", "threshold": 0, **fields},
+    )
     assert r.ok, r.body
     return r.result
 
@@ -170,7 +172,8 @@ def history(staff, rule: str = RULE) -> list[dict]:
 @pytest.mark.keypath
 @pytest.mark.django_db
 def test_webhook_is_signed_and_posted_when_an_alert_fires_and_when_it_clears(
-        staff, webhook, django_capture_on_commit_callbacks):
+    staff, webhook, django_capture_on_commit_callbacks
+):
     # given a rule on unsealed audit events, which its own creation trips
     audit_rule(staff)
 
@@ -188,7 +191,10 @@ def test_webhook_is_signed_and_posted_when_an_alert_fires_and_when_it_clears(
     assert body["market"] == "OpenClaw Web3 Market"
     assert body["alert"]["alertId"] == alert["alertId"]
     assert (body["alert"]["rule"], body["alert"]["severity"], body["alert"]["metric"]) == (
-        RULE, "P1", "audit_unsealed_events")
+        RULE,
+        "P1",
+        "audit_unsealed_events",
+    )
     assert body["alert"]["status"] == "alert_active" and body["alert"]["silenced"] is False
     assert body["alert"]["value"] >= 1
     assert fired["headers"]["X-Web3-Signature"].startswith("sha256=")
@@ -197,7 +203,8 @@ def test_webhook_is_signed_and_posted_when_an_alert_fires_and_when_it_clears(
     tampered = {**fired, "body": fired["body"].replace(b"alert.fired", b"alert.fixed")}
     assert not signed_by(SECRET, tampered)
     assert [(n.channel, n.event, n.status, n.attempts) for n in outbox()] == [
-        ("webhook", "alert.fired", "notify_delivered", 1)]
+        ("webhook", "alert.fired", "notify_delivered", 1)
+    ]
 
     # when the events are sealed and the job runs again
     seal_sweep()
@@ -211,8 +218,10 @@ def test_webhook_is_signed_and_posted_when_an_alert_fires_and_when_it_clears(
     assert body["alert"]["alertId"] == alert["alertId"]
     assert body["alert"]["status"] == "alert_resolved" and body["alert"]["resolvedAt"] is not None
     assert history(staff)[0]["status"] == "alert_resolved"
-    assert [(n.event, n.status) for n in outbox()] == [("alert.fired", "notify_delivered"),
-                                                       ("alert.resolved", "notify_delivered")]
+    assert [(n.event, n.status) for n in outbox()] == [
+        ("alert.fired", "notify_delivered"),
+        ("alert.resolved", "notify_delivered"),
+    ]
 
 
 @pytest.mark.django_db
@@ -253,7 +262,8 @@ def test_without_a_secret_the_webhook_is_sent_unsigned(settings, staff, webhook,
 @pytest.mark.keypath
 @pytest.mark.django_db
 def test_a_webhook_is_retried_while_the_receiver_is_down_then_delivered_once(
-        settings, staff, receivers, django_capture_on_commit_callbacks):
+    settings, staff, receivers, django_capture_on_commit_callbacks
+):
     # given a webhook pointing at a loopback port where nothing listens
     port = free_port()
     settings.WEB3_ALERT_WEBHOOK_URL = f"http://127.0.0.1:{port}/hooks/alerts"
@@ -295,7 +305,8 @@ def test_a_webhook_is_retried_while_the_receiver_is_down_then_delivered_once(
 
 @pytest.mark.django_db
 def test_backoff_grows_and_after_max_attempts_a_500_answering_webhook_is_given_up(
-        settings, staff, receivers, django_capture_on_commit_callbacks):
+    settings, staff, receivers, django_capture_on_commit_callbacks
+):
     # given a receiver that answers every POST with HTTP 500, and at most 4 attempts
     receiver = receivers(status=500)
     settings.WEB3_ALERT_WEBHOOK_URL = receiver.url
@@ -340,7 +351,8 @@ def test_backoff_grows_and_after_max_attempts_a_500_answering_webhook_is_given_u
 
 @pytest.mark.django_db
 def test_a_webhook_url_that_cannot_be_parsed_is_a_failed_attempt_and_is_given_up(
-        settings, staff, webhook, django_capture_on_commit_callbacks):
+    settings, staff, webhook, django_capture_on_commit_callbacks
+):
     # given a mistyped webhook URL (an unclosed IPv6 bracket) and at most 2 attempts
     settings.WEB3_ALERT_WEBHOOK_URL = "http://[::1/hooks/alerts"
     settings.WEB3_ALERT_MAX_ATTEMPTS = 2
@@ -366,7 +378,8 @@ def test_a_webhook_url_that_cannot_be_parsed_is_a_failed_attempt_and_is_given_up
 
 @pytest.mark.django_db
 def test_a_receiver_that_never_answers_times_out_and_evaluation_only_queues(
-        settings, staff, receivers, django_capture_on_commit_callbacks):
+    settings, staff, receivers, django_capture_on_commit_callbacks
+):
     # given a receiver that takes every request and never answers, and a short webhook timeout
     receiver = receivers(hold=True)
     settings.WEB3_ALERT_WEBHOOK_URL = receiver.url
@@ -403,12 +416,15 @@ def test_a_receiver_that_never_answers_times_out_and_evaluation_only_queues(
 @pytest.mark.keypath
 @pytest.mark.django_db
 def test_an_alert_sends_one_email_naming_severity_rule_and_value_then_one_when_it_clears(
-        settings, staff, django_capture_on_commit_callbacks):
+    settings, staff, django_capture_on_commit_callbacks
+):
     # given e-mail alerts only, and a rule on failed money operations, ten of which were recorded
     settings.WEB3_ALERT_WEBHOOK_URL = ""
     settings.WEB3_ALERT_EMAILS = ["ops@example.com"]
-    r = staff.call("web3.monitor.upsertRule", {"name": "ledger-failing", "severity": "P0",
-                                               "metric": "ledger_failures", "threshold": 5, "windowSec": 600})
+    r = staff.call(
+        "web3.monitor.upsertRule",
+        {"name": "ledger-failing", "severity": "P0", "metric": "ledger_failures", "threshold": 5, "windowSec": 600},
+    )
     assert r.ok, r.body
     for _ in range(10):
         failure_record(operation="web3.ledger.transfer", kind="internal")
@@ -440,12 +456,15 @@ def test_an_alert_sends_one_email_naming_severity_rule_and_value_then_one_when_i
     # then one more mail says it was resolved
     assert [m.subject for m in mail.outbox[sent:]] == ["[P0] ledger-failing resolved: ledger_failures = 10"]
     assert [(n.channel, n.event, n.status) for n in outbox("ledger-failing")] == [
-        ("email", "alert.fired", "notify_delivered"), ("email", "alert.resolved", "notify_delivered")]
+        ("email", "alert.fired", "notify_delivered"),
+        ("email", "alert.resolved", "notify_delivered"),
+    ]
 
 
 @pytest.mark.django_db
 def test_webhook_and_email_are_both_sent_and_each_is_its_own_outbox_row(
-        settings, staff, webhook, django_capture_on_commit_callbacks):
+    settings, staff, webhook, django_capture_on_commit_callbacks
+):
     # given both channels configured
     settings.WEB3_ALERT_EMAILS = ["ops@example.com", "oncall@example.com"]
     audit_rule(staff)
@@ -457,8 +476,10 @@ def test_webhook_and_email_are_both_sent_and_each_is_its_own_outbox_row(
     assert [e["event"] for e in webhook.events()] == ["alert.fired"]
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ops@example.com", "oncall@example.com"]
     assert mail.outbox[0].subject.startswith(f"[P1] {RULE} FIRING: audit_unsealed_events = ")
-    assert sorted((n.channel, n.status) for n in outbox()) == [("email", "notify_delivered"),
-                                                               ("webhook", "notify_delivered")]
+    assert sorted((n.channel, n.status) for n in outbox()) == [
+        ("email", "notify_delivered"),
+        ("webhook", "notify_delivered"),
+    ]
 
 
 # --- silence -------------------------------------------------------------------------------------------------
@@ -467,7 +488,8 @@ def test_webhook_and_email_are_both_sent_and_each_is_its_own_outbox_row(
 @pytest.mark.keypath
 @pytest.mark.django_db
 def test_a_silenced_rule_records_its_alert_but_notifies_nobody_until_the_silence_is_lifted(
-        settings, staff, webhook, django_capture_on_commit_callbacks):
+    settings, staff, webhook, django_capture_on_commit_callbacks
+):
     # given both channels, and a rule silenced for the next hour
     settings.WEB3_ALERT_EMAILS = ["ops@example.com"]
     until = (timezone.now() + timedelta(hours=1)).isoformat()
@@ -542,7 +564,8 @@ def test_two_deliveries_racing_for_one_notification_post_it_once(settings, staff
 
 @pytest.mark.django_db
 def test_a_sweep_running_long_claims_and_backs_off_from_the_time_it_attempts_not_from_its_start(
-        settings, staff, monkeypatch, django_capture_on_commit_callbacks):
+    settings, staff, monkeypatch, django_capture_on_commit_callbacks
+):
     # given two due notifications, and a webhook whose each attempt takes 100 s and then fails (a
     # slow receiver; the sweep's `now` is taken once, when it starts, and a batch takes its time)
     from market.services import notify
@@ -558,11 +581,15 @@ def test_a_sweep_running_long_claims_and_backs_off_from_the_time_it_attempts_not
     claimable_while_sending, failed_at = [], []
 
     with time_machine.travel(start, tick=False) as clock:
+
         def slow_send(body):
             clock.shift(100)
             # meanwhile, could another worker (a later sweep, the task) take the row being sent?
-            [sending] = [r for r in AlertNotification.objects.filter(attempts=1, status="notify_pending")
-                         if r.notification_id not in {f for f, _ in failed_at}]
+            [sending] = [
+                r
+                for r in AlertNotification.objects.filter(attempts=1, status="notify_pending")
+                if r.notification_id not in {f for f, _ in failed_at}
+            ]
             claimable_while_sending.append(sending.next_attempt_at <= timezone.now())
             failed_at.append((sending.notification_id, timezone.now()))
             raise notify.DeliveryFailed("webhook timed out")

@@ -72,8 +72,10 @@ def test_metrics_count_calls_by_method_and_code(client, anon):
     assert sample(after, "web3_requests_total", labels_404) - sample(before, "web3_requests_total", labels_404) == 1
     assert sample(after, "web3_requests_total", labels_bad) - sample(before, "web3_requests_total", labels_bad) == 1
     latency = {"method": "web3.capabilities.list"}
-    assert sample(after, "web3_request_seconds_count", latency) - sample(before, "web3_request_seconds_count",
-                                                                        latency) == 2
+    assert (
+        sample(after, "web3_request_seconds_count", latency) - sample(before, "web3_request_seconds_count", latency)
+        == 2
+    )
 
 
 def test_metrics_merge_samples_of_several_processes(tmp_path):

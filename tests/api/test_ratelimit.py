@@ -97,8 +97,7 @@ def test_anonymous_calls_are_limited_per_client_address(frozen, settings, db):
     client = Client()
 
     def call(addr):
-        r = client.post(API + "web3.capabilities.list", data="{}", content_type="application/json",
-                        REMOTE_ADDR=addr)
+        r = client.post(API + "web3.capabilities.list", data="{}", content_type="application/json", REMOTE_ADDR=addr)
         return r.status_code, json.loads(r.content)
 
     # when one address calls four times

@@ -48,8 +48,9 @@ def test_the_guard_refuses_writes_sent_past_the_orm(alice, via):
 @pytest.mark.django_db(transaction=True)
 def test_reads_do_not_wait_for_a_writer_holding_its_transaction(transactional_db, alice, gate, settings):
     # given a write held open inside its transaction (on SQLite it holds the database's write lock)
-    writer, out = in_thread(lambda: Api(Client(), alice.token).call(
-        "web3.test.increment", {"name": "held", "by": 2, "holdMs": 5000}))
+    writer, out = in_thread(
+        lambda: Api(Client(), alice.token).call("web3.test.increment", {"name": "held", "by": 2, "holdMs": 5000})
+    )
     assert gate.entered.wait(15), "the write never reached its hold"
 
     # when read-only methods are called meanwhile

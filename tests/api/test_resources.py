@@ -12,8 +12,9 @@ ENDPOINT = "https://search.example.net/api"
 @pytest.mark.keypath
 def test_publish_returns_the_resource_without_its_secrets(alice):
     # given / when
-    r = publish(alice, endpoint=ENDPOINT, accessToken="tok-123", tags=["Web", "news"],
-                policy={"maxConcurrent": 2}).result
+    r = publish(
+        alice, endpoint=ENDPOINT, accessToken="tok-123", tags=["Web", "news"], policy={"maxConcurrent": 2}
+    ).result
     # then
     assert r["providerActorId"] == alice.actor_id
     assert r["status"] == "resource_published"
@@ -29,13 +30,16 @@ def test_publish_returns_the_resource_without_its_secrets(alice):
     assert "search.example.net" not in stored.endpoint_sealed and "tok-123" not in stored.access_token_sealed
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"kind": "search", "unit": "token"}, "pricing.unit"),
-    ({"kind": "model", "backend": "openai-compat", "unit": "query"}, "pricing.unit"),
-    ({"price": "0.0000001"}, "pricing.unitPrice"),
-    ({"endpoint": "ftp://files.example.net/x"}, "endpoint"),
-    ({"endpoint": "https://user:pw@example.net/"}, "endpoint"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"kind": "search", "unit": "token"}, "pricing.unit"),
+        ({"kind": "model", "backend": "openai-compat", "unit": "query"}, "pricing.unit"),
+        ({"price": "0.0000001"}, "pricing.unitPrice"),
+        ({"endpoint": "ftp://files.example.net/x"}, "endpoint"),
+        ({"endpoint": "https://user:pw@example.net/"}, "endpoint"),
+    ],
+)
 def test_publish_refuses_bad_input_and_creates_nothing(alice, params, field):
     # when
     res = publish(alice, endpoint=params.pop("endpoint", ENDPOINT), **params)
@@ -46,9 +50,16 @@ def test_publish_refuses_bad_input_and_creates_nothing(alice, params, field):
 
 
 def test_price_as_json_number_is_refused(alice):
-    res = alice.call("web3.resources.publish", {
-        "kind": "search", "name": "s", "backend": "searxng", "endpoint": ENDPOINT,
-        "pricing": {"unit": "query", "unitPrice": 0.01, "currency": "USDC"}})
+    res = alice.call(
+        "web3.resources.publish",
+        {
+            "kind": "search",
+            "name": "s",
+            "backend": "searxng",
+            "endpoint": ENDPOINT,
+            "pricing": {"unit": "query", "unitPrice": 0.01, "currency": "USDC"},
+        },
+    )
     assert res.code == "E_INVALID_ARGUMENT"
 
 
@@ -69,8 +80,7 @@ def test_get_list_and_filters(alice, sign_in):
     assert ids(bob.call("web3.resources.list", {"currency": "USDC", "maxUnitPrice": "0.5"})) == [s["resourceId"]]
     assert ids(bob.call("web3.resources.list", {"providerActorId": bob.actor_id})) == []
     assert ids(bob.call("web3.resources.list", {"status": "resource_unpublished"})) == [gone["resourceId"]]
-    assert bob.call("web3.resources.get", {"resourceId": gone["resourceId"]}).result["status"] == \
-        "resource_unpublished"
+    assert bob.call("web3.resources.get", {"resourceId": gone["resourceId"]}).result["status"] == "resource_unpublished"
     assert bob.call("web3.resources.get", {"resourceId": "res_missing"}).code == "E_NOT_FOUND"
     page = bob.call("web3.resources.list", {"limit": 1}).result
     assert len(page["items"]) == 1 and page["nextCursor"]
@@ -86,10 +96,18 @@ def test_update_by_provider_only_and_pricing_applies_to_new_leases(alice, sign_i
     old_lease = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600}).result
     # when
     denied = bob.call("web3.resources.update", {"resourceId": r["resourceId"], "description": "mine"})
-    updated = alice.call("web3.resources.update", {
-        "resourceId": r["resourceId"], "description": "better", "tags": ["fast"], "accessToken": "rotated-token",
-        "endpoint": "https://other.example.net/x", "pricing": {"unit": "call", "unitPrice": "0.5", "currency": "USDC"},
-        "policy": {"maxConcurrent": 9}}).result
+    updated = alice.call(
+        "web3.resources.update",
+        {
+            "resourceId": r["resourceId"],
+            "description": "better",
+            "tags": ["fast"],
+            "accessToken": "rotated-token",
+            "endpoint": "https://other.example.net/x",
+            "pricing": {"unit": "call", "unitPrice": "0.5", "currency": "USDC"},
+            "policy": {"maxConcurrent": 9},
+        },
+    ).result
     new_lease = bob.call("web3.leases.issue", {"resourceId": r["resourceId"], "maxCost": "1", "ttlSec": 600}).result
     # then
     assert denied.status == 403 and denied.code == "E_FORBIDDEN"

@@ -19,11 +19,26 @@ from tests.conftest import sign
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import fund
 
-METHODS = ["web3.resources.publish", "web3.resources.update", "web3.resources.unpublish", "web3.resources.get",
-           "web3.resources.list", "web3.resources.invoke", "web3.leases.issue", "web3.leases.get",
-           "web3.leases.list", "web3.leases.revoke", "web3.ledger.append", "web3.ledger.list",
-           "web3.settlement.status", "web3.index.report", "web3.index.list", "web3.index.health",
-           "web3.index.reputation", "web3.status.summary"]
+METHODS = [
+    "web3.resources.publish",
+    "web3.resources.update",
+    "web3.resources.unpublish",
+    "web3.resources.get",
+    "web3.resources.list",
+    "web3.resources.invoke",
+    "web3.leases.issue",
+    "web3.leases.get",
+    "web3.leases.list",
+    "web3.leases.revoke",
+    "web3.ledger.append",
+    "web3.ledger.list",
+    "web3.settlement.status",
+    "web3.index.report",
+    "web3.index.list",
+    "web3.index.health",
+    "web3.index.reputation",
+    "web3.status.summary",
+]
 
 
 @pytest.mark.keypath
@@ -45,9 +60,19 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
         endpoint = f"{server.base}{path}"
         needles = [token, token2, canary, f"127.0.0.1:{server.port}", path]
         # successes
-        r = call(provider, "web3.resources.publish", {
-            "kind": "model", "name": "canary", "backend": "openai-compat", "endpoint": endpoint, "accessToken": token,
-            "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"}, "tags": ["canary"]}).result
+        r = call(
+            provider,
+            "web3.resources.publish",
+            {
+                "kind": "model",
+                "name": "canary",
+                "backend": "openai-compat",
+                "endpoint": endpoint,
+                "accessToken": token,
+                "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"},
+                "tags": ["canary"],
+            },
+        ).result
         rid = r["resourceId"]
         call(provider, "web3.resources.update", {"resourceId": rid, "accessToken": token2, "endpoint": endpoint})
         call(consumer, "web3.resources.get", {"resourceId": rid})
@@ -62,10 +87,17 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
         call(provider, "web3.leases.list", {})
         call(consumer, "web3.ledger.list", {"leaseId": lid})
         call(consumer, "web3.settlement.status", {"settlementId": lease["settlementId"]})
-        entry = {"resourceId": rid, "pricing": r["pricing"], "tags": r["tags"],
-                 "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
-        call(provider, "web3.index.report", {"resourceId": rid, "entry": entry,
-                                             "signature": sign(provider.account, object_hash(entry))})
+        entry = {
+            "resourceId": rid,
+            "pricing": r["pricing"],
+            "tags": r["tags"],
+            "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        call(
+            provider,
+            "web3.index.report",
+            {"resourceId": rid, "entry": entry, "signature": sign(provider.account, object_hash(entry))},
+        )
         call(consumer, "web3.index.list", {})
         call(consumer, "web3.index.health", {"resourceId": rid})
         call(consumer, "web3.index.reputation", {"actorId": provider.actor_id})
@@ -78,22 +110,56 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
         server.state.delay_sec = 2
         assert call(consumer, "web3.resources.invoke", {"leaseId": lid, "input": body}).code == "E_TIMEOUT"
         server.state.delay_sec = 0
-        assert call(consumer, "web3.resources.invoke", {"leaseId": lid, "input": {"prompt": 1}}).code == \
-            "E_INVALID_ARGUMENT"
+        assert (
+            call(consumer, "web3.resources.invoke", {"leaseId": lid, "input": {"prompt": 1}}).code
+            == "E_INVALID_ARGUMENT"
+        )
         assert call(provider, "web3.resources.invoke", {"leaseId": lid, "input": body}).code == "E_FORBIDDEN"
-        assert call(consumer, "web3.ledger.append", {"leaseId": lid, "units": 1, "usageRef": "x"}).code == \
-            "E_FORBIDDEN"
-        assert call(provider, "web3.resources.publish", {
-            "kind": "model", "name": "bad", "backend": "openai-compat",
-            "endpoint": f"ftp://127.0.0.1:{server.port}{path}",
-            "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"}}).code == "E_INVALID_ARGUMENT"
-        assert call(provider, "web3.resources.publish", {
-            "kind": "model", "name": "bad", "backend": "openai-compat", "endpoint": endpoint, "accessToken": 5,
-            "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"}}).code == "E_INVALID_ARGUMENT"
+        assert call(consumer, "web3.ledger.append", {"leaseId": lid, "units": 1, "usageRef": "x"}).code == "E_FORBIDDEN"
+        assert (
+            call(
+                provider,
+                "web3.resources.publish",
+                {
+                    "kind": "model",
+                    "name": "bad",
+                    "backend": "openai-compat",
+                    "endpoint": f"ftp://127.0.0.1:{server.port}{path}",
+                    "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"},
+                },
+            ).code
+            == "E_INVALID_ARGUMENT"
+        )
+        assert (
+            call(
+                provider,
+                "web3.resources.publish",
+                {
+                    "kind": "model",
+                    "name": "bad",
+                    "backend": "openai-compat",
+                    "endpoint": endpoint,
+                    "accessToken": 5,
+                    "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"},
+                },
+            ).code
+            == "E_INVALID_ARGUMENT"
+        )
         settings.WEB3_ALLOW_PRIVATE_ENDPOINTS = False
-        assert call(provider, "web3.resources.publish", {
-            "kind": "model", "name": "ssrf", "backend": "openai-compat", "endpoint": endpoint,
-            "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"}}).code == "E_INVALID_ARGUMENT"
+        assert (
+            call(
+                provider,
+                "web3.resources.publish",
+                {
+                    "kind": "model",
+                    "name": "ssrf",
+                    "backend": "openai-compat",
+                    "endpoint": endpoint,
+                    "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"},
+                },
+            ).code
+            == "E_INVALID_ARGUMENT"
+        )
         assert call(consumer, "web3.resources.invoke", {"leaseId": lid, "input": body}).code == "E_UNAVAILABLE"
         settings.WEB3_ALLOW_PRIVATE_ENDPOINTS = True
         call(provider, "web3.resources.unpublish", {"resourceId": rid})
@@ -102,12 +168,23 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
         server.httpd.server_close()
         assert call(consumer, "web3.leases.revoke", {"leaseId": lid}).code == "E_REVOKED"
     # an unreachable provider
-    r2 = call(provider, "web3.resources.publish", {
-        "kind": "search", "name": "down", "backend": "searxng", "endpoint": endpoint, "accessToken": token,
-        "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"}}).result
+    r2 = call(
+        provider,
+        "web3.resources.publish",
+        {
+            "kind": "search",
+            "name": "down",
+            "backend": "searxng",
+            "endpoint": endpoint,
+            "accessToken": token,
+            "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        },
+    ).result
     lease2 = call(consumer, "web3.leases.issue", {"resourceId": r2["resourceId"], "maxCost": "1", "ttlSec": 60}).result
-    assert call(consumer, "web3.resources.invoke", {"leaseId": lease2["leaseId"], "input": {"q": "x"}}).code == \
-        "E_UNAVAILABLE"
+    assert (
+        call(consumer, "web3.resources.invoke", {"leaseId": lease2["leaseId"], "input": {"q": "x"}}).code
+        == "E_UNAVAILABLE"
+    )
 
     # capability descriptions
     for name in METHODS:
@@ -116,8 +193,12 @@ def test_no_surface_shows_an_endpoint_or_token(sign_in, anon, client, caplog, mo
     admin_user = get_user_model().objects.create_superuser(username="root", email="", password="pw-unused-x")
     client.force_login(admin_user)
     pages = []
-    for model, objs in [("resource", Resource.objects.all()), ("lease", Lease.objects.all()),
-                        ("invocation", Invocation.objects.all()), ("auditevent", AuditEvent.objects.all()[:50])]:
+    for model, objs in [
+        ("resource", Resource.objects.all()),
+        ("lease", Lease.objects.all()),
+        ("invocation", Invocation.objects.all()),
+        ("auditevent", AuditEvent.objects.all()[:50]),
+    ]:
         pages.append(client.get(f"/admin/market/{model}/").content.decode())
         for obj in objs:
             page = client.get(f"/admin/market/{model}/{obj.pk}/change/")

@@ -79,8 +79,18 @@ def test_error_schema_lists_every_code(document):
     codes = document["components"]["schemas"]["ErrorDetail"]["properties"]["code"]
     enum = codes.get("enum") or document["components"]["schemas"][codes["$ref"].rsplit("/", 1)[1]]["enum"]
     assert set(enum) == {
-        "E_INVALID_ARGUMENT", "E_AUTH_REQUIRED", "E_INSUFFICIENT_FUNDS", "E_FORBIDDEN", "E_NOT_FOUND",
-        "E_CONFLICT", "E_EXPIRED", "E_REVOKED", "E_QUOTA_EXCEEDED", "E_INTERNAL", "E_UNAVAILABLE", "E_TIMEOUT",
+        "E_INVALID_ARGUMENT",
+        "E_AUTH_REQUIRED",
+        "E_INSUFFICIENT_FUNDS",
+        "E_FORBIDDEN",
+        "E_NOT_FOUND",
+        "E_CONFLICT",
+        "E_EXPIRED",
+        "E_REVOKED",
+        "E_QUOTA_EXCEEDED",
+        "E_INTERNAL",
+        "E_UNAVAILABLE",
+        "E_TIMEOUT",
     }
 
 

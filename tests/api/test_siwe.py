@@ -322,11 +322,14 @@ def test_garbage_signatures_are_auth_required_never_500(anon):
 # --- text that is no EIP-4361 message: E_AUTH_REQUIRED (any SIWE rejection is) -----------------------
 
 
-@pytest.mark.parametrize("message", [
-    "hello",
-    "testserver wants you to sign in with your Ethereum account:\n0xnot-an-address\n",
-    "x" * 5000,
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hello",
+        "testserver wants you to sign in with your Ethereum account:\n0xnot-an-address\n",
+        "x" * 5000,
+    ],
+)
 def test_malformed_message_is_auth_required(anon, message):
     assert_auth_required(verify(anon, message, "0x" + "11" * 65))
 
@@ -349,9 +352,19 @@ def test_empty_or_non_string_message_is_invalid_argument(anon, message):
     assert set(r.body["error"]["details"]["fields"]) == {"message"}
 
 
-@pytest.mark.parametrize("signature", [
-    "0x1234", "11" * 65, "0x" + "zz" * 65, "0x" + "11" * 64, "0x" + "11" * 66, "", 1234, None,
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "0x1234",
+        "11" * 65,
+        "0x" + "zz" * 65,
+        "0x" + "11" * 64,
+        "0x" + "11" * 66,
+        "",
+        1234,
+        None,
+    ],
+)
 def test_malformed_signature_is_invalid_argument(anon, signature):
     # given a real challenge and a signature that is not 0x + 130 hex
     account = Account.create()

@@ -113,8 +113,11 @@ def no_sleep(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("make_error", [sqlite_locked, pg_error("40001"), pg_error("40P01")],
-                         ids=["sqlite-locked", "pg-serialization", "pg-deadlock"])
+@pytest.mark.parametrize(
+    "make_error",
+    [sqlite_locked, pg_error("40001"), pg_error("40P01")],
+    ids=["sqlite-locked", "pg-serialization", "pg-deadlock"],
+)
 def test_transient_failures_are_retried_each_attempt_rolled_back(transactional_db, no_sleep, make_error):
     # given work that fails twice with a lock, serialization or deadlock error
     work, calls = failing(2, make_error)

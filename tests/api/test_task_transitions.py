@@ -91,9 +91,9 @@ TASK_TABLE = {
 }
 
 
-@pytest.mark.parametrize(("state", "verb", "code"), [
-    (s, v, codes[i]) for s, codes in TASK_TABLE.items() for i, v in enumerate(TASK_VERBS)
-])
+@pytest.mark.parametrize(
+    ("state", "verb", "code"), [(s, v, codes[i]) for s, codes in TASK_TABLE.items() for i, v in enumerate(TASK_VERBS)]
+)
 def test_task_transitions(world, state, verb, code):
     # given a task in `state`
     task_state(world, state)
@@ -118,12 +118,19 @@ def bid_state(w, state):
     assert bids[0]["status"] == state
 
 
-@pytest.mark.parametrize(("state", "verb", "code"), [
-    ("bid_submitted", "withdrawBid", None), ("bid_submitted", "awardBid", None),
-    ("bid_withdrawn", "withdrawBid", C), ("bid_withdrawn", "awardBid", C),
-    ("bid_accepted", "withdrawBid", C), ("bid_accepted", "awardBid", C),
-    ("bid_rejected", "withdrawBid", C), ("bid_rejected", "awardBid", C),
-])
+@pytest.mark.parametrize(
+    ("state", "verb", "code"),
+    [
+        ("bid_submitted", "withdrawBid", None),
+        ("bid_submitted", "awardBid", None),
+        ("bid_withdrawn", "withdrawBid", C),
+        ("bid_withdrawn", "awardBid", C),
+        ("bid_accepted", "withdrawBid", C),
+        ("bid_accepted", "awardBid", C),
+        ("bid_rejected", "withdrawBid", C),
+        ("bid_rejected", "awardBid", C),
+    ],
+)
 def test_bid_transitions(world, state, verb, code):
     bid_state(world, state)
     f = world["flow"]
@@ -135,12 +142,19 @@ def test_bid_transitions(world, state, verb, code):
 
 
 # --- TaskResult -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("state", "decision", "code"), [
-    ("result_submitted", "accept", None), ("result_submitted", "reject", None),
-    ("result_submitted_past_deadline", "accept", X), ("result_submitted_past_deadline", "reject", X),
-    ("result_accepted", "accept", C), ("result_accepted", "reject", C),
-    ("result_rejected", "accept", C), ("result_rejected", "reject", C),
-])
+@pytest.mark.parametrize(
+    ("state", "decision", "code"),
+    [
+        ("result_submitted", "accept", None),
+        ("result_submitted", "reject", None),
+        ("result_submitted_past_deadline", "accept", X),
+        ("result_submitted_past_deadline", "reject", X),
+        ("result_accepted", "accept", C),
+        ("result_accepted", "reject", C),
+        ("result_rejected", "accept", C),
+        ("result_rejected", "reject", C),
+    ],
+)
 def test_result_transitions(world, state, decision, code):
     f = world["flow"].delivered()
     if state == "result_submitted_past_deadline":
@@ -172,15 +186,18 @@ def receipt_state(w, state):
         ok(f.dispute())
 
 
-@pytest.mark.parametrize(("state", "code", "merged"), [
-    ("pending_rejected", None, False),
-    ("pending_unreviewed_past_review_deadline", None, False),
-    ("pending_unreviewed", C, None),
-    ("pending_rejected_past_window", X, None),
-    ("receipt_settled", C, None),
-    ("receipt_refunded", C, None),
-    ("receipt_disputed", None, True),
-])
+@pytest.mark.parametrize(
+    ("state", "code", "merged"),
+    [
+        ("pending_rejected", None, False),
+        ("pending_unreviewed_past_review_deadline", None, False),
+        ("pending_unreviewed", C, None),
+        ("pending_rejected_past_window", X, None),
+        ("receipt_settled", C, None),
+        ("receipt_refunded", C, None),
+        ("receipt_disputed", None, True),
+    ],
+)
 def test_receipt_dispute_open(world, state, code, merged):
     receipt_state(world, state)
     r = world["flow"].dispute()
@@ -204,23 +221,30 @@ def dispute_state(w, state) -> str:
     if state.startswith("dispute_appealed") or state.endswith("final"):
         ok(f.creator.call("web3.dispute.appeal", {"disputeId": dispute_id, "reason": "no"}))
     if state.endswith("final"):
-        ok(w["arbs"][1].call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                      "payeeShareBps": 1, "rationale": "r"}))
+        ok(
+            w["arbs"][1].call(
+                "web3.dispute.resolve",
+                {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 1, "rationale": "r"},
+            )
+        )
     return dispute_id
 
 
 def dispute_verb(w, verb, dispute_id):
     f, arb = w["flow"], w["arbs"][1]
     if verb == "rule":
-        return arb.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 10,
-                                                 "rationale": "r"})
+        return arb.call(
+            "web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 10, "rationale": "r"}
+        )
     if verb == "decline":
         return arb.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "decline", "rationale": "r"})
     if verb == "appeal":
         return f.bidder.call("web3.dispute.appeal", {"disputeId": dispute_id, "reason": "again"})
     if verb == "evidence":
-        return f.bidder.call("web3.dispute.submitEvidence", {"disputeId": dispute_id, "kind": "text",
-                                                             "content": "x", "sha256": sha256_hex("x")})
+        return f.bidder.call(
+            "web3.dispute.submitEvidence",
+            {"disputeId": dispute_id, "kind": "text", "content": "x", "sha256": sha256_hex("x")},
+        )
     raise AssertionError(verb)
 
 
@@ -235,9 +259,10 @@ DISPUTE_TABLE = {
 }
 
 
-@pytest.mark.parametrize(("state", "verb", "code"), [
-    (s, v, codes[i]) for s, codes in DISPUTE_TABLE.items() for i, v in enumerate(DISPUTE_VERBS)
-])
+@pytest.mark.parametrize(
+    ("state", "verb", "code"),
+    [(s, v, codes[i]) for s, codes in DISPUTE_TABLE.items() for i, v in enumerate(DISPUTE_VERBS)],
+)
 def test_dispute_transitions(world, state, verb, code):
     dispute_id = dispute_state(world, state)
     r = dispute_verb(world, verb, dispute_id)

@@ -25,18 +25,26 @@ def cast(clock, sign_in):
     fund(creator.actor_id, "100")
     flow = Flow(creator, bidder).publish().place_bid()
     rival_bid = rival.call("web3.market.placeBid", {"taskId": flow.task["taskId"], "price": "9", "etaSec": 60}).result
-    return {"flow": flow, "creator": creator, "bidder": bidder, "rival": rival, "third": third, "staff": staff,
-            "rival_bid": rival_bid}
+    return {
+        "flow": flow,
+        "creator": creator,
+        "bidder": bidder,
+        "rival": rival,
+        "third": third,
+        "staff": staff,
+        "rival_bid": rival_bid,
+    }
 
 
 def test_open_task_is_public_and_bids_are_private(cast):
     f, task_id = cast["flow"], cast["flow"].task["taskId"]
     # an open task is visible to anyone signed in
     assert cast["third"].call("web3.market.getTask", {"taskId": task_id}).result["status"] == "task_open"
+
     # the creator sees all bids, a bidder only its own, a third party none
     def bids(who):
-        return [b["bidderActorId"] for b in cast[who].call("web3.market.listBids", {"taskId": task_id})
-                .result["items"]]
+        return [b["bidderActorId"] for b in cast[who].call("web3.market.listBids", {"taskId": task_id}).result["items"]]
+
     assert sorted(bids("creator")) == sorted([cast["bidder"].actor_id, cast["rival"].actor_id])
     assert bids("bidder") == [cast["bidder"].actor_id]
     assert bids("third") == []
@@ -48,11 +56,14 @@ def test_open_task_is_public_and_bids_are_private(cast):
 def test_only_the_creator_awards_and_cancels(cast):
     f, task_id = cast["flow"], cast["flow"].task["taskId"]
     for who in ("bidder", "rival", "third"):
-        assert cast[who].call("web3.market.awardBid", {"taskId": task_id, "bidId": f.bid["bidId"]}).code == \
-            "E_FORBIDDEN"
+        assert (
+            cast[who].call("web3.market.awardBid", {"taskId": task_id, "bidId": f.bid["bidId"]}).code == "E_FORBIDDEN"
+        )
         assert cast[who].call("web3.market.cancelTask", {"taskId": task_id}).code == "E_FORBIDDEN"
-    assert cast["creator"].call("web3.market.placeBid", {"taskId": task_id, "price": "1", "etaSec": 1}).code == \
-        "E_FORBIDDEN"
+    assert (
+        cast["creator"].call("web3.market.placeBid", {"taskId": task_id, "price": "1", "etaSec": 1}).code
+        == "E_FORBIDDEN"
+    )
 
 
 def test_awarded_task_visibility(cast):
@@ -63,8 +74,9 @@ def test_awarded_task_visibility(cast):
     assert cast["third"].call("web3.market.getTask", {"taskId": task_id}).code == "E_NOT_FOUND"
     assert cast["third"].call("web3.market.cancelTask", {"taskId": task_id}).code == "E_NOT_FOUND"
     assert cast["rival"].call("web3.market.getTask", {"taskId": task_id}).result["award"] is None
-    assert cast["bidder"].call("web3.market.getTask", {"taskId": task_id}).result["award"]["awardId"] == \
-        f.award["awardId"]
+    assert (
+        cast["bidder"].call("web3.market.getTask", {"taskId": task_id}).result["award"]["awardId"] == f.award["awardId"]
+    )
     assert cast["staff"].call("web3.market.getTask", {"taskId": task_id}).result["award"] is not None
     listed = {t["taskId"] for t in cast["third"].call("web3.market.listTasks").result["items"]}
     assert task_id not in listed
@@ -99,8 +111,10 @@ def test_award_without_funds_changes_nothing(clock, sign_in):
     assert r.code == "E_INSUFFICIENT_FUNDS"
     assert (available(creator.actor_id), locked(creator.actor_id)) == (5_000_000, 0)
     assert f.get_task()["status"] == "task_open"
-    assert creator.call("web3.market.listBids", {"taskId": f.task["taskId"]}).result["items"][0]["status"] == \
-        "bid_submitted"
+    assert (
+        creator.call("web3.market.listBids", {"taskId": f.task["taskId"]}).result["items"][0]["status"]
+        == "bid_submitted"
+    )
 
 
 def test_list_tasks_filters(cast, sign_in):
@@ -108,8 +122,9 @@ def test_list_tasks_filters(cast, sign_in):
     Flow(creator, cast["bidder"]).publish()
     mine = creator.call("web3.market.listTasks", {"creatorActorId": creator.actor_id, "limit": 1}).result
     assert len(mine["items"]) == 1 and mine["nextCursor"]
-    page2 = creator.call("web3.market.listTasks", {"creatorActorId": creator.actor_id, "limit": 1,
-                                                   "cursor": mine["nextCursor"]}).result
+    page2 = creator.call(
+        "web3.market.listTasks", {"creatorActorId": creator.actor_id, "limit": 1, "cursor": mine["nextCursor"]}
+    ).result
     assert len(page2["items"]) == 1 and page2["nextCursor"] is None
     assert creator.call("web3.market.listTasks", {"status": "task_closed"}).result["items"] == []
     assert creator.call("web3.market.listTasks", {"status": "nope"}).code == "E_INVALID_ARGUMENT"
@@ -131,8 +146,10 @@ def test_budget_cap_and_currency_allowlist(clock, sign_in, settings):
     base = {"title": "t", "requirements": "r", "currency": "USDC", "ttlSec": 60}
     assert creator.call("web3.market.publishTask", {**base, "budget": "50.000001"}).code == "E_INVALID_ARGUMENT"
     assert creator.call("web3.market.publishTask", {**base, "budget": "50"}).ok
-    assert creator.call("web3.market.publishTask", {**base, "budget": "1", "currency": "DOGE"}).code == \
-        "E_INVALID_ARGUMENT"
+    assert (
+        creator.call("web3.market.publishTask", {**base, "budget": "1", "currency": "DOGE"}).code
+        == "E_INVALID_ARGUMENT"
+    )
     assert creator.call("web3.market.publishTask", {**base, "budget": 1}).code == "E_INVALID_ARGUMENT"
     assert creator.call("web3.market.publishTask", {**base, "budget": "0"}).code == "E_INVALID_ARGUMENT"
     assert creator.call("web3.market.publishTask", {**base, "budget": "1.0000001"}).code == "E_INVALID_ARGUMENT"
@@ -143,8 +160,9 @@ def test_open_tasks_per_actor(clock, sign_in, settings):
     creator, bidder = sign_in(), sign_in()
     Flow(creator, bidder).publish()
     Flow(creator, bidder).publish()
-    r = creator.call("web3.market.publishTask", {"title": "t", "requirements": "r", "budget": "1",
-                                                 "currency": "USDC", "ttlSec": 60})
+    r = creator.call(
+        "web3.market.publishTask", {"title": "t", "requirements": "r", "budget": "1", "currency": "USDC", "ttlSec": 60}
+    )
     assert r.code == "E_QUOTA_EXCEEDED"
 
 
@@ -164,12 +182,17 @@ def test_bids_per_minute(clock, sign_in, settings):
 
 def test_bid_guards(cast):
     task_id = cast["flow"].task["taskId"]
-    assert cast["third"].call("web3.market.placeBid", {"taskId": task_id, "price": "10.000001", "etaSec": 1}).code \
+    assert (
+        cast["third"].call("web3.market.placeBid", {"taskId": task_id, "price": "10.000001", "etaSec": 1}).code
         == "E_INVALID_ARGUMENT"
-    assert cast["bidder"].call("web3.market.placeBid", {"taskId": task_id, "price": "1", "etaSec": 1}).code == \
-        "E_CONFLICT"
-    assert cast["third"].call("web3.market.placeBid", {"taskId": "task_nope", "price": "1", "etaSec": 1}).code == \
-        "E_NOT_FOUND"
+    )
+    assert (
+        cast["bidder"].call("web3.market.placeBid", {"taskId": task_id, "price": "1", "etaSec": 1}).code == "E_CONFLICT"
+    )
+    assert (
+        cast["third"].call("web3.market.placeBid", {"taskId": "task_nope", "price": "1", "etaSec": 1}).code
+        == "E_NOT_FOUND"
+    )
     # after withdrawing, the bidder may bid again
     assert cast["bidder"].call("web3.market.withdrawBid", {"bidId": cast["flow"].bid["bidId"]}).ok
     assert cast["bidder"].call("web3.market.placeBid", {"taskId": task_id, "price": "1", "etaSec": 1}).ok
@@ -183,36 +206,49 @@ def test_signed_bid_result_and_review(clock, sign_in):
     task_id = f.task["taskId"]
     signed = {"taskId": task_id, "price": "8.000000", "etaSec": 3600, "note": ""}
     # unsigned, or signed by someone else: refused
-    assert bidder.call("web3.market.placeBid", {"taskId": task_id, "price": "8", "etaSec": 3600}).code == \
-        "E_INVALID_ARGUMENT"
-    assert bidder.call("web3.market.placeBid", {"taskId": task_id, "price": "8", "etaSec": 3600,
-                                                "signature": sign(creator.account, object_hash(signed))}).code == \
-        "E_AUTH_REQUIRED"
+    assert (
+        bidder.call("web3.market.placeBid", {"taskId": task_id, "price": "8", "etaSec": 3600}).code
+        == "E_INVALID_ARGUMENT"
+    )
+    assert (
+        bidder.call(
+            "web3.market.placeBid",
+            {"taskId": task_id, "price": "8", "etaSec": 3600, "signature": sign(creator.account, object_hash(signed))},
+        ).code
+        == "E_AUTH_REQUIRED"
+    )
     # signed by the bidder: accepted
     f.place_bid(signature=sign(bidder.account, object_hash(signed)))
     assert f.bid["signed"] is True
     f.award_bid()
     artifacts = [{"name": "out.txt", "sha256": SHA}]
-    assert bidder.call("web3.market.submitResult", {"taskId": task_id, "summary": "done",
-                                                    "artifacts": artifacts}).code == "E_INVALID_ARGUMENT"
+    assert (
+        bidder.call("web3.market.submitResult", {"taskId": task_id, "summary": "done", "artifacts": artifacts}).code
+        == "E_INVALID_ARGUMENT"
+    )
     result_sig = sign(bidder.account, object_hash({"taskId": task_id, "summary": "done", "artifacts": artifacts}))
     f.submit(signature=result_sig)
     assert f.result["signed"] is True
     review = {"resultId": f.result["resultId"], "decision": "accept", "reason": "good"}
-    assert creator.call("web3.market.reviewResult", {**review, "signature": sign(bidder.account, "x")}).code == \
-        "E_AUTH_REQUIRED"
-    out = creator.call("web3.market.reviewResult", {**review, "signature": sign(creator.account,
-                                                                                object_hash(review))})
+    assert (
+        creator.call("web3.market.reviewResult", {**review, "signature": sign(bidder.account, "x")}).code
+        == "E_AUTH_REQUIRED"
+    )
+    out = creator.call("web3.market.reviewResult", {**review, "signature": sign(creator.account, object_hash(review))})
     assert out.result["receipt"]["status"] == "receipt_settled"
 
 
 def test_staff_see_everything_but_act_only_as_themselves(cast):
     f = cast["flow"].award_bid().submit()
     staff = cast["staff"]
-    assert staff.call("web3.market.getTask", {"taskId": f.task["taskId"]}).result["result"]["resultId"] == \
-        f.result["resultId"]
-    assert staff.call("web3.market.reviewResult", {"resultId": f.result["resultId"], "decision": "accept"}).code \
+    assert (
+        staff.call("web3.market.getTask", {"taskId": f.task["taskId"]}).result["result"]["resultId"]
+        == f.result["resultId"]
+    )
+    assert (
+        staff.call("web3.market.reviewResult", {"resultId": f.result["resultId"], "decision": "accept"}).code
         == "E_FORBIDDEN"
+    )
     assert staff.call("web3.market.cancelTask", {"taskId": f.task["taskId"]}).code == "E_FORBIDDEN"
     assert staff.call("web3.market.withdrawBid", {"bidId": cast["rival_bid"]["bidId"]}).code == "E_FORBIDDEN"
     assert staff.call("web3.dispute.open", {"taskId": f.task["taskId"], "reason": "x"}).code == "E_FORBIDDEN"

@@ -42,8 +42,10 @@ def events(n: int) -> None:
 
 def unsealed_rule(staff, name: str = "unsealed-any", **extra) -> dict:
     """A P1 rule that holds while any audit event is unsealed (the seal sweep clears it)."""
-    return staff.call("web3.monitor.upsertRule", {"name": name, "severity": "P1", "metric": "audit_unsealed_events",
-                                                  "threshold": 0, **extra}).result
+    return staff.call(
+        "web3.monitor.upsertRule",
+        {"name": name, "severity": "P1", "metric": "audit_unsealed_events", "threshold": 0, **extra},
+    ).result
 
 
 def at(clock_time) -> str:
@@ -77,7 +79,10 @@ def test_a_rule_is_pending_until_it_has_held_for_its_for_duration(clock, staff):
     # then: it fires at the end of the for-duration counted from the restart
     [alert] = alerts(staff, "unsealed-any")
     assert (alert["status"], alert["firedAt"], alert["value"]) == (
-        "alert_active", at(restarted + timedelta(seconds=120)), 1)
+        "alert_active",
+        at(restarted + timedelta(seconds=120)),
+        1,
+    )
     assert rule(staff, "unsealed-any")["firingAlertId"] == alert["alertId"]
 
 
@@ -96,11 +101,12 @@ def fail_money_job(monkeypatch, times: int = 1) -> None:
 
 
 @pytest.mark.keypath
-def test_while_it_holds_there_is_one_alert_and_a_new_value_is_observed_only_when_it_changes(
-        clock, staff, monkeypatch):
+def test_while_it_holds_there_is_one_alert_and_a_new_value_is_observed_only_when_it_changes(clock, staff, monkeypatch):
     # given: a rule on ledger failures in the last 5 minutes, fired by one failure
-    staff.call("web3.monitor.upsertRule", {"name": "failures-any", "severity": "P1", "metric": "ledger_failures",
-                                           "threshold": 0, "windowSec": 300})
+    staff.call(
+        "web3.monitor.upsertRule",
+        {"name": "failures-any", "severity": "P1", "metric": "ledger_failures", "threshold": 0, "windowSec": 300},
+    )
     fail_money_job(monkeypatch)
     evaluate()
     [fired] = alerts(staff, "failures-any")
@@ -143,7 +149,10 @@ def test_staff_acknowledge_an_alert_which_still_resolves_when_it_clears(clock, s
     assert staff.call("web3.monitor.acknowledge", {"alertId": "alr_nope"}).code == "E_NOT_FOUND"
     done = staff.call("web3.monitor.acknowledge", ack).result
     assert (done["status"], done["acknowledgedBy"], done["acknowledgedAt"]) == (
-        "alert_acknowledged", staff.actor_id, at(START))
+        "alert_acknowledged",
+        staff.actor_id,
+        at(START),
+    )
     assert staff.call("web3.monitor.acknowledge", ack).code == "E_CONFLICT"
     # when: it still holds, then clears
     clock.shift(60)
@@ -223,12 +232,15 @@ def test_a_healthy_market_with_its_sweeps_running_fires_nothing(settings, tmp_pa
     # then: every default rule was evaluated and none fired; nothing is firing; monitoring is ok
     listed = {r["name"]: r for r in staff.call("web3.monitor.listRules").result["items"]}
     assert {name: listed[name]["lastEvaluatedAt"] for name in defaults} == {
-        name: at(START + timedelta(seconds=360)) for name in defaults}
+        name: at(START + timedelta(seconds=360)) for name in defaults
+    }
     history = staff.call("web3.monitor.history", {}).result["items"]
     assert [a for a in history if a["rule"] in defaults] == []
     assert [a for a in history if a["status"] != "alert_resolved"] == []
     assert staff.call("web3.status.summary").result["parts"]["monitoring"] == {
-        "status": "ok", "message": "no alerts firing"}
+        "status": "ok",
+        "message": "no alerts firing",
+    }
 
 
 @pytest.mark.concurrency
@@ -238,8 +250,7 @@ def test_two_evaluators_at_once_fire_one_alert(transactional_db):
     from market.services.monitor import default_rules_install, rule_upsert
 
     default_rules_install()
-    rule_upsert(by_actor_id="system", name="unsealed-any", severity="P1", metric="audit_unsealed_events",
-                threshold=0)
+    rule_upsert(by_actor_id="system", name="unsealed-any", severity="P1", metric="audit_unsealed_events", threshold=0)
     start = threading.Barrier(3)
 
     def evaluate_at_once():
@@ -278,5 +289,4 @@ def test_an_evaluation_older_than_the_last_one_applied_changes_nothing(clock, st
     rule_evaluate(rule_id=rule_id, reading=Reading(Decimal(3)), now=START)
     # then nothing fired, and the rule keeps the newer evaluation
     assert alerts(staff, "unsealed-any") == []
-    assert (rule(staff, "unsealed-any")["lastEvaluatedAt"], rule(staff, "unsealed-any")["lastValue"]) == (
-        at(later), 0)
+    assert (rule(staff, "unsealed-any")["lastEvaluatedAt"], rule(staff, "unsealed-any")["lastValue"]) == (at(later), 0)

@@ -13,7 +13,7 @@ from eth_account import Account
 from market.audit import chain as chain_mod
 from market.audit.log import audit_record
 from market.models import Checkpoint
-from market.services import ledger
+from market.services import escrow
 from tests.monitor_support import alerts, default_rules, evaluate, job, kinds, rule  # noqa: F401
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import fund, publish
@@ -45,8 +45,9 @@ def market(clock, sign_in, provider_server):
 
 
 def issue(consumer, resource, *, max_cost="1", ttl_sec=600):
-    return consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": max_cost,
-                                               "ttlSec": ttl_sec})
+    return consumer.call(
+        "web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": max_cost, "ttlSec": ttl_sec}
+    )
 
 
 @pytest.mark.keypath
@@ -58,11 +59,12 @@ def test_settlement_failure_rate_counts_the_markets_failures_not_refused_locks(m
     evaluate()
     assert alerts(staff, "settlement-failure-rate") == []
     assert rule(staff, "settlement-failure-rate")["lastValue"] == 0
+
     # when: the escrow lock breaks unexpectedly for the next lease
     def broken_lock(**kwargs):
         raise RuntimeError("the ledger is broken")
 
-    monkeypatch.setattr(ledger, "escrow_lock", broken_lock)
+    monkeypatch.setattr(escrow, "escrow_lock", broken_lock)
     failed = issue(consumer, resource)
     monkeypatch.undo()
     assert (failed.status, failed.code) == (500, "E_INTERNAL")
@@ -71,7 +73,11 @@ def test_settlement_failure_rate_counts_the_markets_failures_not_refused_locks(m
     # rule, naming the method
     [alert] = alerts(staff, "settlement-failure-rate")
     assert (alert["status"], alert["severity"], alert["value"], alert["threshold"]) == (
-        "alert_active", "P0", 0.333333, 0.05)
+        "alert_active",
+        "P0",
+        0.333333,
+        0.05,
+    )
     assert alert["details"] == {"failed": 1, "transfers": 2, "operations": ["web3.leases.issue"]}
     assert alert["firedAt"] == START.isoformat().replace("+00:00", "Z")
     assert rule(staff, "settlement-failure-rate")["firingAlertId"] == alert["alertId"]
@@ -135,8 +141,10 @@ def test_a_dispute_unresolved_for_24_hours_fires_and_the_ruling_clears_it(clock,
     assert (alert["status"], alert["severity"], alert["value"]) == ("alert_active", "P0", 25 * 3600)
     assert alert["details"] == {"disputes": [dispute_id]}
     # when: the arbitrator rules
-    assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                    "payeeShareBps": 5000, "rationale": "half"}).ok
+    assert arbitrator.call(
+        "web3.dispute.resolve",
+        {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000, "rationale": "half"},
+    ).ok
     evaluate()
     # then
     [alert] = alerts(staff, "dispute-unresolved-24h")
@@ -172,7 +180,8 @@ def test_over_20_settlements_past_due_for_two_minutes_fires_and_the_expiry_sweep
 
 @pytest.mark.keypath
 def test_lease_invoke_failure_rate_fires_while_the_provider_is_down_and_successes_dilute_it(
-        market, clock, provider_server):
+    market, clock, provider_server
+):
     staff, _, consumer, resource = market
     lease = issue(consumer, resource, max_cost="5").result
 
@@ -243,8 +252,11 @@ def test_anchor_lag_fires_while_the_chain_refuses_and_clears_once_anchored(clock
     # then: a P1 alert naming the checkpoint and the error
     [alert] = alerts(staff, "anchor-lag")
     assert (alert["status"], alert["severity"], alert["value"]) == ("alert_active", "P1", 901)
-    assert alert["details"] == {"waiting": 1, "checkpoints": [tree_size],
-                                "lastError": "chain call failed (ConnectionError)"}
+    assert alert["details"] == {
+        "waiting": 1,
+        "checkpoints": [tree_size],
+        "lastError": "chain call failed (ConnectionError)",
+    }
     # when: the node recovers and the anchor sweep runs
     patches.undo()
     patches.setattr(chain_mod, "chain", lambda: chain)

@@ -69,7 +69,8 @@ def test_every_checkpoint_is_anchored_once(db, tester_chain):
     assert roots_on_chain(tester_chain) == [cp.root for cp in checkpoints]
     anchors = list(CheckpointAnchor.objects.order_by("checkpoint__tree_size"))
     assert [(a.status, a.nonce, a.chain_id, a.anchored_at) for a in anchors] == [
-        (S.ANCHORED, n, 131277322940537, T0) for n in range(3)]
+        (S.ANCHORED, n, 131277322940537, T0) for n in range(3)
+    ]
     assert anchor_sweep() == {"anchored": 0, "failed": 0, "waiting": 0}
     assert roots_on_chain(tester_chain) == [cp.root for cp in checkpoints]
     assert list(problems()) == []
@@ -77,7 +78,8 @@ def test_every_checkpoint_is_anchored_once(db, tester_chain):
 
 
 def test_an_rpc_failure_in_the_middle_then_recovery_anchors_each_checkpoint_exactly_once(
-        db, tester_chain, monkeypatch, caplog):
+    db, tester_chain, monkeypatch, caplog
+):
     # given: three checkpoints, and a node that fails the second broadcast once
     checkpoints = seal_checkpoints([1, 1, 1])
     real_send = tester_chain.w3.eth.send_raw_transaction
@@ -148,8 +150,12 @@ def test_proof_names_its_anchor_and_verify_audit_reads_anchors_back(db, tester_c
     event_id = audit_proof(event_id=_event_id(0), actor_id=A)["event"]["eventId"]
     proof = audit_proof(event_id=event_id, actor_id=A)
     anchor = CheckpointAnchor.objects.get(checkpoint=first)
-    assert proof["anchor"] == {"txHash": anchor.tx_hash, "chainId": 131277322940537, "status": "anchored",
-                               "blockNumber": anchor.block_number}
+    assert proof["anchor"] == {
+        "txHash": anchor.tx_hash,
+        "chainId": 131277322940537,
+        "status": "anchored",
+        "blockNumber": anchor.block_number,
+    }
     # when: an anchor row is pointed at another checkpoint's transaction
     other = CheckpointAnchor.objects.get(checkpoint=second)
     CheckpointAnchor.objects.filter(pk=anchor.pk).update(tx_hash=other.tx_hash)

@@ -34,7 +34,10 @@ def test_demo_publishes_leases_and_reports_resources_once(db, demo_server):
     assert not any("localhost" in line for line in lines)
     # and the consumer's lease reaches the demo provider through the market
     lease = Lease.objects.get()
-    out = invoke(lease_id=lease.lease_id, actor_id=wallets["consumer"].address,
-                 input={"messages": [{"role": "user", "content": "hello market"}]})
+    out = invoke(
+        lease_id=lease.lease_id,
+        actor_id=wallets["consumer"].address,
+        input={"messages": [{"role": "user", "content": "hello market"}]},
+    )
     assert "hello market" in out.output["choices"][0]["message"]["content"]
     assert out.units == out.output["usage"]["total_tokens"] and out.cost > 0

@@ -34,8 +34,9 @@ def lease(clock, sign_in):
     fund(consumer.actor_id, 5)
     with ProviderServer() as server:
         resource = publish(provider, server).result
-    issued = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1",
-                                                 "ttlSec": 60}).result
+    issued = consumer.call(
+        "web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1", "ttlSec": 60}
+    ).result
     job("audit.seal")  # as the sweeps would: only the state under test is left behind
     return issued
 
@@ -75,8 +76,11 @@ def test_an_open_bid_on_a_task_no_longer_open(clock, sign_in):
     assert bids.get().status == TaskBid.Status.REJECTED
     bids.update(status=TaskBid.Status.SUBMITTED)
     # when / then
-    assert_fires_then_resolves(staff, lambda: bids.update(status=TaskBid.Status.REJECTED),
-                               [("open_bid_on_closed_task", "bid", [lost["bidId"]], 1)])
+    assert_fires_then_resolves(
+        staff,
+        lambda: bids.update(status=TaskBid.Status.REJECTED),
+        [("open_bid_on_closed_task", "bid", [lost["bidId"]], 1)],
+    )
 
 
 def test_a_lease_active_two_sweep_intervals_past_expiry_until_the_expiry_sweep(lease, clock, staff):
@@ -87,8 +91,9 @@ def test_a_lease_active_two_sweep_intervals_past_expiry_until_the_expiry_sweep(l
     # when: one second more, and still no sweep
     clock.shift(1)
     # then: named; the leases.expire sweep ends it
-    assert_fires_then_resolves(staff, lambda: job("leases.expire"),
-                               [("lease_past_expiry", "lease", [lease["leaseId"]], 1)])
+    assert_fires_then_resolves(
+        staff, lambda: job("leases.expire"), [("lease_past_expiry", "lease", [lease["leaseId"]], 1)]
+    )
 
 
 def test_a_receipt_not_paid_out_past_its_payout_time_until_the_window_sweep(clock, sign_in, settings):
@@ -101,8 +106,9 @@ def test_a_receipt_not_paid_out_past_its_payout_time_until_the_window_sweep(cloc
     job("audit.seal")
     clock.shift(settings.WEB3_DISPUTE_WINDOW_SEC + 121)
     # when / then: named; the tasks.dispute_window sweep refunds it
-    assert_fires_then_resolves(staff, lambda: job("tasks.dispute_window"),
-                               [("receipt_past_payout", "receipt", [receipt["receiptId"]], 1)])
+    assert_fires_then_resolves(
+        staff, lambda: job("tasks.dispute_window"), [("receipt_past_payout", "receipt", [receipt["receiptId"]], 1)]
+    )
 
 
 def test_a_settlement_whose_amounts_differ_from_its_transfers(lease, staff):
@@ -110,8 +116,11 @@ def test_a_settlement_whose_amounts_differ_from_its_transfers(lease, staff):
     rows = Settlement.objects.filter(settlement_id=lease["settlementId"])
     rows.update(locked=F("locked") + 1)
     # when / then: named; putting the value back fixes it
-    assert_fires_then_resolves(staff, lambda: rows.update(locked=F("locked") - 1),
-                               [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)])
+    assert_fires_then_resolves(
+        staff,
+        lambda: rows.update(locked=F("locked") - 1),
+        [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)],
+    )
 
 
 def test_a_currency_whose_balances_do_not_sum_to_zero(lease, staff):
@@ -120,8 +129,11 @@ def test_a_currency_whose_balances_do_not_sum_to_zero(lease, staff):
     account = Account.objects.filter(pk=settlement.payee_account_id)
     account.update(credits_posted=F("credits_posted") + 1)
     # when / then: the currency is named; putting the value back fixes it
-    assert_fires_then_resolves(staff, lambda: account.update(credits_posted=F("credits_posted") - 1),
-                               [("ledger_sum_zero", "currency", ["USDC"], 1)])
+    assert_fires_then_resolves(
+        staff,
+        lambda: account.update(credits_posted=F("credits_posted") - 1),
+        [("ledger_sum_zero", "currency", ["USDC"], 1)],
+    )
 
 
 def test_an_event_unsealed_past_two_checkpoint_intervals_until_the_seal_sweep(clock, staff):
@@ -131,8 +143,9 @@ def test_an_event_unsealed_past_two_checkpoint_intervals_until_the_seal_sweep(cl
         event = audit_record(actor_id="system", action="test.note", object_type="task", object_id="t1")
     clock.shift(121)
     # when / then: named; the audit.seal sweep seals it
-    assert_fires_then_resolves(staff, lambda: job("audit.seal"),
-                               [("event_unsealed", "audit_event", [event.event_id], 1)])
+    assert_fires_then_resolves(
+        staff, lambda: job("audit.seal"), [("event_unsealed", "audit_event", [event.event_id], 1)]
+    )
 
 
 def test_each_broken_invariant_is_an_alert_of_its_own(lease, clock, staff):
@@ -148,15 +161,17 @@ def test_each_broken_invariant_is_an_alert_of_its_own(lease, clock, staff):
     evaluate()
     # then: the stuck-lease alert resolved, and the new break is a new alert naming its settlement
     new, old = alerts(staff, RULE)
-    assert (old["alertId"], old["status"], kinds(old)) == (stuck["alertId"], "alert_resolved",
-                                                            [("fired", 1), ("resolved", 0)])
+    assert (old["alertId"], old["status"], kinds(old)) == (
+        stuck["alertId"],
+        "alert_resolved",
+        [("fired", 1), ("resolved", 0)],
+    )
     assert (new["key"], new["status"], new["severity"]) == ("settlement_matches_transfers", "alert_active", "P0")
     assert violations(new) == [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)]
     rule = next(r for r in staff.call("web3.monitor.listRules").result["items"] if r["name"] == RULE)
     assert rule["firingAlertIds"] == [new["alertId"]]
     # when: a second kind breaks while the first still holds
-    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(
-        credits_posted=F("credits_posted") + 1)
+    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(credits_posted=F("credits_posted") + 1)
     evaluate()
     # then: two alerts fire at once, each for its own monitor; the first is deduplicated
     firing = alerts(staff, RULE, status="alert_active")
@@ -164,7 +179,6 @@ def test_each_broken_invariant_is_an_alert_of_its_own(lease, clock, staff):
     assert next(a for a in firing if a["key"] == "settlement_matches_transfers")["evaluations"] == 2
     # when: both are put right
     rows.update(refunded=F("refunded") + 1, released=F("released") - 1)
-    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(
-        credits_posted=F("credits_posted") - 1)
+    Account.objects.filter(pk=Account.objects.order_by("pk").first().pk).update(credits_posted=F("credits_posted") - 1)
     evaluate()
     assert alerts(staff, RULE, status="alert_active") == []

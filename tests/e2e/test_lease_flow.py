@@ -23,10 +23,20 @@ def provider_server():
 
 
 def _report(provider, resource, *, when=None, signer=None):
-    entry = {"resourceId": resource["resourceId"], "pricing": resource["pricing"], "tags": resource["tags"],
-             "reportedAt": (when or timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return provider.call("web3.index.report", {"resourceId": resource["resourceId"], "entry": entry,
-                                               "signature": sign(signer or provider.account, object_hash(entry))})
+    entry = {
+        "resourceId": resource["resourceId"],
+        "pricing": resource["pricing"],
+        "tags": resource["tags"],
+        "reportedAt": (when or timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return provider.call(
+        "web3.index.report",
+        {
+            "resourceId": resource["resourceId"],
+            "entry": entry,
+            "signature": sign(signer or provider.account, object_hash(entry)),
+        },
+    )
 
 
 def _settlement(lease):
@@ -39,16 +49,25 @@ def test_publish_discover_lease_invoke_append_revoke(sign_in, provider_server):
     provider, consumer = sign_in(), sign_in()
     fund(consumer.actor_id, 20)
     # publish: a model priced per call, and report it to the index
-    resource = publish(provider, provider_server, kind="model", backend="openai-compat", unit="call",
-                       price="0.250000", accessToken="sk-provider", tags=["chat"]).result
+    resource = publish(
+        provider,
+        provider_server,
+        kind="model",
+        backend="openai-compat",
+        unit="call",
+        price="0.250000",
+        accessToken="sk-provider",
+        tags=["chat"],
+    ).result
     assert _report(provider, resource).ok
     # discover via the index
     found = consumer.call("web3.index.list", {"kind": "model", "tag": "chat"}).result["items"]
     assert [i["resourceId"] for i in found] == [resource["resourceId"]]
     assert found[0]["health"] == "healthy" and found[0]["pricing"]["unitPrice"] == "0.250000"
     # lease 5.00
-    lease = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "5",
-                                                "ttlSec": 3600}).result
+    lease = consumer.call(
+        "web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "5", "ttlSec": 3600}
+    ).result
     assert bal(consumer.actor_id) == (15 * USDC, 5 * USDC)
     assert bal(provider.actor_id) == (0, 0)
     assert _settlement(lease) == ("settlement_locked", 5 * USDC, 0, 0, 5 * USDC)
@@ -59,11 +78,9 @@ def test_publish_discover_lease_invoke_append_revoke(sign_in, provider_server):
         assert out["usage"] == {"units": 1, "cost": "0.250000", "reportedUnits": 1, "billedUnits": 1}
         assert bal(provider.actor_id) == (n * 250_000, 0)
         assert bal(consumer.actor_id) == (15 * USDC, 5 * USDC - n * 250_000)
-        assert _settlement(lease) == ("settlement_partially_released", 5 * USDC, n * 250_000, 0,
-                                      5 * USDC - n * 250_000)
+        assert _settlement(lease) == ("settlement_partially_released", 5 * USDC, n * 250_000, 0, 5 * USDC - n * 250_000)
     # the provider appends usage the proxy could not see: 2 calls
-    entry = provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 2,
-                                                 "usageRef": "batch-7"}).result
+    entry = provider.call("web3.ledger.append", {"leaseId": lease["leaseId"], "units": 2, "usageRef": "batch-7"}).result
     assert entry["amount"] == "0.500000"
     assert bal(provider.actor_id) == (1_250_000, 0)
     assert bal(consumer.actor_id) == (15 * USDC, 3_750_000)
@@ -76,7 +93,11 @@ def test_publish_discover_lease_invoke_append_revoke(sign_in, provider_server):
     # the index reflects it
     rep = consumer.call("web3.index.reputation", {"actorId": provider.actor_id}).result
     assert (rep["settledLeases"], rep["invocations"], rep["failures"], rep["usageVolume"]) == (
-        1, 3, 0, {"USDC": "1.250000"})
+        1,
+        3,
+        0,
+        {"USDC": "1.250000"},
+    )
     assert list(problems()) == []
 
 
@@ -85,8 +106,9 @@ def test_lease_invoke_then_expire_by_the_sweep(sign_in, provider_server):
     provider, consumer = sign_in(), sign_in()
     fund(consumer.actor_id, 3)
     resource = publish(provider, provider_server, price="0.100000").result
-    lease = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1",
-                                                "ttlSec": 60}).result
+    lease = consumer.call(
+        "web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1", "ttlSec": 60}
+    ).result
     for _ in range(2):
         assert consumer.call("web3.resources.invoke", {"leaseId": lease["leaseId"], "input": {"q": "x"}}).ok
     assert bal(consumer.actor_id) == (2 * USDC, 800_000)
@@ -125,8 +147,9 @@ def test_provider_faults_degrade_health_and_reputation(sign_in, provider_server)
     fund(consumer.actor_id, 5)
     resource = publish(provider, provider_server, price="0.100000").result
     assert _report(provider, resource).ok
-    lease = consumer.call("web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1",
-                                                "ttlSec": 600}).result
+    lease = consumer.call(
+        "web3.leases.issue", {"resourceId": resource["resourceId"], "maxCost": "1", "ttlSec": 600}
+    ).result
     call = lambda q: consumer.call("web3.resources.invoke", {"leaseId": lease["leaseId"], "input": q})  # noqa: E731
     assert call({"q": "a"}).ok
     assert call({"q": ""}).code == "E_INVALID_ARGUMENT"  # the consumer's mistake: not counted

@@ -26,16 +26,24 @@ pytestmark = [pytest.mark.concurrency, pytest.mark.postgres]
 
 def _resource(endpoint="https://search.example.net", **policy):
     return resource_services.resource_publish(
-        provider_actor_id=PROVIDER, kind="search", name="s", backend="searxng", endpoint=endpoint,
-        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"}, policy=policy or None)
+        provider_actor_id=PROVIDER,
+        kind="search",
+        name="s",
+        backend="searxng",
+        endpoint=endpoint,
+        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        policy=policy or None,
+    )
 
 
 def test_two_sweeps_and_a_revoke_settle_each_lease_once(transactional_db):
     # given: 30 leases that the sweeps see as expired while the revoker may still revoke them
     fund(CONSUMER, 100)
     r = _resource()
-    leases = [lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1",
-                                         ttl_sec=60) for _ in range(30)]
+    leases = [
+        lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
+        for _ in range(30)
+    ]
     as_of = timezone.now() + timedelta(seconds=120)
     start = threading.Barrier(3)
 
@@ -62,11 +70,11 @@ def test_two_sweeps_and_a_revoke_settle_each_lease_once(transactional_db):
     # then
     assert all("error" not in o for o in outs), outs
     assert sum(o["value"] for o in outs) == 30
-    ended = Lease.objects.aggregate(exp=Count("pk", filter=Q(status="lease_expired")),
-                                    rev=Count("pk", filter=Q(status="lease_revoked")))
+    ended = Lease.objects.aggregate(
+        exp=Count("pk", filter=Q(status="lease_expired")), rev=Count("pk", filter=Q(status="lease_revoked"))
+    )
     assert ended["exp"] + ended["rev"] == 30 and ended["rev"] == outs[2]["value"]
-    refunds = (Transfer.objects.filter(code=Transfer.Code.ESCROW_REFUND).values("settlement")
-               .annotate(n=Count("pk")))
+    refunds = Transfer.objects.filter(code=Transfer.Code.ESCROW_REFUND).values("settlement").annotate(n=Count("pk"))
     assert sorted(row["n"] for row in refunds) == [1] * 30
     assert Settlement.objects.filter(status="settlement_refunded").count() == 30
     assert bal(CONSUMER) == (100 * USDC, 0)
@@ -78,8 +86,9 @@ def test_concurrent_invokes_never_overspend_the_lease(transactional_db):
         server.state.delay_sec = 0.3
         fund(CONSUMER, 10)
         r = _resource(endpoint=server.base, maxConcurrent=50)
-        lease = lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="0.05",
-                                           ttl_sec=600)
+        lease = lease_services.lease_issue(
+            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="0.05", ttl_sec=600
+        )
         start = threading.Barrier(12)
 
         def one():
@@ -106,8 +115,9 @@ def test_max_concurrent_holds_across_connections(transactional_db):
         server.state.hold = True
         fund(CONSUMER, 10)
         r = _resource(endpoint=server.base, maxConcurrent=2)
-        lease = lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1",
-                                           ttl_sec=600)
+        lease = lease_services.lease_issue(
+            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=600
+        )
 
         def one():
             return invoke(lease_id=lease.lease_id, actor_id=CONSUMER, input={"q": "x"}).cost

@@ -45,8 +45,10 @@ def test_a_ruling_pays_out_only_after_the_sweep_that_seals_its_event(sign_in):
         flow.delivered()
         flow.review("reject")
         dispute_id = flow.dispute().result["disputeId"]
-        ruled = arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                         "payeeShareBps": 10000, "rationale": "done"}).result
+        ruled = arbitrator.call(
+            "web3.dispute.resolve",
+            {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 10000, "rationale": "done"},
+        ).result
         ruling_seq = ruled["ruling"]["eventSeq"]
         clock.shift(3601)
         # when: the payout sweep runs before any checkpoint covers the ruling
@@ -81,8 +83,10 @@ def test_the_ruling_shows_its_checkpoint_and_chain_anchor_beside_it(sign_in, set
         flow.delivered()
         flow.review("reject")
         dispute_id = flow.dispute().result["disputeId"]
-        ruled = arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                         "payeeShareBps": 5000, "rationale": "half"}).result
+        ruled = arbitrator.call(
+            "web3.dispute.resolve",
+            {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000, "rationale": "half"},
+        ).result
 
         # then: right after the ruling, nothing covers it yet
         assert ruled["ruling"]["seal"] == {"sealed": False, "treeSize": None, "anchor": None}

@@ -75,16 +75,26 @@ def test_reject_dispute_evidence_split_ruling(flow, clock, sign_in):
     dispute = flow.dispute().result
     assert (dispute["status"], dispute["merged"]) == ("dispute_open", False)
     assert dispute["evidence"][0]["kind"] == "bundle"
-    ev = flow.bidder.call("web3.dispute.submitEvidence", {
-        "disputeId": dispute["disputeId"], "kind": "text", "content": "log", "sha256":
-        "a0f1490a20d0211c997b44bc357e1972deab8ae3c2e4fa3a47b4f6a1d1a0d8b6"})
+    ev = flow.bidder.call(
+        "web3.dispute.submitEvidence",
+        {
+            "disputeId": dispute["disputeId"],
+            "kind": "text",
+            "content": "log",
+            "sha256": "a0f1490a20d0211c997b44bc357e1972deab8ae3c2e4fa3a47b4f6a1d1a0d8b6",
+        },
+    )
     assert ev.code == "E_INVALID_ARGUMENT"  # the sha256 is not that of the content
     for party, text in ((flow.bidder, "all 12 cases pass"), (flow.creator, "4 of 12 cases are missing")):
-        assert party.call("web3.dispute.submitEvidence", {"disputeId": dispute["disputeId"], "kind": "text",
-                                                          "content": text, "sha256": sha256_hex(text)}).ok
+        assert party.call(
+            "web3.dispute.submitEvidence",
+            {"disputeId": dispute["disputeId"], "kind": "text", "content": text, "sha256": sha256_hex(text)},
+        ).ok
     # when an arbitrator rules 33.33% to the deliverer and the appeal window passes
-    ruled = arbitrator.call("web3.dispute.resolve", {"disputeId": dispute["disputeId"], "decision": "rule",
-                                                      "payeeShareBps": 3333, "rationale": "partly done"}).result
+    ruled = arbitrator.call(
+        "web3.dispute.resolve",
+        {"disputeId": dispute["disputeId"], "decision": "rule", "payeeShareBps": 3333, "rationale": "partly done"},
+    ).result
     assert ruled["status"] == "dispute_resolved" and ruled["ruling"]["eventSeq"] is not None
     clock.shift(3599)
     sweeps()
@@ -109,8 +119,9 @@ def test_decline_lets_the_rejection_stand(flow, clock, sign_in):
     flow.review("reject")
     dispute = flow.dispute().result
     # when the arbitrator declines and the appeal window passes
-    assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute["disputeId"], "decision": "decline",
-                                                    "rationale": "no case"}).ok
+    assert arbitrator.call(
+        "web3.dispute.resolve", {"disputeId": dispute["disputeId"], "decision": "decline", "rationale": "no case"}
+    ).ok
     clock.shift(3601)
     sweeps()
     # then the creator is refunded
@@ -140,8 +151,10 @@ def test_appeal_then_final_ruling_by_another_arbitrator(flow, clock, sign_in):
     flow.delivered()
     flow.review("reject")
     dispute_id = flow.dispute().result["disputeId"]
-    assert first.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 10000,
-                                               "rationale": "all done"}).ok
+    assert first.call(
+        "web3.dispute.resolve",
+        {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 10000, "rationale": "all done"},
+    ).ok
     # when the creator appeals within the window
     clock.shift(1800)
     appealed = flow.creator.call("web3.dispute.appeal", {"disputeId": dispute_id, "reason": "not so"}).result
@@ -152,8 +165,10 @@ def test_appeal_then_final_ruling_by_another_arbitrator(flow, clock, sign_in):
     # then the first arbitrator may not rule again; another one's ruling is final and paid at once
     again = first.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "decline", "rationale": "x"})
     assert again.code == "E_FORBIDDEN"
-    final = second.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000,
-                                                 "rationale": "half"}).result
+    final = second.call(
+        "web3.dispute.resolve",
+        {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000, "rationale": "half"},
+    ).result
     assert final["ruling"]["final"] is True and final["appealDeadline"] is None
     assert flow.bidder.call("web3.dispute.appeal", {"disputeId": dispute_id, "reason": "x"}).code == "E_CONFLICT"
     sweeps()
@@ -172,8 +187,12 @@ def test_cancel_after_missed_deliver_by_refunds(flow, clock):
     assert out["status"] == "task_cancelled"
     assert (available(flow.creator.actor_id), locked(flow.creator.actor_id)) == (100_000_000, 0)
     assert flow.get_task()["award"]["status"] == "award_revoked"
-    assert flow.bidder.call("web3.market.submitResult", {
-        "taskId": flow.task["taskId"], "summary": "late", "artifacts": []}).code == "E_CONFLICT"
+    assert (
+        flow.bidder.call(
+            "web3.market.submitResult", {"taskId": flow.task["taskId"], "summary": "late", "artifacts": []}
+        ).code
+        == "E_CONFLICT"
+    )
 
 
 def test_cancel_open_task_rejects_bids(flow):
@@ -189,8 +208,10 @@ def test_expiry(flow, clock):
     flow.publish().place_bid()
     clock.shift(7200)
     # past expiresAt an award fails by the clock even before the sweep
-    assert flow.creator.call("web3.market.awardBid", {"taskId": flow.task["taskId"],
-                                                      "bidId": flow.bid["bidId"]}).code == "E_EXPIRED"
+    assert (
+        flow.creator.call("web3.market.awardBid", {"taskId": flow.task["taskId"], "bidId": flow.bid["bidId"]}).code
+        == "E_EXPIRED"
+    )
     sweeps()
     sweeps()
     assert flow.get_task()["status"] == "task_expired"

@@ -15,14 +15,24 @@ from market.audit.hashchain import event_hash
 from market.canonical import canonical
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.text(), st.text(alphabet=st.characters(max_codepoint=0x3F)),
-    st.integers(min_value=-(2**53) - 2, max_value=2**53 + 2), st.integers(),
+    st.none(),
+    st.booleans(),
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=0x3F)),
+    st.integers(min_value=-(2**53) - 2, max_value=2**53 + 2),
+    st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
 )
-keys = st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=0x7F)),
-                 st.sampled_from(["amount", "a", "B", "_", "é", "\U0001f600", "\ue000", ""]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                        st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+keys = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=0x7F)),
+    st.sampled_from(["amount", "a", "B", "_", "é", "\U0001f600", "\ue000", ""]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -37,11 +47,15 @@ def test_canonical_is_rfc8785(value):
     assert canonical(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    {"b": 1, "a": [True, None, "x\n\"\u0001\u007f\u2028é😀"]},
-    {"\ue000": 1, "\U0001f600": 2},  # UTF-16 order differs from code-point order here
-    {"n": 2**53 - 1}, {"n": -(2**53) + 1},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": [True, None, 'x\n"\u0001\u007f\u2028é😀']},
+        {"\ue000": 1, "\U0001f600": 2},  # UTF-16 order differs from code-point order here
+        {"n": 2**53 - 1},
+        {"n": -(2**53) + 1},
+    ],
+)
 def test_known_cases(value):
     assert canonical(value) == rfc8785.dumps(value)
 
@@ -58,8 +72,11 @@ def test_refusals_match(value):
 # runs with the standard library alone; it must agree with market.canonical on everything an event
 # body can hold: objects of ASCII keys, any text, integers up to 2**53, booleans, null, nesting.
 safe_ints = st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
-texts = st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=0x3F)),
-                  st.sampled_from(["", "\u2028\u2029", "\x00\x1f\x7f", "\"\\/", "é😀\ue000", "\ud800"]))
+texts = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=0x3F)),
+    st.sampled_from(["", "\u2028\u2029", "\x00\x1f\x7f", '"\\/', "é😀\ue000", "\ud800"]),
+)
 ascii_keys = st.text(alphabet=st.characters(max_codepoint=0x7F))
 plain_values = st.recursive(
     st.one_of(st.none(), st.booleans(), safe_ints, texts),
@@ -96,9 +113,23 @@ def test_every_event_hash_recomputes_offline(seq, fields):
     event_id, actor_id, action, object_type, object_id, payload_sha256, prev_hash = fields
     created_at = "2026-11-25T12:00:00.000000Z"
     # when: the market hashes it, and the standalone verifier hashes the same body
-    digest = event_hash(seq=seq, event_id=event_id, actor_id=actor_id, action=action, object_type=object_type,
-                        object_id=object_id, payload_sha256=payload_sha256, prev_hash=prev_hash, created_at=created_at)
-    body = dict(zip(proofs.EVENT_FIELDS, (seq, event_id, actor_id, action, object_type, object_id, payload_sha256,
-                                          prev_hash, created_at), strict=True))
+    digest = event_hash(
+        seq=seq,
+        event_id=event_id,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload_sha256=payload_sha256,
+        prev_hash=prev_hash,
+        created_at=created_at,
+    )
+    body = dict(
+        zip(
+            proofs.EVENT_FIELDS,
+            (seq, event_id, actor_id, action, object_type, object_id, payload_sha256, prev_hash, created_at),
+            strict=True,
+        )
+    )
     # then
     assert hashlib.sha256(proofs._canonical(body)).hexdigest() == digest

@@ -25,7 +25,7 @@ from django.test import Client, override_settings
 from market.audit.verify import problems
 from market.errors import Conflict, InsufficientFunds, MarketError
 from market.models import Account, AuditEvent, Settlement, Transfer
-from market.services import ledger
+from market.services import escrow, ledger
 from tests.conftest import Api, siwe_sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.concurrency]
@@ -65,11 +65,13 @@ def snapshot_problems() -> list[str]:
     found = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("SELECT currency, kind, debits_posted, credits_posted, debits_pending, credits_pending "
-                       "FROM market_account")
+        cursor.execute(
+            "SELECT currency, kind, debits_posted, credits_posted, debits_pending, credits_pending FROM market_account"
+        )
         accounts = cursor.fetchall()
-        cursor.execute("SELECT currency, coalesce(sum(locked - released - refunded), 0) FROM market_settlement "
-                       "GROUP BY currency")
+        cursor.execute(
+            "SELECT currency, coalesce(sum(locked - released - refunded), 0) FROM market_settlement GROUP BY currency"
+        )
         held = dict(cursor.fetchall())
     posted, dpending, cpending = defaultdict(int), defaultdict(int), defaultdict(int)
     for currency, kind, dp, cp, dpe, cpe in accounts:
@@ -82,8 +84,10 @@ def snapshot_problems() -> list[str]:
         if posted[currency] != 0:
             found.append(f"{currency}: posted balances sum to {posted[currency]}")
         if dpending[currency] != cpending[currency] or dpending[currency] != held.get(currency, 0):
-            found.append(f"{currency}: pending {dpending[currency]}/{cpending[currency]}, settlements hold "
-                         f"{held.get(currency, 0)}")
+            found.append(
+                f"{currency}: pending {dpending[currency]}/{cpending[currency]}, settlements hold "
+                f"{held.get(currency, 0)}"
+            )
     return found
 
 
@@ -127,21 +131,34 @@ def test_bank_totals_hold_under_random_concurrent_operations(transactional_db, t
             payer, payee = rnd.sample(ACTORS, 2)
             try:
                 if op == "lock":
-                    s = ledger.escrow_lock(payer_actor_id=payer, payee_actor_id=payee, currency=currency,
-                                           amount=rnd.randint(1, FUNDING // 4), by_actor_id=payer)
+                    s = escrow.escrow_lock(
+                        payer_actor_id=payer,
+                        payee_actor_id=payee,
+                        currency=currency,
+                        amount=rnd.randint(1, FUNDING // 4),
+                        by_actor_id=payer,
+                    )
                     settlements.append(s.settlement_id)
                 elif op == "transfer":
-                    ledger.transfer(from_actor_id=payer, to_actor_id=payee, currency=currency,
-                                    amount=rnd.randint(1, FUNDING // 8), by_actor_id=payer)
+                    ledger.transfer(
+                        from_actor_id=payer,
+                        to_actor_id=payee,
+                        currency=currency,
+                        amount=rnd.randint(1, FUNDING // 8),
+                        by_actor_id=payer,
+                    )
                 elif not settlements:
                     continue
                 elif op == "release_part":
-                    ledger.escrow_release(settlement_id=rnd.choice(settlements[-50:]),
-                                          amount=rnd.randint(1, FUNDING // 8), by_actor_id="system")
+                    escrow.escrow_release(
+                        settlement_id=rnd.choice(settlements[-50:]),
+                        amount=rnd.randint(1, FUNDING // 8),
+                        by_actor_id="system",
+                    )
                 elif op == "release_all":
-                    ledger.escrow_release(settlement_id=rnd.choice(settlements[-50:]), by_actor_id="system")
+                    escrow.escrow_release(settlement_id=rnd.choice(settlements[-50:]), by_actor_id="system")
                 else:
-                    ledger.escrow_refund(settlement_id=rnd.choice(settlements[-50:]), by_actor_id="system")
+                    escrow.escrow_refund(settlement_id=rnd.choice(settlements[-50:]), by_actor_id="system")
                 outcomes[op, "ok"] += 1
             except MarketError as exc:
                 outcomes[op, exc.code] += 1
@@ -193,9 +210,16 @@ def test_concurrent_locks_never_exceed_the_balance(transactional_db):
     assert sum(amounts) > 3 * FUNDING
 
     # when 50 locks race, to several payees
-    results = run_threads(50, lambda i: ledger.escrow_lock(
-        payer_actor_id=payer, payee_actor_id=ACTORS[1 + i % 7], amount=amounts[i], currency="USDC",
-        by_actor_id=payer))
+    results = run_threads(
+        50,
+        lambda i: escrow.escrow_lock(
+            payer_actor_id=payer,
+            payee_actor_id=ACTORS[1 + i % 7],
+            amount=amounts[i],
+            currency="USDC",
+            by_actor_id=payer,
+        ),
+    )
 
     # then the successful sum never exceeds the balance, and every failure is E_INSUFFICIENT_FUNDS
     won = [amounts[i] for i, (kind, _) in enumerate(results) if kind == "ok"]
@@ -216,15 +240,19 @@ def test_release_and_refund_raced(transactional_db, release_amount):
     # given 20 settlements of 10_000 each
     payer, payee = ACTORS[0], ACTORS[1]
     ledger.deposit(actor_id=payer, amount=FUNDING, currency="USDC")
-    ids = [ledger.escrow_lock(payer_actor_id=payer, payee_actor_id=payee, amount=10_000, currency="USDC",
-                              by_actor_id=payer).settlement_id for _ in range(20)]
+    ids = [
+        escrow.escrow_lock(
+            payer_actor_id=payer, payee_actor_id=payee, amount=10_000, currency="USDC", by_actor_id=payer
+        ).settlement_id
+        for _ in range(20)
+    ]
 
     # when each is released and refunded at once (40 threads, one pair per settlement)
     def act(i: int):
         sid = ids[i // 2]
         if i % 2 == 0:
-            return ledger.escrow_release(settlement_id=sid, amount=release_amount, by_actor_id="system")
-        return ledger.escrow_refund(settlement_id=sid, by_actor_id="system")
+            return escrow.escrow_release(settlement_id=sid, amount=release_amount, by_actor_id="system")
+        return escrow.escrow_refund(settlement_id=sid, by_actor_id="system")
 
     results = run_threads(40, act)
 

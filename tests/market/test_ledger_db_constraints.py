@@ -15,17 +15,18 @@ from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from market.models import Account, AuditEvent, Settlement, Transfer
-from market.services import ledger
+from market.services import escrow, ledger
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20
 
 # The append-only triggers of migration 0002, per vendor: (table, the trigger that refuses UPDATE).
 UPDATE_TRIGGERS = {
-    "postgresql": {"market_transfer": "market_transfer_append_only",
-                   "market_auditevent": "market_auditevent_append_only"},
-    "sqlite": {"market_transfer": "market_transfer_no_update",
-               "market_auditevent": "market_auditevent_no_update"},
+    "postgresql": {
+        "market_transfer": "market_transfer_append_only",
+        "market_auditevent": "market_auditevent_append_only",
+    },
+    "sqlite": {"market_transfer": "market_transfer_no_update", "market_auditevent": "market_auditevent_no_update"},
 }
 
 
@@ -74,8 +75,8 @@ def trigger_dropped(table: str):
 def funded(db):
     """A deposit to A, a lock A -> B partly released: transfers of every kind and their events."""
     deposit = ledger.deposit(actor_id=A, amount=1_000_000, currency="USDC", reason="test")
-    s = ledger.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=400_000, currency="USDC", by_actor_id=A)
-    ledger.escrow_release(settlement_id=s.settlement_id, amount=100_000, by_actor_id="system")
+    s = escrow.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=400_000, currency="USDC", by_actor_id=A)
+    escrow.escrow_release(settlement_id=s.settlement_id, amount=100_000, by_actor_id="system")
     assert verify() == (0, "ok", "")
     return deposit, Settlement.objects.get(pk=s.pk)
 
@@ -147,8 +148,7 @@ def test_a_direct_write_that_makes_a_balance_negative_is_refused(funded):
     message = refused("UPDATE market_account SET debits_posted = credits_posted + 1 WHERE id = %s", [account.pk])
     assert "no_overdraft" in message
     # pending debits that take the available balance below zero
-    refused("UPDATE market_account SET debits_pending = credits_posted - debits_posted + 1 WHERE id = %s",
-            [account.pk])
+    refused("UPDATE market_account SET debits_pending = credits_posted - debits_posted + 1 WHERE id = %s", [account.pk])
     # and through the ORM
     with pytest.raises(IntegrityError), transaction.atomic():
         Account.objects.filter(pk=account.pk).update(debits_posted=account.credits_posted * 2)
@@ -173,8 +173,10 @@ def test_the_external_account_may_go_below_zero(funded):
 )
 def test_a_settlement_whose_status_disagrees_with_its_amounts_is_refused(funded, status, released, refunded):
     _, s = funded
-    message = refused("UPDATE market_settlement SET status = %s, released = %s, refunded = %s WHERE id = %s",
-                      [status, released, refunded, s.pk])
+    message = refused(
+        "UPDATE market_settlement SET status = %s, released = %s, refunded = %s WHERE id = %s",
+        [status, released, refunded, s.pk],
+    )
     assert "status_matches_amounts" in message
     assert Settlement.objects.get(pk=s.pk).status == "settlement_partially_released"
 
@@ -182,19 +184,27 @@ def test_a_settlement_whose_status_disagrees_with_its_amounts_is_refused(funded,
 def test_settlement_amounts_beyond_the_lock_are_refused(funded):
     _, s = funded
     refused("UPDATE market_settlement SET released = 500000 WHERE id = %s", [s.pk])
-    refused("UPDATE market_settlement SET status = 'settlement_refunded', released = 100000, refunded = 400000 "
-            "WHERE id = %s", [s.pk])
+    refused(
+        "UPDATE market_settlement SET status = 'settlement_refunded', released = 100000, refunded = 400000 "
+        "WHERE id = %s",
+        [s.pk],
+    )
 
 
 def test_a_transfer_of_zero_or_to_itself_is_refused(funded):
     deposit, _ = funded
     account = deposit.credit_account_id
-    columns = ("transfer_id, debit_account_id, credit_account_id, amount, currency, kind, code, reference, "
-               "created_at")
-    refused(f"INSERT INTO market_transfer ({columns}) VALUES ('tr_x', %s, %s, 0, 'USDC', 'posted', 'transfer', "  # noqa: S608
-            "'', CURRENT_TIMESTAMP)", [deposit.debit_account_id, account])
-    refused(f"INSERT INTO market_transfer ({columns}) VALUES ('tr_y', %s, %s, 5, 'USDC', 'posted', 'transfer', "  # noqa: S608
-            "'', CURRENT_TIMESTAMP)", [account, account])
+    columns = "transfer_id, debit_account_id, credit_account_id, amount, currency, kind, code, reference, created_at"
+    refused(
+        f"INSERT INTO market_transfer ({columns}) VALUES ('tr_x', %s, %s, 0, 'USDC', 'posted', 'transfer', "  # noqa: S608
+        "'', CURRENT_TIMESTAMP)",
+        [deposit.debit_account_id, account],
+    )
+    refused(
+        f"INSERT INTO market_transfer ({columns}) VALUES ('tr_y', %s, %s, 5, 'USDC', 'posted', 'transfer', "  # noqa: S608
+        "'', CURRENT_TIMESTAMP)",
+        [account, account],
+    )
 
 
 # --- verify_audit catches tampering --------------------------------------------------------------------
@@ -217,10 +227,14 @@ def test_verify_audit_catches_a_tampered_transfer(funded):
         assert f"seq {event.seq} ({event.event_id})" in err
 
         # and even with the accounts' totals edited to match, the audit event still disagrees
-        sql("UPDATE market_account SET credits_posted = credits_posted + 1000000 WHERE id = %s",
-            [deposit.credit_account_id])
-        sql("UPDATE market_account SET debits_posted = debits_posted + 1000000 WHERE id = %s",
-            [deposit.debit_account_id])
+        sql(
+            "UPDATE market_account SET credits_posted = credits_posted + 1000000 WHERE id = %s",
+            [deposit.credit_account_id],
+        )
+        sql(
+            "UPDATE market_account SET debits_posted = debits_posted + 1000000 WHERE id = %s",
+            [deposit.debit_account_id],
+        )
         code, _, err = verify()
         assert code == 1
         assert deposit.transfer_id in err

@@ -39,7 +39,7 @@ from hypothesis.stateful import (
 from market.audit.verify import folded_totals
 from market.errors import Conflict, InsufficientFunds, InvalidArgument, MarketError, NotFound
 from market.models import Account, AuditEvent, Settlement, Transfer
-from market.services import ledger
+from market.services import escrow, ledger
 
 CURRENCIES = "USDC:6,ETH:18"
 ACTORS = ["0x" + f"{i:02x}" * 20 for i in (0xA1, 0xB2, 0xC3, 0xD4)]
@@ -141,16 +141,20 @@ class LedgerMachine(RuleBasedStateMachine):
         if amount <= 0:
             return self.refused(InvalidArgument, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
         if amount > self.available[actor, currency]:
-            return self.refused(InsufficientFunds, ledger.withdraw, actor_id=actor, amount=amount,
-                                currency=currency)
+            return self.refused(InsufficientFunds, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
         ledger.withdraw(actor_id=actor, amount=amount, currency=currency)
         self.available[actor, currency] -= amount
 
     @rule(payer=actors, payee=actors, currency=currencies, share=shares)
     def transfer(self, payer, payee, currency, share):
         amount = sized(share, self.available[payer, currency])
-        kwargs = {"from_actor_id": payer, "to_actor_id": payee, "amount": amount, "currency": currency,
-                  "by_actor_id": payer}
+        kwargs = {
+            "from_actor_id": payer,
+            "to_actor_id": payee,
+            "amount": amount,
+            "currency": currency,
+            "by_actor_id": payer,
+        }
         if payer == payee or amount <= 0:
             return self.refused(InvalidArgument, ledger.transfer, **kwargs)
         if amount > self.available[payer, currency]:
@@ -163,35 +167,57 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=settlements, payer=actors, payee=actors, currency=currencies, share=shares)
     def escrow_lock(self, payer, payee, currency, share):
         amount = sized(share, self.available[payer, currency])
-        kwargs = {"payer_actor_id": payer, "payee_actor_id": payee, "amount": amount, "currency": currency,
-                  "by_actor_id": payer, "reference": "test:lock"}
+        kwargs = {
+            "payer_actor_id": payer,
+            "payee_actor_id": payee,
+            "amount": amount,
+            "currency": currency,
+            "by_actor_id": payer,
+            "reference": "test:lock",
+        }
         if payer == payee or amount <= 0:
-            self.refused(InvalidArgument, ledger.escrow_lock, **kwargs)
+            self.refused(InvalidArgument, escrow.escrow_lock, **kwargs)
             return multiple()
         if amount > self.available[payer, currency]:
-            self.refused(InsufficientFunds, ledger.escrow_lock, **kwargs)
+            self.refused(InsufficientFunds, escrow.escrow_lock, **kwargs)
             return multiple()
         return self._lock(**kwargs)
 
-    @rule(target=settlements, payer=actors, offset=st.integers(min_value=1, max_value=len(ACTORS) - 1),
-          currency=currencies, fraction=st.floats(min_value=0.0, max_value=1.0))
+    @rule(
+        target=settlements,
+        payer=actors,
+        offset=st.integers(min_value=1, max_value=len(ACTORS) - 1),
+        currency=currencies,
+        fraction=st.floats(min_value=0.0, max_value=1.0),
+    )
     def escrow_lock_what_fits(self, payer, offset, currency, fraction):
         """A lock that fits, often exactly everything available (the boundary)."""
         available = self.available[payer, currency]
         if available == 0:
             return multiple()
         payee = ACTORS[(ACTORS.index(payer) + offset) % len(ACTORS)]
-        return self._lock(payer_actor_id=payer, payee_actor_id=payee, amount=int(available * fraction) or available,
-                          currency=currency, by_actor_id=payer, reference="test:lock")
+        return self._lock(
+            payer_actor_id=payer,
+            payee_actor_id=payee,
+            amount=int(available * fraction) or available,
+            currency=currency,
+            by_actor_id=payer,
+            reference="test:lock",
+        )
 
     def _lock(self, **kwargs) -> str:
-        payer, payee, currency, amount = (kwargs[k] for k in ("payer_actor_id", "payee_actor_id", "currency",
-                                                              "amount"))
-        s = ledger.escrow_lock(**kwargs)
+        payer, payee, currency, amount = (kwargs[k] for k in ("payer_actor_id", "payee_actor_id", "currency", "amount"))
+        s = escrow.escrow_lock(**kwargs)
         self.available[payer, currency] -= amount
         self.locked[payer, currency] += amount
-        self.model[s.settlement_id] = {"payer": payer, "payee": payee, "currency": currency, "locked": amount,
-                                       "released": 0, "refunded": 0}
+        self.model[s.settlement_id] = {
+            "payer": payer,
+            "payee": payee,
+            "currency": currency,
+            "locked": amount,
+            "released": 0,
+            "refunded": 0,
+        }
         self.check_settlement(s)
         return s.settlement_id
 
@@ -203,11 +229,11 @@ class LedgerMachine(RuleBasedStateMachine):
         remaining = self._remaining(m)
         kwargs = {"settlement_id": settlement_id, "amount": amount, "by_actor_id": SYSTEM}
         if remaining == 0:
-            return self.refused(Conflict, ledger.escrow_release, **kwargs)
+            return self.refused(Conflict, escrow.escrow_release, **kwargs)
         if amount is not None and (amount <= 0 or amount > remaining):
-            return self.refused(InvalidArgument, ledger.escrow_release, **kwargs)
+            return self.refused(InvalidArgument, escrow.escrow_release, **kwargs)
         moved = remaining if amount is None else amount
-        s = ledger.escrow_release(**kwargs)
+        s = escrow.escrow_release(**kwargs)
         m["released"] += moved
         self.locked[m["payer"], m["currency"]] -= moved
         self.available[m["payee"], m["currency"]] += moved
@@ -217,8 +243,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def escrow_release_part(self, settlement_id, amount):
         self._release(settlement_id, amount)
 
-    @rule(settlement_id=settlements, fraction=st.floats(min_value=0.0, max_value=1.0),
-          extra=st.sampled_from([0, 0, 0, 1, 7]))
+    @rule(
+        settlement_id=settlements,
+        fraction=st.floats(min_value=0.0, max_value=1.0),
+        extra=st.sampled_from([0, 0, 0, 1, 7]),
+    )
     def escrow_release_share(self, settlement_id, fraction, extra):
         """A partial release that fits (raw random amounts rarely do), sometimes just over."""
         remaining = self._remaining(self.model[settlement_id])
@@ -234,8 +263,8 @@ class LedgerMachine(RuleBasedStateMachine):
         remaining = self._remaining(m)
         kwargs = {"settlement_id": settlement_id, "by_actor_id": SYSTEM, "reason": "test"}
         if remaining == 0:
-            return self.refused(Conflict, ledger.escrow_refund, **kwargs)
-        s = ledger.escrow_refund(**kwargs)
+            return self.refused(Conflict, escrow.escrow_refund, **kwargs)
+        s = escrow.escrow_refund(**kwargs)
         m["refunded"] += remaining
         self.locked[m["payer"], m["currency"]] -= remaining
         self.available[m["payer"], m["currency"]] += remaining
@@ -250,8 +279,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.model) % 5 == 4)
     @rule()
     def unknown_settlement(self):
-        self.refused(NotFound, ledger.escrow_release, settlement_id="stl_nope", by_actor_id=SYSTEM)
-        self.refused(NotFound, ledger.escrow_refund, settlement_id="stl_nope", by_actor_id=SYSTEM)
+        self.refused(NotFound, escrow.escrow_release, settlement_id="stl_nope", by_actor_id=SYSTEM)
+        self.refused(NotFound, escrow.escrow_refund, settlement_id="stl_nope", by_actor_id=SYSTEM)
 
     # -- invariants -----------------------------------------------------------------------------------
     @invariant()
@@ -288,8 +317,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def balances_match_the_model(self):
         for a in Account.objects.filter(kind=Account.Kind.ACTOR):
-            assert (a.available, a.locked) == (self.available[a.actor_id, a.currency],
-                                               self.locked[a.actor_id, a.currency]), a
+            assert (a.available, a.locked) == (
+                self.available[a.actor_id, a.currency],
+                self.locked[a.actor_id, a.currency],
+            ), a
 
 
 @override_settings(WEB3_CURRENCIES=CURRENCIES)
@@ -297,7 +328,9 @@ def test_ledger_invariants_hold_under_random_operations(db):
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=40, stateful_step_count=40, deadline=None,
+            max_examples=40,
+            stateful_step_count=40,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
         ),
     )

@@ -15,9 +15,14 @@ CONSUMER = "0x" + "cd" * 20
 @pytest.fixture
 def lease(db):
     fund(CONSUMER, 5)
-    r = resources.resource_publish(provider_actor_id=PROVIDER, kind="search", name="s", backend="searxng",
-                                   endpoint="https://search.example.net",
-                                   pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"})
+    r = resources.resource_publish(
+        provider_actor_id=PROVIDER,
+        kind="search",
+        name="s",
+        backend="searxng",
+        endpoint="https://search.example.net",
+        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+    )
     return leases.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
 
 
@@ -45,26 +50,46 @@ def test_resource_rows_keep_their_invariants(lease):
 
 
 def test_invocation_and_usage_rows_keep_their_invariants(lease):
-    inv = Invocation.objects.create(invocation_id="inv_x", lease=lease, resource=lease.resource, reserved=100,
-                                    started_at=timezone.now())
+    inv = Invocation.objects.create(
+        invocation_id="inv_x", lease=lease, resource=lease.resource, reserved=100, started_at=timezone.now()
+    )
     _refused(lambda: Invocation.objects.filter(pk=inv.pk).update(cost=101))
     UsageEntry.objects.create(entry_id="use_1", lease=lease, source="provider", units=1, amount=0, usage_ref="r")
-    _refused(lambda: UsageEntry.objects.create(entry_id="use_2", lease=lease, source="provider", units=1, amount=0,
-                                               usage_ref="r"))
-    _refused(lambda: UsageEntry.objects.create(entry_id="use_3", lease=lease, source="provider", units=1,
-                                               amount=5, usage_ref="charged-without-transfer"))
-    _refused(lambda: UsageEntry.objects.create(entry_id="use_4", lease=lease, source="consumer", units=1,
-                                               amount=0, usage_ref="forged"))
+    _refused(
+        lambda: UsageEntry.objects.create(
+            entry_id="use_2", lease=lease, source="provider", units=1, amount=0, usage_ref="r"
+        )
+    )
+    _refused(
+        lambda: UsageEntry.objects.create(
+            entry_id="use_3", lease=lease, source="provider", units=1, amount=5, usage_ref="charged-without-transfer"
+        )
+    )
+    _refused(
+        lambda: UsageEntry.objects.create(
+            entry_id="use_4", lease=lease, source="consumer", units=1, amount=0, usage_ref="forged"
+        )
+    )
 
 
 def test_no_row_bills_more_units_than_were_reserved_or_reported(lease):
     # an invocation bills at most the units it reserved
-    inv = Invocation.objects.create(invocation_id="inv_y", lease=lease, resource=lease.resource, reserved=100,
-                                    reserved_units=10, started_at=timezone.now())
+    inv = Invocation.objects.create(
+        invocation_id="inv_y",
+        lease=lease,
+        resource=lease.resource,
+        reserved=100,
+        reserved_units=10,
+        started_at=timezone.now(),
+    )
     _refused(lambda: Invocation.objects.filter(pk=inv.pk).update(units=11))
     assert Invocation.objects.filter(pk=inv.pk).update(units=10, reported_units=5000) == 1
     # a usage entry bills at most the units reported (none reported: the reservation was billed)
-    _refused(lambda: UsageEntry.objects.create(entry_id="use_5", lease=lease, source="provider", units=6,
-                                               reported_units=5, amount=0, usage_ref="over"))
-    UsageEntry.objects.create(entry_id="use_6", lease=lease, source="proxy", units=6, reported_units=None, amount=0,
-                              usage_ref="silent")
+    _refused(
+        lambda: UsageEntry.objects.create(
+            entry_id="use_5", lease=lease, source="provider", units=6, reported_units=5, amount=0, usage_ref="over"
+        )
+    )
+    UsageEntry.objects.create(
+        entry_id="use_6", lease=lease, source="proxy", units=6, reported_units=None, amount=0, usage_ref="silent"
+    )

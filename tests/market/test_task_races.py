@@ -32,6 +32,7 @@ def run_together(*fns):
         def go():
             barrier.wait(10)
             return fn()
+
         return go
 
     threads = [in_thread(wrap(fn)) for fn in fns]
@@ -49,8 +50,7 @@ def test_two_concurrent_awards_one_wins(transactional_db, sign_in):
     # when both bids are awarded at once
     outs = run_together(
         lambda: fresh(creator).call("web3.market.awardBid", {"taskId": f.task["taskId"], "bidId": f.bid["bidId"]}),
-        lambda: fresh(creator).call("web3.market.awardBid", {"taskId": f.task["taskId"],
-                                                             "bidId": rival_bid["bidId"]}),
+        lambda: fresh(creator).call("web3.market.awardBid", {"taskId": f.task["taskId"], "bidId": rival_bid["bidId"]}),
     )
     # then exactly one award and one escrow lock
     codes = sorted(str(o["value"].code) for o in outs)
@@ -70,8 +70,12 @@ def test_review_racing_the_window_sweep(transactional_db, sign_in, settings):
     flows = [Flow(creator, bidder, price="1", review_sec=1).delivered() for _ in range(4)]
     # when each is accepted while the window sweep runs
     for f in flows:
-        outs = run_together(lambda f=f: fresh(creator).call("web3.market.reviewResult", {
-            "resultId": f.result["resultId"], "decision": "accept"}), task_sweeps.receipt_window_sweep)
+        outs = run_together(
+            lambda f=f: fresh(creator).call(
+                "web3.market.reviewResult", {"resultId": f.result["resultId"], "decision": "accept"}
+            ),
+            task_sweeps.receipt_window_sweep,
+        )
         assert "error" not in outs[1], outs[1]
     # then (after the deadline passed and the sweep ran once more) every receipt settled with one release
     later = timezone.now() + timedelta(seconds=2)
@@ -114,8 +118,9 @@ def test_two_concurrent_dispute_opens_make_one_dispute(transactional_db, sign_in
     assert f.review("reject").ok
     # when the deliverer opens twice at once
     params = {"taskId": f.task["taskId"], "reason": "done"}
-    outs = run_together(lambda: fresh(bidder).call("web3.dispute.open", params),
-                        lambda: fresh(bidder).call("web3.dispute.open", params))
+    outs = run_together(
+        lambda: fresh(bidder).call("web3.dispute.open", params), lambda: fresh(bidder).call("web3.dispute.open", params)
+    )
     # then one dispute, and one of the calls was merged into it
     results = [o["value"].result for o in outs]
     assert results[0]["disputeId"] == results[1]["disputeId"]
@@ -132,8 +137,10 @@ def test_two_payout_sweeps_at_once_pay_once(transactional_db, sign_in, settings)
         f = Flow(creator, bidder, price="1").delivered()
         assert f.review("reject").ok
         dispute_id = f.dispute().result["disputeId"]
-        assert arbitrator.call("web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule",
-                                                        "payeeShareBps": 5000, "rationale": "half"}).ok
+        assert arbitrator.call(
+            "web3.dispute.resolve",
+            {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 5000, "rationale": "half"},
+        ).ok
     if "audit.seal" in settings.WEB3_PERIODIC_JOBS:  # the checkpoint the payout gate waits for
         run_job("audit.seal")
     # when two payout sweeps run together

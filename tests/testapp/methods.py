@@ -31,8 +31,12 @@ class IncrementResult(serializers.Serializer):
 
 
 @method(
-    name="web3.test.increment", summary="Test-only: add to a counter.", group="test",
-    params=IncrementParams, result=IncrementResult, errors=["E_CONFLICT"],
+    name="web3.test.increment",
+    summary="Test-only: add to a counter.",
+    group="test",
+    params=IncrementParams,
+    result=IncrementResult,
+    errors=["E_CONFLICT"],
 )
 def increment(call, params):
     counter, _ = Counter.objects.get_or_create(name=params["name"])
@@ -61,8 +65,12 @@ class PeekParams(Params):
 
 
 @method(
-    name="web3.test.peek", summary="Test-only: read a counter (or, wrongly, write one).", group="test",
-    read_only=True, params=PeekParams, result=IncrementResult,
+    name="web3.test.peek",
+    summary="Test-only: read a counter (or, wrongly, write one).",
+    group="test",
+    read_only=True,
+    params=PeekParams,
+    result=IncrementResult,
 )
 def peek(call, params):
     table = Counter._meta.db_table
@@ -72,7 +80,10 @@ def peek(call, params):
         sql.execute(f"INSERT INTO {table} (name, value) VALUES (%s, 99)", [params["name"]])  # noqa: S608
     elif params["sneak"]:
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH w AS (INSERT INTO {table} (name, value) VALUES (%s, 99) RETURNING id) "  # noqa: S608
-                           f"SELECT id FROM w", [params["name"]])
+            cursor.execute(
+                f"WITH w AS (INSERT INTO {table} (name, value) VALUES (%s, 99) RETURNING id) "  # noqa: S608
+                f"SELECT id FROM w",
+                [params["name"]],
+            )
     counter = Counter.objects.filter(name=params["name"]).first()
     return {"name": params["name"], "value": counter.value if counter else 0}

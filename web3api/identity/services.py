@@ -84,8 +84,14 @@ def siwe_challenge(*, address: str, chain_id: int, domain: str, uri: str) -> Cha
         expiration_time=_iso(expires_at),
     ).prepare_message()
     SiweNonce.objects.create(
-        nonce=nonce, address=address.lower(), chain_id=chain_id, domain=domain, uri=uri,
-        message_sha256=message_digest(message), issued_at=now, expires_at=expires_at,
+        nonce=nonce,
+        address=address.lower(),
+        chain_id=chain_id,
+        domain=domain,
+        uri=uri,
+        message_sha256=message_digest(message),
+        issued_at=now,
+        expires_at=expires_at,
     )
     return Challenge(message=message, nonce=nonce, expires_at=expires_at)
 
@@ -101,8 +107,8 @@ def _nonce_in(message: str) -> str | None:
     if start < 0:
         return None
     start += len(NONCE_LINE)
-    candidate = message[start:start + 32]
-    if not NONCE_FORMAT.fullmatch(candidate) or message[start + 32:start + 33] != "\n":
+    candidate = message[start : start + 32]
+    if not NONCE_FORMAT.fullmatch(candidate) or message[start + 32 : start + 33] != "\n":
         return None
     return candidate
 
@@ -127,9 +133,7 @@ def _issued_nonce(message: str, now: datetime) -> SiweNonce:
 def _check_signature(message: str, signature: str, *, domain: str, nonce: str, now: datetime) -> None:
     """siwe's own checks of our issued text: signer, domain, nonce, expiry."""
     try:
-        siwe.SiweMessage.from_message(message=message).verify(
-            signature, domain=domain, nonce=nonce, timestamp=now
-        )
+        siwe.SiweMessage.from_message(message=message).verify(signature, domain=domain, nonce=nonce, timestamp=now)
     except siwe.DomainMismatch as exc:
         raise _refused("the message is for another domain") from exc
     except siwe.ExpiredMessage as exc:
@@ -159,9 +163,7 @@ def siwe_verify(*, message: str, signature: str, domain: str) -> Session:
 
     with transaction.atomic():
         # Single use: only one verify can flip used_at from NULL.
-        consumed = SiweNonce.objects.filter(
-            pk=nonce.pk, used_at__isnull=True, expires_at__gt=now
-        ).update(used_at=now)
+        consumed = SiweNonce.objects.filter(pk=nonce.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
         if consumed != 1:
             raise _refused("the nonce was already used or has expired")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -30,35 +30,62 @@ class AccountMoveResult(serializers.Serializer):
 def _out(t, actor_id):
     c = t.currency
     return {
-        "transferId": t.transfer_id, "actorId": actor_id, "amount": format_amount(t.amount, c),
-        "currency": c, "code": t.code, "available": format_amount(balances(actor_id)[c]["available"], c),
+        "transferId": t.transfer_id,
+        "actorId": actor_id,
+        "amount": format_amount(t.amount, c),
+        "currency": c,
+        "code": t.code,
+        "available": format_amount(balances(actor_id)[c]["available"], c),
         "createdAt": t.created_at,
     }
 
 
 @method(
-    name="web3.admin.creditAccount", summary="Deposit: credit an actor's account from outside.",
+    name="web3.admin.creditAccount",
+    summary="Deposit: credit an actor's account from outside.",
     moves_money=True,
-    group="admin", auth="staff", params=AccountMoveParams, result=AccountMoveResult, risk="high",
-    permissions=["staff only"], examples=[{"params": {
-        "actorId": "0x" + "ab" * 20, "amount": "100.00", "currency": "USDC", "reason": "bank deposit"}}],
+    group="admin",
+    auth="staff",
+    params=AccountMoveParams,
+    result=AccountMoveResult,
+    risk="high",
+    permissions=["staff only"],
+    examples=[
+        {"params": {"actorId": "0x" + "ab" * 20, "amount": "100.00", "currency": "USDC", "reason": "bank deposit"}}
+    ],
     description="Moves money from the external account to the actor. Send an Idempotency-Key: a retry with "
     "the same key and params returns the first answer and credits once.",
 )
 def admin_credit(call, params):
-    t = ledger.deposit(actor_id=params["actorId"], amount=parse_amount(params["amount"], params["currency"]),
-                       currency=params["currency"], by_actor_id=call.actor_id, reason=params["reason"])
+    t = ledger.deposit(
+        actor_id=params["actorId"],
+        amount=parse_amount(params["amount"], params["currency"]),
+        currency=params["currency"],
+        by_actor_id=call.actor_id,
+        reason=params["reason"],
+    )
     return _out(t, params["actorId"])
 
 
 @method(
-    name="web3.admin.debitAccount", summary="Withdrawal: debit an actor's account to the outside.",
+    name="web3.admin.debitAccount",
+    summary="Withdrawal: debit an actor's account to the outside.",
     moves_money=True,
-    group="admin", auth="staff", params=AccountMoveParams, result=AccountMoveResult, risk="high",
-    permissions=["staff only"], errors=["E_INSUFFICIENT_FUNDS"],
+    group="admin",
+    auth="staff",
+    params=AccountMoveParams,
+    result=AccountMoveResult,
+    risk="high",
+    permissions=["staff only"],
+    errors=["E_INSUFFICIENT_FUNDS"],
     description="Moves money from the actor to the external account; never more than is available.",
 )
 def admin_debit(call, params):
-    t = ledger.withdraw(actor_id=params["actorId"], amount=parse_amount(params["amount"], params["currency"]),
-                        currency=params["currency"], by_actor_id=call.actor_id, reason=params["reason"])
+    t = ledger.withdraw(
+        actor_id=params["actorId"],
+        amount=parse_amount(params["amount"], params["currency"]),
+        currency=params["currency"],
+        by_actor_id=call.actor_id,
+        reason=params["reason"],
+    )
     return _out(t, params["actorId"])

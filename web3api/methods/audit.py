@@ -19,8 +19,8 @@ PROOF_FORMAT = (
     "the RFC 8785 JSON of {seq, eventId, actorId, action, objectType, objectId, payloadSha256, prevHash, "
     "createdAt}; (3) leaf = sha256(0x00 || 32 bytes of event.hash), nodes = sha256(0x01 || left || right) "
     "(RFC 6962); walking `proof` from leaf index `leafIndex` in a tree of `treeSize` leaves (RFC 9162 "
-    "§2.1.3.2) must give `root`; (4) checkpoint.statement = \"openclaw-checkpoint/v1\\n<treeSize>\\n<root>"
-    "\\n<createdAt>\" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that "
+    '§2.1.3.2) must give `root`; (4) checkpoint.statement = "openclaw-checkpoint/v1\\n<treeSize>\\n<root>'
+    '\\n<createdAt>" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that '
     "address); (5) when `anchor` is set, the EVM transaction anchor.txHash on chain anchor.chainId carries "
     "the 32 root bytes as its input. market/audit/proofs.py verify_proof() does (1)-(4) with hashlib and "
     "eth-account only."
@@ -63,8 +63,12 @@ class QueryResult(serializers.Serializer):
 
 
 @method(
-    name="web3.audit.query", summary="Audit events the caller is a party to, newest first.",
-    group="audit", read_only=True, params=QueryParams, result=QueryResult,
+    name="web3.audit.query",
+    summary="Audit events the caller is a party to, newest first.",
+    group="audit",
+    read_only=True,
+    params=QueryParams,
+    result=QueryResult,
     permissions=["an actor sees events it is a party to; staff see all"],
 )
 def audit_query(call, params):
@@ -85,21 +89,31 @@ class TraceResult(serializers.Serializer):
 
 
 @method(
-    name="web3.audit.trace", summary="Every audit event of one object, oldest first.",
-    group="audit", read_only=True, params=TraceParams, result=TraceResult, errors=["E_NOT_FOUND"],
+    name="web3.audit.trace",
+    summary="Every audit event of one object, oldest first.",
+    group="audit",
+    read_only=True,
+    params=TraceParams,
+    result=TraceResult,
+    errors=["E_NOT_FOUND"],
     permissions=["parties to some event of the object, and staff; anyone else gets E_NOT_FOUND"],
 )
 def audit_trace(call, params):
-    events = audit_selectors.audit_trace(object_type=params["objectType"], object_id=params["objectId"],
-                                         actor_id=call.actor_id, is_staff=call.is_staff)
+    events = audit_selectors.audit_trace(
+        object_type=params["objectType"], object_id=params["objectId"], actor_id=call.actor_id, is_staff=call.is_staff
+    )
     shape = listed(audit_selectors.sealed_size())
     return {"objectType": params["objectType"], "objectId": params["objectId"], "items": [shape(e) for e in events]}
 
 
 class ProofParams(Params):
     eventId = id_field("audit event")
-    treeSize = serializers.IntegerField(required=False, min_value=1, max_value=MAX_TREE_SIZE,
-                                        help_text="Prove against this checkpoint; default: the first covering it.")
+    treeSize = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_TREE_SIZE,
+        help_text="Prove against this checkpoint; default: the first covering it.",
+    )
 
 
 class CheckpointSerializer(serializers.Serializer):
@@ -122,24 +136,31 @@ class ProofResult(serializers.Serializer):
 
 
 @method(
-    name="web3.audit.proof", summary="Inclusion proof of one audit event in a signed checkpoint.",
-    group="audit", read_only=True, params=ProofParams, result=ProofResult,
-    errors=["E_NOT_FOUND", "E_CONFLICT"], description=PROOF_FORMAT,
+    name="web3.audit.proof",
+    summary="Inclusion proof of one audit event in a signed checkpoint.",
+    group="audit",
+    read_only=True,
+    params=ProofParams,
+    result=ProofResult,
+    errors=["E_NOT_FOUND", "E_CONFLICT"],
+    description=PROOF_FORMAT,
     permissions=["parties to the event, and staff; anyone else gets E_NOT_FOUND"],
     prerequisites=["the event is sealed (E_CONFLICT until the next checkpoint, about a minute)"],
 )
 def audit_proof(call, params):
-    return audit_selectors.audit_proof(event_id=params["eventId"], actor_id=call.actor_id,
-                                       is_staff=call.is_staff, tree_size=params.get("treeSize"))
+    return audit_selectors.audit_proof(
+        event_id=params["eventId"], actor_id=call.actor_id, is_staff=call.is_staff, tree_size=params.get("treeSize")
+    )
 
 
 @status.part("audit")
 def _audit_status() -> tuple[str, str]:
     h = audit_selectors.audit_health()
     last = h["lastCheckpoint"]
-    parts = [f"checkpoint {last.tree_size} at {last.created_text} signed by {last.signer}" if last
-             else "no checkpoint yet",
-             f"{h['unsealed']} unsealed events"]
+    parts = [
+        f"checkpoint {last.tree_size} at {last.created_text} signed by {last.signer}" if last else "no checkpoint yet",
+        f"{h['unsealed']} unsealed events",
+    ]
     state = "degraded" if h["unsealedAgeSec"] > 600 else "ok"
     if not chain.configured():
         parts.append("chain anchoring off")

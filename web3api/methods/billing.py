@@ -20,8 +20,12 @@ class BillingStatusResult(KeyedResult):
 
 
 @method(
-    name="web3.billing.status", summary="Available and locked balance per currency, open settlements.",
-    group="billing", read_only=True, params=EmptyParams, result=BillingStatusResult,
+    name="web3.billing.status",
+    summary="Available and locked balance per currency, open settlements.",
+    group="billing",
+    read_only=True,
+    params=EmptyParams,
+    result=BillingStatusResult,
 )
 def billing_status(call, params):
     out = {
@@ -39,8 +43,12 @@ class BillingSummaryResult(KeyedResult):
 
 
 @method(
-    name="web3.billing.summary", summary="Billing status plus income, expense, net and recent settlements.",
-    group="billing", read_only=True, params=EmptyParams, result=BillingSummaryResult,
+    name="web3.billing.summary",
+    summary="Billing status plus income, expense, net and recent settlements.",
+    group="billing",
+    read_only=True,
+    params=EmptyParams,
+    result=BillingSummaryResult,
 )
 def billing_summary(call, params):
     out = money_summary(call.actor_id)

@@ -17,8 +17,12 @@ def _availability(m: registry.Method) -> dict:
 
 def _entry(m: registry.Method) -> dict:
     return {
-        "name": m.name, "summary": m.summary, "group": m.group, "readOnly": m.read_only,
-        "auth": m.auth, "availability": _availability(m),
+        "name": m.name,
+        "summary": m.summary,
+        "group": m.group,
+        "readOnly": m.read_only,
+        "auth": m.auth,
+        "availability": _availability(m),
     }
 
 
@@ -38,7 +42,9 @@ class CapabilityEntrySerializer(serializers.Serializer):
 
 class CapabilitiesListParams(Params):
     group = serializers.RegexField(
-        r"^[a-z][a-zA-Z]*$", max_length=40, required=False,
+        r"^[a-z][a-zA-Z]*$",
+        max_length=40,
+        required=False,
         help_text="Only methods of this group (the part after `web3.`), e.g. `market`.",
     )
 
@@ -48,9 +54,14 @@ class CapabilitiesListResult(serializers.Serializer):
 
 
 @method(
-    name="web3.capabilities.list", summary="List every method this market offers.",
-    group="capabilities", read_only=True, auth="none", params=CapabilitiesListParams,
-    result=CapabilitiesListResult, risk="none",
+    name="web3.capabilities.list",
+    summary="List every method this market offers.",
+    group="capabilities",
+    read_only=True,
+    auth="none",
+    params=CapabilitiesListParams,
+    result=CapabilitiesListResult,
+    risk="none",
     examples=[{"params": {"group": "market"}}],
 )
 def capabilities_list(call, params):
@@ -60,7 +71,8 @@ def capabilities_list(call, params):
 
 class CapabilitiesDescribeParams(Params):
     name = serializers.RegexField(
-        r"^web3\.[a-zA-Z]+\.[a-zA-Z]+$", max_length=100,
+        r"^web3\.[a-zA-Z]+\.[a-zA-Z]+$",
+        max_length=100,
         help_text="A method name from web3.capabilities.list.",
     )
 
@@ -78,7 +90,8 @@ class CapabilitiesDescribeResult(CapabilityEntrySerializer):
     errors = serializers.ListField(child=serializers.CharField(), help_text="Codes it may return.")
     examples = serializers.ListField(child=serializers.DictField())
     hashFields = serializers.ListField(
-        child=serializers.CharField(), required=False,
+        child=serializers.CharField(),
+        required=False,
         help_text="Fields hashed into the object's `hash` (RFC 8785 JSON of these plus its id).",
     )
 
@@ -86,8 +99,13 @@ class CapabilitiesDescribeResult(CapabilityEntrySerializer):
 @method(
     name="web3.capabilities.describe",
     summary="Everything needed to call one method: params schema, permissions, risk, cost, errors.",
-    group="capabilities", read_only=True, auth="none", params=CapabilitiesDescribeParams,
-    result=CapabilitiesDescribeResult, risk="none", errors=["E_NOT_FOUND"],
+    group="capabilities",
+    read_only=True,
+    auth="none",
+    params=CapabilitiesDescribeParams,
+    result=CapabilitiesDescribeResult,
+    risk="none",
+    errors=["E_NOT_FOUND"],
     examples=[{"params": {"name": "web3.siwe.challenge"}}],
 )
 def capabilities_describe(call, params):

@@ -35,70 +35,126 @@ class DisputeOpenOut(DisputeOut):
 
 
 @method(
-    name="web3.dispute.open", summary="The deliverer disputes a rejected or unreviewed result.", group="dispute",
-    params=DisputeOpenParams, result=DisputeOpenOut, hash_fields=DISPUTE_HASH_FIELDS, risk="medium",
-    permissions=["the deliverer of the task's result"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
-    prerequisites=["the result was rejected, or not reviewed by its reviewDeadline",
-                   "within WEB3_DISPUTE_WINDOW_SEC of the rejection or the review deadline",
-                   "at most WEB3_DISPUTES_PER_DAY disputes per day"],
+    name="web3.dispute.open",
+    summary="The deliverer disputes a rejected or unreviewed result.",
+    group="dispute",
+    params=DisputeOpenParams,
+    result=DisputeOpenOut,
+    hash_fields=DISPUTE_HASH_FIELDS,
+    risk="medium",
+    permissions=["the deliverer of the task's result"],
+    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
+    prerequisites=[
+        "the result was rejected, or not reviewed by its reviewDeadline",
+        "within WEB3_DISPUTE_WINDOW_SEC of the rejection or the review deadline",
+        "at most WEB3_DISPUTES_PER_DAY disputes per day",
+    ],
     description="Attaches an evidence bundle (task, award, artifact hashes, settlement state, audit event ids). "
     "A second open returns the live dispute with merged=true.",
 )
 def open_dispute(call, params):
-    dispute, merged = dispute_services.dispute_open(task_id=params["taskId"], actor_id=call.actor_id,
-                                                    reason=params["reason"], is_staff=call.is_staff)
+    dispute, merged = dispute_services.dispute_open(
+        task_id=params["taskId"], actor_id=call.actor_id, reason=params["reason"], is_staff=call.is_staff
+    )
     return dispute_out(dispute, merged=merged)
 
 
 class DisputeEvidenceParams(Params):
     disputeId = id_field("dispute")
     kind = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="e.g. text, log, screenshot, link.")
-    content = StrictCharField(max_length=MAX_EVIDENCE_BYTES, required=False, default="", allow_blank=True,
-                              trim_whitespace=False,
-                              help_text=f"The evidence itself, kept as sent: at most {MAX_EVIDENCE_BYTES} bytes of "
-                              "UTF-8 (the schema's maxLength counts characters; a character may take up to 4 "
-                              "bytes). Give content, uri or both.")
-    uri = StrictCharField(max_length=500, required=False, default="", allow_blank=True,
-                          help_text="Where the evidence can be fetched. Give content, uri or both.")
-    sha256 = serializers.RegexField(HEX64_PATTERN, help_text="Lowercase hex sha256 of the evidence: with content, "
-                                    "the sha256 of its UTF-8 bytes (no schema can say that; another value is "
-                                    "E_INVALID_ARGUMENT).")
+    content = StrictCharField(
+        max_length=MAX_EVIDENCE_BYTES,
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"The evidence itself, kept as sent: at most {MAX_EVIDENCE_BYTES} bytes of "
+        "UTF-8 (the schema's maxLength counts characters; a character may take up to 4 "
+        "bytes). Give content, uri or both.",
+    )
+    uri = StrictCharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Where the evidence can be fetched. Give content, uri or both.",
+    )
+    sha256 = serializers.RegexField(
+        HEX64_PATTERN,
+        help_text="Lowercase hex sha256 of the evidence: with content, "
+        "the sha256 of its UTF-8 bytes (no schema can say that; another value is "
+        "E_INVALID_ARGUMENT).",
+    )
 
-    json_schema = {"anyOf": [{"required": ["content"], "properties": {"content": {"minLength": 1}}},
-                             {"required": ["uri"], "properties": {"uri": {"pattern": TEXT_PATTERN}}}]}
+    json_schema = {
+        "anyOf": [
+            {"required": ["content"], "properties": {"content": {"minLength": 1}}},
+            {"required": ["uri"], "properties": {"uri": {"pattern": TEXT_PATTERN}}},
+        ]
+    }
 
 
 @method(
-    name="web3.dispute.submitEvidence", summary="A party adds evidence before the ruling (5 items each).",
-    group="dispute", params=DisputeEvidenceParams, result=EvidenceOut, permissions=["the dispute's parties"],
+    name="web3.dispute.submitEvidence",
+    summary="A party adds evidence before the ruling (5 items each).",
+    group="dispute",
+    params=DisputeEvidenceParams,
+    result=EvidenceOut,
+    permissions=["the dispute's parties"],
     errors=["E_NOT_FOUND", "E_CONFLICT"],
 )
 def submit_evidence(call, params):
     e = dispute_services.evidence_submit(
-        dispute_id=params["disputeId"], actor_id=call.actor_id, kind=params["kind"], sha256=params["sha256"],
-        content=params["content"], uri=params["uri"], is_staff=call.is_staff, is_arbitrator=call.is_arbitrator)
-    return {"evidenceId": e.evidence_id, "submitterActorId": e.submitter_actor_id, "kind": e.kind,
-            "content": e.content, "uri": e.uri, "sha256": e.sha256, "createdAt": e.created_at}
+        dispute_id=params["disputeId"],
+        actor_id=call.actor_id,
+        kind=params["kind"],
+        sha256=params["sha256"],
+        content=params["content"],
+        uri=params["uri"],
+        is_staff=call.is_staff,
+        is_arbitrator=call.is_arbitrator,
+    )
+    return {
+        "evidenceId": e.evidence_id,
+        "submitterActorId": e.submitter_actor_id,
+        "kind": e.kind,
+        "content": e.content,
+        "uri": e.uri,
+        "sha256": e.sha256,
+        "createdAt": e.created_at,
+    }
 
 
 class DisputeResolveParams(Params):
     disputeId = id_field("dispute")
     decision = serializers.ChoiceField(choices=Dispute.Decision.values)
-    payeeShareBps = serializers.IntegerField(min_value=0, max_value=10000, required=False,
-                                             help_text="With rule: the deliverer's share in basis points; "
-                                             "required with rule, refused with decline.")
+    payeeShareBps = serializers.IntegerField(
+        min_value=0,
+        max_value=10000,
+        required=False,
+        help_text="With rule: the deliverer's share in basis points; required with rule, refused with decline.",
+    )
     rationale = StrictCharField(max_length=5000)
 
-    json_schema = {"oneOf": [
-        {"properties": {"decision": {"enum": [Dispute.Decision.RULE.value]}}, "required": ["payeeShareBps"]},
-        {"properties": {"decision": {"enum": [Dispute.Decision.DECLINE.value]}},
-         "not": {"required": ["payeeShareBps"]}},
-    ]}
+    json_schema = {
+        "oneOf": [
+            {"properties": {"decision": {"enum": [Dispute.Decision.RULE.value]}}, "required": ["payeeShareBps"]},
+            {
+                "properties": {"decision": {"enum": [Dispute.Decision.DECLINE.value]}},
+                "not": {"required": ["payeeShareBps"]},
+            },
+        ]
+    }
 
 
 @method(
-    name="web3.dispute.resolve", summary="Rule (split the escrow) or decline (the prior outcome stands).",
-    group="dispute", auth="arbitrator", params=DisputeResolveParams, result=DisputeOut, risk="high",
+    name="web3.dispute.resolve",
+    summary="Rule (split the escrow) or decline (the prior outcome stands).",
+    group="dispute",
+    auth="arbitrator",
+    params=DisputeResolveParams,
+    result=DisputeOut,
+    risk="high",
     permissions=["an arbitrator who is not a party; after an appeal, another arbitrator than the first"],
     errors=["E_NOT_FOUND", "E_CONFLICT"],
     description="payee share = floor(amount x payeeShareBps / 10000) minor units to the deliverer, the rest back "
@@ -106,9 +162,15 @@ class DisputeResolveParams(Params):
     "final ruling) and the ruling's audit event is covered by a checkpoint.",
 )
 def resolve_dispute(call, params):
-    return dispute_out(dispute_services.dispute_resolve(
-        dispute_id=params["disputeId"], actor_id=call.actor_id, decision=params["decision"],
-        rationale=params["rationale"], payee_share_bps=params.get("payeeShareBps")))
+    return dispute_out(
+        dispute_services.dispute_resolve(
+            dispute_id=params["disputeId"],
+            actor_id=call.actor_id,
+            decision=params["decision"],
+            rationale=params["rationale"],
+            payee_share_bps=params.get("payeeShareBps"),
+        )
+    )
 
 
 class DisputeAppealParams(Params):
@@ -117,14 +179,24 @@ class DisputeAppealParams(Params):
 
 
 @method(
-    name="web3.dispute.appeal", summary="Appeal the first ruling within the appeal window.", group="dispute",
-    params=DisputeAppealParams, result=DisputeOut, permissions=["the dispute's parties"],
+    name="web3.dispute.appeal",
+    summary="Appeal the first ruling within the appeal window.",
+    group="dispute",
+    params=DisputeAppealParams,
+    result=DisputeOut,
+    permissions=["the dispute's parties"],
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
 )
 def appeal_dispute(call, params):
-    return dispute_out(dispute_services.dispute_appeal(
-        dispute_id=params["disputeId"], actor_id=call.actor_id, reason=params["reason"], is_staff=call.is_staff,
-        is_arbitrator=call.is_arbitrator))
+    return dispute_out(
+        dispute_services.dispute_appeal(
+            dispute_id=params["disputeId"],
+            actor_id=call.actor_id,
+            reason=params["reason"],
+            is_staff=call.is_staff,
+            is_arbitrator=call.is_arbitrator,
+        )
+    )
 
 
 class DisputeGetParams(Params):
@@ -132,12 +204,24 @@ class DisputeGetParams(Params):
 
 
 @method(
-    name="web3.dispute.get", summary="One dispute with its evidence and ruling.", group="dispute", read_only=True,
-    params=DisputeGetParams, result=DisputeOut, permissions=[PARTIES], errors=["E_NOT_FOUND"],
+    name="web3.dispute.get",
+    summary="One dispute with its evidence and ruling.",
+    group="dispute",
+    read_only=True,
+    params=DisputeGetParams,
+    result=DisputeOut,
+    permissions=[PARTIES],
+    errors=["E_NOT_FOUND"],
 )
 def get_dispute(call, params):
-    return dispute_out(dispute_selectors.dispute_get(dispute_id=params["disputeId"], actor_id=call.actor_id,
-                                                     is_staff=call.is_staff, is_arbitrator=call.is_arbitrator))
+    return dispute_out(
+        dispute_selectors.dispute_get(
+            dispute_id=params["disputeId"],
+            actor_id=call.actor_id,
+            is_staff=call.is_staff,
+            is_arbitrator=call.is_arbitrator,
+        )
+    )
 
 
 class DisputeListParams(Params):
@@ -152,15 +236,25 @@ class DisputeListOut(serializers.Serializer):
 
 
 @method(
-    name="web3.dispute.list", summary="Disputes: the caller's as a party; every dispute for arbitrators.",
-    group="dispute", read_only=True, params=DisputeListParams, result=DisputeListOut, permissions=[PARTIES],
+    name="web3.dispute.list",
+    summary="Disputes: the caller's as a party; every dispute for arbitrators.",
+    group="dispute",
+    read_only=True,
+    params=DisputeListParams,
+    result=DisputeListOut,
+    permissions=[PARTIES],
 )
 def list_disputes(call, params):
-    qs = dispute_selectors.dispute_list(actor_id=call.actor_id, is_staff=call.is_staff,
-                                        is_arbitrator=call.is_arbitrator, filters={"status": params.get("status")})
+    qs = dispute_selectors.dispute_list(
+        actor_id=call.actor_id,
+        is_staff=call.is_staff,
+        is_arbitrator=call.is_arbitrator,
+        filters={"status": params.get("status")},
+    )
     page = paginate(qs, params, lambda d: d)
-    seals = audit_selectors.seal_states({d.ruling_event_seq: d.seal_tree_size for d in page["items"]
-                                         if d.ruling_event_seq is not None})
+    seals = audit_selectors.seal_states(
+        {d.ruling_event_seq: d.seal_tree_size for d in page["items"] if d.ruling_event_seq is not None}
+    )
     page["items"] = [dispute_out(d, seal=seals.get(d.ruling_event_seq)) for d in page["items"]]
     return page
 
@@ -171,5 +265,7 @@ def _market_part() -> tuple[str, str]:
 
     c = market_counts()
     state = "degraded" if c["overduePayouts"] else "ok"
-    return state, (f"{c['openTasks']} open tasks, {c['awardedTasks']} awarded, {c['liveDisputes']} live disputes, "
-                   f"{c['overduePayouts']} payouts overdue")
+    return state, (
+        f"{c['openTasks']} open tasks, {c['awardedTasks']} awarded, {c['liveDisputes']} live disputes, "
+        f"{c['overduePayouts']} payouts overdue"
+    )

@@ -19,10 +19,14 @@ class ChallengeParams(Params):
     address = serializers.RegexField(
         ADDRESS_PATTERN, max_length=42, help_text="The wallet address that will sign (0x + 40 hex)."
     )
-    chainId = with_schema(serializers.IntegerField(
-        required=False, min_value=1, help_text="EIP-155 chain id, one the market accepts (WEB3_CHAIN_IDS); defaults "
-        "to the market's first."
-    ), enum=lambda: list(settings.WEB3_CHAIN_IDS))
+    chainId = with_schema(
+        serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="EIP-155 chain id, one the market accepts (WEB3_CHAIN_IDS); defaults to the market's first.",
+        ),
+        enum=lambda: list(settings.WEB3_CHAIN_IDS),
+    )
 
 
 class ChallengeResult(serializers.Serializer):
@@ -32,9 +36,15 @@ class ChallengeResult(serializers.Serializer):
 
 
 @method(
-    name="web3.siwe.challenge", summary="Get a Sign-In with Ethereum message to sign.",
-    group="siwe", read_only=False, auth="none", params=ChallengeParams, result=ChallengeResult,
-    risk="none", rate_limit="60/m",
+    name="web3.siwe.challenge",
+    summary="Get a Sign-In with Ethereum message to sign.",
+    group="siwe",
+    read_only=False,
+    auth="none",
+    params=ChallengeParams,
+    result=ChallengeResult,
+    risk="none",
+    rate_limit="60/m",
     description=(
         "Issues a single-use nonce (5-minute life) and the exact EIP-4361 message for `address`. "
         "Sign the message with the wallet (EIP-191 personal_sign) and send both to web3.siwe.verify, "
@@ -45,8 +55,10 @@ class ChallengeResult(serializers.Serializer):
 def siwe_challenge(call, params):
     domain, uri = _domain_and_uri(call.request)
     return services.siwe_challenge(
-        address=params["address"], chain_id=params.get("chainId", settings.WEB3_CHAIN_IDS[0]),
-        domain=domain, uri=uri,
+        address=params["address"],
+        chain_id=params.get("chainId", settings.WEB3_CHAIN_IDS[0]),
+        domain=domain,
+        uri=uri,
     )
 
 
@@ -77,10 +89,18 @@ class VerifyResult(serializers.Serializer):
 
 
 @method(
-    name="web3.siwe.verify", summary="Exchange a signed SIWE message for a bearer token.",
-    group="siwe", read_only=False, auth="none", params=VerifyParams, result=VerifyResult,
-    risk="low", rate_limit="60/m", errors=["E_AUTH_REQUIRED"],
-    prerequisites=["web3.siwe.challenge"], atomic=False,
+    name="web3.siwe.verify",
+    summary="Exchange a signed SIWE message for a bearer token.",
+    group="siwe",
+    read_only=False,
+    auth="none",
+    params=VerifyParams,
+    result=VerifyResult,
+    risk="low",
+    rate_limit="60/m",
+    errors=["E_AUTH_REQUIRED"],
+    prerequisites=["web3.siwe.challenge"],
+    atomic=False,
     description=(
         "Only the exact text web3.siwe.challenge issued signs in. Any change to it is refused "
         "before it is read: an edited statement, added Resources, Request ID or Not Before, the "
@@ -106,8 +126,13 @@ class WhoamiResult(serializers.Serializer):
 
 
 @method(
-    name="web3.identity.whoami", summary="Who the market takes the caller to be.",
-    group="identity", read_only=True, auth="actor", params=EmptyParams, result=WhoamiResult,
+    name="web3.identity.whoami",
+    summary="Who the market takes the caller to be.",
+    group="identity",
+    read_only=True,
+    auth="actor",
+    params=EmptyParams,
+    result=WhoamiResult,
     risk="none",
 )
 def identity_whoami(call, params):
@@ -115,8 +140,13 @@ def identity_whoami(call, params):
 
 
 @method(
-    name="web3.identity.logout", summary="Revoke the bearer token used for this call.",
-    group="identity", read_only=False, auth="actor", params=EmptyParams, result=OkResult,
+    name="web3.identity.logout",
+    summary="Revoke the bearer token used for this call.",
+    group="identity",
+    read_only=False,
+    auth="actor",
+    params=EmptyParams,
+    result=OkResult,
     risk="none",
 )
 def identity_logout(call, params):

@@ -22,9 +22,11 @@ class PricingOut(serializers.Serializer):
     unitPrice = serializers.CharField(help_text="Decimal string: the price of `per` units.")
     currency = serializers.CharField()
     per = serializers.ChoiceField(
-        choices=PER_CHOICES, help_text="How many units unitPrice is for: 1 for call and query, 1000000 for token "
+        choices=PER_CHOICES,
+        help_text="How many units unitPrice is for: 1 for call and query, 1000000 for token "
         "and byte. cost = units x unitPrice / per, rounded up to the currency's scale. Derived from the unit: it "
-        "is not part of the resource's hash.")
+        "is not part of the resource's hash.",
+    )
 
 
 def pricing_shape(unit: str, unit_price: int, currency: str) -> dict:
@@ -52,38 +54,62 @@ class LeaseSerializer(serializers.Serializer):
 def lease_out(lease) -> dict:
     c = lease.currency
     return {
-        "leaseId": lease.lease_id, "resourceId": lease.resource.resource_id,
-        "consumerActorId": lease.consumer_actor_id, "providerActorId": lease.provider_actor_id,
-        "status": lease.status, "pricing": pricing_shape(lease.unit, lease.unit_price, c),
-        "maxCost": format_amount(lease.max_cost, c), "spent": format_amount(lease.spent, c),
-        "remaining": format_amount(lease.remaining, c), "ttlSec": lease.ttl_sec, "expiresAt": lease.expires_at,
-        "settlementId": lease.settlement.settlement_id, "hash": lease.hash, "createdAt": lease.created_at,
+        "leaseId": lease.lease_id,
+        "resourceId": lease.resource.resource_id,
+        "consumerActorId": lease.consumer_actor_id,
+        "providerActorId": lease.provider_actor_id,
+        "status": lease.status,
+        "pricing": pricing_shape(lease.unit, lease.unit_price, c),
+        "maxCost": format_amount(lease.max_cost, c),
+        "spent": format_amount(lease.spent, c),
+        "remaining": format_amount(lease.remaining, c),
+        "ttlSec": lease.ttl_sec,
+        "expiresAt": lease.expires_at,
+        "settlementId": lease.settlement.settlement_id,
+        "hash": lease.hash,
+        "createdAt": lease.created_at,
         "endedAt": lease.ended_at,
     }
 
 
 class IssueParams(Params):
     resourceId = id_field("resource", help_text="Id of the resource (res_...).")
-    maxCost = money_field("Budget locked from the caller into the lease's settlement, in the resource's currency "
-                          "(with at most its scale of decimals).")
+    maxCost = money_field(
+        "Budget locked from the caller into the lease's settlement, in the resource's currency "
+        "(with at most its scale of decimals)."
+    )
     ttlSec = serializers.IntegerField(min_value=1, max_value=services.MAX_TTL_SEC, help_text="Lease lifetime.")
 
 
 @method(
-    name="web3.leases.issue", summary="Lease a published resource: locks maxCost from the caller.",
+    name="web3.leases.issue",
+    summary="Lease a published resource: locks maxCost from the caller.",
     moves_money=True,
-    group="leases", params=IssueParams, result=LeaseSerializer, hash_fields=LEASE_HASH_FIELDS, risk="medium",
+    group="leases",
+    params=IssueParams,
+    result=LeaseSerializer,
+    hash_fields=LEASE_HASH_FIELDS,
+    risk="medium",
     permissions=["any actor but the resource's provider"],
-    pricing={"model": "escrow", "detail": "maxCost is locked; usage is released to the provider as it is used "
-             "and the rest is refunded when the lease ends"},
+    pricing={
+        "model": "escrow",
+        "detail": "maxCost is locked; usage is released to the provider as it is used "
+        "and the rest is refunded when the lease ends",
+    },
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_INSUFFICIENT_FUNDS"],
     description="An unpublished resource takes no new leases: E_CONFLICT. The lease keeps the resource's "
     "pricing and policy as they are now.",
     examples=[{"params": {"resourceId": "res_...", "maxCost": "5.00", "ttlSec": 3600}}],
 )
 def issue(call, params):
-    return lease_out(services.lease_issue(resource_id=params["resourceId"], consumer_actor_id=call.actor_id,
-                                          max_cost=params["maxCost"], ttl_sec=params["ttlSec"]))
+    return lease_out(
+        services.lease_issue(
+            resource_id=params["resourceId"],
+            consumer_actor_id=call.actor_id,
+            max_cost=params["maxCost"],
+            ttl_sec=params["ttlSec"],
+        )
+    )
 
 
 class LeaseIdParams(Params):
@@ -91,8 +117,14 @@ class LeaseIdParams(Params):
 
 
 @method(
-    name="web3.leases.get", summary="One lease.", group="leases", read_only=True, params=LeaseIdParams,
-    result=LeaseSerializer, hash_fields=LEASE_HASH_FIELDS, errors=["E_NOT_FOUND"],
+    name="web3.leases.get",
+    summary="One lease.",
+    group="leases",
+    read_only=True,
+    params=LeaseIdParams,
+    result=LeaseSerializer,
+    hash_fields=LEASE_HASH_FIELDS,
+    errors=["E_NOT_FOUND"],
     permissions=["its consumer, its provider and staff; anyone else gets E_NOT_FOUND"],
 )
 def get(call, params):
@@ -102,8 +134,9 @@ def get(call, params):
 class LeaseListParams(Params):
     status = serializers.ChoiceField(choices=LEASE_STATUSES, required=False)
     resourceId = serializers.CharField(max_length=40, required=False)
-    role = serializers.ChoiceField(choices=["consumer", "provider"], required=False,
-                                   help_text="Only leases where the caller has this role.")
+    role = serializers.ChoiceField(
+        choices=["consumer", "provider"], required=False, help_text="Only leases where the caller has this role."
+    )
     limit = limit_field()
     cursor = cursor_field()
 
@@ -114,31 +147,41 @@ class LeaseListResult(serializers.Serializer):
 
 
 @method(
-    name="web3.leases.list", summary="The caller's leases (as consumer or provider), newest first.",
-    group="leases", read_only=True, params=LeaseListParams, result=LeaseListResult,
+    name="web3.leases.list",
+    summary="The caller's leases (as consumer or provider), newest first.",
+    group="leases",
+    read_only=True,
+    params=LeaseListParams,
+    result=LeaseListResult,
 )
 def list_(call, params):
-    qs = selectors.lease_list(actor_id=call.actor_id,
-                              filters={k: params.get(k) for k in ("status", "resourceId", "role")})
+    qs = selectors.lease_list(
+        actor_id=call.actor_id, filters={k: params.get(k) for k in ("status", "resourceId", "role")}
+    )
     return paginate(qs, params, lease_out)
 
 
 @method(
-    name="web3.leases.revoke", summary="End a lease now; the unspent budget goes back to the consumer.",
+    name="web3.leases.revoke",
+    summary="End a lease now; the unspent budget goes back to the consumer.",
     moves_money=True,
-    group="leases", params=LeaseIdParams, result=LeaseSerializer, hash_fields=LEASE_HASH_FIELDS,
-    permissions=["its consumer or provider"], errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED"],
+    group="leases",
+    params=LeaseIdParams,
+    result=LeaseSerializer,
+    hash_fields=LEASE_HASH_FIELDS,
+    permissions=["its consumer or provider"],
+    errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED"],
 )
 def revoke(call, params):
-    return lease_out(services.lease_revoke(lease_id=params["leaseId"], actor_id=call.actor_id,
-                                           is_staff=call.is_staff))
+    return lease_out(services.lease_revoke(lease_id=params["leaseId"], actor_id=call.actor_id, is_staff=call.is_staff))
 
 
 class AppendParams(Params):
     leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
     units = serializers.IntegerField(min_value=1, max_value=10**15, help_text="Usage in the lease's pricing unit.")
-    usageRef = StrictCharField(max_length=120, help_text="The provider's own reference; the same one again "
-                               "returns the first entry.")
+    usageRef = StrictCharField(
+        max_length=120, help_text="The provider's own reference; the same one again returns the first entry."
+    )
 
 
 class UsageEntrySerializer(serializers.Serializer):
@@ -147,8 +190,9 @@ class UsageEntrySerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["proxy", "provider"])
     units = serializers.IntegerField(help_text="Units billed (= billedUnits).")
     reportedUnits = serializers.IntegerField(allow_null=True, help_text="The units the provider reported.")
-    billedUnits = serializers.IntegerField(help_text="reportedUnits, or fewer when the remaining budget pays for "
-                                           "fewer: the units `amount` pays for.")
+    billedUnits = serializers.IntegerField(
+        help_text="reportedUnits, or fewer when the remaining budget pays for fewer: the units `amount` pays for."
+    )
     amount = serializers.CharField(help_text="units x the lease's price, rounded up, at most what remained.")
     currency = serializers.CharField()
     usageRef = serializers.CharField()
@@ -157,9 +201,13 @@ class UsageEntrySerializer(serializers.Serializer):
 
 
 @method(
-    name="web3.ledger.append", summary="The provider of a lease records usage the proxy cannot see.",
+    name="web3.ledger.append",
+    summary="The provider of a lease records usage the proxy cannot see.",
     moves_money=True,
-    group="ledger", params=AppendParams, result=UsageEntrySerializer, risk="medium",
+    group="ledger",
+    params=AppendParams,
+    result=UsageEntrySerializer,
+    risk="medium",
     permissions=["the lease's provider only (its consumer: E_FORBIDDEN; others: E_NOT_FOUND)"],
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_REVOKED"],
     description="The amount comes from the lease's price, never from the caller. The same usageRef again returns "
@@ -168,9 +216,23 @@ class UsageEntrySerializer(serializers.Serializer):
     "reportedUnits.",
 )
 def append(call, params):
-    entry, lease = services.usage_append(lease_id=params["leaseId"], actor_id=call.actor_id, units=params["units"],
-                                         usage_ref=params["usageRef"], is_staff=call.is_staff)
-    return {"entryId": entry.entry_id, "leaseId": lease.lease_id, "source": entry.source, "units": entry.units,
-            "reportedUnits": entry.reported_units, "billedUnits": entry.units,
-            "amount": format_amount(entry.amount, lease.currency), "currency": lease.currency,
-            "usageRef": entry.usage_ref, "leaseStatus": lease.status, "createdAt": entry.created_at}
+    entry, lease = services.usage_append(
+        lease_id=params["leaseId"],
+        actor_id=call.actor_id,
+        units=params["units"],
+        usage_ref=params["usageRef"],
+        is_staff=call.is_staff,
+    )
+    return {
+        "entryId": entry.entry_id,
+        "leaseId": lease.lease_id,
+        "source": entry.source,
+        "units": entry.units,
+        "reportedUnits": entry.reported_units,
+        "billedUnits": entry.units,
+        "amount": format_amount(entry.amount, lease.currency),
+        "currency": lease.currency,
+        "usageRef": entry.usage_ref,
+        "leaseStatus": lease.status,
+        "createdAt": entry.created_at,
+    }

@@ -24,19 +24,35 @@ class SubmitResultParams(Params):
 
 
 @method(
-    name="web3.market.submitResult", summary="Deliver the result of an awarded task (once, before deliverBy).",
-    group="market", params=SubmitResultParams, result=TaskResultOut, hash_fields=RESULT_HASH_FIELDS,
-    permissions=["the awarded bidder"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
-    prerequisites=["an active award of this task to the caller", "no result yet for the award",
-                   "before the award's deliverBy"],
+    name="web3.market.submitResult",
+    summary="Deliver the result of an awarded task (once, before deliverBy).",
+    group="market",
+    params=SubmitResultParams,
+    result=TaskResultOut,
+    hash_fields=RESULT_HASH_FIELDS,
+    permissions=["the awarded bidder"],
+    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
+    prerequisites=[
+        "an active award of this task to the caller",
+        "no result yet for the award",
+        "before the award's deliverBy",
+    ],
     description="After deliverBy the award takes no result: E_EXPIRED by the clock, even before any sweep runs. "
-    + UNDELIVERED + " A revoked award takes no result either (E_CONFLICT).",
+    + UNDELIVERED
+    + " A revoked award takes no result either (E_CONFLICT).",
 )
 def submit_result(call, params):
     artifacts = [dict(a) for a in params["artifacts"]]
-    return result_out(result_services.result_submit(task_id=params["taskId"], actor_id=call.actor_id,
-                                                    summary=params["summary"], artifacts=artifacts,
-                                                    signature=params.get("signature"), is_staff=call.is_staff))
+    return result_out(
+        result_services.result_submit(
+            task_id=params["taskId"],
+            actor_id=call.actor_id,
+            summary=params["summary"],
+            artifacts=artifacts,
+            signature=params.get("signature"),
+            is_staff=call.is_staff,
+        )
+    )
 
 
 class ReviewResultParams(Params):
@@ -52,10 +68,15 @@ class ReviewResultOut(serializers.Serializer):
 
 
 @method(
-    name="web3.market.reviewResult", summary="Accept (pays the deliverer) or reject (opens the dispute window).",
+    name="web3.market.reviewResult",
+    summary="Accept (pays the deliverer) or reject (opens the dispute window).",
     moves_money=True,
-    group="market", params=ReviewResultParams, result=ReviewResultOut, risk="high",
-    permissions=["the task's creator"], errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
+    group="market",
+    params=ReviewResultParams,
+    result=ReviewResultOut,
+    risk="high",
+    permissions=["the task's creator"],
+    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
     prerequisites=["the result is result_submitted", "before its reviewDeadline"],
     description="accept releases the escrow to the deliverer at once (receipt_settled, task_closed). reject "
     "leaves the receipt pending for WEB3_DISPUTE_WINDOW_SEC: with no dispute from the deliverer in that "
@@ -63,6 +84,11 @@ class ReviewResultOut(serializers.Serializer):
 )
 def review_result(call, params):
     result, receipt = result_services.result_review(
-        result_id=params["resultId"], actor_id=call.actor_id, decision=params["decision"], reason=params["reason"],
-        signature=params.get("signature"), is_staff=call.is_staff)
+        result_id=params["resultId"],
+        actor_id=call.actor_id,
+        decision=params["decision"],
+        reason=params["reason"],
+        signature=params.get("signature"),
+        is_staff=call.is_staff,
+    )
     return {"result": result_out(result), "receipt": receipt_out(receipt)}

@@ -43,10 +43,16 @@ class NoParams(Params):
 
 
 @method(
-    name="web3.monitor.metrics", summary="The value of every metric the alert rules can watch.", group="monitor",
-    read_only=True, auth="staff", params=NoParams, result=MetricsOut, permissions=STAFF,
+    name="web3.monitor.metrics",
+    summary="The value of every metric the alert rules can watch.",
+    group="monitor",
+    read_only=True,
+    auth="staff",
+    params=NoParams,
+    result=MetricsOut,
+    permissions=STAFF,
     description="Costly metrics (invariant_violations) show the monitor job's last reading and its time; "
-                "the others are read now. Rate metrics are shown over 5 minutes; a rule chooses its own window.",
+    "the others are read now. Rate metrics are shown over 5 minutes; a rule chooses its own window.",
 )
 def metrics(call, params):
     return {"metrics": monitor_selectors.metric_values()}
@@ -67,9 +73,11 @@ class RuleOut(serializers.Serializer):
     lastValue = serializers.FloatField(allow_null=True)
     lastEvaluatedAt = serializers.DateTimeField(allow_null=True)
     firingAlertId = serializers.CharField(allow_null=True, help_text="The rule's oldest unresolved alert, if any.")
-    firingAlertIds = serializers.ListField(child=serializers.CharField(),
-                                           help_text="Every unresolved alert of the rule (one per group of a "
-                                                     "grouped metric such as invariant_violations).")
+    firingAlertIds = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every unresolved alert of the rule (one per group of a "
+        "grouped metric such as invariant_violations).",
+    )
 
 
 class RuleListOut(serializers.Serializer):
@@ -77,8 +85,14 @@ class RuleListOut(serializers.Serializer):
 
 
 @method(
-    name="web3.monitor.listRules", summary="Every alert rule with its evaluation state.", group="monitor",
-    read_only=True, auth="staff", params=NoParams, result=RuleListOut, permissions=STAFF,
+    name="web3.monitor.listRules",
+    summary="Every alert rule with its evaluation state.",
+    group="monitor",
+    read_only=True,
+    auth="staff",
+    params=NoParams,
+    result=RuleListOut,
+    permissions=STAFF,
 )
 def list_rules(call, params):
     firing: dict[int, list] = {}
@@ -93,17 +107,28 @@ class UpsertRuleParams(Params):
     severity = serializers.ChoiceField(choices=AlertRule.Severity.values, required=False, help_text=NEW_RULE)
     metric = serializers.ChoiceField(choices=list(monitor_selectors.METRICS), required=False, help_text=NEW_RULE)
     comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values, required=False)
-    threshold = StrictDecimalField(max_digits=20, decimal_places=6, required=False,
-                                   help_text="A number (or a decimal string) the metric is compared with; a number "
-                                   "is rounded to 6 decimals, a string has at most 6. " + NEW_RULE)
-    windowSec = serializers.IntegerField(min_value=60, max_value=7 * 86400, required=False,
-                                         help_text="Window of a rate metric (default 300).")
-    forSec = serializers.IntegerField(min_value=0, max_value=86400, required=False,
-                                      help_text="How long the condition must hold before the alert fires (default 0).")
+    threshold = StrictDecimalField(
+        max_digits=20,
+        decimal_places=6,
+        required=False,
+        help_text="A number (or a decimal string) the metric is compared with; a number "
+        "is rounded to 6 decimals, a string has at most 6. " + NEW_RULE,
+    )
+    windowSec = serializers.IntegerField(
+        min_value=60, max_value=7 * 86400, required=False, help_text="Window of a rate metric (default 300)."
+    )
+    forSec = serializers.IntegerField(
+        min_value=0,
+        max_value=86400,
+        required=False,
+        help_text="How long the condition must hold before the alert fires (default 0).",
+    )
     enabled = serializers.BooleanField(required=False)
-    silencedUntil = StrictDateTimeField(required=False, allow_null=True,
-                                        help_text="Until then alerts are recorded but nobody is notified; null lifts "
-                                        "the silence.")
+    silencedUntil = StrictDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Until then alerts are recorded but nobody is notified; null lifts the silence.",
+    )
 
 
 class UpsertRuleOut(RuleOut):
@@ -114,12 +139,18 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
 
 
 @method(
-    name="web3.monitor.upsertRule", summary="Create an alert rule, or change the given fields of one, by name.",
-    group="monitor", auth="staff", params=UpsertRuleParams, result=UpsertRuleOut, permissions=STAFF, risk="medium",
+    name="web3.monitor.upsertRule",
+    summary="Create an alert rule, or change the given fields of one, by name.",
+    group="monitor",
+    auth="staff",
+    params=UpsertRuleParams,
+    result=UpsertRuleOut,
+    permissions=STAFF,
+    risk="medium",
     errors=["E_INVALID_ARGUMENT"],
     description="A new rule needs severity, metric and threshold (E_INVALID_ARGUMENT naming the missing ones; "
-                "whether a rule of that name exists is the market's state, so the params schema cannot require "
-                "them); comparator defaults to gt. Fields left out of a call on an existing rule keep their values.",
+    "whether a rule of that name exists is the market's state, so the params schema cannot require "
+    "them); comparator defaults to gt. Fields left out of a call on an existing rule keep their values.",
     examples=[{"params": {"name": "disputes-open", "severity": "P1", "metric": "disputes_open", "threshold": 50}}],
 )
 def upsert_rule(call, params):
@@ -138,8 +169,10 @@ class ObservationOut(serializers.Serializer):
 class AlertOut(serializers.Serializer):
     alertId = serializers.CharField()
     rule = serializers.CharField()
-    key = serializers.CharField(allow_null=True, help_text="For a grouped metric, the group this alert is about "
-                                                           "(invariant_violations: the monitor); else null.")
+    key = serializers.CharField(
+        allow_null=True,
+        help_text="For a grouped metric, the group this alert is about (invariant_violations: the monitor); else null.",
+    )
     severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
     metric = serializers.CharField()
     comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
@@ -174,8 +207,14 @@ class HistoryOut(serializers.Serializer):
 
 
 @method(
-    name="web3.monitor.history", summary="Alerts, newest first, with the values each saw.", group="monitor",
-    read_only=True, auth="staff", params=HistoryParams, result=HistoryOut, permissions=STAFF,
+    name="web3.monitor.history",
+    summary="Alerts, newest first, with the values each saw.",
+    group="monitor",
+    read_only=True,
+    auth="staff",
+    params=HistoryParams,
+    result=HistoryOut,
+    permissions=STAFF,
 )
 def history(call, params):
     filters = {k: params.get(k) for k in ("rule", "status", "severity")}
@@ -189,10 +228,16 @@ class AcknowledgeParams(Params):
 
 
 @method(
-    name="web3.monitor.acknowledge", summary="Acknowledge an active alert: someone is on it.", group="monitor",
-    auth="staff", params=AcknowledgeParams, result=AlertOut, permissions=STAFF, errors=["E_NOT_FOUND", "E_CONFLICT"],
+    name="web3.monitor.acknowledge",
+    summary="Acknowledge an active alert: someone is on it.",
+    group="monitor",
+    auth="staff",
+    params=AcknowledgeParams,
+    result=AlertOut,
+    permissions=STAFF,
+    errors=["E_NOT_FOUND", "E_CONFLICT"],
     description="active -> acknowledged; the alert stays until its condition clears (then resolved). "
-                "An acknowledged or resolved alert: E_CONFLICT.",
+    "An acknowledged or resolved alert: E_CONFLICT.",
 )
 def acknowledge(call, params):
     alert = monitor_services.alert_acknowledge(alert_id=params["alertId"], by_actor_id=call.actor_id)
@@ -210,23 +255,33 @@ def _monitoring_part() -> tuple[str, str]:
     problems = []
     if health["enabledRules"] and health["stale"]:
         age = health["evaluationAgeSec"]
-        problems.append("alert rules never evaluated" if age is None else
-                        f"alert rules last evaluated {age} s ago (are Celery beat and a worker running?)")
+        problems.append(
+            "alert rules never evaluated"
+            if age is None
+            else f"alert rules last evaluated {age} s ago (are Celery beat and a worker running?)"
+        )
     elif health["staleRules"]:
         n = len(health["staleRules"])
         problems.append(f"{n} alert rule{'' if n == 1 else 's'} not evaluated lately (see the log)")
     if health["retrying"] or health["givenUp"]:
-        problems.append(f"alert notifications undelivered: {health['retrying']} retrying, "
-                        f"{health['givenUp']} given up in the last day")
+        problems.append(
+            f"alert notifications undelivered: {health['retrying']} retrying, "
+            f"{health['givenUp']} given up in the last day"
+        )
     firing = list(monitor_selectors.firing_alerts())
     quiet = {a.pk for a in firing if a.silenced or (a.rule.silenced_until and a.rule.silenced_until > now)}
     if firing:
         # Counts only: any signed-in actor reads the summary; which rule fires is for staff
         # (web3.monitor.history), not for someone timing an attack.
-        by_severity = ", ".join(f"{sev}: {sum(a.severity == sev for a in firing)}"
-                                for sev in sorted({a.severity for a in firing}))
+        by_severity = ", ".join(
+            f"{sev}: {sum(a.severity == sev for a in firing)}" for sev in sorted({a.severity for a in firing})
+        )
         silenced = f"; {len(quiet)} silenced" if quiet else ""
         problems.insert(0, f"{len(firing)} alert{'' if len(firing) == 1 else 's'} firing ({by_severity}{silenced})")
-    loud = (len(quiet) < len(firing) or (health["enabledRules"] and health["stale"]) or health["staleRules"]
-            or health["givenUp"])
+    loud = (
+        len(quiet) < len(firing)
+        or (health["enabledRules"] and health["stale"])
+        or health["staleRules"]
+        or health["givenUp"]
+    )
     return ("degraded" if loud else "ok"), "; ".join(problems) or "no alerts firing"

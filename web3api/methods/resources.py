@@ -28,42 +28,70 @@ TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 # An http(s) URL with a host, as RFC 3986 spells it in ASCII: no credentials, no fragment, a port of
 # 1-65535. The market's own check (market.outbound.check_endpoint_syntax) accepts all of these.
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
-ENDPOINT = (rf"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::{_PORT})?"
-            r"(?:[/?][A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")
-ENDPOINT_HELP = ("an http(s) URL with a host, without credentials or a fragment. Unless the operator allows "
-                 "private endpoints, a host that is (or, when called, resolves to) a loopback, private, "
-                 "link-local or metadata address is refused.")
+ENDPOINT = (
+    rf"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::{_PORT})?"
+    r"(?:[/?][A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$"
+)
+ENDPOINT_HELP = (
+    "an http(s) URL with a host, without credentials or a fragment. Unless the operator allows "
+    "private endpoints, a host that is (or, when called, resolves to) a loopback, private, "
+    "link-local or metadata address is refused."
+)
 
 
 def endpoint_field(help_text: str, **kwargs) -> StrictCharField:
-    return with_schema(StrictCharField(max_length=2000, help_text=f"{help_text} It is {ENDPOINT_HELP}", **kwargs),
-                       format="uri", pattern=ENDPOINT)
+    return with_schema(
+        StrictCharField(max_length=2000, help_text=f"{help_text} It is {ENDPOINT_HELP}", **kwargs),
+        format="uri",
+        pattern=ENDPOINT,
+    )
 
 
 class PricingSerializer(Params):
-    unit = serializers.ChoiceField(choices=["token", "call", "query", "byte"],
-                                   help_text="model: token|call; search: query|call; storage: byte|call.")
-    unitPrice = money_field("Price per unit (call, query) or per 1,000,000 units (token, byte).", positive=False,
-                            currency="currency")
+    unit = serializers.ChoiceField(
+        choices=["token", "call", "query", "byte"],
+        help_text="model: token|call; search: query|call; storage: byte|call.",
+    )
+    unitPrice = money_field(
+        "Price per unit (call, query) or per 1,000,000 units (token, byte).", positive=False, currency="currency"
+    )
     currency = currency_field()
 
 
 class PolicySerializer(Params):
-    maxConcurrent = serializers.IntegerField(min_value=1, max_value=1000, required=False,
-                                             help_text="Calls one lease may have running at once (default 4).")
-    maxTokens = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False, allow_null=True,
-                                         help_text="Cap on max_tokens per openai-compat call.")
+    maxConcurrent = serializers.IntegerField(
+        min_value=1, max_value=1000, required=False, help_text="Calls one lease may have running at once (default 4)."
+    )
+    maxTokens = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000_000,
+        required=False,
+        allow_null=True,
+        help_text="Cap on max_tokens per openai-compat call.",
+    )
     allowTools = serializers.BooleanField(required=False, help_text="Whether calls may pass tools (default false).")
-    maxBytes = serializers.IntegerField(min_value=1, max_value=1024 * 1024, required=False, allow_null=True,
-                                        help_text="Cap on a call's input (and a blob's size) in bytes.")
+    maxBytes = serializers.IntegerField(
+        min_value=1,
+        max_value=1024 * 1024,
+        required=False,
+        allow_null=True,
+        help_text="Cap on a call's input (and a blob's size) in bytes.",
+    )
     allowMime = serializers.ListField(
-        child=serializers.RegexField(r"^[a-z0-9.+-]+/([a-z0-9.+-]+|\*)$", max_length=100), required=False,
-        max_length=20, help_text="Content types a blob may have (empty: any).")
+        child=serializers.RegexField(r"^[a-z0-9.+-]+/([a-z0-9.+-]+|\*)$", max_length=100),
+        required=False,
+        max_length=20,
+        help_text="Content types a blob may have (empty: any).",
+    )
 
 
 def _tags_field(**kwargs):
-    return serializers.ListField(child=serializers.RegexField(TAG, max_length=40), max_length=20,
-                                 help_text="Lowercase tags for discovery.", **kwargs)
+    return serializers.ListField(
+        child=serializers.RegexField(TAG, max_length=40),
+        max_length=20,
+        help_text="Lowercase tags for discovery.",
+        **kwargs,
+    )
 
 
 class ResourceSerializer(serializers.Serializer):
@@ -77,17 +105,28 @@ class ResourceSerializer(serializers.Serializer):
     policy = serializers.DictField(help_text="{maxConcurrent, maxTokens, allowTools, maxBytes, allowMime}.")
     tags = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"])
-    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint); its "
-                                 "pricing is {unit, unitPrice, currency} as supplied, without the derived per.")
+    hash = serializers.CharField(
+        help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint); its "
+        "pricing is {unit, unitPrice, currency} as supplied, without the derived per."
+    )
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
 
 
 def resource_out(r) -> dict:
     return {
-        "resourceId": r.resource_id, "providerActorId": r.provider_actor_id, "kind": r.kind, "name": r.name,
-        "description": r.description, "backend": r.backend, "pricing": pricing_shape(r.unit, r.unit_price, r.currency),
-        "policy": r.policy, "tags": r.tags, "status": r.status, "hash": r.hash, "createdAt": r.created_at,
+        "resourceId": r.resource_id,
+        "providerActorId": r.provider_actor_id,
+        "kind": r.kind,
+        "name": r.name,
+        "description": r.description,
+        "backend": r.backend,
+        "pricing": pricing_shape(r.unit, r.unit_price, r.currency),
+        "policy": r.policy,
+        "tags": r.tags,
+        "status": r.status,
+        "hash": r.hash,
+        "createdAt": r.created_at,
         "updatedAt": r.updated_at,
     }
 
@@ -98,41 +137,73 @@ class PublishParams(Params):
     description = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     backend = serializers.ChoiceField(choices=BACKENDS)
     endpoint = endpoint_field("The URL the market calls; stored encrypted, never shown again.")
-    accessToken = StrictCharField(max_length=4000, required=False, allow_blank=True, default="",
-                                  help_text="Sent to the provider as a bearer token; stored encrypted.")
+    accessToken = StrictCharField(
+        max_length=4000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Sent to the provider as a bearer token; stored encrypted.",
+    )
     pricing = PricingSerializer(help_text="Its unit is one the kind allows.")
     policy = PolicySerializer(required=False)
     tags = _tags_field(required=False, default=list)
 
-    json_schema = {"anyOf": [
-        {"properties": {"kind": {"enum": [kind]}, "pricing": {"properties": {"unit": {"enum": list(units)}}}}}
-        for kind, units in UNITS_BY_KIND.items()
-    ]}
+    json_schema = {
+        "anyOf": [
+            {"properties": {"kind": {"enum": [kind]}, "pricing": {"properties": {"unit": {"enum": list(units)}}}}}
+            for kind, units in UNITS_BY_KIND.items()
+        ]
+    }
 
 
 @method(
-    name="web3.resources.publish", summary="Publish a resource (model, search or storage endpoint) for lease.",
-    group="resources", params=PublishParams, result=ResourceSerializer, hash_fields=HASH_FIELDS, risk="medium",
+    name="web3.resources.publish",
+    summary="Publish a resource (model, search or storage endpoint) for lease.",
+    group="resources",
+    params=PublishParams,
+    result=ResourceSerializer,
+    hash_fields=HASH_FIELDS,
+    risk="medium",
     permissions=["any actor; it becomes the resource's provider"],
     description="The endpoint and accessToken are encrypted at rest and reachable only through "
     "web3.resources.invoke on an active lease; no result, error or log shows them.",
-    examples=[{"params": {"kind": "search", "name": "web search", "backend": "searxng",
-                          "endpoint": "https://search.example.com", "pricing": {"unit": "query",
-                          "unitPrice": "0.01", "currency": "USDC"}, "tags": ["web"]}}],
+    examples=[
+        {
+            "params": {
+                "kind": "search",
+                "name": "web search",
+                "backend": "searxng",
+                "endpoint": "https://search.example.com",
+                "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+                "tags": ["web"],
+            }
+        }
+    ],
 )
 def publish(call, params):
     r = services.resource_publish(
-        provider_actor_id=call.actor_id, kind=params["kind"], name=params["name"], backend=params["backend"],
-        endpoint=params["endpoint"], pricing=params["pricing"], description=params["description"],
-        access_token=params["accessToken"], policy=params.get("policy"), tags=params["tags"])
+        provider_actor_id=call.actor_id,
+        kind=params["kind"],
+        name=params["name"],
+        backend=params["backend"],
+        endpoint=params["endpoint"],
+        pricing=params["pricing"],
+        description=params["description"],
+        access_token=params["accessToken"],
+        policy=params.get("policy"),
+        tags=params["tags"],
+    )
     return resource_out(r)
 
 
 class UpdateParams(Params):
     resourceId = id_field("resource", help_text="Id of the resource (res_...).")
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
-    pricing = PricingSerializer(required=False, help_text="Applies to new leases only. Its unit must be one the "
-                                "resource's kind allows (model: token|call; search: query|call; storage: byte|call).")
+    pricing = PricingSerializer(
+        required=False,
+        help_text="Applies to new leases only. Its unit must be one the "
+        "resource's kind allows (model: token|call; search: query|call; storage: byte|call).",
+    )
     policy = PolicySerializer(required=False, help_text="Merged into the current policy.")
     tags = _tags_field(required=False)
     endpoint = endpoint_field("Rotate the endpoint.", required=False)
@@ -140,14 +211,21 @@ class UpdateParams(Params):
 
 
 @method(
-    name="web3.resources.update", summary="Change a resource's description, pricing, policy, tags or secrets.",
-    group="resources", params=UpdateParams, result=ResourceSerializer, hash_fields=HASH_FIELDS, risk="medium",
-    permissions=["the resource's provider"], errors=["E_NOT_FOUND"],
+    name="web3.resources.update",
+    summary="Change a resource's description, pricing, policy, tags or secrets.",
+    group="resources",
+    params=UpdateParams,
+    result=ResourceSerializer,
+    hash_fields=HASH_FIELDS,
+    risk="medium",
+    permissions=["the resource's provider"],
+    errors=["E_NOT_FOUND"],
 )
 def update(call, params):
     changes = {k: v for k, v in params.items() if k != "resourceId"}
-    return resource_out(services.resource_update(resource_id=params["resourceId"], actor_id=call.actor_id,
-                                                 changes=changes))
+    return resource_out(
+        services.resource_update(resource_id=params["resourceId"], actor_id=call.actor_id, changes=changes)
+    )
 
 
 class ResourceIdParams(Params):
@@ -155,32 +233,49 @@ class ResourceIdParams(Params):
 
 
 @method(
-    name="web3.resources.unpublish", summary="Stop new leases of a resource; running leases continue.",
-    group="resources", params=ResourceIdParams, result=ResourceSerializer, hash_fields=HASH_FIELDS,
-    permissions=["the resource's provider"], errors=["E_NOT_FOUND", "E_CONFLICT"],
+    name="web3.resources.unpublish",
+    summary="Stop new leases of a resource; running leases continue.",
+    group="resources",
+    params=ResourceIdParams,
+    result=ResourceSerializer,
+    hash_fields=HASH_FIELDS,
+    permissions=["the resource's provider"],
+    errors=["E_NOT_FOUND", "E_CONFLICT"],
 )
 def unpublish(call, params):
     return resource_out(services.resource_unpublish(resource_id=params["resourceId"], actor_id=call.actor_id))
 
 
 @method(
-    name="web3.resources.get", summary="One resource (never its endpoint or token).", group="resources",
-    read_only=True, params=ResourceIdParams, result=ResourceSerializer, hash_fields=HASH_FIELDS,
-    permissions=["any actor (an unpublished resource shows its status)"], errors=["E_NOT_FOUND"],
+    name="web3.resources.get",
+    summary="One resource (never its endpoint or token).",
+    group="resources",
+    read_only=True,
+    params=ResourceIdParams,
+    result=ResourceSerializer,
+    hash_fields=HASH_FIELDS,
+    permissions=["any actor (an unpublished resource shows its status)"],
+    errors=["E_NOT_FOUND"],
 )
 def get(call, params):
-    return resource_out(selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id,
-                                               is_staff=call.is_staff))
+    return resource_out(
+        selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id, is_staff=call.is_staff)
+    )
 
 
 class ListParams(Params):
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     providerActorId = actor_id_field(required=False)
     currency = currency_field(required=False)
-    maxUnitPrice = money_field("Only resources at or below this unit price (needs currency).", positive=False,
-                               currency="currency", required=False)
-    status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"], required=False,
-                                     help_text="Default resource_published.")
+    maxUnitPrice = money_field(
+        "Only resources at or below this unit price (needs currency).",
+        positive=False,
+        currency="currency",
+        required=False,
+    )
+    status = serializers.ChoiceField(
+        choices=["resource_published", "resource_unpublished"], required=False, help_text="Default resource_published."
+    )
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
     cursor = cursor_field()
@@ -194,8 +289,12 @@ class ResourceListResult(serializers.Serializer):
 
 
 @method(
-    name="web3.resources.list", summary="Discover resources, newest first.", group="resources", read_only=True,
-    params=ListParams, result=ResourceListResult,
+    name="web3.resources.list",
+    summary="Discover resources, newest first.",
+    group="resources",
+    read_only=True,
+    params=ListParams,
+    result=ResourceListResult,
 )
 def list_(call, params):
     filters = {k: params.get(k) for k in ("kind", "providerActorId", "currency", "maxUnitPrice", "status", "tag")}
@@ -205,11 +304,13 @@ def list_(call, params):
 
 class InvokeParams(Params):
     leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
-    input = serializers.DictField(help_text="The body for the lease's backend, which the lease decides (so no "
-                                  "schema here can say which; another shape is E_INVALID_ARGUMENT): openai-compat: "
-                                  "a chat-completions body (non-empty messages, max_tokens a positive integer, ...); "
-                                  "searxng: {q: 1-500 characters, categories?, language?}; http-blob: {op: put|get, "
-                                  "sha256, contentBase64?}; custom: any JSON object.")
+    input = serializers.DictField(
+        help_text="The body for the lease's backend, which the lease decides (so no "
+        "schema here can say which; another shape is E_INVALID_ARGUMENT): openai-compat: "
+        "a chat-completions body (non-empty messages, max_tokens a positive integer, ...); "
+        "searxng: {q: 1-500 characters, categories?, language?}; http-blob: {op: put|get, "
+        "sha256, contentBase64?}; custom: any JSON object."
+    )
 
     def validate_input(self, value):
         if not isinstance(value, dict):
@@ -221,10 +322,13 @@ class UsageSerializer(serializers.Serializer):
     units = serializers.IntegerField(help_text="Units billed, in the lease's pricing unit (= billedUnits).")
     cost = serializers.CharField(help_text="Charged to the lease: exactly the billed units' price (decimal string).")
     reportedUnits = serializers.IntegerField(
-        allow_null=True, help_text="Units the provider reported (tokens) or the proxy measured (bytes; 1 call or "
-        "query); null when the provider reported none and the reservation was billed.")
+        allow_null=True,
+        help_text="Units the provider reported (tokens) or the proxy measured (bytes; 1 call or "
+        "query); null when the provider reported none and the reservation was billed.",
+    )
     billedUnits = serializers.IntegerField(
-        help_text="reportedUnits, at most the units reserved for the call (and what the budget still pays for).")
+        help_text="reportedUnits, at most the units reserved for the call (and what the budget still pays for)."
+    )
 
 
 class InvokeResult(serializers.Serializer):
@@ -234,12 +338,20 @@ class InvokeResult(serializers.Serializer):
 
 
 @method(
-    name="web3.resources.invoke", summary="Call a leased resource through the market; usage is charged to the lease.",
+    name="web3.resources.invoke",
+    summary="Call a leased resource through the market; usage is charged to the lease.",
     moves_money=True,
-    group="resources", params=InvokeParams, result=InvokeResult, atomic=False, risk="medium",
+    group="resources",
+    params=InvokeParams,
+    result=InvokeResult,
+    atomic=False,
+    risk="medium",
     permissions=["the lease's consumer (its provider: E_FORBIDDEN; others: E_NOT_FOUND)"],
-    pricing={"model": "lease", "detail": "billed units x the lease's unit price / per, rounded up; call/query = "
-             "1 per call, token = the provider's reported usage (at most the reservation), byte = body size"},
+    pricing={
+        "model": "lease",
+        "detail": "billed units x the lease's unit price / per, rounded up; call/query = "
+        "1 per call, token = the provider's reported usage (at most the reservation), byte = body size",
+    },
     prerequisites=["an active lease (web3.leases.issue)"],
     errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
     description="Reserves the most the call can cost and refuses with E_INSUFFICIENT_FUNDS if the remaining "
@@ -252,6 +364,10 @@ class InvokeResult(serializers.Serializer):
 )
 def invoke(call, params):
     out = invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
-    usage = {"units": out.units, "cost": format_amount(out.cost, out.lease.currency),
-             "reportedUnits": out.reported_units, "billedUnits": out.units}
+    usage = {
+        "units": out.units,
+        "cost": format_amount(out.cost, out.lease.currency),
+        "reportedUnits": out.reported_units,
+        "billedUnits": out.units,
+    }
     return {"output": out.output, "usage": usage, "lease": lease_out(out.lease)}

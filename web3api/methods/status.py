@@ -20,8 +20,13 @@ class StatusSummaryResult(serializers.Serializer):
 
 
 @method(
-    name="web3.status.summary", summary="Market health by part: ok, degraded or down.",
-    group="status", read_only=True, auth="actor", params=EmptyParams, result=StatusSummaryResult,
+    name="web3.status.summary",
+    summary="Market health by part: ok, degraded or down.",
+    group="status",
+    read_only=True,
+    auth="actor",
+    params=EmptyParams,
+    result=StatusSummaryResult,
     risk="none",
 )
 def status_summary(call, params):

@@ -31,8 +31,16 @@ def record(n: int, *, actor: str = A, payload: dict | None = None) -> list[Audit
     out = []
     for i in range(n):
         with transaction.atomic():
-            out.append(audit_record(actor_id=actor, action="test.note", object_type="task",
-                                    object_id=f"task_{i}", payload=payload or {"n": i}, parties=[B]))
+            out.append(
+                audit_record(
+                    actor_id=actor,
+                    action="test.note",
+                    object_type="task",
+                    object_id=f"task_{i}",
+                    payload=payload or {"n": i},
+                    parties=[B],
+                )
+            )
     return out
 
 
@@ -138,19 +146,23 @@ def test_offline_verifier_rejects_a_modified_event_a_wrong_root_and_a_bad_signat
     assert broken(lambda p: p.update(root="ab" * 32)) == "the inclusion proof does not lead to the root"
     assert broken(lambda p: p["proof"].reverse()) == "the inclusion proof does not lead to the root"
     assert broken(lambda p: p["checkpoint"].update(signature=proof["checkpoint"]["signature"][:-4] + "0000")) in {
-        "the checkpoint signature is not by its signer", "the checkpoint signature is malformed"}
+        "the checkpoint signature is not by its signer",
+        "the checkpoint signature is malformed",
+    }
     other = Account.create()
     forged = other.sign_message(encode_defunct(text=proof["checkpoint"]["statement"])).signature.hex()
     assert broken(lambda p: p["checkpoint"].update(signature="0x" + forged.removeprefix("0x"))) == (
-        "the checkpoint signature is not by its signer")
+        "the checkpoint signature is not by its signer"
+    )
     with pytest.raises(ProofError, match="trusted signer"):
         verify_proof(proof, trusted_signer=other.address)
     assert broken(lambda p: p["checkpoint"].update(createdAt="2030-01-01T00:00:00.000000Z")) == (
-        "the checkpoint statement does not match its fields")
+        "the checkpoint statement does not match its fields"
+    )
 
 
 def test_standalone_canonical_json_is_rfc8785_for_event_bodies():
-    body = {k: "é\u2028\x01\"\\ x/" for k in EVENT_FIELDS} | {"seq": 2**40}
+    body = {k: 'é\u2028\x01"\\ x/' for k in EVENT_FIELDS} | {"seq": 2**40}
     assert _canonical(body) == rfc8785.dumps(body)
 
 
@@ -167,7 +179,8 @@ def test_verify_audit_fails_at_exactly_the_edited_event(db, capsys):
     # then
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip() == (
-        f"audit event seq 5 ({events[5].event_id}): hash does not match its fields")
+        f"audit event seq 5 ({events[5].event_id}): hash does not match its fields"
+    )
 
 
 def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
@@ -181,9 +194,17 @@ def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
     drop_update_trigger("market_auditevent")
     prev = AuditEvent.objects.get(seq=3).hash
     for ev in AuditEvent.objects.filter(seq__gte=4).order_by("seq"):
-        digest = event_hash(seq=ev.seq, event_id=ev.event_id, actor_id=ev.actor_id, action="ledger.forged",
-                            object_type=ev.object_type, object_id=ev.object_id, payload_sha256=ev.payload_sha256,
-                            prev_hash=prev, created_at=event_time_text(ev.created_at))
+        digest = event_hash(
+            seq=ev.seq,
+            event_id=ev.event_id,
+            actor_id=ev.actor_id,
+            action="ledger.forged",
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            payload_sha256=ev.payload_sha256,
+            prev_hash=prev,
+            created_at=event_time_text(ev.created_at),
+        )
         AuditEvent.objects.filter(pk=ev.pk).update(action="ledger.forged", prev_hash=prev, hash=digest)
         prev = digest
     from market.models import AuditHead
@@ -201,7 +222,8 @@ def test_verify_audit_rejects_a_checkpoint_with_a_bad_signature(db):
     root = merkle.root([merkle.event_leaf(e.hash) for e in events]).hex()
     statement = f"openclaw-checkpoint/v1\n2\n{root}\n2026-11-25T12:00:00.000000Z"
     sig = Account.create().sign_message(encode_defunct(text=statement)).signature.hex()
-    Checkpoint.objects.create(tree_size=2, root=root, created_at=T0, signature="0x" + sig.removeprefix("0x"),
-                              signer=checkpoint_signer())
+    Checkpoint.objects.create(
+        tree_size=2, root=root, created_at=T0, signature="0x" + sig.removeprefix("0x"), signer=checkpoint_signer()
+    )
     # when / then
     assert list(problems()) == ["checkpoint 2: signature is not by its signer"]

@@ -50,7 +50,7 @@ def test_every_proof_and_root_equals_the_whole_trees_at_every_size(db):
         assert stored == list(range(len(leaves) // 4))
     # and for every checkpoint and every event it covers, the proof is the whole tree's path and verifies
     for cp in Checkpoint.objects.order_by("tree_size"):
-        leaves = all_leaves()[:cp.tree_size]
+        leaves = all_leaves()[: cp.tree_size]
         tree = LogTree(cp.tree_size)
         assert tree.root().hex() == cp.root
         for seq in range(cp.tree_size):

@@ -11,9 +11,14 @@ CONSUMER = "0x" + "cd" * 20
 
 def _lease():
     fund(CONSUMER, 5)
-    r = resources.resource_publish(provider_actor_id=PROVIDER, kind="search", name="s", backend="searxng",
-                                   endpoint="https://search.example.net",
-                                   pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"})
+    r = resources.resource_publish(
+        provider_actor_id=PROVIDER,
+        kind="search",
+        name="s",
+        backend="searxng",
+        endpoint="https://search.example.net",
+        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+    )
     lease = leases.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
     leases.usage_append(lease_id=lease.lease_id, actor_id=PROVIDER, units=3, usage_ref="r1")
     return lease

@@ -66,8 +66,11 @@ def test_proofs_verify_for_random_index_and_size(case):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=2, max_value=120).flatmap(
-    lambda n: st.tuples(st.just(n), st.integers(0, n - 1), st.integers(0, 10_000), st.integers(0, 255))))
+@given(
+    st.integers(min_value=2, max_value=120).flatmap(
+        lambda n: st.tuples(st.just(n), st.integers(0, n - 1), st.integers(0, 10_000), st.integers(0, 255))
+    )
+)
 def test_tampering_fails(case):
     # given
     n, index, pick, flip = case
@@ -81,7 +84,7 @@ def test_tampering_fails(case):
         i = pick % len(proof)
         bad = bytearray(proof[i])
         bad[pick % 32] ^= flip or 1
-        assert not merkle.verify_inclusion(index, n, items[index], [*proof[:i], bytes(bad), *proof[i + 1:]], root)
+        assert not merkle.verify_inclusion(index, n, items[index], [*proof[:i], bytes(bad), *proof[i + 1 :]], root)
         assert not merkle.verify_inclusion(index, n, items[index], proof[:-1], root)
     assert not merkle.verify_inclusion((index + 1) % n, n, items[index], proof, root) or n == 1
     assert not merkle.verify_inclusion(index, n, items[index], [*proof, b"\x00" * 32], root)

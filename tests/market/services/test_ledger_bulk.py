@@ -3,7 +3,7 @@
 from market.audit.verify import problems
 from market.models import AuditEvent, AuditParty, Settlement, Transfer
 from market.selectors.ledger import balances
-from market.services import ledger
+from market.services import escrow, ledger
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20
@@ -14,17 +14,18 @@ def test_refund_many_matches_one_by_one_refunds_and_skips_closed_ones(db):
     # given: three open settlements (one partly released) and one closed
     ledger.deposit(actor_id=A, amount=1_000, currency="USDC")
     ledger.deposit(actor_id=C, amount=1_000, currency="USDC")
-    s1 = ledger.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=300, currency="USDC", by_actor_id=A)
-    s2 = ledger.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=200, currency="USDC", by_actor_id=A)
-    s3 = ledger.escrow_lock(payer_actor_id=C, payee_actor_id=B, amount=500, currency="USDC", by_actor_id=C)
-    s4 = ledger.escrow_lock(payer_actor_id=C, payee_actor_id=B, amount=100, currency="USDC", by_actor_id=C)
-    ledger.escrow_release(settlement_id=s1.settlement_id, amount=120, by_actor_id="system")
-    ledger.escrow_refund(settlement_id=s4.settlement_id, by_actor_id="system")
+    s1 = escrow.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=300, currency="USDC", by_actor_id=A)
+    s2 = escrow.escrow_lock(payer_actor_id=A, payee_actor_id=B, amount=200, currency="USDC", by_actor_id=A)
+    s3 = escrow.escrow_lock(payer_actor_id=C, payee_actor_id=B, amount=500, currency="USDC", by_actor_id=C)
+    s4 = escrow.escrow_lock(payer_actor_id=C, payee_actor_id=B, amount=100, currency="USDC", by_actor_id=C)
+    escrow.escrow_release(settlement_id=s1.settlement_id, amount=120, by_actor_id="system")
+    escrow.escrow_refund(settlement_id=s4.settlement_id, by_actor_id="system")
     events_before = AuditEvent.objects.count()
     # when
-    done = ledger.escrow_refund_many(settlement_ids=[s.settlement_id for s in (s1, s2, s3, s4)],
-                                     by_actor_id="system", reason="test")
-    again = ledger.escrow_refund_many(settlement_ids=[s1.settlement_id], by_actor_id="system")
+    done = escrow.escrow_refund_many(
+        settlement_ids=[s.settlement_id for s in (s1, s2, s3, s4)], by_actor_id="system", reason="test"
+    )
+    again = escrow.escrow_refund_many(settlement_ids=[s1.settlement_id], by_actor_id="system")
     # then
     assert sorted(s.settlement_id for s in done) == sorted([s1.settlement_id, s2.settlement_id, s3.settlement_id])
     assert again == []

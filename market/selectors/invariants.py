@@ -1,0 +1,173 @@
+"""The invariant and stuck-state monitors: set-based scans of whole tables, each naming the
+objects that break a ledger invariant or sit in a state past its deadline. Run by the
+monitor.evaluate job (through the invariant_violations metric); other surfaces show that job's last
+reading of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import BigIntegerField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from market.models import (
+    Account,
+    Lease,
+    Settlement,
+    TaskBid,
+    TaskOrder,
+    TaskReceipt,
+    Transfer,
+)
+
+NAMED_MAX = 20  # objects named per monitor in an alert's details
+
+
+def overdue_leases(now: datetime, grace: timedelta = timedelta(0)) -> QuerySet[Lease]:
+    return Lease.objects.filter(status=Lease.Status.ACTIVE, expires_at__lt=now - grace)
+
+
+def overdue_receipts(now: datetime, grace: timedelta = timedelta(0)) -> QuerySet[TaskReceipt]:
+    return TaskReceipt.objects.filter(
+        status__in=(TaskReceipt.Status.PENDING, TaskReceipt.Status.DISPUTED),
+        payout_due_at__isnull=False,
+        payout_due_at__lt=now - grace,
+    )
+
+
+# --- the monitors -------------------------------------------------------------
+def _violation(monitor: str, message: str, kind: str, ids: list[str], count: int) -> dict[str, Any]:
+    return {"monitor": monitor, "message": message, "objectType": kind, "objects": ids[:NAMED_MAX], "count": count}
+
+
+def _ids(qs: QuerySet, field_name: str) -> tuple[list[str], int]:
+    count = qs.count()
+    return (list(qs.order_by("pk").values_list(field_name, flat=True)[:NAMED_MAX]) if count else []), count
+
+
+def ledger_sum_check(now: datetime) -> list[dict[str, Any]]:
+    rows = (
+        Account.objects.values("currency")
+        .annotate(
+            posted=Sum(F("credits_posted") - F("debits_posted")),
+            pending=Sum(F("credits_pending") - F("debits_pending")),
+        )
+        .exclude(posted=0, pending=0)
+    )
+    bad = sorted(r["currency"] for r in rows)
+    return (
+        [_violation("ledger_sum_zero", "the currency's account balances do not sum to zero", "currency", bad, len(bad))]
+        if bad
+        else []
+    )
+
+
+def settlement_transfers_check(now: datetime) -> list[dict[str, Any]]:
+    zero = Value(0, output_field=BigIntegerField())
+    qs = Settlement.objects.annotate(
+        t_locked=Coalesce(Sum("transfers__amount", filter=Q(transfers__kind=Transfer.Kind.PENDING)), zero),
+        t_released=Coalesce(Sum("transfers__amount", filter=Q(transfers__kind=Transfer.Kind.POST_PENDING)), zero),
+        t_refunded=Coalesce(Sum("transfers__amount", filter=Q(transfers__kind=Transfer.Kind.VOID_PENDING)), zero),
+    ).exclude(locked=F("t_locked"), released=F("t_released"), refunded=F("t_refunded"))
+    bad = list(qs.order_by("pk").values_list("settlement_id", flat=True))
+    return (
+        [
+            _violation(
+                "settlement_matches_transfers",
+                "the settlement's amounts differ from its transfers",
+                "settlement",
+                bad,
+                len(bad),
+            )
+        ]
+        if bad
+        else []
+    )
+
+
+def open_bid_check(now: datetime) -> list[dict[str, Any]]:
+    bids = TaskBid.objects.filter(status=TaskBid.Status.SUBMITTED).exclude(task__status=TaskOrder.Status.OPEN)
+    ids, count = _ids(bids, "bid_id")
+    return (
+        [_violation("open_bid_on_closed_task", "an open bid on a task that is no longer open", "bid", ids, count)]
+        if count
+        else []
+    )
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=2 * settings.WEB3_SWEEP_INTERVAL_SEC)
+
+
+def stuck_lease_check(now: datetime) -> list[dict[str, Any]]:
+    ids, count = _ids(overdue_leases(now, _grace()), "lease_id")
+    return (
+        [
+            _violation(
+                "lease_past_expiry", "a lease still active two sweep intervals past its expiry", "lease", ids, count
+            )
+        ]
+        if count
+        else []
+    )
+
+
+def stuck_receipt_check(now: datetime) -> list[dict[str, Any]]:
+    ids, count = _ids(overdue_receipts(now, _grace()), "receipt_id")
+    return (
+        [
+            _violation(
+                "receipt_past_payout",
+                "a receipt not paid out two sweep intervals past its payout time",
+                "receipt",
+                ids,
+                count,
+            )
+        ]
+        if count
+        else []
+    )
+
+
+def unsealed_check(now: datetime) -> list[dict[str, Any]]:
+    from market.models import AuditEvent
+    from market.selectors.audit import sealed_size
+
+    old = AuditEvent.objects.filter(seq__gte=sealed_size(), created_at__lt=now - _grace())
+    ids, count = _ids(old, "event_id")
+    return (
+        [
+            _violation(
+                "event_unsealed",
+                "an audit event unsealed for longer than two checkpoint intervals",
+                "audit_event",
+                ids,
+                count,
+            )
+        ]
+        if count
+        else []
+    )
+
+
+INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
+    ledger_sum_check,
+    settlement_transfers_check,
+    open_bid_check,
+    stuck_lease_check,
+    stuck_receipt_check,
+    unsealed_check,
+)
+
+
+def invariant_checks(now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or timezone.now()
+    found: list[dict[str, Any]] = []
+    for check in INVARIANT_CHECKS:
+        found.extend(check(now))
+    return found

@@ -1,0 +1,251 @@
+"""Escrow: two-phase transfers wrapped in a Settlement. A lock is a pending transfer from the
+payer to the payee; a release posts part or all of it; a refund voids the rest back to the payer.
+
+Each runs in one transaction, locks the settlement, then its accounts by id (the audit head last,
+inside audit_record), re-checks state under the lock and writes its audit event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from market import sql, states
+from market.audit.log import audit_record
+from market.errors import Conflict, InsufficientFunds, InvalidArgument
+from market.ids import new_id
+from market.locks import lock_account_rows, lock_accounts, lock_settlement
+from market.models import Account, Settlement, Transfer
+from market.money import format_amount
+from market.services.ledger import K, actor_owner, amount_check, create_transfer, owner_accounts_lock, totals_statement
+
+
+def _settlement_payload(s: Settlement, **extra: Any) -> dict[str, Any]:
+    return {
+        "currency": s.currency,
+        "payer": s.payer_actor_id,
+        "payee": s.payee_actor_id,
+        "locked": format_amount(s.locked, s.currency),
+        "released": format_amount(s.released, s.currency),
+        "refunded": format_amount(s.refunded, s.currency),
+        "status": s.status,
+        "reference": s.reference,
+        **extra,
+    }
+
+
+def escrow_lock(
+    *, payer_actor_id: str, payee_actor_id: str, amount: int, currency: str, by_actor_id: str, reference: str = ""
+) -> Settlement:
+    """Reserve `amount` of the payer's available balance for the payee (a pending transfer)."""
+    amount_check(amount)
+    if payer_actor_id == payee_actor_id:
+        raise InvalidArgument("payer and payee must differ")
+    with transaction.atomic():
+        payer, payee = owner_accounts_lock(currency, actor_owner(payer_actor_id), actor_owner(payee_actor_id))
+        if payer.available < amount:
+            raise InsufficientFunds(
+                "the amount exceeds the available balance",
+                details={
+                    "available": format_amount(payer.available, currency),
+                    "requested": format_amount(amount, currency),
+                },
+            )
+        settlement = Settlement(
+            settlement_id=new_id("stl"),
+            currency=currency,
+            payer_actor_id=payer_actor_id,
+            payee_actor_id=payee_actor_id,
+            payer_account=payer,
+            payee_account=payee,
+            locked=amount,
+            reference=reference,
+        )
+        lock = Transfer(
+            transfer_id=new_id("tr"),
+            debit_account=payer,
+            credit_account=payee,
+            amount=amount,
+            currency=currency,
+            kind=K.PENDING,
+            code=Transfer.Code.ESCROW_LOCK,
+            reference=reference,
+        )
+        sql.insert_linked(settlement, lock, a_to_b="lock_transfer", b_to_a="settlement", also=totals_statement(lock))
+        audit_record(
+            actor_id=by_actor_id,
+            action="settlement.lock",
+            object_type="settlement",
+            object_id=settlement.settlement_id,
+            payload=_settlement_payload(
+                settlement, amount=format_amount(amount, currency), transferId=lock.transfer_id
+            ),
+            parties=[payer_actor_id, payee_actor_id],
+        )
+        return settlement
+
+
+def _lock_open_settlement(settlement_id: str) -> Settlement:
+    settlement = lock_settlement(settlement_id)
+    if not settlement.is_open:
+        raise Conflict(f"the settlement is closed ({settlement.status})", details={"status": settlement.status})
+    lock_account_rows([settlement.payer_account_id, settlement.payee_account_id])
+    return settlement
+
+
+def escrow_release(
+    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+) -> Settlement:
+    """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
+    with transaction.atomic():
+        settlement = _lock_open_settlement(settlement_id)
+        remaining = settlement.remaining
+        amount = remaining if amount is None else amount
+        amount_check(amount)
+        if amount > remaining:
+            raise InvalidArgument(
+                "the release exceeds what remains locked",
+                details={
+                    "fields": {"amount": "exceeds the remaining amount"},
+                    "remaining": format_amount(remaining, settlement.currency),
+                },
+            )
+        settlement.released += amount
+        states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
+        post = create_transfer(
+            debit_account_id=settlement.payer_account_id,
+            credit_account_id=settlement.payee_account_id,
+            amount=amount,
+            currency=settlement.currency,
+            kind=K.POST_PENDING,
+            code=Transfer.Code.ESCROW_RELEASE,
+            pending_id=settlement.lock_transfer_id,
+            settlement=settlement,
+            reference=reference or settlement.reference,
+            also=(sql.update_statement(settlement, ["status", "released", "updated_at"]),),
+        )
+        audit_record(
+            actor_id=by_actor_id,
+            action="settlement.release",
+            object_type="settlement",
+            object_id=settlement.settlement_id,
+            payload=_settlement_payload(
+                settlement,
+                amount=format_amount(amount, settlement.currency),
+                reason=reason,
+                transferId=post.transfer_id,
+            ),
+            parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+        )
+        return settlement
+
+
+def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
+    """Void everything that remains back to the payer; closes the settlement."""
+    with transaction.atomic():
+        settlement = _lock_open_settlement(settlement_id)
+        remaining = settlement.remaining  # > 0: an open settlement always has something left
+        settlement.refunded += remaining
+        states.transition(settlement, "refund", save=False)
+        void = create_transfer(
+            debit_account_id=settlement.payer_account_id,
+            credit_account_id=settlement.payee_account_id,
+            amount=remaining,
+            currency=settlement.currency,
+            kind=K.VOID_PENDING,
+            code=Transfer.Code.ESCROW_REFUND,
+            pending_id=settlement.lock_transfer_id,
+            settlement=settlement,
+            reference=reference or settlement.reference,
+            also=(sql.update_statement(settlement, ["status", "refunded", "updated_at"]),),
+        )
+        audit_record(
+            actor_id=by_actor_id,
+            action="settlement.refund",
+            object_type="settlement",
+            object_id=settlement.settlement_id,
+            payload=_settlement_payload(
+                settlement,
+                amount=format_amount(remaining, settlement.currency),
+                reason=reason,
+                transferId=void.transfer_id,
+            ),
+            parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+        )
+        return settlement
+
+
+def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: str = "") -> list[Settlement]:
+    """escrow_refund for many settlements at once (the expiry sweeps' set-based form): locks the open
+    ones (then their accounts by id), voids what remains of each with one transfer apiece, moves the
+    account totals with one UPDATE, closes the settlements through the bulk transition and writes
+    one audit event per settlement. Settlements already closed are skipped. Returns those refunded."""
+
+    from market.audit.log import audit_record_many
+
+    with transaction.atomic():
+        settlements = list(
+            Settlement.objects.select_for_update()
+            .filter(settlement_id__in=settlement_ids, status__in=Settlement.OPEN)
+            .order_by("pk")
+        )
+        if not settlements:
+            return []
+        lock_accounts({a for s in settlements for a in (s.payer_account_id, s.payee_account_id)})
+        transfers = [
+            Transfer(
+                transfer_id=new_id("tr"),
+                debit_account_id=s.payer_account_id,
+                credit_account_id=s.payee_account_id,
+                amount=s.remaining,
+                currency=s.currency,
+                kind=K.VOID_PENDING,
+                code=Transfer.Code.ESCROW_REFUND,
+                pending_id=s.lock_transfer_id,
+                settlement=s,
+                reference=s.reference,
+            )
+            for s in settlements
+        ]
+        Transfer.objects.bulk_create(transfers)
+        debit, credit = {}, {}
+        for t in transfers:
+            debit[t.debit_account_id] = debit.get(t.debit_account_id, 0) + t.amount
+            credit[t.credit_account_id] = credit.get(t.credit_account_id, 0) + t.amount
+        for field, deltas in (("debits_pending", debit), ("credits_pending", credit)):
+            Account.objects.filter(pk__in=deltas).update(
+                **{
+                    field: F(field)
+                    - Case(
+                        *[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
+                        output_field=Account._meta.get_field(field),
+                    )
+                }
+            )
+        states.bulk_transition(
+            Settlement.objects.filter(pk__in=[s.pk for s in settlements]),
+            "refund",
+            refunded=F("locked") - F("released"),
+            updated_at=timezone.now(),
+        )
+        for s in settlements:
+            s.refunded, s.status = s.locked - s.released, Settlement.Status.REFUNDED
+        audit_record_many(
+            [
+                {
+                    "actor_id": by_actor_id,
+                    "action": "settlement.refund",
+                    "object_type": "settlement",
+                    "object_id": s.settlement_id,
+                    "parties": [s.payer_actor_id, s.payee_actor_id],
+                    "payload": _settlement_payload(
+                        s, amount=format_amount(t.amount, s.currency), reason=reason, transferId=t.transfer_id
+                    ),
+                }
+                for s, t in zip(settlements, transfers, strict=True)
+            ]
+        )
+        return settlements
