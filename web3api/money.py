@@ -1,13 +1,18 @@
-"""Money on the wire: decimal strings, checked against the currency's scale."""
+"""Money on the wire: decimal strings, checked against the currency's scale, turned into integer
+minor units at the edge (the params serializer, or the method when the currency is an object's),
+and minor units shown as decimal strings with exactly the currency's scale (AmountOut)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import fields, serializers
 
-from market.money import MAX_AMOUNT_CHARS, amount_pattern, currencies
+from market.money import MAX_AMOUNT_CHARS, amount_pattern, currencies, format_amount, parse_amount
 from web3api.serializers import StrictRegexField
+
+AMOUNT_OUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def _scales() -> list[int]:
@@ -23,7 +28,12 @@ def _union(patterns: list[str]) -> str:
 class MoneyField(StrictRegexField):
     """An amount param. Its pattern is the market's rule for amounts (market.money.amount_pattern)
     for any configured scale; `currency` names the sibling param whose currency fixes the scale,
-    which the params schema then states per currency (money_rules)."""
+    which the params schema then states per currency (money_rules).
+
+    With `currency`, the params serializer's `validate` turns the amount into integer minor units
+    (amounts_to_minor); without it (the currency is an object's, e.g. a resource's), the method turns
+    the decimal string into minor units with market.money.parse_amount once it knows the currency.
+    Either way services take integers only."""
 
     def __init__(self, *, positive: bool = True, currency: str | None = None, **kwargs):
         self.money_positive, self.money_currency = positive, currency
@@ -53,6 +63,44 @@ def money_field(help_text: str, *, positive: bool = True, currency: str | None =
         ),
         **kwargs,
     )
+
+
+def amounts_to_minor(serializer: serializers.Serializer, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The validated params with every amount whose currency is a sibling param as minor units
+    (call it from the params serializer's `validate`)."""
+    out = dict(attrs)
+    for name, field in serializer.fields.items():
+        sibling = getattr(field, "money_currency", None)
+        if sibling is None or name not in out or sibling not in out:
+            continue
+        out[name] = parse_amount(out[name], out[sibling], field=name, allow_zero=not field.money_positive)
+    return out
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": AMOUNT_OUT_PATTERN,
+        "description": 'A decimal string with exactly the currency\'s scale of decimals, e.g. "12.500000" for USDC.',
+    }
+)
+class AmountOut(serializers.Field):
+    """An amount in the output: minor units (the attribute named by `source`) as a decimal string
+    with exactly the scale of the currency named by `currency` (an attribute path on the same
+    object, default `currency`)."""
+
+    def __init__(self, *, currency: str = "currency", **kwargs):
+        self.currency_path = currency.split(".")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        currency = fields.get_attribute(instance, self.currency_path)
+        return super().get_attribute(instance), currency
+
+    def to_representation(self, value):
+        amount, currency = value
+        return None if amount is None else format_amount(amount, currency)
 
 
 def money_rules(serializer: serializers.Serializer) -> list[dict[str, Any]]:
