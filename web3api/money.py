@@ -9,6 +9,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields, serializers
 
+from market.errors import InvalidArgument
 from market.money import MAX_AMOUNT_CHARS, amount_pattern, currencies, format_amount, parse_amount
 from web3api.serializers import StrictRegexField
 
@@ -67,13 +68,17 @@ def money_field(help_text: str, *, positive: bool = True, currency: str | None =
 
 def amounts_to_minor(serializer: serializers.Serializer, attrs: dict[str, Any]) -> dict[str, Any]:
     """The validated params with every amount whose currency is a sibling param as minor units
-    (call it from the params serializer's `validate`)."""
+    (call it from the params serializer's `validate`). A refusal is DRF's, so that an amount in a
+    nested params object is named by its whole path (pricing.unitPrice)."""
     out = dict(attrs)
     for name, field in serializer.fields.items():
         sibling = getattr(field, "money_currency", None)
         if sibling is None or name not in out or sibling not in out:
             continue
-        out[name] = parse_amount(out[name], out[sibling], field=name, allow_zero=not field.money_positive)
+        try:
+            out[name] = parse_amount(out[name], out[sibling], field=name, allow_zero=not field.money_positive)
+        except InvalidArgument as exc:
+            raise serializers.ValidationError(exc.details["fields"]) from None
     return out
 
 
@@ -101,6 +106,25 @@ class AmountOut(serializers.Field):
     def to_representation(self, value):
         amount, currency = value
         return None if amount is None else format_amount(amount, currency)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "pattern": AMOUNT_OUT_PATTERN},
+        "description": "Keyed by currency code; each amount a decimal string with exactly that currency's scale.",
+    }
+)
+class AmountsByCurrencyOut(serializers.Field):
+    """Amounts keyed by their currency ({currency: minor units}), each shown with its currency's
+    scale."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return {currency: format_amount(minor, currency) for currency, minor in value.items()}
 
 
 def money_rules(serializer: serializers.Serializer) -> list[dict[str, Any]]:

@@ -29,7 +29,9 @@ def _decode(cursor: str) -> int:
         raise InvalidArgument.field("cursor", "not a cursor returned by this list") from None
 
 
-def paginate(qs: QuerySet, params: dict[str, Any], shape: Callable[[Any], Any]) -> dict[str, Any]:
+def paginate(qs: QuerySet, params: dict[str, Any], shape: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """A page {items, nextCursor}: the rows themselves (for the list's output serializer), or each
+    mapped by `shape`."""
     limit = params.get("limit", 50)
     cursor = params.get("cursor")
     qs = qs.order_by("-pk")
@@ -38,4 +40,7 @@ def paginate(qs: QuerySet, params: dict[str, Any], shape: Callable[[Any], Any]) 
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [shape(r) for r in rows], "nextCursor": _encode(rows[-1].pk) if more and rows else None}
+    return {
+        "items": [shape(r) for r in rows] if shape else rows,
+        "nextCursor": _encode(rows[-1].pk) if more and rows else None,
+    }
