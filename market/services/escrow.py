@@ -15,12 +15,20 @@ from django.utils import timezone
 
 from market import sql, states
 from market.audit.log import audit_record
-from market.errors import Conflict, InsufficientFunds, InvalidArgument
+from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
 from market.locks import lock_account_rows, lock_accounts, lock_settlement
 from market.models import Account, Settlement, Transfer
 from market.money import format_amount
-from market.services.ledger import K, actor_owner, amount_check, create_transfer, owner_accounts_lock, totals_statement
+from market.services.ledger import (
+    K,
+    actor_owner,
+    amount_check,
+    available_check,
+    create_transfer,
+    owner_accounts_lock,
+    totals_statement,
+)
 
 
 def _settlement_payload(s: Settlement, **extra: Any) -> dict[str, Any]:
@@ -46,14 +54,7 @@ def escrow_lock(
         raise InvalidArgument("payer and payee must differ")
     with transaction.atomic():
         payer, payee = owner_accounts_lock(currency, actor_owner(payer_actor_id), actor_owner(payee_actor_id))
-        if payer.available < amount:
-            raise InsufficientFunds(
-                "the amount exceeds the available balance",
-                details={
-                    "available": format_amount(payer.available, currency),
-                    "requested": format_amount(amount, currency),
-                },
-            )
+        available_check(payer, amount, currency)
         settlement = Settlement(
             settlement_id=new_id("stl"),
             currency=currency,

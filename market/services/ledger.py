@@ -75,6 +75,19 @@ def amount_check(amount: int) -> None:
         raise InvalidArgument.field("amount", "must be positive")
 
 
+def available_check(payer: Account, amount: int, currency: str) -> None:
+    """E_INSUFFICIENT_FUNDS unless the (locked) payer account has `amount` available; the refusal
+    shows both amounts as decimal strings."""
+    if payer.available < amount:
+        raise InsufficientFunds(
+            "the amount exceeds the available balance",
+            details={
+                "available": format_amount(payer.available, currency),
+                "requested": format_amount(amount, currency),
+            },
+        )
+
+
 @cache
 def _totals_sql(kind: str) -> tuple[str, tuple[str, ...]]:
     debit_deltas, credit_deltas = _TOTALS[kind]
@@ -142,14 +155,8 @@ def _posted_transfer(
         if replay is not None:
             return replay
         payer, payee = owner_accounts_lock(currency, debit, credit)
-        if check_available and payer.available < amount:
-            raise InsufficientFunds(
-                "the amount exceeds the available balance",
-                details={
-                    "available": format_amount(payer.available, currency),
-                    "requested": format_amount(amount, currency),
-                },
-            )
+        if check_available:
+            available_check(payer, amount, currency)
         try:
             with transaction.atomic():
                 transfer = create_transfer(
