@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -13,7 +15,21 @@ from django.utils import timezone
 
 log = logging.getLogger("web3api.status")
 
+STATES = ["ok", "degraded", "down"]
 PARTS: dict[str, Callable[[], tuple[str, str]]] = {}
+
+
+@dataclass(frozen=True)
+class Part:
+    status: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    status: str  # the worst of the parts
+    checked_at: datetime
+    parts: dict[str, Part]
 
 
 def part(name: str):
@@ -24,7 +40,7 @@ def part(name: str):
     return wrap
 
 
-def summary() -> dict:
+def summary() -> Summary:
     parts = {}
     for name, fn in PARTS.items():
         try:
@@ -32,10 +48,10 @@ def summary() -> dict:
         except Exception:  # noqa: BLE001 - a broken part must not break the summary
             log.exception("status part %s failed", name)
             state, message = "down", f"{name} check failed"
-        parts[name] = {"status": state, "message": message}
-    states = {p["status"] for p in parts.values()}
+        parts[name] = Part(status=state, message=message)
+    states = {p.status for p in parts.values()}
     overall = "down" if "down" in states else "degraded" if "degraded" in states else "ok"
-    return {"status": overall, "checkedAt": timezone.now(), "parts": parts}
+    return Summary(status=overall, checked_at=timezone.now(), parts=parts)
 
 
 @part("database")
@@ -79,13 +95,9 @@ def _identity() -> tuple[str, str]:
 
 @part("ledger")
 def _ledger() -> tuple[str, str]:
-    from django.db.models import F, Sum
+    from market.selectors import ledger
 
-    from market.models import Account, Settlement
-
-    sums = Account.objects.values("currency").annotate(total=Sum(F("credits_posted") - F("debits_posted")))
-    unbalanced = [row["currency"] for row in sums if row["total"] != 0]
+    unbalanced = ledger.posted_imbalances()
     if unbalanced:
         return "down", f"balances do not sum to zero in {', '.join(unbalanced)}"
-    open_count = Settlement.objects.filter(status__in=Settlement.OPEN).count()
-    return "ok", f"balanced; {open_count} open settlements"
+    return "ok", f"balanced; {ledger.open_settlement_count()} open settlements"

@@ -1,13 +1,16 @@
 """web3.admin.creditAccount and web3.admin.debitAccount (staff): deposits and withdrawals."""
 
+from collections.abc import Callable
+
 from rest_framework import serializers
 
-from market.money import format_amount, parse_amount
-from market.selectors.ledger import balances
+from market.models import Transfer
+from market.selectors.ledger import AccountMove, account_move
 from market.services import ledger
-from web3api.money import currency_field, money_field
+from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.registry import method
 from web3api.serializers import Params, actor_id_field
+from web3api.shapes.ledger import AccountMoveResult
 
 
 class AccountMoveParams(Params):
@@ -16,28 +19,19 @@ class AccountMoveParams(Params):
     currency = currency_field()
     reason = serializers.CharField(max_length=500, help_text="Why; recorded in the audit log.")
 
-
-class AccountMoveResult(serializers.Serializer):
-    transferId = serializers.CharField()
-    actorId = serializers.CharField()
-    amount = serializers.CharField()
-    currency = serializers.CharField()
-    code = serializers.ChoiceField(choices=["deposit", "withdrawal"])
-    available = serializers.CharField(help_text="The actor's available balance afterwards.")
-    createdAt = serializers.DateTimeField()
+    def validate(self, attrs):
+        return amounts_to_minor(self, attrs)
 
 
-def _out(t, actor_id):
-    c = t.currency
-    return {
-        "transferId": t.transfer_id,
-        "actorId": actor_id,
-        "amount": format_amount(t.amount, c),
-        "currency": c,
-        "code": t.code,
-        "available": format_amount(balances(actor_id)[c]["available"], c),
-        "createdAt": t.created_at,
-    }
+def _move(service: Callable[..., Transfer], call, params) -> AccountMove:
+    transfer = service(
+        actor_id=params["actorId"],
+        amount=params["amount"],
+        currency=params["currency"],
+        by_actor_id=call.actor_id,
+        reason=params["reason"],
+    )
+    return account_move(transfer, actor_id=params["actorId"])
 
 
 @method(
@@ -57,14 +51,7 @@ def _out(t, actor_id):
     "the same key and params returns the first answer and credits once.",
 )
 def admin_credit(call, params):
-    t = ledger.deposit(
-        actor_id=params["actorId"],
-        amount=parse_amount(params["amount"], params["currency"]),
-        currency=params["currency"],
-        by_actor_id=call.actor_id,
-        reason=params["reason"],
-    )
-    return _out(t, params["actorId"])
+    return _move(ledger.deposit, call, params)
 
 
 @method(
@@ -81,11 +68,4 @@ def admin_credit(call, params):
     description="Moves money from the actor to the external account; never more than is available.",
 )
 def admin_debit(call, params):
-    t = ledger.withdraw(
-        actor_id=params["actorId"],
-        amount=parse_amount(params["amount"], params["currency"]),
-        currency=params["currency"],
-        by_actor_id=call.actor_id,
-        reason=params["reason"],
-    )
-    return _out(t, params["actorId"])
+    return _move(ledger.withdraw, call, params)

@@ -1,22 +1,8 @@
 """web3.status.summary: market health by part."""
 
-from rest_framework import serializers
-
 from web3api import status
 from web3api.registry import EmptyParams, method
-
-STATES = ["ok", "degraded", "down"]
-
-
-class PartSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=STATES)
-    message = serializers.CharField()
-
-
-class StatusSummaryResult(serializers.Serializer):
-    status = serializers.ChoiceField(choices=STATES, help_text="The worst of the parts.")
-    checkedAt = serializers.DateTimeField()
-    parts = serializers.DictField(child=PartSerializer(), help_text="Part name -> state and message.")
+from web3api.shapes.status import StatusSummaryResult
 
 
 @method(
