@@ -94,7 +94,7 @@ def load(tag: str, n: int, expires_at) -> None:
         name=f"bench {tag}{n}",
         backend="searxng",
         endpoint="https://search.example.net",
-        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
     )
     key = f"{tag}{n}"
     with transaction.atomic(), connection.cursor() as cur:

@@ -9,11 +9,17 @@ the services hash exactly these (wire) names, and `web3.capabilities.describe` s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from market.canonical import object_hash
 from market.errors import AuthRequired, InvalidArgument
+from market.money import format_amount
+
+if TYPE_CHECKING:
+    from market.models import Lease, Resource
 
 __all__ = [
     "BID_HASH_FIELDS",
@@ -24,6 +30,7 @@ __all__ = [
     "TASK_HASH_FIELDS",
     "object_hash",
     "recover_signer",
+    "signed_pricing",
     "verify_signature",
 ]
 
@@ -42,6 +49,17 @@ TASK_HASH_FIELDS = [
 BID_HASH_FIELDS = ["bidId", "taskId", "price", "etaSec", "note"]
 RESULT_HASH_FIELDS = ["resultId", "taskId", "summary", "artifacts"]
 DISPUTE_HASH_FIELDS = ["disputeId", "taskId", "reason"]
+
+
+def signed_pricing(priced: Resource | Lease) -> dict[str, str]:
+    """The pricing of a resource (or lease) as its hash and a signed index entry cover it:
+    {unit, unitPrice, currency} as supplied, unitPrice with exactly the currency's scale, without
+    the `per` that outputs derive from the unit."""
+    return {
+        "unit": priced.unit,
+        "unitPrice": format_amount(priced.unit_price, priced.currency),
+        "currency": priced.currency,
+    }
 
 
 def recover_signer(message: str, signature: str) -> str:

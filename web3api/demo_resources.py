@@ -12,12 +12,12 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market.hashing import object_hash
+from market.hashing import object_hash, signed_pricing
 from market.models import Lease, Resource
+from market.money import parse_amount
 from market.services import index as index_service
 from market.services import leases as lease_services
 from market.services import resources as resource_services
-from market.services.resources import pricing_out
 from web3api.demo_provider import DEFAULT_PORT
 
 DEMO_RESOURCES = [
@@ -60,7 +60,7 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
                 name=spec["name"],
                 backend=spec["backend"],
                 endpoint=endpoint_base + spec["path"],
-                pricing=spec["pricing"],
+                pricing={**spec["pricing"], "unitPrice": parse_amount(spec["pricing"]["unitPrice"], "USDC")},
                 description=spec["description"],
                 policy=spec.get("policy"),
                 tags=spec["tags"],
@@ -70,7 +70,7 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
             continue  # reported recently: a re-run changes nothing
         entry = {
             "resourceId": r.resource_id,
-            "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+            "pricing": signed_pricing(r),
             "tags": r.tags,
             "reportedAt": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
@@ -86,7 +86,12 @@ def step_resources(wallets, out: Callable[[str], None]) -> None:
         resource=model, consumer_actor_id=consumer.address, status=Lease.Status.ACTIVE, expires_at__gt=timezone.now()
     ).exists():
         lease = lease_services.lease_issue(
-            resource_id=model.resource_id, consumer_actor_id=consumer.address, max_cost="5", ttl_sec=7 * 24 * 3600
+            resource_id=model.resource_id,
+            consumer_actor_id=consumer.address,
+            max_cost=parse_amount("5", "USDC"),
+            currency="USDC",
+            max_cost_text="5",
+            ttl_sec=7 * 24 * 3600,
         )
         out(f"consumer leased the demo model: {lease.lease_id}")
     allowed = settings.WEB3_ALLOW_PRIVATE_ENDPOINTS or DEFAULT_PORT in settings.WEB3_ALLOW_LOOPBACK_PORTS

@@ -10,7 +10,9 @@ no invocations yet the success rate counts as 1. Usage volume is reported beside
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
@@ -19,6 +21,7 @@ from django.utils import timezone
 from market.models import Invocation, Lease, Resource, UsageEntry
 from market.selectors.resources import ResourceFilter, _fs_qs
 
+HEALTH_STATES = ["healthy", "degraded", "stale"]
 STALE_AFTER = timedelta(hours=1)
 HEALTH_WINDOW = timedelta(hours=1)
 MIN_CALLS = 3
@@ -57,6 +60,39 @@ def index_resources(filters: dict[str, Any]) -> QuerySet[Resource]:
     )
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """A discoverable resource (annotated by index_resources) with its freshness, health and its
+    provider's reputation score."""
+
+    resource: Resource
+    last_reported_at: datetime | None
+    freshness_sec: int | None
+    health: str
+    reputation: int
+
+
+@dataclass(frozen=True)
+class ResourceHealth:
+    resource_id: str
+    status: str
+    last_reported_at: datetime | None
+    freshness_sec: int | None
+    recent_invocations: int
+    recent_failures: int
+
+
+@dataclass(frozen=True)
+class Reputation:
+    actor_id: str
+    score: int
+    settled_leases: int
+    usage_volume: dict[str, int]  # currency -> minor units of usage charged
+    invocations: int
+    failures: int
+    failure_rate: float
+
+
 def health_state(last_reported_at, calls: int, failures: int, now=None) -> str:
     now = now or timezone.now()
     if last_reported_at is None or now - last_reported_at > STALE_AFTER:
@@ -66,7 +102,29 @@ def health_state(last_reported_at, calls: int, failures: int, now=None) -> str:
     return "healthy"
 
 
-def resource_health(resource: Resource) -> dict[str, Any]:
+def _freshness_sec(last_reported_at, now) -> int | None:
+    return int((now - last_reported_at).total_seconds()) if last_reported_at else None
+
+
+def index_entries(resources: Iterable[Resource], now=None) -> list[IndexEntry]:
+    """The entries of a page of index_resources, with their providers' reputations read once per
+    provider."""
+    resources = list(resources)
+    scores = {a: rep.score for a, rep in reputations({r.provider_actor_id for r in resources}).items()}
+    now = now or timezone.now()
+    return [
+        IndexEntry(
+            resource=r,
+            last_reported_at=r.last_reported_at,
+            freshness_sec=_freshness_sec(r.last_reported_at, now),
+            health=health_state(r.last_reported_at, r.recent_calls, r.recent_failures, now),
+            reputation=scores[r.provider_actor_id],
+        )
+        for r in resources
+    ]
+
+
+def resource_health(resource: Resource) -> ResourceHealth:
     now = timezone.now()
     last = resource.index_reports.aggregate(last=Max("reported_at"))["last"]
     recent = Invocation.objects.filter(
@@ -74,16 +132,17 @@ def resource_health(resource: Resource) -> dict[str, Any]:
     )
     calls = recent.count()
     failures = recent.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
-    return {
-        "status": health_state(last, calls, failures, now),
-        "lastReportedAt": last,
-        "freshnessSec": int((now - last).total_seconds()) if last else None,
-        "recentInvocations": calls,
-        "recentFailures": failures,
-    }
+    return ResourceHealth(
+        resource_id=resource.resource_id,
+        status=health_state(last, calls, failures, now),
+        last_reported_at=last,
+        freshness_sec=_freshness_sec(last, now),
+        recent_invocations=calls,
+        recent_failures=failures,
+    )
 
 
-def provider_reputation(actor_id: str) -> dict[str, Any]:
+def provider_reputation(actor_id: str) -> Reputation:
     settled = Lease.objects.filter(provider_actor_id=actor_id, status__in=ENDED).count()
     volume: dict[str, int] = defaultdict(int)
     for row in (
@@ -98,16 +157,16 @@ def provider_reputation(actor_id: str) -> dict[str, Any]:
     calls = inv.count()
     failures = inv.filter(status="invocation_failed", error_code__in=PROVIDER_FAULTS).count()
     failure_rate = failures / calls if calls else 0.0
-    score = round(100 * (1 - failure_rate) * settled / (settled + 2))
-    return {
-        "settledLeases": settled,
-        "usageVolume": dict(volume),
-        "invocations": calls,
-        "failures": failures,
-        "failureRate": round(failure_rate, 4),
-        "score": score,
-    }
+    return Reputation(
+        actor_id=actor_id,
+        score=round(100 * (1 - failure_rate) * settled / (settled + 2)),
+        settled_leases=settled,
+        usage_volume=dict(volume),
+        invocations=calls,
+        failures=failures,
+        failure_rate=round(failure_rate, 4),
+    )
 
 
-def reputations(actor_ids: set[str]) -> dict[str, dict[str, Any]]:
+def reputations(actor_ids: set[str]) -> dict[str, Reputation]:
     return {a: provider_reputation(a) for a in actor_ids}

@@ -5,14 +5,20 @@ else it does not exist."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from market.errors import InvalidArgument, NotFound
 from market.models import Lease, Resource
-from market.money import parse_amount
+from market.selectors.invariants import overdue_leases
+
+# An active lease this long past its expiry is overdue for the expiry sweep (the status summary).
+SWEEP_GRACE = timedelta(minutes=5)
 
 
 def resource_get(*, resource_id: str, actor_id: str, is_staff: bool = False) -> Resource:
@@ -44,7 +50,8 @@ def _fs_qs(fs: django_filters.FilterSet) -> QuerySet:
 
 
 def resource_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = False) -> QuerySet[Resource]:
-    """Published resources unless another status is asked for."""
+    """Published resources unless another status is asked for; `maxUnitPrice` is in minor units of
+    `currency`."""
     filters = {k: v for k, v in filters.items() if v not in (None, "")}
     filters.setdefault("status", Resource.Status.PUBLISHED)
     max_price = filters.pop("maxUnitPrice", None)
@@ -53,9 +60,7 @@ def resource_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = Fa
     if max_price is not None:
         if not filters.get("currency"):
             raise InvalidArgument.field("maxUnitPrice", "needs currency")
-        qs = qs.filter(
-            unit_price__lte=parse_amount(max_price, filters["currency"], field="maxUnitPrice", allow_zero=True)
-        )
+        qs = qs.filter(unit_price__lte=max_price)
     return qs
 
 
@@ -90,3 +95,18 @@ def lease_list(*, actor_id: str, filters: dict[str, Any]) -> QuerySet[Lease]:
     fs = LeaseFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs)
     fs.request_actor_id = actor_id
     return _fs_qs(fs)
+
+
+@dataclass(frozen=True)
+class Supply:
+    published: int
+    active_leases: int
+    overdue_leases: int  # active, more than SWEEP_GRACE past expiresAt
+
+
+def resource_supply() -> Supply:
+    return Supply(
+        published=Resource.objects.filter(status=Resource.Status.PUBLISHED).count(),
+        active_leases=Lease.objects.filter(status=Lease.Status.ACTIVE).count(),
+        overdue_leases=overdue_leases(timezone.now(), SWEEP_GRACE).count(),
+    )

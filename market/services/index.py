@@ -17,10 +17,9 @@ from django.utils import timezone
 from market.audit.log import audit_record
 from market.canonical import canonical_text
 from market.errors import Forbidden, InvalidArgument, NotFound
-from market.hashing import object_hash, verify_signature
+from market.hashing import object_hash, signed_pricing, verify_signature
 from market.ids import new_id
 from market.models import IndexReport, Resource
-from market.services.resources import pricing_out
 
 MAX_SKEW_SEC = 300
 
@@ -40,7 +39,7 @@ def _parse_time(text: Any) -> datetime:
 def _is_resource_pricing(pricing: Any, resource: Resource) -> bool:
     """The resource's pricing as supplied, or as outputs show it (with the derived `per`), so a
     provider may copy either into its entry."""
-    supplied = pricing_out(resource.unit, resource.unit_price, resource.currency)
+    supplied = signed_pricing(resource)
     return pricing in (supplied, {**supplied, "per": resource.per_units})
 
 

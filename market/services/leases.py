@@ -18,7 +18,7 @@ from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFoun
 from market.hashing import object_hash
 from market.ids import new_id
 from market.models import Lease, Resource, Settlement, Transfer, UsageEntry
-from market.money import cost_minor, format_amount, parse_amount
+from market.money import cost_minor, format_amount
 from market.services import escrow
 
 SYSTEM = "system"
@@ -26,7 +26,10 @@ MAX_TTL_SEC = 30 * 24 * 3600
 L = Lease.Status
 
 
-def lease_hash(lease: Lease, max_cost_text: str) -> str:
+def lease_hash(lease: Lease, max_cost_text: str | None = None) -> str:
+    """Over maxCost as the client wrote it (by default, the amount with the currency's scale)."""
+    if max_cost_text is None:
+        max_cost_text = format_amount(lease.max_cost, lease.currency)
     return object_hash(
         {
             "leaseId": lease.lease_id,
@@ -52,8 +55,19 @@ def _lease_payload(lease: Lease, **extra: Any) -> dict[str, Any]:
     }
 
 
-def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_sec: int) -> Lease:
-    """Lock `max_cost` of the consumer's balance for the provider; the price is fixed now."""
+def lease_issue(
+    *,
+    resource_id: str,
+    consumer_actor_id: str,
+    max_cost: int,
+    currency: str,
+    ttl_sec: int,
+    max_cost_text: str | None = None,
+) -> Lease:
+    """Lock `max_cost` (minor units of `currency`, which must be the resource's) of the consumer's
+    balance for the provider; the price is fixed now. The lease's hash covers maxCost as the client
+    wrote it (`max_cost_text`; by default the amount with the currency's scale). A resource whose
+    currency is no longer `currency` (its pricing changed since the caller read it) is E_CONFLICT."""
     if not 1 <= ttl_sec <= MAX_TTL_SEC:
         raise InvalidArgument.field("ttlSec", f"must be between 1 and {MAX_TTL_SEC}")
     with transaction.atomic():
@@ -64,12 +78,18 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
             raise Conflict("the resource is unpublished: it takes no new leases", details={"status": resource.status})
         if resource.provider_actor_id == consumer_actor_id:
             raise Forbidden("a provider cannot lease its own resource")
-        amount = parse_amount(max_cost, resource.currency, field="maxCost")
+        if resource.currency != currency:
+            raise Conflict(
+                "the resource's pricing changed to another currency; read it and try again",
+                details={"currency": resource.currency},
+            )
+        if max_cost <= 0:
+            raise InvalidArgument.field("maxCost", "must be positive")
         lease_id = new_id("lease")
         settlement = escrow.escrow_lock(
             payer_actor_id=consumer_actor_id,
             payee_actor_id=resource.provider_actor_id,
-            amount=amount,
+            amount=max_cost,
             currency=resource.currency,
             by_actor_id=consumer_actor_id,
             reference=f"lease:{lease_id}",
@@ -84,12 +104,12 @@ def lease_issue(*, resource_id: str, consumer_actor_id: str, max_cost: str, ttl_
             unit_price=resource.unit_price,
             currency=resource.currency,
             policy=resource.policy,
-            max_cost=amount,
+            max_cost=max_cost,
             ttl_sec=ttl_sec,
             expires_at=now + timedelta(seconds=ttl_sec),
             settlement=settlement,
         )
-        lease.hash = lease_hash(lease, max_cost)
+        lease.hash = lease_hash(lease, max_cost_text)
         lease.save()
         audit_record(
             actor_id=consumer_actor_id,
@@ -293,13 +313,12 @@ def charge(
     return entry
 
 
-def usage_append(
-    *, lease_id: str, actor_id: str, units: int, usage_ref: str, is_staff: bool = False
-) -> tuple[UsageEntry, Lease]:
+def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str, is_staff: bool = False) -> UsageEntry:
     """Gate-LEDGER-01: only the lease's provider adds usage the proxy cannot see; the amount comes
     from the lease's price. The same usageRef again returns the first entry (other units: E_CONFLICT);
     beyond the remaining budget it charges what remains and exhausts the lease, and the entry bills
-    only the units that amount pays for (the reported units are kept beside them)."""
+    only the units that amount pays for (the reported units are kept beside them). The entry's
+    `lease` is the lease as it stands after the charge."""
     if units <= 0:
         raise InvalidArgument.field("units", "must be positive")
     with transaction.atomic():
@@ -313,7 +332,8 @@ def usage_append(
                 raise Conflict(
                     "this usageRef was recorded with other units", details={"usageRef": usage_ref, "units": reported}
                 )
-            return first, lease
+            first.lease = lease
+            return first
         require_active(lease)
         amount, billed = cost_minor(units, lease.unit_price, lease.per_units), units
         if amount > lease.remaining:
@@ -328,4 +348,4 @@ def usage_append(
             usage_ref=usage_ref,
             by_actor_id=actor_id,
         )
-        return entry, lease
+        return entry

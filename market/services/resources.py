@@ -13,19 +13,15 @@ from django.db import transaction
 from market import states
 from market.audit.log import audit_record
 from market.errors import Forbidden, InvalidArgument, NotFound
-from market.hashing import object_hash
+from market.hashing import object_hash, signed_pricing
 from market.ids import new_id
 from market.models import Resource
 from market.models.resources import UNITS_BY_KIND
-from market.money import format_amount, parse_amount, scale_of
+from market.money import scale_of
 from market.outbound import check_endpoint_syntax
 from market.secrets import seal
 
 POLICY_DEFAULTS = {"maxConcurrent": 4, "maxTokens": None, "allowTools": False, "maxBytes": None, "allowMime": []}
-
-
-def pricing_out(unit: str, unit_price: int, currency: str) -> dict[str, str]:
-    return {"unit": unit, "unitPrice": format_amount(unit_price, currency), "currency": currency}
 
 
 def resource_hash(r: Resource) -> str:
@@ -36,20 +32,22 @@ def resource_hash(r: Resource) -> str:
             "name": r.name,
             "description": r.description,
             "backend": r.backend,
-            "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+            "pricing": signed_pricing(r),
             "policy": r.policy,
             "tags": r.tags,
         }
     )
 
 
-def _parse_pricing(kind: str, pricing: dict[str, Any]) -> tuple[str, int, str]:
-    unit, currency = pricing["unit"], pricing["currency"]
+def _pricing(kind: str, pricing: dict[str, Any]) -> tuple[str, int, str]:
+    """(unit, unit_price, currency) of a pricing {unit, unitPrice (minor units), currency}."""
+    unit, price, currency = pricing["unit"], pricing["unitPrice"], pricing["currency"]
     scale_of(currency, field="pricing.currency")
     if unit not in UNITS_BY_KIND[kind]:
         allowed = " or ".join(UNITS_BY_KIND[kind])
         raise InvalidArgument.field("pricing.unit", f"a {kind} resource is priced per {allowed}")
-    price = parse_amount(pricing["unitPrice"], currency, field="pricing.unitPrice", allow_zero=True)
+    if price < 0:
+        raise InvalidArgument.field("pricing.unitPrice", "must not be negative")
     return unit, price, currency
 
 
@@ -71,7 +69,7 @@ def _payload(r: Resource) -> dict[str, Any]:
         "kind": r.kind,
         "backend": r.backend,
         "status": r.status,
-        "pricing": pricing_out(r.unit, r.unit_price, r.currency),
+        "pricing": signed_pricing(r),
         "policy": r.policy,
         "tags": r.tags,
         "hash": r.hash,
@@ -85,14 +83,14 @@ def resource_publish(
     name: str,
     backend: str,
     endpoint: str,
-    pricing: dict[str, Any],
+    pricing: dict[str, Any],  # {unit, unitPrice: minor units, currency}
     description: str = "",
     access_token: str = "",
     policy: dict[str, Any] | None = None,
     tags: list[str] | None = None,
 ) -> Resource:
     check_endpoint_syntax(endpoint)
-    unit, price, currency = _parse_pricing(kind, pricing)
+    unit, price, currency = _pricing(kind, pricing)
     tag_list, tags_text = _tags(tags)
     with transaction.atomic():
         r = Resource(
@@ -134,7 +132,8 @@ def _lock_own_resource(resource_id: str, actor_id: str) -> Resource:
 
 
 def resource_update(*, resource_id: str, actor_id: str, changes: dict[str, Any]) -> Resource:
-    """Change description, pricing (for new leases), policy, tags; rotate endpoint and token."""
+    """Change description, pricing (for new leases; unitPrice in minor units), policy, tags; rotate
+    endpoint and token."""
     with transaction.atomic():
         r = _lock_own_resource(resource_id, actor_id)
         fields = []
@@ -143,7 +142,7 @@ def resource_update(*, resource_id: str, actor_id: str, changes: dict[str, Any])
             r.description = changes["description"]
             fields.append("description")
         if "pricing" in changes:
-            r.unit, r.unit_price, r.currency = _parse_pricing(r.kind, changes["pricing"])
+            r.unit, r.unit_price, r.currency = _pricing(r.kind, changes["pricing"])
             fields += ["unit", "unit_price", "currency"]
         if "policy" in changes:
             r.policy = _policy(changes["policy"], base=r.policy)

@@ -31,7 +31,7 @@ def _resource(endpoint="https://search.example.net", **policy):
         name="s",
         backend="searxng",
         endpoint=endpoint,
-        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
         policy=policy or None,
     )
 
@@ -41,7 +41,9 @@ def test_two_sweeps_and_a_revoke_settle_each_lease_once(transactional_db):
     fund(CONSUMER, 100)
     r = _resource()
     leases = [
-        lease_services.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
+        lease_services.lease_issue(
+            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=1_000_000, currency="USDC", ttl_sec=60
+        )
         for _ in range(30)
     ]
     as_of = timezone.now() + timedelta(seconds=120)
@@ -87,7 +89,7 @@ def test_concurrent_invokes_never_overspend_the_lease(transactional_db):
         fund(CONSUMER, 10)
         r = _resource(endpoint=server.base, maxConcurrent=50)
         lease = lease_services.lease_issue(
-            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="0.05", ttl_sec=600
+            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=50_000, currency="USDC", ttl_sec=600
         )
         start = threading.Barrier(12)
 
@@ -116,7 +118,7 @@ def test_max_concurrent_holds_across_connections(transactional_db):
         fund(CONSUMER, 10)
         r = _resource(endpoint=server.base, maxConcurrent=2)
         lease = lease_services.lease_issue(
-            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=600
+            resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=1_000_000, currency="USDC", ttl_sec=600
         )
 
         def one():

@@ -21,9 +21,11 @@ def lease(db):
         name="s",
         backend="searxng",
         endpoint="https://search.example.net",
-        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
     )
-    return leases.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
+    return leases.lease_issue(
+        resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=1_000_000, currency="USDC", ttl_sec=60
+    )
 
 
 def _refused(fn):

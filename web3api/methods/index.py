@@ -1,18 +1,12 @@
 """web3.index.report|list|health|reputation, and the `resources` part of web3.status.summary."""
 
-from datetime import timedelta
-
-from django.db.models import Count
-from django.utils import timezone
 from rest_framework import serializers
 
-from market.money import format_amount
 from market.selectors import index as index_selectors
 from market.selectors import resources as resource_selectors
 from market.services import index as index_service
 from market.services.index import MAX_SKEW_SEC
 from web3api import status
-from web3api.methods.leases import PER_CHOICES, PricingOut, pricing_shape
 from web3api.methods.resources import KINDS, TAG, PricingSerializer
 from web3api.money import currency_field
 from web3api.pagination import paginate
@@ -27,8 +21,9 @@ from web3api.serializers import (
     limit_field,
     with_schema,
 )
+from web3api.shapes.index import HealthResult, IndexListResult, ReportResult, ReputationSerializer
+from web3api.shapes.resources import PER_CHOICES
 
-HEALTH = ["healthy", "degraded", "stale"]
 # What the index reads as a time (datetime.fromisoformat once Z is +00:00): RFC 3339 with an offset.
 REPORTED_AT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$"
 
@@ -44,6 +39,9 @@ class IndexPricingParams(PricingSerializer):
         ),
         enum=PER_CHOICES,
     )
+
+    def validate(self, attrs):
+        return attrs  # signed text, compared with the resource's as it is: no amount to parse
 
 
 class IndexEntryParams(Params):
@@ -88,14 +86,6 @@ class ReportParams(Params):
     )
 
 
-class ReportResult(serializers.Serializer):
-    reportId = serializers.CharField()
-    resourceId = serializers.CharField()
-    entryHash = serializers.CharField(help_text="The string that was signed.")
-    reportedAt = serializers.DateTimeField()
-    createdAt = serializers.DateTimeField()
-
-
 @method(
     name="web3.index.report",
     summary="A provider reports a signed index entry for its resource.",
@@ -109,44 +99,9 @@ class ReportResult(serializers.Serializer):
     "without the `per` that outputs show.",
 )
 def report(call, params):
-    r = index_service.index_report(
+    return index_service.index_report(
         resource_id=params["resourceId"], actor_id=call.actor_id, entry=params["entry"], signature=params["signature"]
     )
-    return {
-        "reportId": r.report_id,
-        "resourceId": params["resourceId"],
-        "entryHash": r.entry_hash,
-        "reportedAt": r.reported_at,
-        "createdAt": r.created_at,
-    }
-
-
-class ReputationSerializer(serializers.Serializer):
-    actorId = serializers.CharField()
-    score = serializers.IntegerField(help_text="0-100: invoke success rate x settled / (settled + 2).")
-    settledLeases = serializers.IntegerField()
-    usageVolume = serializers.DictField(child=serializers.CharField(), help_text="Per currency, usage charged.")
-    invocations = serializers.IntegerField()
-    failures = serializers.IntegerField()
-    failureRate = serializers.FloatField()
-
-
-def reputation_out(actor_id, rep) -> dict:
-    return {"actorId": actor_id, **rep, "usageVolume": {c: format_amount(v, c) for c, v in rep["usageVolume"].items()}}
-
-
-class IndexEntrySerializer(serializers.Serializer):
-    resourceId = serializers.CharField()
-    providerActorId = serializers.CharField()
-    kind = serializers.CharField()
-    name = serializers.CharField()
-    backend = serializers.CharField()
-    pricing = PricingOut()
-    tags = serializers.ListField(child=serializers.CharField())
-    lastReportedAt = serializers.DateTimeField(allow_null=True)
-    freshnessSec = serializers.IntegerField(allow_null=True, help_text="Seconds since the newest signed report.")
-    health = serializers.ChoiceField(choices=HEALTH)
-    reputation = serializers.IntegerField(help_text="The provider's reputation score (0-100).")
 
 
 class IndexListParams(Params):
@@ -155,11 +110,6 @@ class IndexListParams(Params):
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
     cursor = cursor_field()
-
-
-class IndexListResult(serializers.Serializer):
-    items = IndexEntrySerializer(many=True)
-    nextCursor = serializers.CharField(allow_null=True)
 
 
 @method(
@@ -171,46 +121,12 @@ class IndexListResult(serializers.Serializer):
     result=IndexListResult,
 )
 def index_list(call, params):
-    qs = index_selectors.index_resources({k: params.get(k) for k in ("kind", "currency", "tag")})
-    page = paginate(qs, params, lambda r: r)
-    scores = {
-        a: rep["score"] for a, rep in index_selectors.reputations({r.provider_actor_id for r in page["items"]}).items()
-    }
-    now = timezone.now()
-    page["items"] = [
-        {
-            "resourceId": r.resource_id,
-            "providerActorId": r.provider_actor_id,
-            "kind": r.kind,
-            "name": r.name,
-            "backend": r.backend,
-            "pricing": pricing_shape(r.unit, r.unit_price, r.currency),
-            "tags": r.tags,
-            "lastReportedAt": r.last_reported_at,
-            "freshnessSec": int((now - r.last_reported_at).total_seconds()) if r.last_reported_at else None,
-            "health": index_selectors.health_state(r.last_reported_at, r.recent_calls, r.recent_failures, now),
-            "reputation": scores[r.provider_actor_id],
-        }
-        for r in page["items"]
-    ]
-    return page
+    page = paginate(index_selectors.index_resources({k: params.get(k) for k in ("kind", "currency", "tag")}), params)
+    return {**page, "items": index_selectors.index_entries(page["items"])}
 
 
 class HealthParams(Params):
     resourceId = id_field("resource", help_text="Id of the resource (res_...).")
-
-
-class HealthResult(serializers.Serializer):
-    resourceId = serializers.CharField()
-    status = serializers.ChoiceField(
-        choices=HEALTH,
-        help_text="stale: no signed report within 1 h; degraded: "
-        "over 20% of at least 3 calls in the last hour failed; healthy otherwise.",
-    )
-    lastReportedAt = serializers.DateTimeField(allow_null=True)
-    freshnessSec = serializers.IntegerField(allow_null=True)
-    recentInvocations = serializers.IntegerField()
-    recentFailures = serializers.IntegerField()
 
 
 @method(
@@ -226,7 +142,7 @@ def health(call, params):
     r = resource_selectors.resource_get(
         resource_id=params["resourceId"], actor_id=call.actor_id, is_staff=call.is_staff
     )
-    return {"resourceId": r.resource_id, **index_selectors.resource_health(r)}
+    return index_selectors.resource_health(r)
 
 
 class ReputationParams(Params):
@@ -242,19 +158,12 @@ class ReputationParams(Params):
     result=ReputationSerializer,
 )
 def reputation(call, params):
-    return reputation_out(params["actorId"], index_selectors.provider_reputation(params["actorId"]))
+    return index_selectors.provider_reputation(params["actorId"])
 
 
 @status.part("resources")
 def _resources_part() -> tuple[str, str]:
-    from market.models import Lease, Resource
-
-    published = Resource.objects.filter(status=Resource.Status.PUBLISHED).count()
-    leases = dict(Lease.objects.values_list("status").annotate(n=Count("pk")))
-    active = leases.get(Lease.Status.ACTIVE, 0)
-    overdue = Lease.objects.filter(
-        status=Lease.Status.ACTIVE, expires_at__lt=timezone.now() - timedelta(minutes=5)
-    ).count()
-    state = "degraded" if overdue else "ok"
-    note = f"; {overdue} leases overdue for the expiry sweep" if overdue else ""
-    return state, f"{published} published resources, {active} active leases{note}"
+    supply = resource_selectors.resource_supply()
+    state = "degraded" if supply.overdue_leases else "ok"
+    note = f"; {supply.overdue_leases} leases overdue for the expiry sweep" if supply.overdue_leases else ""
+    return state, f"{supply.published} published resources, {supply.active_leases} active leases{note}"

@@ -3,13 +3,12 @@
 from rest_framework import serializers
 
 from market.hashing import RESOURCE_HASH_FIELDS as HASH_FIELDS
+from market.models import Resource
 from market.models.resources import UNITS_BY_KIND
-from market.money import format_amount
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
 from market.services import resources as services
-from web3api.methods.leases import LeaseSerializer, PricingOut, lease_out, pricing_shape
-from web3api.money import currency_field, money_field
+from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import (
@@ -21,9 +20,11 @@ from web3api.serializers import (
     limit_field,
     with_schema,
 )
+from web3api.shapes.leases import InvokeResult
+from web3api.shapes.resources import ResourceListResult, ResourceSerializer
 
-KINDS = ["model", "search", "storage"]
-BACKENDS = ["openai-compat", "searxng", "http-blob", "custom"]
+KINDS = Resource.Kind.values
+BACKENDS = Resource.Backend.values
 TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 # An http(s) URL with a host, as RFC 3986 spells it in ASCII: no credentials, no fragment, a port of
 # 1-65535. The market's own check (market.outbound.check_endpoint_syntax) accepts all of these.
@@ -49,13 +50,16 @@ def endpoint_field(help_text: str, **kwargs) -> StrictCharField:
 
 class PricingSerializer(Params):
     unit = serializers.ChoiceField(
-        choices=["token", "call", "query", "byte"],
+        choices=Resource.Unit.values,
         help_text="model: token|call; search: query|call; storage: byte|call.",
     )
     unitPrice = money_field(
         "Price per unit (call, query) or per 1,000,000 units (token, byte).", positive=False, currency="currency"
     )
     currency = currency_field()
+
+    def validate(self, attrs):
+        return amounts_to_minor(self, attrs)
 
 
 class PolicySerializer(Params):
@@ -92,43 +96,6 @@ def _tags_field(**kwargs):
         help_text="Lowercase tags for discovery.",
         **kwargs,
     )
-
-
-class ResourceSerializer(serializers.Serializer):
-    resourceId = serializers.CharField()
-    providerActorId = serializers.CharField()
-    kind = serializers.ChoiceField(choices=KINDS)
-    name = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    backend = serializers.ChoiceField(choices=BACKENDS)
-    pricing = PricingOut()
-    policy = serializers.DictField(help_text="{maxConcurrent, maxTokens, allowTools, maxBytes, allowMime}.")
-    tags = serializers.ListField(child=serializers.CharField())
-    status = serializers.ChoiceField(choices=["resource_published", "resource_unpublished"])
-    hash = serializers.CharField(
-        help_text="sha256 of the RFC 8785 JSON of hashFields (never the endpoint); its "
-        "pricing is {unit, unitPrice, currency} as supplied, without the derived per."
-    )
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-
-
-def resource_out(r) -> dict:
-    return {
-        "resourceId": r.resource_id,
-        "providerActorId": r.provider_actor_id,
-        "kind": r.kind,
-        "name": r.name,
-        "description": r.description,
-        "backend": r.backend,
-        "pricing": pricing_shape(r.unit, r.unit_price, r.currency),
-        "policy": r.policy,
-        "tags": r.tags,
-        "status": r.status,
-        "hash": r.hash,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    }
 
 
 class PublishParams(Params):
@@ -181,7 +148,7 @@ class PublishParams(Params):
     ],
 )
 def publish(call, params):
-    r = services.resource_publish(
+    return services.resource_publish(
         provider_actor_id=call.actor_id,
         kind=params["kind"],
         name=params["name"],
@@ -193,7 +160,6 @@ def publish(call, params):
         policy=params.get("policy"),
         tags=params["tags"],
     )
-    return resource_out(r)
 
 
 class UpdateParams(Params):
@@ -223,9 +189,7 @@ class UpdateParams(Params):
 )
 def update(call, params):
     changes = {k: v for k, v in params.items() if k != "resourceId"}
-    return resource_out(
-        services.resource_update(resource_id=params["resourceId"], actor_id=call.actor_id, changes=changes)
-    )
+    return services.resource_update(resource_id=params["resourceId"], actor_id=call.actor_id, changes=changes)
 
 
 class ResourceIdParams(Params):
@@ -243,7 +207,7 @@ class ResourceIdParams(Params):
     errors=["E_NOT_FOUND", "E_CONFLICT"],
 )
 def unpublish(call, params):
-    return resource_out(services.resource_unpublish(resource_id=params["resourceId"], actor_id=call.actor_id))
+    return services.resource_unpublish(resource_id=params["resourceId"], actor_id=call.actor_id)
 
 
 @method(
@@ -258,9 +222,7 @@ def unpublish(call, params):
     errors=["E_NOT_FOUND"],
 )
 def get(call, params):
-    return resource_out(
-        selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id, is_staff=call.is_staff)
-    )
+    return selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id, is_staff=call.is_staff)
 
 
 class ListParams(Params):
@@ -274,7 +236,7 @@ class ListParams(Params):
         required=False,
     )
     status = serializers.ChoiceField(
-        choices=["resource_published", "resource_unpublished"], required=False, help_text="Default resource_published."
+        choices=Resource.Status.values, required=False, help_text="Default resource_published."
     )
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
@@ -282,10 +244,8 @@ class ListParams(Params):
 
     json_schema = {"anyOf": [{"not": {"required": ["maxUnitPrice"]}}, {"required": ["currency"]}]}
 
-
-class ResourceListResult(serializers.Serializer):
-    items = ResourceSerializer(many=True)
-    nextCursor = serializers.CharField(allow_null=True)
+    def validate(self, attrs):
+        return amounts_to_minor(self, attrs)
 
 
 @method(
@@ -299,7 +259,7 @@ class ResourceListResult(serializers.Serializer):
 def list_(call, params):
     filters = {k: params.get(k) for k in ("kind", "providerActorId", "currency", "maxUnitPrice", "status", "tag")}
     qs = selectors.resource_list(actor_id=call.actor_id, filters=filters, is_staff=call.is_staff)
-    return paginate(qs, params, resource_out)
+    return paginate(qs, params)
 
 
 class InvokeParams(Params):
@@ -316,25 +276,6 @@ class InvokeParams(Params):
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
         return value
-
-
-class UsageSerializer(serializers.Serializer):
-    units = serializers.IntegerField(help_text="Units billed, in the lease's pricing unit (= billedUnits).")
-    cost = serializers.CharField(help_text="Charged to the lease: exactly the billed units' price (decimal string).")
-    reportedUnits = serializers.IntegerField(
-        allow_null=True,
-        help_text="Units the provider reported (tokens) or the proxy measured (bytes; 1 call or "
-        "query); null when the provider reported none and the reservation was billed.",
-    )
-    billedUnits = serializers.IntegerField(
-        help_text="reportedUnits, at most the units reserved for the call (and what the budget still pays for)."
-    )
-
-
-class InvokeResult(serializers.Serializer):
-    output = serializers.JSONField(help_text="The provider's JSON answer (size-capped).")
-    usage = UsageSerializer()
-    lease = LeaseSerializer()
 
 
 @method(
@@ -363,11 +304,4 @@ class InvokeResult(serializers.Serializer):
     "Provider down or 5xx: E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
 )
 def invoke(call, params):
-    out = invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
-    usage = {
-        "units": out.units,
-        "cost": format_amount(out.cost, out.lease.currency),
-        "reportedUnits": out.reported_units,
-        "billedUnits": out.units,
-    }
-    return {"output": out.output, "usage": usage, "lease": lease_out(out.lease)}
+    return invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])

@@ -17,9 +17,11 @@ def _lease():
         name="s",
         backend="searxng",
         endpoint="https://search.example.net",
-        pricing={"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
     )
-    lease = leases.lease_issue(resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost="1", ttl_sec=60)
+    lease = leases.lease_issue(
+        resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=1_000_000, currency="USDC", ttl_sec=60
+    )
     leases.usage_append(lease_id=lease.lease_id, actor_id=PROVIDER, units=3, usage_ref="r1")
     return lease
 
