@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from market.models import Invocation, Lease, Settlement, Transfer, UsageEntry
+from market.models import Invocation, Lease, Resource, Settlement, Transfer, UsageEntry
 from market.selectors.ledger import balances
-from market.services import ledger
+from market.services import ledger, resources
 
 USDC = 10**6  # minor units per USDC
 
 
 def fund(actor_id: str, whole: int) -> None:
     ledger.deposit(actor_id=actor_id, amount=whole * USDC, currency="USDC", reason="test funding")
+
+
+def search_resource(provider_actor_id: str) -> Resource:
+    """A search resource at 0.01 USDC a query, published through the service."""
+    return resources.resource_publish(
+        provider_actor_id=provider_actor_id,
+        kind="search",
+        name="s",
+        backend="searxng",
+        endpoint="https://search.example.net",
+        pricing={"unit": "query", "unitPrice": USDC // 100, "currency": "USDC"},
+    )
 
 
 def bal(actor_id: str) -> tuple[int, int]:

@@ -5,8 +5,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from market.models import Invocation, Lease, Resource, UsageEntry
-from market.services import leases, resources
-from tests.resource_helpers import fund
+from market.services import leases
+from tests.resource_helpers import fund, search_resource
 
 PROVIDER = "0x" + "ab" * 20
 CONSUMER = "0x" + "cd" * 20
@@ -15,14 +15,7 @@ CONSUMER = "0x" + "cd" * 20
 @pytest.fixture
 def lease(db):
     fund(CONSUMER, 5)
-    r = resources.resource_publish(
-        provider_actor_id=PROVIDER,
-        kind="search",
-        name="s",
-        backend="searxng",
-        endpoint="https://search.example.net",
-        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
-    )
+    r = search_resource(PROVIDER)
     return leases.lease_issue(
         resource_id=r.resource_id, consumer_actor_id=CONSUMER, max_cost=1_000_000, currency="USDC", ttl_sec=60
     )

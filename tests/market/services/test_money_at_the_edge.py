@@ -11,8 +11,8 @@ import pytest
 from market.errors import Conflict
 from market.hashing import object_hash
 from market.models import Lease
-from market.services import leases, resources
-from tests.resource_helpers import USDC, bal, fund
+from market.services import leases
+from tests.resource_helpers import USDC, bal, fund, search_resource
 
 REPO = Path(__file__).resolve().parents[3]
 PROVIDER = "0x" + "ab" * 20
@@ -39,14 +39,7 @@ def test_no_service_or_selector_parses_an_amount():
 @pytest.fixture
 def resource(db):
     fund(CONSUMER, 5)
-    return resources.resource_publish(
-        provider_actor_id=PROVIDER,
-        kind="search",
-        name="s",
-        backend="searxng",
-        endpoint="https://search.example.net",
-        pricing={"unit": "query", "unitPrice": 10_000, "currency": "USDC"},
-    )
+    return search_resource(PROVIDER)
 
 
 def test_a_lease_in_another_currency_than_its_resource_is_refused(resource):
