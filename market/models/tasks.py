@@ -183,3 +183,9 @@ class TaskReceipt(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_id
+
+    @property
+    def dispute_open_until(self):
+        """The deliverer may open a dispute until then; None once the receipt is no longer pending
+        (settled, refunded, or already disputed)."""
+        return self.dispute_deadline if self.status == self.Status.PENDING else None

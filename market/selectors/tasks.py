@@ -13,6 +13,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from market.audit.payout_gate import payout_wait_reason
 from market.errors import InvalidArgument, NotFound
 from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
@@ -63,33 +64,39 @@ def bid_list(*, task: TaskOrder, actor_id: str, is_staff: bool = False) -> Query
     return qs
 
 
-def active_award(task: TaskOrder) -> TaskAward | None:
-    return (
-        TaskAward.objects.filter(task=task, status=TaskAward.Status.ACTIVE).select_related("bid", "settlement").first()
-    )
+def task_detail(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskOrder:
+    """The task (as task_get shows it) with what the caller may see of its latest award, the
+    task's latest result and receipt, as `visible_award`, `visible_result` and `visible_receipt`:
+    None when there is none, or when the caller is neither the task's creator, the awarded bidder
+    nor staff. The receipt comes through receipt_payout_state."""
+    task = task_get(task_id=task_id, actor_id=actor_id, is_staff=is_staff)
+    task.visible_award = task.visible_result = task.visible_receipt = None
+    award = TaskAward.objects.filter(task=task).select_related("bid", "settlement").order_by("-pk").first()
+    if award is None or not (is_staff or actor_id in (task.creator_actor_id, award.bid.bidder_actor_id)):
+        return task
+    award.task = task
+    task.visible_award = award
+    result = TaskResult.objects.filter(task=task).select_related("bid").order_by("-pk").first()
+    if result is None:
+        return task
+    result.task = task
+    task.visible_result = result
+    receipt = TaskReceipt.objects.filter(task=task).select_related("bid", "settlement").order_by("-pk").first()
+    if receipt is not None:
+        receipt.task = task
+        task.visible_receipt = receipt_payout_state(receipt)
+    return task
 
 
-def latest_award(task: TaskOrder) -> TaskAward | None:
-    return TaskAward.objects.filter(task=task).select_related("bid", "settlement").order_by("-pk").first()
-
-
-def task_result(task: TaskOrder) -> TaskResult | None:
-    return TaskResult.objects.filter(task=task).select_related("task", "award").order_by("-pk").first()
-
-
-def task_receipt(task: TaskOrder) -> TaskReceipt | None:
-    return TaskReceipt.objects.filter(task=task).select_related("settlement").order_by("-pk").first()
-
-
-def receipt_dispute(receipt: TaskReceipt) -> Dispute | None:
-    return Dispute.objects.filter(receipt=receipt).order_by("-pk").first()
-
-
-def result_get(*, result_id: str, actor_id: str, is_staff: bool = False) -> TaskResult:
-    result = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
-    if result is None or not (is_staff or actor_id in (result.task.creator_actor_id, result.deliverer_actor_id)):
-        raise NotFound("no such result")
-    return result
+def receipt_payout_state(receipt: TaskReceipt) -> TaskReceipt:
+    """The receipt with `payout_waiting_for`: what the payout of a ruling on it waits for
+    (market.audit.payout_gate), or None when no ruling is waiting to be paid."""
+    dispute = Dispute.objects.filter(receipt=receipt).order_by("-pk").first()
+    waiting = None
+    if dispute is not None and dispute.ruled_at is not None and dispute.paid_out_at is None:
+        waiting = payout_wait_reason(dispute)
+    receipt.payout_waiting_for = waiting
+    return receipt
 
 
 def market_counts() -> dict[str, int]:

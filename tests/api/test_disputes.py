@@ -152,7 +152,7 @@ def test_payout_waits_on_the_gate(cast, clock, monkeypatch):
         "web3.dispute.resolve", {"disputeId": dispute_id, "decision": "rule", "payeeShareBps": 2500, "rationale": "r"}
     )
     monkeypatch.setattr("market.services.task_sweeps.ruling_payout_ready", lambda d: False)
-    monkeypatch.setattr("web3api.market_shapes.payout_wait_reason", lambda d: "checkpoint")
+    monkeypatch.setattr("market.selectors.tasks.payout_wait_reason", lambda d: "checkpoint")
     clock.shift(3601)
     sweeps()
     # then nothing moved and the receipt says what it waits for

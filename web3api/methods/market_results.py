@@ -3,11 +3,12 @@
 from rest_framework import serializers
 
 from market.hashing import RESULT_HASH_FIELDS
+from market.selectors import tasks as task_selectors
 from market.services import results as result_services
-from web3api.market_shapes import TaskReceiptOut, TaskResultOut, receipt_out, result_out
 from web3api.methods.market_tasks import UNDELIVERED, signature_field
 from web3api.registry import method
 from web3api.serializers import HEX64_PATTERN, Params, StrictCharField, id_field
+from web3api.shapes.tasks import TaskReceiptOut, TaskResultOut
 
 
 class ArtifactParams(Params):
@@ -43,15 +44,13 @@ class SubmitResultParams(Params):
 )
 def submit_result(call, params):
     artifacts = [dict(a) for a in params["artifacts"]]
-    return result_out(
-        result_services.result_submit(
-            task_id=params["taskId"],
-            actor_id=call.actor_id,
-            summary=params["summary"],
-            artifacts=artifacts,
-            signature=params.get("signature"),
-            is_staff=call.is_staff,
-        )
+    return result_services.result_submit(
+        task_id=params["taskId"],
+        actor_id=call.actor_id,
+        summary=params["summary"],
+        artifacts=artifacts,
+        signature=params.get("signature"),
+        is_staff=call.is_staff,
     )
 
 
@@ -91,4 +90,4 @@ def review_result(call, params):
         signature=params.get("signature"),
         is_staff=call.is_staff,
     )
-    return {"result": result_out(result), "receipt": receipt_out(receipt)}
+    return {"result": result, "receipt": task_selectors.receipt_payout_state(receipt)}

@@ -6,16 +6,6 @@ from market.hashing import BID_HASH_FIELDS, TASK_HASH_FIELDS
 from market.money import parse_amount
 from market.selectors import tasks as task_selectors
 from market.services import tasks as task_services
-from web3api.market_shapes import (
-    TaskAwardOut,
-    TaskBidOut,
-    TaskDetailOut,
-    TaskOrderOut,
-    award_out,
-    bid_out,
-    task_detail_out,
-    task_out,
-)
 from web3api.money import currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
@@ -28,6 +18,7 @@ from web3api.serializers import (
     id_field,
     limit_field,
 )
+from web3api.shapes.tasks import TaskAwardOut, TaskBidOut, TaskDetailOut, TaskOrderOut
 
 MAX_SEC = 30 * 86400
 UNDELIVERED = (
@@ -90,17 +81,15 @@ class PublishTaskParams(Params):
 )
 def publish_task(call, params):
     c = params["currency"]
-    return task_out(
-        task_services.task_publish(
-            actor_id=call.actor_id,
-            title=params["title"],
-            requirements=params["requirements"],
-            budget=parse_amount(params["budget"], c, field="budget"),
-            currency=c,
-            ttl_sec=params["ttlSec"],
-            review_window_sec=params.get("reviewWindowSec"),
-            require_signatures=params["requireSignatures"],
-        )
+    return task_services.task_publish(
+        actor_id=call.actor_id,
+        title=params["title"],
+        requirements=params["requirements"],
+        budget=parse_amount(params["budget"], c, field="budget"),
+        currency=c,
+        ttl_sec=params["ttlSec"],
+        review_window_sec=params.get("reviewWindowSec"),
+        require_signatures=params["requireSignatures"],
     )
 
 
@@ -136,7 +125,7 @@ def list_tasks(call, params):
             "currency": params.get("currency"),
         },
     )
-    return paginate(qs, params, task_out)
+    return paginate(qs, params, lambda task: task)
 
 
 class TaskIdParams(Params):
@@ -155,8 +144,7 @@ class TaskIdParams(Params):
     hash_fields=TASK_HASH_FIELDS,
 )
 def get_task(call, params):
-    task = task_selectors.task_get(task_id=params["taskId"], actor_id=call.actor_id, is_staff=call.is_staff)
-    return task_detail_out(task, call.actor_id, call.is_staff)
+    return task_selectors.task_detail(task_id=params["taskId"], actor_id=call.actor_id, is_staff=call.is_staff)
 
 
 @method(
@@ -177,7 +165,7 @@ def get_task(call, params):
     "itself (task_cancelled). " + UNDELIVERED,
 )
 def cancel_task(call, params):
-    return task_out(task_services.task_cancel(task_id=params["taskId"], actor_id=call.actor_id, is_staff=call.is_staff))
+    return task_services.task_cancel(task_id=params["taskId"], actor_id=call.actor_id, is_staff=call.is_staff)
 
 
 class PlaceBidParams(Params):
@@ -208,15 +196,13 @@ class PlaceBidParams(Params):
 )
 def place_bid(call, params):
     task = task_selectors.task_get(task_id=params["taskId"], actor_id=call.actor_id)
-    return bid_out(
-        task_services.bid_place(
-            task_id=params["taskId"],
-            actor_id=call.actor_id,
-            price=parse_amount(params["price"], task.currency, field="price"),
-            eta_sec=params["etaSec"],
-            note=params["note"],
-            signature=params.get("signature"),
-        )
+    return task_services.bid_place(
+        task_id=params["taskId"],
+        actor_id=call.actor_id,
+        price=parse_amount(params["price"], task.currency, field="price"),
+        eta_sec=params["etaSec"],
+        note=params["note"],
+        signature=params.get("signature"),
     )
 
 
@@ -235,7 +221,7 @@ class BidIdParams(Params):
     prerequisites=["the bid is bid_submitted"],
 )
 def withdraw_bid(call, params):
-    return bid_out(task_services.bid_withdraw(bid_id=params["bidId"], actor_id=call.actor_id, is_staff=call.is_staff))
+    return task_services.bid_withdraw(bid_id=params["bidId"], actor_id=call.actor_id, is_staff=call.is_staff)
 
 
 class ListBidsParams(Params):
@@ -260,7 +246,8 @@ class ListBidsResult(serializers.Serializer):
 )
 def list_bids(call, params):
     task = task_selectors.task_get(task_id=params["taskId"], actor_id=call.actor_id, is_staff=call.is_staff)
-    return paginate(task_selectors.bid_list(task=task, actor_id=call.actor_id, is_staff=call.is_staff), params, bid_out)
+    bids = task_selectors.bid_list(task=task, actor_id=call.actor_id, is_staff=call.is_staff)
+    return paginate(bids, params, lambda bid: bid)
 
 
 class AwardBidParams(Params):
@@ -287,8 +274,6 @@ class AwardBidParams(Params):
     description="deliverBy = awardedAt + the bid's etaSec. " + UNDELIVERED,
 )
 def award_bid(call, params):
-    return award_out(
-        task_services.task_award(
-            task_id=params["taskId"], bid_id=params["bidId"], actor_id=call.actor_id, is_staff=call.is_staff
-        )
+    return task_services.task_award(
+        task_id=params["taskId"], bid_id=params["bidId"], actor_id=call.actor_id, is_staff=call.is_staff
     )
