@@ -9,7 +9,7 @@ At each size it times, in the same run:
   - seal:   market.audit.checkpoints.checkpoint_seal after 100 new events;
   - proof:  market.selectors.audit.audit_proof for random sealed events (median of --proofs);
   - row:    reading one audit event by its id, the least a proof could cost (the baseline);
-checks every proof with the offline verifier, and prints the ratios proof/row and
+checks every proof, as web3.audit.proof sends it, with the offline verifier, and prints the ratios proof/row and
 proof(largest)/proof(smallest) beside the growth of the log.
 """
 
@@ -75,6 +75,7 @@ def main() -> int:
         from market.audit.proofs import verify_proof
         from market.models import AuditEvent
         from market.selectors.audit import audit_proof
+        from web3api.shapes.audit import ProofResult
 
         rnd = random.Random(7)
         results = {}
@@ -95,7 +96,7 @@ def main() -> int:
                 started = time.perf_counter()
                 proof = audit_proof(event_id=event_id, actor_id="system", is_staff=True)
                 proof_runs.append(time.perf_counter() - started)
-                verify_proof(proof)
+                verify_proof(ProofResult(proof).data)
                 started = time.perf_counter()
                 AuditEvent.objects.get(event_id=event_id)
                 row_runs.append(time.perf_counter() - started)

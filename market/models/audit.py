@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from market.audit.hashchain import GENESIS_HASH
+from market.audit.hashchain import GENESIS_HASH, event_time_text
 
 
 class AuditHead(models.Model):
@@ -46,6 +46,11 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+    @property
+    def created_text(self) -> str:
+        """The time as the event's hash commits to it (YYYY-MM-DDTHH:MM:SS.ffffffZ)."""
+        return event_time_text(self.created_at)
 
 
 class AuditParty(models.Model):

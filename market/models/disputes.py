@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from market.canonical import object_hash
+
 
 class Dispute(models.Model):
     class Status(models.TextChoices):
@@ -82,6 +84,12 @@ class Dispute(models.Model):
     @property
     def is_final(self) -> bool:
         return self.round == 2 and self.status in (self.Status.RESOLVED, self.Status.REJECTED)
+
+    @property
+    def hash(self) -> str:
+        """API.md's object hash over DISPUTE_HASH_FIELDS (market.hashing): the dispute's id, its
+        task's id and the reason it was opened with. Reads `task`."""
+        return object_hash({"disputeId": self.dispute_id, "taskId": self.task.task_id, "reason": self.reason})
 
 
 class DisputeEvidence(models.Model):

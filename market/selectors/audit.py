@@ -7,15 +7,15 @@ exist (E_NOT_FOUND).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import django_filters
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from market.audit.chunks import LogTree
-from market.audit.hashchain import event_time_text
 from market.errors import Conflict, InvalidArgument, NotFound
 from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor
 
@@ -38,23 +38,29 @@ def _visible(qs: QuerySet[AuditEvent], actor_id: str, is_staff: bool) -> QuerySe
     return qs.filter(pk__in=AuditParty.objects.filter(actor_id=actor_id).values("event_id"))
 
 
+def _with_sealed(qs: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Each event with `sealed`: True once a signed checkpoint covers it (its proof is available)."""
+    return qs.annotate(sealed=Exists(Checkpoint.objects.filter(tree_size__gt=OuterRef("seq"))))
+
+
 def audit_events(*, actor_id: str, is_staff: bool = False, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
-    """The events the caller may see, filtered, newest first."""
+    """The events the caller may see, filtered, newest first, each with `sealed`."""
     fs = AuditEventFilter(
         {k: v for k, v in filters.items() if v not in (None, "")},
         queryset=_visible(AuditEvent.objects.all(), actor_id, is_staff),
     )
     if not fs.is_valid():
         raise InvalidArgument("invalid filter", details={"fields": {k: str(v[0]) for k, v in fs.errors.items()}})
-    return fs.qs.order_by("-pk")
+    return _with_sealed(fs.qs.order_by("-pk"))
 
 
 def audit_trace(*, object_type: str, object_id: str, actor_id: str, is_staff: bool = False) -> list[AuditEvent]:
-    """Every event of one object, oldest first, if the caller is a party to any of them."""
+    """Every event of one object, oldest first (at most TRACE_LIMIT), each with `sealed`, if the
+    caller is a party to any of them."""
     qs = AuditEvent.objects.filter(object_type=object_type, object_id=object_id)
     if not _visible(qs, actor_id, is_staff).exists():
         raise NotFound("no such object")
-    return list(qs.order_by("seq")[:TRACE_LIMIT])
+    return list(_with_sealed(qs.order_by("seq"))[:TRACE_LIMIT])
 
 
 def sealed_size() -> int:
@@ -69,52 +75,23 @@ def event_get(*, event_id: str, actor_id: str, is_staff: bool = False) -> AuditE
     return event
 
 
-def event_record(event: AuditEvent) -> dict[str, Any]:
-    """The event as hashed: every field a verifier needs, times in their exact hashed text."""
-    return {
-        "seq": event.seq,
-        "eventId": event.event_id,
-        "actorId": event.actor_id,
-        "action": event.action,
-        "objectType": event.object_type,
-        "objectId": event.object_id,
-        "payload": event.payload,
-        "payloadSha256": event.payload_sha256,
-        "prevHash": event.prev_hash,
-        "createdAt": event_time_text(event.created_at),
-        "hash": event.hash,
-    }
+def _shown_anchor(anchor: CheckpointAnchor | None) -> CheckpointAnchor | None:
+    """A checkpoint's anchor as outputs show it: only once it has a transaction to look up."""
+    return anchor if anchor is not None and anchor.tx_hash else None
 
 
-def checkpoint_record(cp: Checkpoint) -> dict[str, Any]:
-    return {
-        "treeSize": cp.tree_size,
-        "root": cp.root,
-        "createdAt": cp.created_text,
-        "signature": cp.signature,
-        "signer": cp.signer,
-        "statement": cp.statement,
-    }
+@dataclass(frozen=True)
+class Proof:
+    """The inclusion proof of `event` in `checkpoint`: `path` is the hex sibling hashes, leaf to
+    root (RFC 9162); `anchor` is the checkpoint's chain transaction, if it has one."""
+
+    event: AuditEvent
+    checkpoint: Checkpoint
+    path: list[str]
+    anchor: CheckpointAnchor | None
 
 
-def anchor_record(cp: Checkpoint) -> dict[str, Any] | None:
-    return _anchor_out(CheckpointAnchor.objects.filter(checkpoint=cp).first())
-
-
-def _anchor_out(anchor: CheckpointAnchor | None) -> dict[str, Any] | None:
-    if anchor is None or not anchor.tx_hash:
-        return None
-    return {
-        "txHash": anchor.tx_hash,
-        "chainId": anchor.chain_id,
-        "status": anchor.status.removeprefix("anchor_"),
-        "blockNumber": anchor.block_number,
-    }
-
-
-def audit_proof(
-    *, event_id: str, actor_id: str, is_staff: bool = False, tree_size: int | None = None
-) -> dict[str, Any]:
+def audit_proof(*, event_id: str, actor_id: str, is_staff: bool = False, tree_size: int | None = None) -> Proof:
     """The inclusion proof of one event in its sealing checkpoint (the first that covers it), or in
     the checkpoint of `tree_size`. E_CONFLICT while the event is not sealed."""
     event = event_get(event_id=event_id, actor_id=actor_id, is_staff=is_staff)
@@ -129,41 +106,42 @@ def audit_proof(
         if cp.tree_size <= event.seq:
             raise Conflict("that checkpoint does not cover the event", details={"reason": "not_covered"})
     path = LogTree(cp.tree_size).inclusion_path(event.seq)
-    return {
-        "event": event_record(event),
-        "leafIndex": event.seq,
-        "treeSize": cp.tree_size,
-        "proof": [h.hex() for h in path],
-        "root": cp.root,
-        "checkpoint": checkpoint_record(cp),
-        "anchor": anchor_record(cp),
-    }
+    anchor = _shown_anchor(CheckpointAnchor.objects.filter(checkpoint=cp).first())
+    return Proof(event=event, checkpoint=cp, path=[h.hex() for h in path], anchor=anchor)
 
 
-def seal_state(seq: int | None) -> dict[str, Any]:
-    """Where the event `seq` stands: its covering checkpoint and that checkpoint's anchor."""
+@dataclass(frozen=True)
+class Seal:
+    """Where one audit event stands: the tree size of the first checkpoint covering it (None while
+    it is unsealed) and that checkpoint's chain anchor, once it has a transaction."""
+
+    tree_size: int | None
+    anchor: CheckpointAnchor | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.tree_size is not None
+
+
+def seal_state(seq: int | None) -> Seal:
+    """The Seal of the event `seq` (None: no event, so unsealed)."""
     if seq is None:
-        return {"sealed": False, "treeSize": None, "anchor": None}
+        return Seal(None)
     size = (
         Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size").values_list("tree_size", flat=True).first()
     )
     return seal_states({seq: size})[seq]
 
 
-def seal_states(covering: dict[int, int | None]) -> dict[int, dict[str, Any]]:
+def seal_states(covering: dict[int, int | None]) -> dict[int, Seal]:
     """seal_state of many events at once, given each one's covering tree size (None: unsealed), as
     a list's query annotates it: their anchors in one query instead of two queries per event."""
     sizes = {size for size in covering.values() if size is not None}
     anchors = {
-        a.checkpoint.tree_size: _anchor_out(a)
+        a.checkpoint.tree_size: _shown_anchor(a)
         for a in CheckpointAnchor.objects.filter(checkpoint__tree_size__in=sizes).select_related("checkpoint")
     }
-    return {
-        seq: {"sealed": True, "treeSize": size, "anchor": anchors.get(size)}
-        if size is not None
-        else {"sealed": False, "treeSize": None, "anchor": None}
-        for seq, size in covering.items()
-    }
+    return {seq: Seal(size, anchors.get(size) if size is not None else None) for seq, size in covering.items()}
 
 
 def audit_health(now: datetime | None = None) -> dict[str, Any]:

@@ -10,14 +10,23 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from market.errors import InvalidArgument, NotFound
 from market.models import Checkpoint, Dispute, DisputeEvidence
+from market.selectors.audit import Seal, seal_state, seal_states
 
 
 def dispute_get(*, dispute_id: str, actor_id: str, is_staff: bool = False, is_arbitrator: bool = False) -> Dispute:
-    dispute = (
-        Dispute.objects.select_related("task", "receipt", "receipt__settlement").filter(dispute_id=dispute_id).first()
-    )
+    """The dispute as dispute_shown gives it."""
+    dispute = Dispute.objects.select_related("task", "receipt").filter(dispute_id=dispute_id).first()
     if dispute is None or not (is_staff or is_arbitrator or actor_id in dispute.parties):
         raise NotFound("no such dispute")
+    return dispute_shown(dispute)
+
+
+def dispute_shown(dispute: Dispute) -> Dispute:
+    """The dispute (with its task and receipt) and what its output shows beside its own row: its
+    evidence in order (`evidence_in_order`) and where its ruling's audit event stands (`seal`, a
+    market.selectors.audit.Seal)."""
+    dispute.evidence_in_order = list(DisputeEvidence.objects.filter(dispute=dispute).order_by("pk"))
+    dispute.seal = seal_state(dispute.ruling_event_seq)
     return dispute
 
 
@@ -32,8 +41,9 @@ class DisputeFilter(django_filters.FilterSet):
 def dispute_list(
     *, actor_id: str, filters: dict[str, Any], is_staff: bool = False, is_arbitrator: bool = False
 ) -> QuerySet[Dispute]:
-    """Each dispute comes with its evidence and the tree size of the checkpoint covering its ruling's
-    event (`seal_tree_size`, None when unsealed), so a page costs the same queries for any length."""
+    """Each dispute comes with its task, receipt and evidence and the tree size of the checkpoint
+    covering its ruling's event (`seal_tree_size`, None when unsealed); disputes_sealed completes
+    a page of them, so a page costs the same queries for any length."""
     covering = (
         Checkpoint.objects.filter(tree_size__gt=OuterRef("ruling_event_seq"))
         .order_by("tree_size")
@@ -54,11 +64,13 @@ def dispute_list(
     return fs.qs
 
 
-def dispute_evidence(dispute: Dispute) -> list[DisputeEvidence]:
-    prefetched = getattr(dispute, "evidence_in_order", None)
-    if prefetched is not None:
-        return prefetched
-    return list(DisputeEvidence.objects.filter(dispute=dispute).order_by("pk"))
+def disputes_sealed(disputes: list[Dispute]) -> list[Dispute]:
+    """A page of dispute_list as dispute_shown gives each: `seal` from the `seal_tree_size`
+    annotation, the anchors of all of them in one query."""
+    seals = seal_states({d.ruling_event_seq: d.seal_tree_size for d in disputes if d.ruling_event_seq is not None})
+    for d in disputes:
+        d.seal = seals.get(d.ruling_event_seq, Seal(None))
+    return disputes
 
 
 def disputes_lost(actor_id: str) -> int:

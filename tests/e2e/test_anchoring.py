@@ -14,7 +14,7 @@ from market.audit.checkpoints import checkpoint_seal
 from market.audit.log import audit_record
 from market.audit.verify import problems
 from market.models import Checkpoint, CheckpointAnchor
-from market.selectors.audit import audit_proof, seal_state
+from tests.audit_support import audit_proof, seal_state
 
 A = "0x" + "a1" * 20
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)

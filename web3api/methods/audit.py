@@ -5,13 +5,12 @@ from rest_framework import serializers
 from market.audit import chain
 from market.selectors import audit as audit_selectors
 from web3api import status
-from web3api.market_shapes import AnchorOut
 from web3api.pagination import paginate
 from web3api.registry import method
-from web3api.serializers import HEX64_PATTERN, Params, StrictDateTimeField, cursor_field, id_field, limit_field
+from web3api.serializers import Params, StrictDateTimeField, cursor_field, id_field, limit_field
+from web3api.shapes.audit import ListedEventSerializer, ProofResult
 
 TRACE_TYPES = ["resource", "lease", "settlement", "task", "dispute"]
-HEX64 = HEX64_PATTERN
 MAX_TREE_SIZE = 2**53 - 1  # the largest integer every JSON reader keeps exact
 
 PROOF_FORMAT = (
@@ -25,28 +24,6 @@ PROOF_FORMAT = (
     "the 32 root bytes as its input. market/audit/proofs.py verify_proof() does (1)-(4) with hashlib and "
     "eth-account only."
 )
-
-
-class EventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField(help_text="Position in the log; also the Merkle leaf index.")
-    eventId = serializers.CharField()
-    actorId = serializers.CharField(help_text="Who acted: a wallet address or `system`.")
-    action = serializers.CharField()
-    objectType = serializers.CharField()
-    objectId = serializers.CharField()
-    payload = serializers.CharField(help_text="RFC 8785 canonical JSON text of the redacted payload.")
-    payloadSha256 = serializers.CharField()
-    prevHash = serializers.CharField(help_text="Hash of the previous event (64 zeros for seq 0).")
-    createdAt = serializers.CharField(help_text="UTC time, exactly as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ.")
-    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of the event's fields (see proof).")
-
-
-class ListedEventSerializer(EventSerializer):
-    sealed = serializers.BooleanField(help_text="True once a signed checkpoint covers it (proof available).")
-
-
-def listed(sealed_size: int):
-    return lambda e: {**audit_selectors.event_record(e), "sealed": e.seq < sealed_size}
 
 
 class QueryParams(Params):
@@ -74,7 +51,7 @@ class QueryResult(serializers.Serializer):
 def audit_query(call, params):
     filters = {k: params.get(k) for k in ("objectType", "objectId", "since")}
     qs = audit_selectors.audit_events(actor_id=call.actor_id, is_staff=call.is_staff, filters=filters)
-    return paginate(qs, params, listed(audit_selectors.sealed_size()))
+    return paginate(qs, params, lambda event: event)
 
 
 class TraceParams(Params):
@@ -102,8 +79,7 @@ def audit_trace(call, params):
     events = audit_selectors.audit_trace(
         object_type=params["objectType"], object_id=params["objectId"], actor_id=call.actor_id, is_staff=call.is_staff
     )
-    shape = listed(audit_selectors.sealed_size())
-    return {"objectType": params["objectType"], "objectId": params["objectId"], "items": [shape(e) for e in events]}
+    return {"objectType": params["objectType"], "objectId": params["objectId"], "items": events}
 
 
 class ProofParams(Params):
@@ -114,25 +90,6 @@ class ProofParams(Params):
         max_value=MAX_TREE_SIZE,
         help_text="Prove against this checkpoint; default: the first covering it.",
     )
-
-
-class CheckpointSerializer(serializers.Serializer):
-    treeSize = serializers.IntegerField()
-    root = serializers.RegexField(HEX64)
-    createdAt = serializers.CharField()
-    signature = serializers.CharField(help_text="0x EIP-191 personal_sign of `statement`.")
-    signer = serializers.CharField(help_text="Lowercase address of the market's checkpoint key.")
-    statement = serializers.CharField(help_text="openclaw-checkpoint/v1\\n<treeSize>\\n<root>\\n<createdAt>")
-
-
-class ProofResult(serializers.Serializer):
-    event = EventSerializer()
-    leafIndex = serializers.IntegerField()
-    treeSize = serializers.IntegerField()
-    proof = serializers.ListField(child=serializers.CharField(), help_text="Hex sibling hashes, leaf to root.")
-    root = serializers.CharField()
-    checkpoint = CheckpointSerializer()
-    anchor = AnchorOut(allow_null=True, help_text="The chain transaction carrying the root, if any.")
 
 
 @method(

@@ -4,12 +4,10 @@ from rest_framework import serializers
 
 from market.hashing import DISPUTE_HASH_FIELDS
 from market.models import Dispute
-from market.selectors import audit as audit_selectors
 from market.selectors import disputes as dispute_selectors
 from market.services import disputes as dispute_services
 from market.services.disputes import MAX_EVIDENCE_BYTES
 from web3api import status
-from web3api.market_shapes import DisputeOut, EvidenceOut, dispute_out
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import (
@@ -21,6 +19,7 @@ from web3api.serializers import (
     id_field,
     limit_field,
 )
+from web3api.shapes.disputes import DisputeOut, EvidenceOut
 
 PARTIES = "the task's creator and the deliverer (parties), arbitrators and staff see a dispute"
 
@@ -30,6 +29,7 @@ class DisputeOpenParams(Params):
     reason = StrictCharField(max_length=5000)
 
 
+# The dispute, with `merged` as open_dispute sets it on the instance.
 class DisputeOpenOut(DisputeOut):
     merged = serializers.BooleanField(help_text="True when the call joined the task's live dispute.")
 
@@ -56,7 +56,9 @@ def open_dispute(call, params):
     dispute, merged = dispute_services.dispute_open(
         task_id=params["taskId"], actor_id=call.actor_id, reason=params["reason"], is_staff=call.is_staff
     )
-    return dispute_out(dispute, merged=merged)
+    dispute = dispute_selectors.dispute_shown(dispute)
+    dispute.merged = merged
+    return dispute
 
 
 class DisputeEvidenceParams(Params):
@@ -104,7 +106,7 @@ class DisputeEvidenceParams(Params):
     errors=["E_NOT_FOUND", "E_CONFLICT"],
 )
 def submit_evidence(call, params):
-    e = dispute_services.evidence_submit(
+    return dispute_services.evidence_submit(
         dispute_id=params["disputeId"],
         actor_id=call.actor_id,
         kind=params["kind"],
@@ -114,15 +116,6 @@ def submit_evidence(call, params):
         is_staff=call.is_staff,
         is_arbitrator=call.is_arbitrator,
     )
-    return {
-        "evidenceId": e.evidence_id,
-        "submitterActorId": e.submitter_actor_id,
-        "kind": e.kind,
-        "content": e.content,
-        "uri": e.uri,
-        "sha256": e.sha256,
-        "createdAt": e.created_at,
-    }
 
 
 class DisputeResolveParams(Params):
@@ -162,7 +155,7 @@ class DisputeResolveParams(Params):
     "final ruling) and the ruling's audit event is covered by a checkpoint.",
 )
 def resolve_dispute(call, params):
-    return dispute_out(
+    return dispute_selectors.dispute_shown(
         dispute_services.dispute_resolve(
             dispute_id=params["disputeId"],
             actor_id=call.actor_id,
@@ -188,7 +181,7 @@ class DisputeAppealParams(Params):
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED"],
 )
 def appeal_dispute(call, params):
-    return dispute_out(
+    return dispute_selectors.dispute_shown(
         dispute_services.dispute_appeal(
             dispute_id=params["disputeId"],
             actor_id=call.actor_id,
@@ -214,13 +207,11 @@ class DisputeGetParams(Params):
     errors=["E_NOT_FOUND"],
 )
 def get_dispute(call, params):
-    return dispute_out(
-        dispute_selectors.dispute_get(
-            dispute_id=params["disputeId"],
-            actor_id=call.actor_id,
-            is_staff=call.is_staff,
-            is_arbitrator=call.is_arbitrator,
-        )
+    return dispute_selectors.dispute_get(
+        dispute_id=params["disputeId"],
+        actor_id=call.actor_id,
+        is_staff=call.is_staff,
+        is_arbitrator=call.is_arbitrator,
     )
 
 
@@ -251,11 +242,8 @@ def list_disputes(call, params):
         is_arbitrator=call.is_arbitrator,
         filters={"status": params.get("status")},
     )
-    page = paginate(qs, params, lambda d: d)
-    seals = audit_selectors.seal_states(
-        {d.ruling_event_seq: d.seal_tree_size for d in page["items"] if d.ruling_event_seq is not None}
-    )
-    page["items"] = [dispute_out(d, seal=seals.get(d.ruling_event_seq)) for d in page["items"]]
+    page = paginate(qs, params, lambda dispute: dispute)
+    dispute_selectors.disputes_sealed(page["items"])
     return page
 
 

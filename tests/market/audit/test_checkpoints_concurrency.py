@@ -64,7 +64,7 @@ def test_concurrent_sealers_seal_every_event_exactly_once(transactional_db, firs
 def prove_repeatedly(times: int, start: threading.Barrier) -> int:
     from market.audit.proofs import verify_proof
     from market.models import AuditEvent
-    from market.selectors.audit import audit_proof
+    from tests.audit_support import audit_proof
 
     start.wait(10)
     rnd, proved = random.Random(3), 0

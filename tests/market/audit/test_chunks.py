@@ -16,7 +16,7 @@ from market.audit.log import audit_record
 from market.audit.proofs import verify_proof
 from market.audit.verify import problems
 from market.models import AuditEvent, Checkpoint, MerkleChunk
-from market.selectors.audit import audit_proof
+from tests.audit_support import audit_proof
 
 A = "0x" + "a1" * 20
 

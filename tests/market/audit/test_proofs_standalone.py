@@ -12,7 +12,7 @@ import pytest
 from market.audit import proofs
 from market.audit.checkpoints import checkpoint_seal, checkpoint_signer
 from market.audit.log import audit_record
-from market.selectors.audit import audit_proof
+from tests.audit_support import audit_proof
 
 REPO = Path(__file__).resolve().parents[3]
 A = "0x" + "a1" * 20
