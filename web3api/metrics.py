@@ -77,10 +77,10 @@ class MarketCollector:
         from market.selectors.monitor import firing_alerts, metric_values, monitor_health
 
         for m in metric_values():
-            if m["name"] in GAUGES and m["value"] is not None:
-                name, doc = GAUGES[m["name"]]
+            if m.metric.name in GAUGES and m.value is not None:
+                name, doc = GAUGES[m.metric.name]
                 g = GaugeMetricFamily(name, doc)
-                g.add_metric([], m["value"])
+                g.add_metric([], float(m.value))
                 yield g
         failures = CounterMetricFamily(
             "web3_ledger_failures",

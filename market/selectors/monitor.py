@@ -15,7 +15,7 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from market.errors import InvalidArgument
@@ -236,8 +236,22 @@ METRICS: dict[str, Metric] = {
 
 
 # --- rules and alerts -------------------------------------------------------------------------------
+def _unresolved_in_order() -> QuerySet[Alert]:
+    return Alert.objects.filter(status__in=Alert.UNRESOLVED).order_by("fired_at", "pk")
+
+
 def rule_list() -> QuerySet[AlertRule]:
-    return AlertRule.objects.order_by("severity", "name")
+    """Every rule, each with `unresolved_alerts` (as rule_shown gives it)."""
+    return AlertRule.objects.order_by("severity", "name").prefetch_related(
+        Prefetch("alerts", queryset=_unresolved_in_order(), to_attr="unresolved_alerts")
+    )
+
+
+def rule_shown(rule: AlertRule) -> AlertRule:
+    """The rule with `unresolved_alerts`: its alerts not yet resolved, oldest first (several for a
+    grouped metric)."""
+    rule.unresolved_alerts = list(_unresolved_in_order().filter(rule=rule))
+    return rule
 
 
 def firing_alerts() -> QuerySet[Alert]:
@@ -265,60 +279,20 @@ def alert_history(*, filters: dict[str, Any]) -> QuerySet[Alert]:
     return fs.qs
 
 
-def _num(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric's value as shown to staff and to the scraper: `window_sec` is the window a rate
+    metric is shown over (None for the others); `measured_at` is None for a costly metric the
+    monitor job has not read yet (then `value` is None too)."""
+
+    metric: Metric
+    value: Decimal | None
+    window_sec: int | None
+    details: dict[str, Any]
+    measured_at: datetime | None
 
 
-def rule_record(rule: AlertRule, firing: list[Alert] | None = None) -> dict[str, Any]:
-    """`firing`: the rule's unresolved alerts, oldest first (several for a grouped metric)."""
-    firing = firing or []
-    return {
-        "name": rule.name,
-        "description": rule.description,
-        "severity": rule.severity,
-        "metric": rule.metric,
-        "comparator": rule.comparator,
-        "threshold": _num(rule.threshold),
-        "windowSec": rule.window_sec,
-        "forSec": rule.for_sec,
-        "enabled": rule.enabled,
-        "silencedUntil": rule.silenced_until,
-        "pendingSince": rule.pending_since,
-        "lastValue": _num(rule.last_value),
-        "lastEvaluatedAt": rule.last_evaluated_at,
-        "firingAlertId": firing[0].alert_id if firing else None,
-        "firingAlertIds": [a.alert_id for a in firing],
-    }
-
-
-def alert_record(alert: Alert, *, observations: bool = True) -> dict[str, Any]:
-    out = {
-        "alertId": alert.alert_id,
-        "rule": alert.rule.name,
-        "key": alert.key or None,
-        "severity": alert.severity,
-        "metric": alert.metric,
-        "comparator": alert.comparator,
-        "threshold": _num(alert.threshold),
-        "status": alert.status,
-        "silenced": alert.silenced,
-        "value": _num(alert.value),
-        "lastValue": _num(alert.last_value),
-        "peakValue": _num(alert.peak_value),
-        "details": alert.details,
-        "evaluations": alert.evaluations,
-        "firedAt": alert.fired_at,
-        "lastSeenAt": alert.last_seen_at,
-        "acknowledgedAt": alert.acknowledged_at,
-        "acknowledgedBy": alert.acknowledged_by or None,
-        "resolvedAt": alert.resolved_at,
-    }
-    if observations:
-        out["observations"] = [{"at": o.at, "value": _num(o.value), "kind": o.kind} for o in alert.observations.all()]
-    return out
-
-
-def metric_values(now: datetime | None = None) -> list[dict[str, Any]]:
+def metric_values(now: datetime | None = None) -> list[MetricValue]:
     """Every metric: live, or the monitor.evaluate job's last reading for the costly ones."""
     from market.models import MetricReading
 
@@ -332,17 +306,7 @@ def metric_values(now: datetime | None = None) -> list[dict[str, Any]]:
         else:
             reading = m.fn(now, 300)
             value, details, at = reading.value, reading.details, now
-        out.append(
-            {
-                "name": m.name,
-                "description": m.description,
-                "unit": m.unit,
-                "value": _num(value),
-                "windowSec": 300 if m.uses_window else None,
-                "details": details,
-                "measuredAt": at,
-            }
-        )
+        out.append(MetricValue(m, value, 300 if m.uses_window else None, details, at))
     return out
 
 

@@ -22,6 +22,8 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -34,7 +36,6 @@ from django.utils import timezone
 from market import states
 from market.ids import new_id
 from market.models import Alert, AlertNotification
-from market.selectors.monitor import alert_record
 
 log = logging.getLogger("market.notify")
 for _name in ("httpx", "httpcore"):  # their request lines would name the webhook URL
@@ -90,8 +91,39 @@ def _enqueue(ids: list[str]) -> None:
             log.exception("could not queue alert notification %s; the sweep will send it", notification_id)
 
 
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def alert_body(alert: Alert) -> dict[str, Any]:
+    """The alert as a notification carries it (README "Notifications"): a contract of its own with
+    the operator's receivers, who check an HMAC over these exact bytes, so it changes only on
+    purpose (the API's shape of an alert is web3api's, with its observations)."""
+    return {
+        "alertId": alert.alert_id,
+        "rule": alert.rule.name,
+        "key": alert.key or None,
+        "severity": alert.severity,
+        "metric": alert.metric,
+        "comparator": alert.comparator,
+        "threshold": _number(alert.threshold),
+        "status": alert.status,
+        "silenced": alert.silenced,
+        "value": _number(alert.value),
+        "lastValue": _number(alert.last_value),
+        "peakValue": _number(alert.peak_value),
+        "details": alert.details,
+        "evaluations": alert.evaluations,
+        "firedAt": alert.fired_at,
+        "lastSeenAt": alert.last_seen_at,
+        "acknowledgedAt": alert.acknowledged_at,
+        "acknowledgedBy": alert.acknowledged_by or None,
+        "resolvedAt": alert.resolved_at,
+    }
+
+
 def payload(alert: Alert, event: str) -> dict:
-    return {"event": event, "alert": alert_record(alert, observations=False), "market": settings.WEB3_MARKET_NAME}
+    return {"event": event, "alert": alert_body(alert), "market": settings.WEB3_MARKET_NAME}
 
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -12,7 +12,7 @@ import hmac
 import json
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -222,6 +222,54 @@ def test_webhook_is_signed_and_posted_when_an_alert_fires_and_when_it_clears(
         ("alert.fired", "notify_delivered"),
         ("alert.resolved", "notify_delivered"),
     ]
+
+
+WEBHOOK_ALERT_FIELDS = {
+    "alertId",
+    "rule",
+    "key",
+    "severity",
+    "metric",
+    "comparator",
+    "threshold",
+    "status",
+    "silenced",
+    "value",
+    "lastValue",
+    "peakValue",
+    "details",
+    "evaluations",
+    "firedAt",
+    "lastSeenAt",
+    "acknowledgedAt",
+    "acknowledgedBy",
+    "resolvedAt",
+}
+
+
+@pytest.mark.django_db
+def test_the_webhook_alert_has_its_documented_fields_as_the_api_shows_them_without_observations(
+    staff, webhook, django_capture_on_commit_callbacks
+):
+    # given a rule whose alert has fired and been posted
+    audit_rule(staff)
+    evaluate_and_send(django_capture_on_commit_callbacks)
+
+    # when staff read the same alert through the API
+    sent = webhook.events()[0]["alert"]
+    shown = history(staff)[0]
+
+    # then the webhook's alert has exactly its own fields, the API's observations are not among them,
+    # and each field says what the API says (times to the millisecond the webhook's JSON keeps)
+    assert set(sent) == WEBHOOK_ALERT_FIELDS and "observations" in shown
+    times = {k for k in WEBHOOK_ALERT_FIELDS if k.endswith("At")}
+    assert {k: sent[k] for k in WEBHOOK_ALERT_FIELDS - times} == {k: shown[k] for k in WEBHOOK_ALERT_FIELDS - times}
+    for k in times:
+        if shown[k] is None:
+            assert sent[k] is None, k
+        else:
+            apart = datetime.fromisoformat(shown[k]) - datetime.fromisoformat(sent[k])
+            assert timedelta(0) <= apart < timedelta(milliseconds=1), k
 
 
 @pytest.mark.django_db

@@ -18,20 +18,11 @@ from web3api.serializers import (
     id_field,
     limit_field,
 )
+from web3api.shapes.monitor import AlertOut, MetricOut, RuleOut
 
 STAFF = ["staff only"]
 NEW_RULE = "Needed to create a rule (E_INVALID_ARGUMENT without it), not to change one."
 RULE_NAME = {"max_length": 80, "help_text": "The rule's unique name (lowercase letters, digits, . _ -)."}
-
-
-class MetricOut(serializers.Serializer):
-    name = serializers.CharField()
-    description = serializers.CharField()
-    unit = serializers.ChoiceField(choices=["count", "ratio", "seconds"])
-    value = serializers.FloatField(allow_null=True, help_text="Null until the monitor job has read a costly metric.")
-    windowSec = serializers.IntegerField(allow_null=True, help_text="The window of a rate metric shown here.")
-    details = serializers.DictField(help_text="What the metric names: the objects involved, the counts behind it.")
-    measuredAt = serializers.DateTimeField(allow_null=True)
 
 
 class MetricsOut(serializers.Serializer):
@@ -58,28 +49,6 @@ def metrics(call, params):
     return {"metrics": monitor_selectors.metric_values()}
 
 
-class RuleOut(serializers.Serializer):
-    name = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
-    metric = serializers.CharField()
-    comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
-    threshold = serializers.FloatField()
-    windowSec = serializers.IntegerField()
-    forSec = serializers.IntegerField()
-    enabled = serializers.BooleanField()
-    silencedUntil = serializers.DateTimeField(allow_null=True)
-    pendingSince = serializers.DateTimeField(allow_null=True, help_text="Since when the condition has held.")
-    lastValue = serializers.FloatField(allow_null=True)
-    lastEvaluatedAt = serializers.DateTimeField(allow_null=True)
-    firingAlertId = serializers.CharField(allow_null=True, help_text="The rule's oldest unresolved alert, if any.")
-    firingAlertIds = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="Every unresolved alert of the rule (one per group of a "
-        "grouped metric such as invariant_violations).",
-    )
-
-
 class RuleListOut(serializers.Serializer):
     items = RuleOut(many=True)
 
@@ -95,10 +64,7 @@ class RuleListOut(serializers.Serializer):
     permissions=STAFF,
 )
 def list_rules(call, params):
-    firing: dict[int, list] = {}
-    for alert in monitor_selectors.firing_alerts().order_by("fired_at", "pk"):
-        firing.setdefault(alert.rule_id, []).append(alert)
-    return {"items": [monitor_selectors.rule_record(r, firing.get(r.pk)) for r in monitor_selectors.rule_list()]}
+    return {"items": monitor_selectors.rule_list()}
 
 
 class UpsertRuleParams(Params):
@@ -131,6 +97,7 @@ class UpsertRuleParams(Params):
     )
 
 
+# The rule, with `created` as upsert_rule sets it on the instance.
 class UpsertRuleOut(RuleOut):
     created = serializers.BooleanField()
 
@@ -156,40 +123,9 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
 def upsert_rule(call, params):
     fields = {FIELD_NAMES.get(k, k): v for k, v in params.items() if k != "name"}
     rule, created = monitor_services.rule_upsert(by_actor_id=call.actor_id, name=params["name"], **fields)
-    firing = list(monitor_selectors.firing_alerts().filter(rule=rule).order_by("fired_at", "pk"))
-    return {**monitor_selectors.rule_record(rule, firing), "created": created}
-
-
-class ObservationOut(serializers.Serializer):
-    at = serializers.DateTimeField()
-    value = serializers.FloatField()
-    kind = serializers.ChoiceField(choices=["fired", "seen", "resolved"])
-
-
-class AlertOut(serializers.Serializer):
-    alertId = serializers.CharField()
-    rule = serializers.CharField()
-    key = serializers.CharField(
-        allow_null=True,
-        help_text="For a grouped metric, the group this alert is about (invariant_violations: the monitor); else null.",
-    )
-    severity = serializers.ChoiceField(choices=AlertRule.Severity.values)
-    metric = serializers.CharField()
-    comparator = serializers.ChoiceField(choices=AlertRule.Comparator.values)
-    threshold = serializers.FloatField()
-    status = serializers.ChoiceField(choices=Alert.Status.values)
-    silenced = serializers.BooleanField(help_text="Fired while its rule was silenced: nobody was notified.")
-    value = serializers.FloatField(help_text="The value when it fired.")
-    lastValue = serializers.FloatField()
-    peakValue = serializers.FloatField()
-    details = serializers.DictField(help_text="The objects involved, as the metric names them.")
-    evaluations = serializers.IntegerField(help_text="Evaluations that found the condition holding.")
-    firedAt = serializers.DateTimeField()
-    lastSeenAt = serializers.DateTimeField()
-    acknowledgedAt = serializers.DateTimeField(allow_null=True)
-    acknowledgedBy = serializers.CharField(allow_null=True)
-    resolvedAt = serializers.DateTimeField(allow_null=True)
-    observations = ObservationOut(many=True, help_text="The values seen: at firing, on each change, at resolution.")
+    rule = monitor_selectors.rule_shown(rule)
+    rule.created = created
+    return rule
 
 
 class HistoryParams(Params):
@@ -220,7 +156,7 @@ def history(call, params):
     filters = {k: params.get(k) for k in ("rule", "status", "severity")}
     if params.get("since"):
         filters["since"] = params["since"].isoformat()
-    return paginate(monitor_selectors.alert_history(filters=filters), params, monitor_selectors.alert_record)
+    return paginate(monitor_selectors.alert_history(filters=filters), params, lambda alert: alert)
 
 
 class AcknowledgeParams(Params):
@@ -240,8 +176,7 @@ class AcknowledgeParams(Params):
     "An acknowledged or resolved alert: E_CONFLICT.",
 )
 def acknowledge(call, params):
-    alert = monitor_services.alert_acknowledge(alert_id=params["alertId"], by_actor_id=call.actor_id)
-    return monitor_selectors.alert_record(alert)
+    return monitor_services.alert_acknowledge(alert_id=params["alertId"], by_actor_id=call.actor_id)
 
 
 @status.part("monitoring")
