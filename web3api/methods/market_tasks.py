@@ -6,7 +6,7 @@ from market.hashing import BID_HASH_FIELDS, TASK_HASH_FIELDS
 from market.money import parse_amount
 from market.selectors import tasks as task_selectors
 from market.services import tasks as task_services
-from web3api.money import currency_field, money_field
+from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import (
@@ -54,6 +54,9 @@ class PublishTaskParams(Params):
     )
     requireSignatures = serializers.BooleanField(default=False, help_text="Refuse unsigned bids and results.")
 
+    def validate(self, attrs):
+        return amounts_to_minor(self, attrs)
+
 
 @method(
     name="web3.market.publishTask",
@@ -80,13 +83,12 @@ class PublishTaskParams(Params):
     ],
 )
 def publish_task(call, params):
-    c = params["currency"]
     return task_services.task_publish(
         actor_id=call.actor_id,
         title=params["title"],
         requirements=params["requirements"],
-        budget=parse_amount(params["budget"], c, field="budget"),
-        currency=c,
+        budget=params["budget"],
+        currency=params["currency"],
         ttl_sec=params["ttlSec"],
         review_window_sec=params.get("reviewWindowSec"),
         require_signatures=params["requireSignatures"],
