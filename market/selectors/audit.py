@@ -141,7 +141,7 @@ def seal_states(covering: dict[int, int | None]) -> dict[int, Seal]:
         a.checkpoint.tree_size: _shown_anchor(a)
         for a in CheckpointAnchor.objects.filter(checkpoint__tree_size__in=sizes).select_related("checkpoint")
     }
-    return {seq: Seal(size, anchors.get(size) if size is not None else None) for seq, size in covering.items()}
+    return {seq: Seal(size, anchors.get(size)) for seq, size in covering.items()}
 
 
 def audit_health(now: datetime | None = None) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def _number(value: Decimal | None) -> float | None:
 def alert_body(alert: Alert) -> dict[str, Any]:
     """The alert as a notification carries it (README "Notifications"): a contract of its own with
     the operator's receivers, who check an HMAC over these exact bytes, so it changes only on
-    purpose (the API's shape of an alert is web3api's, with its observations)."""
+    purpose, never because the API's alert (which also shows its observations) gains a field."""
     return {
         "alertId": alert.alert_id,
         "rule": alert.rule.name,
