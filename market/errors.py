@@ -1,24 +1,25 @@
-"""Domain errors. Each carries one of API.md's stable codes; the gateway maps them to HTTP."""
+"""Domain errors. Each carries one of API.md's stable codes; web3api maps the codes to HTTP."""
 
 from __future__ import annotations
 
 from typing import Any
 
-HTTP_STATUS = {
-    "E_INVALID_ARGUMENT": 400,
-    "E_AUTH_REQUIRED": 401,
-    "E_INSUFFICIENT_FUNDS": 402,
-    "E_FORBIDDEN": 403,
-    "E_NOT_FOUND": 404,
-    "E_CONFLICT": 409,
-    "E_EXPIRED": 410,
-    "E_REVOKED": 410,
-    "E_QUOTA_EXCEEDED": 429,
-    "E_INTERNAL": 500,
-    "E_UNAVAILABLE": 503,
-    "E_TIMEOUT": 504,
-}
-CODES = tuple(HTTP_STATUS)
+# API.md's stable codes. Which HTTP status answers each is the web gateway's business
+# (web3api.errors.HTTP_STATUS): the market only says what went wrong.
+CODES = (
+    "E_INVALID_ARGUMENT",
+    "E_AUTH_REQUIRED",
+    "E_INSUFFICIENT_FUNDS",
+    "E_FORBIDDEN",
+    "E_NOT_FOUND",
+    "E_CONFLICT",
+    "E_EXPIRED",
+    "E_REVOKED",
+    "E_QUOTA_EXCEEDED",
+    "E_INTERNAL",
+    "E_UNAVAILABLE",
+    "E_TIMEOUT",
+)
 
 
 class MarketError(Exception):
@@ -29,16 +30,12 @@ class MarketError(Exception):
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
         if code is not None:
-            if code not in HTTP_STATUS:
+            if code not in CODES:
                 raise ValueError(f"unknown error code {code}")
             self.code = code
         self.message = message or self.default_message
         self.details = details or {}
         super().__init__(self.message)
-
-    @property
-    def http_status(self) -> int:
-        return HTTP_STATUS[self.code]
 
 
 class InvalidArgument(MarketError):

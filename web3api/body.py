@@ -25,15 +25,11 @@ _JSON_MEDIA = re.compile(r"application/(?:[a-z0-9][a-z0-9!#$&^_.+-]*\+)?json")
 
 class BodyRefused(InvalidArgument):
     """E_INVALID_ARGUMENT with its own HTTP status: 413 for a body too large, 415 for one that
-    is not JSON."""
+    is not JSON (web3api.errors.REQUEST_REFUSALS)."""
 
     def __init__(self, message: str, *, status: int, details: dict[str, Any] | None = None):
         super().__init__(message, details=details)
-        self._status = status
-
-    @property
-    def http_status(self) -> int:
-        return self._status
+        self.status = status
 
 
 def too_large() -> BodyRefused:

@@ -1,4 +1,5 @@
-"""The error envelope and the one mapping from any exception to API.md's codes."""
+"""The error envelope and the one mapping from any exception to API.md's codes and HTTP
+statuses, for the answers and for the OpenAPI document (web3api.schema)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,43 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, OperationalError
-from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 
-from market.errors import HTTP_STATUS, MarketError
+from market.errors import AuthRequired, Forbidden, MarketError
+from web3api.body import BodyRefused
 
 log = logging.getLogger("web3api.errors")
+
+# API.md's HTTP status of each code.
+HTTP_STATUS = {
+    "E_INVALID_ARGUMENT": 400,
+    "E_AUTH_REQUIRED": 401,
+    "E_INSUFFICIENT_FUNDS": 402,
+    "E_FORBIDDEN": 403,
+    "E_NOT_FOUND": 404,
+    "E_CONFLICT": 409,
+    "E_EXPIRED": 410,
+    "E_REVOKED": 410,
+    "E_QUOTA_EXCEEDED": 429,
+    "E_INTERNAL": 500,
+    "E_UNAVAILABLE": 503,
+    "E_TIMEOUT": 504,
+}
+# E_INVALID_ARGUMENT refusing the request itself, before any param is read, has its own status:
+# 405 a verb the method does not answer, 413 a body too large, 415 a body not sent as JSON.
+REQUEST_REFUSALS = (405, 413, 415)
+# The codes whose answer says when to try again: details.retryAfterSec and the Retry-After header.
+RETRY_AFTER_CODES = ("E_QUOTA_EXCEEDED", "E_UNAVAILABLE")
+
+
+def statuses(code: str) -> tuple[int, ...]:
+    """Every HTTP status an answer with this code can have."""
+    return (HTTP_STATUS[code], *(REQUEST_REFUSALS if code == "E_INVALID_ARGUMENT" else ()))
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message, "details": details or {}}}
-
-
-def error_response(
-    code: str, message: str, details: dict[str, Any] | None = None, status: int | None = None
-) -> JsonResponse:
-    return JsonResponse(error_body(code, message, details), status=status or HTTP_STATUS[code])
 
 
 def _flatten(detail: Any) -> str:
@@ -82,38 +103,43 @@ def database_busy(exc: BaseException) -> bool:
     )
 
 
-def retry_after(status: int, body: dict[str, Any]) -> dict[str, str]:
-    """The Retry-After header of a 429 or 503 whose details carry retryAfterSec."""
-    seconds = body["error"]["details"].get("retryAfterSec") if status in (429, 503) else None
+def retry_after(body: dict[str, Any]) -> dict[str, str]:
+    """The Retry-After header of an error answer that says when to try again."""
+    error = body["error"]
+    seconds = error["details"].get("retryAfterSec") if error["code"] in RETRY_AFTER_CODES else None
     return {"Retry-After": str(seconds)} if seconds is not None else {}
+
+
+def _drf_refusal(exc: drf_exceptions.APIException) -> MarketError | None:
+    """DRF's refusals from the gateway's authentication and permission classes, as the market
+    words them (the sign-in hint included)."""
+    if isinstance(exc, drf_exceptions.NotAuthenticated):  # the method needs a caller; none came
+        return AuthRequired()
+    if isinstance(exc, drf_exceptions.AuthenticationFailed):  # credentials came, and are no good
+        return AuthRequired.sign_in(str(exc.detail))
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return Forbidden(str(exc.detail))
+    return None
 
 
 def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """(HTTP status, envelope) for any exception. Unexpected ones are logged with a correlation
     id, which is the only thing the client sees of them."""
+    if isinstance(exc, drf_exceptions.APIException):
+        exc = _drf_refusal(exc) or exc
     if isinstance(exc, MarketError):
-        return exc.http_status, error_body(exc.code, exc.message, exc.details)
+        status = exc.status if isinstance(exc, BodyRefused) else HTTP_STATUS[exc.code]
+        return status, error_body(exc.code, exc.message, exc.details)
     if isinstance(exc, serializers.ValidationError):
         fields = validation_fields(exc.detail)
         message = "; ".join(f"{k}: {v}" for k, v in fields.items())
         return 400, error_body("E_INVALID_ARGUMENT", message, {"fields": fields})
-    if isinstance(exc, drf_exceptions.ParseError):
-        return 400, error_body("E_INVALID_ARGUMENT", "the body is not a valid JSON object")
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return 415, error_body("E_INVALID_ARGUMENT", "send the params with 'Content-Type: application/json'")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return 405, error_body(
             "E_INVALID_ARGUMENT",
             "this method changes state: call it with POST",
             {"allowed": ["POST"]},
         )
-    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
-        return 401, error_body("E_AUTH_REQUIRED", "a valid bearer token is required")
-    if isinstance(exc, drf_exceptions.PermissionDenied):
-        return 403, error_body("E_FORBIDDEN", str(exc.detail))
-    if isinstance(exc, drf_exceptions.Throttled):
-        wait = int(exc.wait or 1)
-        return 429, error_body("E_QUOTA_EXCEEDED", "rate limit exceeded", {"retryAfterSec": wait})
     if isinstance(exc, IntegrityError):
         name = constraint_name(exc)
         details = {"constraint": name} if name else {}
@@ -144,4 +170,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     # that is not the request's (a test's, a caller's) is not ours to doom.
     set_rollback()
     status, body = to_error(exc)
-    return Response(body, status=status, headers=retry_after(status, body))
+    return Response(body, status=status, headers=retry_after(body))

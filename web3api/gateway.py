@@ -1,10 +1,14 @@
 """The gateway: one DRF view class per registered method, all served by this one dispatcher.
 
-Order of work for a call: availability (kill switch) -> who is calling -> role -> rate limit ->
-params parsed (web3api.body: size cap, JSON media type, nesting depth, a JSON object) ->
-Idempotency-Key claim -> params validated (no unknown names) -> the handler in one transaction
-(retried on a locked database, deadlock or serialization failure) -> the result shaped by the
-method's result serializer -> the envelope.
+Order of work for a call: a verb the method answers (else 405) -> availability (kill switch) ->
+who is calling -> role -> rate limit -> params parsed (web3api.body: size cap, JSON media type,
+nesting depth, a JSON object) -> Idempotency-Key claim -> params validated (no unknown names) ->
+the handler in one transaction (retried on a locked database, deadlock or serialization failure)
+-> the result shaped by the method's result serializer -> the envelope.
+
+Availability, who and role are DRF's permission and authentication classes
+(web3api.permissions, web3api.identity.auth), the rate limit its throttle (web3api.ratelimit);
+the rest is the gateway's own. Every failure, from DRF's hooks or the call, leaves as the envelope.
 """
 
 from __future__ import annotations
@@ -22,16 +26,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
-from market.errors import AuthRequired, Forbidden, InvalidArgument, NotFound
+from market.errors import InvalidArgument, NotFound
 from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
 from web3api.body import body_params
 from web3api.errors import database_busy, retry_after, to_error
-from web3api.identity.auth import authenticate
+from web3api.identity.auth import BearerTokenAuthentication, CallerRequest, ConsoleSessionAuthentication
 from web3api.metrics import LATENCY, REQUESTS
+from web3api.permissions import MethodAuthLevel, MethodEnabled
 from web3api.registry import Call, Method
 from web3api.serializers import query_params
 
@@ -100,23 +106,73 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return response
 
 
+class JSONOnly(BaseContentNegotiation):
+    """Every answer is the JSON envelope, whatever the client's Accept header asks for."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class MethodView(APIView):
-    """Base of the per-method views. Parsing, auth and errors are done here, not by DRF."""
+    """Base of the per-method views. The body is parsed and the envelope written here, not by DRF."""
 
     method: Method
-    authentication_classes: list = []
-    permission_classes: list = []
+    verbs: tuple[str, ...] = ("post",)
+    authentication_classes = (BearerTokenAuthentication, ConsoleSessionAuthentication)
+    permission_classes = (MethodEnabled, MethodAuthLevel)
+    throttle_classes = (ratelimit.MethodRateThrottle,)
+    content_negotiation_class = JSONOnly
     # Declared for the schema (the body is JSON); the body is parsed by web3api.body, not DRF.
     parser_classes = [JSONParser]
     metadata_class = None
+    # Set once the verb is one the method answers: from then on the call is counted in /metrics.
+    started: float | None = None
+    outcome = "E_INTERNAL"
+
+    def initialize_request(self, request, *args, **kwargs) -> CallerRequest:
+        return CallerRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
+        )
+
+    def get_authenticators(self):
+        # An auth:none method reads no credentials: a stale token does not stand in the way of
+        # signing in again.
+        return [] if self.method.auth == "none" else super().get_authenticators()
+
+    def initial(self, request, *args, **kwargs):
+        # A verb the method does not answer is refused before anything else (DRF's dispatch would
+        # refuse it only after authentication, permissions and throttles).
+        if request.method.lower() not in self.verbs:
+            self.http_method_not_allowed(request)
+        self.started = time.perf_counter()
+        super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
-        """Nothing here: the gateway authenticates (bearer token or console session) in `_call`.
-        DRF's own pass, with no authentication classes, would set the Django request's `user` to
-        None and so sign every console session out."""
+        """Nothing yet: the caller is authenticated when MethodAuthLevel first asks for
+        `request.user`, after the kill switch, and never for an auth:none method."""
+
+    def throttled(self, request, wait):
+        raise ratelimit.quota_exceeded(self.method, wait)
+
+    def handle_exception(self, exc):
+        status, body = self._failure(exc)
+        return self._answer(status, body, retry_after(body))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self.started is not None:
+            REQUESTS.labels(self.method.name, self.outcome).inc()
+            LATENCY.labels(self.method.name).observe(time.perf_counter() - self.started)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def post(self, request):
-        return self._serve(request._request, lambda: body_params(request._request))
+        return self._call(request, lambda: body_params(request._request))
 
     # -- params ---------------------------------------------------------------------------------
     @staticmethod
@@ -130,31 +186,27 @@ class MethodView(APIView):
         return params
 
     # -- the call ---------------------------------------------------------------------------------
-    def _serve(self, req, read_params) -> JsonResponse:
-        method = self.method
-        started = time.perf_counter()
-        status, body, headers = 500, None, {}
-        try:
-            status, body, headers = self._call(req, method, read_params)
-        finally:
-            code = "OK" if status == 200 else (body or {}).get("error", {}).get("code", "E_INTERNAL")
-            REQUESTS.labels(method.name, code).inc()
-            LATENCY.labels(method.name).observe(time.perf_counter() - started)
+    def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> JsonResponse:
+        self.outcome = "OK" if status == 200 else body["error"]["code"]
         return _json(status, body, headers)
 
-    def _call(self, req, method: Method, read_params):
+    def _failure(self, exc: Exception) -> tuple[int, dict[str, Any]]:
+        status, body = to_error(exc)
+        # A busy database is the market's failure too (the caller did nothing wrong), so a
+        # money method counts it, as retries_exhausted, beside its unexpected errors.
+        busy = database_busy(exc)
+        if self.method.moves_money and (status == 500 or busy):
+            failure_record(
+                operation=self.method.name,
+                kind="retries_exhausted" if busy else "internal",
+                correlation_id=body["error"]["details"].get("correlationId", ""),
+            )
+        return status, body
+
+    def _call(self, request, read_params) -> JsonResponse:
+        method, req, caller = self.method, request._request, request.user
         record = None
         try:
-            if not method.enabled:
-                raise Forbidden(f"{method.name} is disabled on this market")
-            caller = authenticate(req) if method.auth != "none" else None
-            if method.auth != "none" and caller is None:
-                raise AuthRequired()
-            if method.auth in ("staff", "arbitrator") and method.auth not in caller.roles:
-                raise Forbidden(f"{method.name} needs the {method.auth} role")
-            subject = caller.actor_id if caller else "ip:" + req.META.get("REMOTE_ADDR", "?")
-            ratelimit.hit(subject=subject, method_name=method.name, declared=method.rate_limit)
-
             params = read_params()
             key = req.META.get("HTTP_IDEMPOTENCY_KEY")
             if key is not None and caller is not None and not method.read_only:
@@ -165,7 +217,7 @@ class MethodView(APIView):
                     phash=idempotency.params_hash(params),
                 )
                 if isinstance(claimed, idempotency.Replay):
-                    return claimed.status, claimed.body, {"Idempotent-Replayed": "true"}
+                    return self._answer(claimed.status, claimed.body, {"Idempotent-Replayed": "true"})
                 record = claimed
 
             call = Call(
@@ -185,18 +237,9 @@ class MethodView(APIView):
                 body = run_in_transaction(self._run, method, call, params, record)
             else:
                 body = self._run(method, call, params, record)
-            return 200, body, {}
+            return self._answer(200, body, {})
         except Exception as exc:  # noqa: BLE001 - every failure leaves as the envelope
-            status, body = to_error(exc)
-            # A busy database is the market's failure too (the caller did nothing wrong), so a
-            # money method counts it, as retries_exhausted, beside its unexpected errors.
-            busy = database_busy(exc)
-            if method.moves_money and (status == 500 or busy):
-                failure_record(
-                    operation=method.name,
-                    kind="retries_exhausted" if busy else "internal",
-                    correlation_id=body["error"]["details"].get("correlationId", ""),
-                )
+            status, body = self._failure(exc)
         if record is not None:
             if 400 <= status < 500 and status != 429:
                 idempotency.complete(record, status=status, body=body)
@@ -207,7 +250,7 @@ class MethodView(APIView):
                     # Still busy: the claim stays in flight until it is stale, and a retry with the
                     # same key meanwhile is E_CONFLICT, never a second effect.
                     log.warning("could not release the Idempotency-Key claim of %s", method.name)
-        return status, body, retry_after(status, body)
+        return self._answer(status, body, retry_after(body))
 
     @staticmethod
     def _run(method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:
@@ -229,12 +272,12 @@ class MethodView(APIView):
 
 
 class ReadMethodView(MethodView):
+    verbs = ("post", "get", "head")
+
     def get(self, request):
         # A query string has only strings: they are converted by the declared types (?limit=10 is
         # 10), since the params themselves take JSON types strictly.
-        return self._serve(
-            request._request, lambda: query_params(self.method.params, self._query_params(request._request))
-        )
+        return self._call(request, lambda: query_params(self.method.params, self._query_params(request._request)))
 
 
 @csrf_exempt

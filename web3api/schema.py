@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,6 +30,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from market.errors import CODES
+from web3api.errors import HTTP_STATUS, REQUEST_REFUSALS, RETRY_AFTER_CODES, statuses
 from web3api.money import money_rules
 from web3api.registry import Method
 from web3api.serializers import string_pattern
@@ -51,22 +53,6 @@ def pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]", name) if part)
 
 
-ERROR_STATUSES = {
-    "E_INVALID_ARGUMENT": (400, 405, 413, 415),
-    "E_AUTH_REQUIRED": (401,),
-    "E_INSUFFICIENT_FUNDS": (402,),
-    "E_FORBIDDEN": (403,),
-    "E_NOT_FOUND": (404,),
-    "E_CONFLICT": (409,),
-    "E_EXPIRED": (410,),
-    "E_REVOKED": (410,),
-    "E_QUOTA_EXCEEDED": (429,),
-    "E_INTERNAL": (500,),
-    "E_UNAVAILABLE": (503,),
-    "E_TIMEOUT": (504,),
-}
-# Statuses only a request body can cause: a GET has none.
-_BODY_STATUSES = {405, 413, 415}
 # Answers of the web server (openclaw/gunicorn.conf.py), sent before the market sees the request:
 # not envelopes. Every documented GET param fits the request line at its maximum length.
 _SERVER_ANSWERS = {
@@ -80,12 +66,12 @@ _SERVER_ANSWERS = {
 }
 
 
-# Sent with a 429, and with a 503 when the database was busy (details.retryAfterSec, the same number).
+# Sent with the answers that say when to try again (details.retryAfterSec, the same number).
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,
     OpenApiParameter.HEADER,
-    response=[429, 503],
+    response=sorted({HTTP_STATUS[code] for code in RETRY_AFTER_CODES}),
     description="Seconds to wait before trying again, as details.retryAfterSec.",
 )
 
@@ -102,8 +88,8 @@ def _responses(method: Method, *, for_get: bool) -> dict[int, Any]:
     envelope = _envelope(method)
     responses: dict[int, Any] = {200: envelope}
     for code in method.errors:
-        for status in ERROR_STATUSES[code]:
-            if for_get and status in _BODY_STATUSES:
+        for status in statuses(code):
+            if for_get and status in REQUEST_REFUSALS:  # a refused verb or body: not a GET's
                 continue
             responses[status] = ErrorEnvelopeSerializer
     if not method.read_only:
@@ -122,6 +108,13 @@ def _description(method: Method) -> str:
     return "".join(parts)
 
 
+def _security(method: Method) -> list[dict[str, list]]:
+    """An operation's security, from the method's auth level rather than the view's
+    authentication classes: API clients send the bearer token (SPECTACULAR_SETTINGS' SECURITY);
+    the session cookie is the console's own way in."""
+    return [] if method.auth == "none" else list(spectacular_settings.SECURITY)
+
+
 def decorate(view_class: type, method: Method) -> type:
     """Attach the method's OpenAPI operations to its view class."""
     tags = [method.group]
@@ -133,7 +126,7 @@ def decorate(view_class: type, method: Method) -> type:
         responses=_responses(method, for_get=False),
         tags=tags,
         parameters=[RETRY_AFTER],
-        auth=[] if method.auth == "none" else None,
+        auth=_security(method),
     )
     ops = {"post": post}
     if method.read_only:
@@ -145,7 +138,7 @@ def decorate(view_class: type, method: Method) -> type:
             request=None,
             responses=_responses(method, for_get=True),
             tags=tags,
-            auth=[] if method.auth == "none" else None,
+            auth=_security(method),
         )
     return extend_schema_view(**ops)(view_class)
 

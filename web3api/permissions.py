@@ -1,0 +1,35 @@
+"""Who may call a method, as DRF permission classes, in the gateway's order: the kill switch, then
+the method's `auth` level (asking for `request.user` is what authenticates the caller, so a
+disabled method is refused before any credential is read)."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+
+class MethodEnabled(BasePermission):
+    """WEB3_DISABLED_METHODS. It refuses by raising: a permission that returns False is answered
+    NotAuthenticated when nobody signed in, and a disabled method is disabled for everyone."""
+
+    def has_permission(self, request, view) -> bool:
+        if not view.method.enabled:
+            raise PermissionDenied(f"{view.method.name} is disabled on this market")
+        return True
+
+
+class MethodAuthLevel(BasePermission):
+    """`none`: anyone; `actor`: a caller (none is E_AUTH_REQUIRED, by DRF's NotAuthenticated);
+    `staff`, `arbitrator`: a caller with that role (else E_FORBIDDEN)."""
+
+    def has_permission(self, request, view) -> bool:
+        method = view.method
+        if method.auth == "none":
+            return True
+        caller = request.user
+        if caller is None:
+            return False
+        if method.auth in ("staff", "arbitrator") and method.auth not in caller.roles:
+            self.message = f"{method.name} needs the {method.auth} role"
+            return False
+        return True
