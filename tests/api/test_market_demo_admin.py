@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from market.models import Dispute, TaskOrder
-from web3api.demo import demo_wallets, step_funds
-from web3api.demo_market import step_market
+from web3api.demo.actors import demo_wallets, step_funds
+from web3api.demo.task_market import step_market
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import pytest
 
 from market.models import IndexReport, Lease, Resource
 from market.services.invoke import invoke
-from web3api import demo, demo_provider, demo_resources
+from web3api.demo import load_demo, provider, resources
+from web3api.demo.actors import demo_wallets
 
 
 @pytest.fixture
 def demo_server(monkeypatch):
-    httpd = demo_provider.serve(0)
-    monkeypatch.setattr(demo_resources, "DEFAULT_PORT", httpd.server_address[1])
+    httpd = provider.serve(0)
+    monkeypatch.setattr(resources, "DEFAULT_PORT", httpd.server_address[1])
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -24,10 +25,10 @@ def demo_server(monkeypatch):
 def test_demo_publishes_leases_and_reports_resources_once(db, demo_server):
     lines = []
     # when: the demo runs twice
-    demo.load_demo(lines.append)
-    demo.load_demo(lines.append)
+    load_demo(lines.append)
+    load_demo(lines.append)
     # then
-    wallets = demo.demo_wallets()
+    wallets = demo_wallets()
     assert Resource.objects.filter(provider_actor_id=wallets["provider"].address).count() == 2
     assert Lease.objects.filter(consumer_actor_id=wallets["consumer"].address).count() == 1
     assert IndexReport.objects.count() == 2

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from web3api.demo_provider import DEFAULT_PORT, serve
+from web3api.demo.provider import DEFAULT_PORT, serve
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""The demo market. Each capability adds a step to DEMO_STEPS; every step is idempotent.
+"""The demo actors: their wallets, roles and console user (step_identity), and their money
+(step_funds).
 
 Demo wallets' private keys are kept under var/ (mode 0600) for local use only, so scripts and the
 console can act as the demo actors; they are never printed.
@@ -90,39 +91,3 @@ def step_funds(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> No
                 idempotency_key=f"demo:fund:{name}:{currency}",
             )
             out(f"funded {name} with {format_amount(minor, currency)} {currency}")
-
-
-DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [step_identity, step_funds]
-
-
-def _step_market(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
-    from web3api.demo_market import step_market
-
-    step_market(wallets, out)
-
-
-DEMO_STEPS.append(_step_market)
-
-
-def _resource_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
-    from web3api.demo_resources import step_resources
-
-    step_resources(wallets, out)
-
-
-DEMO_STEPS.append(_resource_step)
-
-
-def _monitor_step(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
-    from web3api.demo_monitor import step_monitor
-
-    step_monitor(wallets, out)
-
-
-DEMO_STEPS.append(_monitor_step)
-
-
-def load_demo(out: Callable[[str], None]) -> None:
-    wallets = demo_wallets()
-    for step in DEMO_STEPS:
-        step(wallets, out)

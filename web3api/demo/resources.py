@@ -18,7 +18,7 @@ from market.money import parse_amount
 from market.services import index as index_service
 from market.services import leases as lease_services
 from market.services import resources as resource_services
-from web3api.demo_provider import DEFAULT_PORT
+from web3api.demo.provider import DEFAULT_PORT
 
 DEMO_RESOURCES = [
     {
