@@ -161,13 +161,14 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
-    """DRF's EXCEPTION_HANDLER: everything leaves as the envelope."""
+    """DRF's EXCEPTION_HANDLER, for DRF's views besides the gateway's (the OpenAPI document and
+    its docs page): their failures leave as the envelope too. The gateway's views write their own
+    (web3api.gateway.MethodView.handle_exception)."""
     from rest_framework.response import Response
     from rest_framework.views import set_rollback
 
-    # DRF's rule: roll back only a transaction the request itself opened (ATOMIC_REQUESTS). The
-    # gateway's own transaction is already rolled back by its atomic block; an enclosing atomic
-    # that is not the request's (a test's, a caller's) is not ours to doom.
+    # DRF's rule: roll back only a transaction the request itself opened (ATOMIC_REQUESTS); an
+    # enclosing atomic that is not the request's (a test's, a caller's) is not ours to doom.
     set_rollback()
     status, body = to_error(exc)
     return Response(body, status=status, headers=retry_after(body))
