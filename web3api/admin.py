@@ -1,14 +1,10 @@
+"""Admin of identity and the gateway's records: roles and console actors are edited here; tokens,
+nonces and idempotency keys are only seen (and may be deleted)."""
+
 from django.contrib import admin
 
+from market.admin.base import ViewOnlyAdmin
 from web3api.models import ActorRole, ActorToken, ConsoleActor, IdempotencyRecord, SiweNonce
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ActorRole)
@@ -25,7 +21,7 @@ class ConsoleActorAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActorToken)
-class ActorTokenAdmin(ReadOnlyAdmin):
+class ActorTokenAdmin(ViewOnlyAdmin):
     # token_hash is never shown: a hash of a bearer token is still a secret's fingerprint.
     list_display = ("actor_id", "created_at", "expires_at", "revoked_at")
     fields = ("actor_id", "created_at", "expires_at", "revoked_at")
@@ -33,14 +29,14 @@ class ActorTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SiweNonce)
-class SiweNonceAdmin(ReadOnlyAdmin):
+class SiweNonceAdmin(ViewOnlyAdmin):
     list_display = ("address", "chain_id", "domain", "issued_at", "expires_at", "used_at")
     fields = ("address", "chain_id", "domain", "uri", "issued_at", "expires_at", "used_at")
     search_fields = ("address",)
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
+class IdempotencyRecordAdmin(ViewOnlyAdmin):
     list_display = ("actor_id", "method", "key", "state", "status_code", "created_at")
     fields = ("actor_id", "method", "key", "state", "status_code", "created_at", "expires_at")
     search_fields = ("actor_id", "method", "key")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from market.money import format_amount
+
 
 class Account(models.Model):
     class Kind(models.TextChoices):
@@ -129,7 +131,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.transfer_id} {self.code} {self.amount} {self.currency}"
+        return f"{self.transfer_id} {self.code} {format_amount(self.amount, self.currency)} {self.currency}"
 
 
 class MaintenanceFlag(models.Model):

@@ -92,3 +92,22 @@ def test_no_add_change_or_delete(staff_client, money, model):
     # and no bulk delete action is offered
     actions = staff_client.get(url(model, "changelist")).context["cl"].model_admin.get_actions(detail.wsgi_request)
     assert "delete_selected" not in actions
+
+
+def test_money_shows_as_amounts_with_their_currency_in_lists_and_details(staff_client, money):
+    # given the settlement that locked 2 USDC and released 0.5 of it (USDC has scale 6)
+    settlement = Settlement.objects.get(settlement_id=money.settlement_id)
+    account = Account.objects.get(actor_id=A, currency="USDC")
+
+    # when the settlements' list and that settlement's and the payer account's detail pages are opened
+    listed = staff_client.get(url(Settlement, "changelist")).content.decode()
+    detail = staff_client.get(url(Settlement, "change", settlement.pk)).content.decode()
+    payer = staff_client.get(url(Account, "change", account.pk)).content.decode()
+    transfers = staff_client.get(url(Transfer, "changelist")).content.decode()
+
+    # then every amount is written with its currency at its scale, never as minor units
+    for page in (listed, detail):
+        assert "2.000000 USDC" in page and "0.500000 USDC" in page and "0.000000 USDC" in page
+        assert "2000000" not in page and "500000<" not in page
+    assert "5.000000 USDC" in payer and "1.500000 USDC" in payer and "5000000" not in payer
+    assert "0.001000 USDC" in transfers and ">1000<" not in transfers

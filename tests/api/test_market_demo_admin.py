@@ -47,3 +47,24 @@ def test_admin_pages(demo, client):
     page = client.get(f"/admin/market/dispute/{dispute.pk}/change/")
     assert page.status_code == 200
     assert b"bundle" in page.content
+
+
+def test_admin_pages_show_budgets_and_prices_with_their_currency(demo, client):
+    from market.models import TaskBid
+    from market.money import format_amount
+
+    # given the demo's tasks and bids, and a signed-in superuser
+    user = get_user_model().objects.create_superuser(username="root", email="", password="x")
+    client.force_login(user)
+
+    # when the tasks' and the bids' lists are opened
+    tasks = client.get("/admin/market/taskorder/").content.decode()
+    bids = client.get("/admin/market/taskbid/").content.decode()
+
+    # then each budget and price is an amount of its task's currency, not minor units
+    for task in TaskOrder.objects.all():
+        assert f"{format_amount(task.budget, task.currency)} {task.currency}" in tasks
+        assert f">{task.budget}<" not in tasks
+    for bid in TaskBid.objects.select_related("task"):
+        assert f"{format_amount(bid.price, bid.task.currency)} {bid.task.currency}" in bids
+        assert f">{bid.price}<" not in bids

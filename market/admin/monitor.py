@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from market.admin import ReadOnlyAdmin
+from market.admin.base import ReadOnlyAdmin, admin_actor
 from market.errors import MarketError
 from market.models import Alert, AlertNotification, AlertObservation, AlertRule, MetricReading, OperationFailure
 from market.selectors.monitor import METRICS
@@ -23,13 +23,6 @@ EDITABLE = (
     "enabled",
     "silenced_until",
 )
-
-
-def admin_actor(request) -> str:
-    """The operator as an actor id (42 characters at most, as every actor_id column): the username,
-    or, when it is too long, the user's id (a username never contains ':')."""
-    actor = f"admin:{request.user.get_username()}"
-    return actor if len(actor) <= 42 else f"admin:id:{request.user.pk}"
 
 
 class AlertRuleForm(forms.ModelForm):

@@ -1,9 +1,17 @@
-"""Read-only admin for the audit log's head, parties, checkpoints, Merkle chunks and chain anchors."""
+"""Read-only admin for the audit log: events, the head, parties, checkpoints, Merkle chunks and
+chain anchors."""
 
 from django.contrib import admin
 
-from market.admin import ReadOnlyAdmin
-from market.models import AuditHead, AuditParty, Checkpoint, CheckpointAnchor, MerkleChunk
+from market.admin.base import ReadOnlyAdmin
+from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor, MerkleChunk
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "event_id", "action", "object_type", "object_id", "actor_id", "created_at")
+    list_filter = ("action", "object_type")
+    search_fields = ("event_id", "actor_id", "parties__actor_id", "object_id", "action")
 
 
 @admin.register(Checkpoint)

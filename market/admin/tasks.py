@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from market.admin import ReadOnlyAdmin
+from market.admin.base import ReadOnlyAdmin
 from market.models import Dispute, DisputeEvidence, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
 
@@ -11,6 +11,7 @@ class TaskOrderAdmin(ReadOnlyAdmin):
     list_display = ("task_id", "status", "title", "creator_actor_id", "budget", "currency", "expires_at", "created_at")
     list_filter = ("status", "currency", "require_signatures")
     search_fields = ("task_id", "title", "creator_actor_id")
+    money = {"budget": "currency"}
 
 
 @admin.register(TaskBid)
@@ -19,6 +20,7 @@ class TaskBidAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("bid_id", "task__task_id", "bidder_actor_id")
     list_select_related = ("task",)
+    money = dict.fromkeys(("price", "task_budget"), "task__currency")
 
 
 @admin.register(TaskAward)
@@ -52,6 +54,7 @@ class TaskReceiptAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency")
     search_fields = ("receipt_id", "task__task_id", "creator_actor_id", "deliverer_actor_id")
     list_select_related = ("task",)
+    money = {"amount": "currency"}
 
 
 class DisputeEvidenceInline(admin.TabularInline):

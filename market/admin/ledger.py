@@ -1,19 +1,9 @@
-"""Read-only admin for the authoritative tables: they change only through the services."""
+"""Read-only admin for the ledger: accounts, transfers, settlements and the maintenance flag."""
 
 from django.contrib import admin
 
-from market.models import Account, AuditEvent, MaintenanceFlag, Settlement, Transfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from market.admin.base import ReadOnlyAdmin
+from market.models import Account, MaintenanceFlag, Settlement, Transfer
 
 
 @admin.register(Account)
@@ -29,6 +19,7 @@ class AccountAdmin(ReadOnlyAdmin):
     )
     list_filter = ("currency", "kind")
     search_fields = ("actor_id",)
+    money = dict.fromkeys(("credits_posted", "debits_posted", "debits_pending", "credits_pending"), "currency")
 
 
 @admin.register(Transfer)
@@ -53,6 +44,7 @@ class TransferAdmin(ReadOnlyAdmin):
         "settlement__settlement_id",
     )
     list_select_related = ("debit_account", "credit_account")
+    money = {"amount": "currency"}
 
 
 @admin.register(Settlement)
@@ -71,13 +63,7 @@ class SettlementAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "currency")
     search_fields = ("settlement_id", "payer_actor_id", "payee_actor_id", "reference")
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "event_id", "action", "object_type", "object_id", "actor_id", "created_at")
-    list_filter = ("action", "object_type")
-    search_fields = ("event_id", "actor_id", "parties__actor_id", "object_id", "action")
+    money = dict.fromkeys(("locked", "released", "refunded"), "currency")
 
 
 @admin.register(MaintenanceFlag)
@@ -85,11 +71,3 @@ class MaintenanceFlagAdmin(ReadOnlyAdmin):
     """Shown so an operator can see whether DELETE is currently allowed; set only by tooling."""
 
     list_display = ("id", "allow_delete")
-
-
-from market import (  # noqa: E402  (each module registers its admin classes)
-    admin_audit,  # noqa: F401  (audit checkpoints and anchors)
-    admin_monitor,  # noqa: F401  (alert rules, alerts, notifications)
-    admin_resources,  # noqa: F401  (resources, leases, usage, index)
-    admin_tasks,  # noqa: F401  (task market and disputes)
-)

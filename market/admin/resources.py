@@ -3,7 +3,7 @@ sealed endpoint and token are never shown (not even encrypted)."""
 
 from django.contrib import admin
 
-from market.admin import ReadOnlyAdmin
+from market.admin.base import ReadOnlyAdmin
 from market.models import IndexReport, Invocation, Lease, Resource, UsageEntry
 
 
@@ -41,6 +41,7 @@ class ResourceAdmin(ReadOnlyAdmin):
         "updated_at",
     )
     readonly_fields = fields
+    money = {"unit_price": "currency"}
 
 
 @admin.register(Lease)
@@ -59,6 +60,7 @@ class LeaseAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency")
     search_fields = ("lease_id", "consumer_actor_id", "provider_actor_id", "resource__resource_id")
     list_select_related = ("resource",)
+    money = dict.fromkeys(("unit_price", "max_cost", "spent"), "currency")
 
 
 @admin.register(Invocation)
@@ -67,6 +69,7 @@ class InvocationAdmin(ReadOnlyAdmin):
     list_filter = ("status", "error_code")
     search_fields = ("invocation_id", "lease__lease_id")
     list_select_related = ("lease",)
+    money = dict.fromkeys(("reserved", "cost"), "lease__currency")
 
 
 @admin.register(UsageEntry)
@@ -75,6 +78,7 @@ class UsageEntryAdmin(ReadOnlyAdmin):
     list_filter = ("source",)
     search_fields = ("entry_id", "usage_ref", "lease__lease_id")
     list_select_related = ("lease",)
+    money = {"amount": "lease__currency"}
 
 
 @admin.register(IndexReport)
