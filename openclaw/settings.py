@@ -266,7 +266,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_IMPORTS = ["openclaw.periodic"]
+CELERY_IMPORTS = ["openclaw.periodic", "market.jobs"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Every periodic job is listed once in WEB3_PERIODIC_JOBS (name -> dotted function); beat runs
 # them through one task, `run_sweeps` runs them all in order.

@@ -9,8 +9,9 @@ Steps, each safe to repeat and each run by the periodic job (`anchor_sweep`):
                       retry rebroadcasts the very same bytes, so a checkpoint lands at most once,
                       and a lost answer is recovered by looking the transaction hash up;
   sent -> anchored    its receipt is found (status 1); `failed` if it was mined but reverted.
-An RPC failure records the error class and schedules the next attempt with exponential backoff;
-the market never waits on any of this.
+An RPC failure records the error class and schedules the next attempt with exponential backoff
+(market.backoff, Celery's retry schedule: the row is the outbox, the periodic job its only sender,
+strictly in nonce order); the market never waits on any of this.
 """
 
 from __future__ import annotations
@@ -24,17 +25,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from market.audit import chain as chain_mod
+from market.backoff import backoff_seconds
 from market.models import Checkpoint, CheckpointAnchor
 
 log = logging.getLogger("market.anchoring")
 S = CheckpointAnchor.Status
-BACKOFF_BASE_SEC = 15
-BACKOFF_MAX_SEC = 3600
 BATCH = 50
-
-
-def backoff_seconds(attempts: int) -> int:
-    return min(BACKOFF_BASE_SEC * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SEC)
 
 
 def anchors_ensure() -> int:

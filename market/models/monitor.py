@@ -137,8 +137,8 @@ class AlertObservation(models.Model):
 
 
 class AlertNotification(models.Model):
-    """The outbox of alert notifications: one row per channel and event, delivered by a Celery task
-    (market.tasks) and retried with backoff by it and by the monitor.notify sweep."""
+    """The outbox of alert notifications: one row per channel and event, delivered by a Celery job
+    (market.jobs) and retried with backoff by it and by the monitor.notify sweep."""
 
     class Status(models.TextChoices):
         PENDING = "notify_pending"

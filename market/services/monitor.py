@@ -4,8 +4,9 @@ Evaluation (`monitor_evaluate`, beat and run_sweeps every minute): each metric a
 read once; then, rule by rule in its own transaction with the rule row locked, an alert fires when
 the condition has held for the rule's for-duration, is updated (not duplicated) while it holds and
 is resolved when it clears. At most one unresolved alert per rule, also in the database, so two
-evaluators at once fire it once. Notifications are queued in the same transaction and sent after
-commit by a Celery task (market.services.notify); evaluation never waits on them.
+evaluators at once fire it once. Notifications are written to the outbox in the same transaction
+and handed after commit to a Celery job (market.jobs; market.services.notify delivers them);
+evaluation never waits on them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -24,9 +26,9 @@ from market import states
 from market.audit.log import audit_record
 from market.errors import InvalidArgument, NotFound
 from market.ids import new_id
-from market.models import Alert, AlertObservation, AlertRule, MetricReading, OperationFailure
+from market.jobs import notification_deliver_task
+from market.models import Alert, AlertNotification, AlertObservation, AlertRule, MetricReading, OperationFailure
 from market.selectors.monitor import METRICS, Reading
-from market.services import notify
 
 log = logging.getLogger("market.monitor")
 
@@ -165,8 +167,39 @@ def _fire(rule: AlertRule, key: str, reading: Reading, now: datetime) -> Alert:
         },
     )
     if not silenced:
-        notify.notifications_queue(alert=alert, event="alert.fired", now=now)
+        notifications_queue(alert=alert, event="alert.fired", now=now)
     return alert
+
+
+def channels() -> list[str]:
+    out = []
+    if settings.WEB3_ALERT_WEBHOOK_URL:
+        out.append(AlertNotification.Channel.WEBHOOK)
+    if settings.WEB3_ALERT_EMAILS:
+        out.append(AlertNotification.Channel.EMAIL)
+    return out
+
+
+def notifications_queue(*, alert: Alert, event: str, now: datetime) -> list[AlertNotification]:
+    """Inside the alert's transaction: one outbox row per channel, handed to the job after commit."""
+    rows = [
+        AlertNotification.objects.create(
+            notification_id=new_id("ntf"), alert=alert, channel=channel, event=event, next_attempt_at=now
+        )
+        for channel in channels()
+    ]
+    ids = [r.notification_id for r in rows]
+    if ids:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return rows
+
+
+def _enqueue(ids: list[str]) -> None:
+    for notification_id in ids:
+        try:
+            notification_deliver_task.delay(notification_id)
+        except Exception:  # noqa: BLE001 - the outbox row stays; the monitor.notify sweep sends it
+            log.exception("could not queue alert notification %s; the sweep will send it", notification_id)
 
 
 def _still_firing(rule: AlertRule, alert: Alert, reading: Reading, now: datetime) -> None:
@@ -174,7 +207,7 @@ def _still_firing(rule: AlertRule, alert: Alert, reading: Reading, now: datetime
         # It fired during a silence that has ended and it still holds: now it is told, once.
         alert.silenced = False
         alert.save(update_fields=["silenced", "updated_at"])
-        notify.notifications_queue(alert=alert, event="alert.fired", now=now)
+        notifications_queue(alert=alert, event="alert.fired", now=now)
     if reading.value != alert.last_value:
         _observe(alert, now, reading.value, "seen")
     alert.last_value, alert.last_seen_at, alert.details = reading.value, now, reading.details
@@ -207,7 +240,7 @@ def _resolve(alert: Alert, value: Decimal | None, now: datetime, why: str) -> No
         },
     )
     if alert.notifications.filter(event="alert.fired").exists():  # whoever was told it fired is told it cleared
-        notify.notifications_queue(alert=alert, event="alert.resolved", now=now)
+        notifications_queue(alert=alert, event="alert.resolved", now=now)
 
 
 def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> str:

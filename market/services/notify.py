@@ -1,11 +1,11 @@
-"""Alert notifications: the operator's webhook and e-mail, through an outbox.
+"""Alert notifications: delivering the operator's webhook and e-mail from the outbox.
 
-`notifications_queue` (inside the transaction that fires or resolves an alert) writes one
-AlertNotification per configured channel and, after commit, hands each to the Celery task
-market.tasks.deliver_alert_notification. A delivery claims its row, sends outside any transaction
-and records the outcome; a failure is retried with exponential backoff (by the task re-queueing
-itself, and by the monitor.notify sweep, which finds due rows by state: a lost message only delays
-a notification). After WEB3_ALERT_MAX_ATTEMPTS the notification is marked failed.
+The transaction that fires or resolves an alert writes one AlertNotification per configured channel
+(market.services.monitor) and, after commit, hands each to the Celery job
+market.jobs.notification_deliver_task. A delivery claims its row, sends outside any transaction and
+records the outcome; a failure is retried with exponential backoff (market.backoff: by Celery's
+autoretry of the job, and by the monitor.notify sweep, which finds due rows by state: a lost message
+only delays a notification). After WEB3_ALERT_MAX_ATTEMPTS the notification is marked failed.
 
 Webhook: POST of the JSON body {"event", "alert", "market"} to WEB3_ALERT_WEBHOOK_URL, configured by
 the operator and so not subject to the resource SSRF guard; no redirects; connect/read timeouts.
@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from market import states
-from market.ids import new_id
+from market.backoff import backoff_seconds
 from market.models import Alert, AlertNotification
 
 log = logging.getLogger("market.notify")
@@ -52,43 +52,6 @@ def claim_seconds() -> int:
 
 class DeliveryFailed(Exception):
     """A delivery attempt failed; the message is safe to store and show (no URL, no secret)."""
-
-
-def backoff_seconds(attempts: int) -> int:
-    return int(min(3600, 15 * 2 ** max(0, attempts - 1)))
-
-
-def channels() -> list[str]:
-    out = []
-    if settings.WEB3_ALERT_WEBHOOK_URL:
-        out.append(AlertNotification.Channel.WEBHOOK)
-    if settings.WEB3_ALERT_EMAILS:
-        out.append(AlertNotification.Channel.EMAIL)
-    return out
-
-
-def notifications_queue(*, alert: Alert, event: str, now: datetime) -> list[AlertNotification]:
-    """Inside the alert's transaction: one outbox row per channel, sent after commit."""
-    rows = [
-        AlertNotification.objects.create(
-            notification_id=new_id("ntf"), alert=alert, channel=channel, event=event, next_attempt_at=now
-        )
-        for channel in channels()
-    ]
-    ids = [r.notification_id for r in rows]
-    if ids:
-        transaction.on_commit(lambda: _enqueue(ids))
-    return rows
-
-
-def _enqueue(ids: list[str]) -> None:
-    from market.tasks import deliver_alert_notification
-
-    for notification_id in ids:
-        try:
-            deliver_alert_notification.delay(notification_id)
-        except Exception:  # noqa: BLE001 - the outbox row stays; the monitor.notify sweep sends it
-            log.exception("could not queue alert notification %s; the sweep will send it", notification_id)
 
 
 def _number(value: Decimal | None) -> float | None:

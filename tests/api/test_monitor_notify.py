@@ -21,10 +21,10 @@ from django.core import mail
 from django.utils import timezone
 
 from market.audit.checkpoints import seal_sweep
+from market.jobs import notification_deliver_task
 from market.models import Alert, AlertNotification
 from market.services.monitor import failure_record
 from market.services.notify import notification_deliver, notify_sweep
-from market.tasks import deliver_alert_notification
 from openclaw.periodic import run_periodic_job_task
 from tests.conftest import in_thread
 
@@ -387,7 +387,7 @@ def test_backoff_grows_and_after_max_attempts_a_500_answering_webhook_is_given_u
     far = timezone.now() + timedelta(days=2)
     assert notify_sweep(now=far)["due"] == 0
     assert notification_deliver(notification_id=row.notification_id, now=far) is None
-    deliver_alert_notification.delay(row.notification_id)
+    notification_deliver_task.delay(row.notification_id)
     with time_machine.travel(far):
         run_periodic_job_task("monitor.notify")
 
@@ -595,7 +595,7 @@ def test_two_deliveries_racing_for_one_notification_post_it_once(settings, staff
     assert receiver.entered.wait(10)
     # and meanwhile a second delivery of the same row runs: directly, as the task, and as the sweep
     second = notification_deliver(notification_id=row.notification_id, now=due)
-    deliver_alert_notification.delay(row.notification_id)
+    notification_deliver_task.delay(row.notification_id)
     other_sweep = notify_sweep(now=due)
     receiver.release.set()
     thread.join(10)
