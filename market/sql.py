@@ -47,6 +47,12 @@ def cursor(conn=None):
         yield c
 
 
+def lock_clause(statement: str) -> str:
+    """The statement with FOR UPDATE where the database has it (SQLite's IMMEDIATE transactions
+    lock the whole database instead)."""
+    return statement + (" FOR UPDATE" if _conn().features.has_select_for_update else "")
+
+
 def execute(sql: str, params: Sequence[Any] = (), conn=None) -> list[tuple]:
     """Run one statement on the default connection; the rows it returns, if any."""
     with cursor(conn) as c:

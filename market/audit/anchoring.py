@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from market.audit import chain as chain_mod
 from market.backoff import backoff_seconds
+from market.locks import lock_anchor
 from market.models import Checkpoint, CheckpointAnchor
 
 log = logging.getLogger("market.anchoring")
@@ -64,7 +65,7 @@ def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
     gas_price = w3.eth.gas_price
     try:
         with transaction.atomic():
-            anchor = CheckpointAnchor.objects.select_for_update().get(pk=anchor_id)
+            anchor = lock_anchor(pk=anchor_id)
             if anchor.status != S.PENDING:
                 return False
             used = CheckpointAnchor.objects.filter(chain_id=chain_id, sender=chain.sender).aggregate(m=Max("nonce"))[

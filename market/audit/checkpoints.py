@@ -25,6 +25,7 @@ from eth_account.messages import encode_defunct
 from market.audit.chunks import ChunkMismatch, LogTree, chunks_check, chunks_fill
 from market.audit.hashchain import event_time_text
 from market.audit.proofs import checkpoint_statement
+from market.locks import lock_sealing
 from market.models import AuditHead, Checkpoint
 
 log = logging.getLogger("market.checkpoints")
@@ -62,11 +63,7 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
     checkpoint_account()  # fail before any work when the key is missing
     try:
         with transaction.atomic():
-            # Sealers queue on one fixed row: the first checkpoint (append-only, so it never moves).
-            if not list(Checkpoint.objects.select_for_update().order_by("tree_size")[:1]):
-                # Before any checkpoint exists there is no such row: queue on the audit head once.
-                AuditHead.objects.select_for_update().filter(pk=1).first()
-                list(Checkpoint.objects.select_for_update().order_by("tree_size")[:1])  # written meanwhile?
+            lock_sealing()
             sealed = last_tree_size()
             head = AuditHead.objects.filter(pk=1).first()
             size = head.next_seq if head else 0

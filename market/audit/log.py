@@ -17,6 +17,7 @@ from market import sql
 from market.audit.hashchain import event_hash, event_time_text
 from market.canonical import canonical_text, sha256_text
 from market.ids import new_id
+from market.locks import lock_audit_head
 from market.models import AuditEvent, AuditHead, AuditParty
 
 REDACTED = "[redacted]"
@@ -76,14 +77,7 @@ def audit_record(
     payload_sha256 = sha256_text(payload_text)
     event_id = new_id("evt")
     who = sorted({a for a in (actor_id, *parties) if a and a.startswith("0x")})
-    lock_head = "SELECT next_seq, last_hash FROM market_audithead WHERE id = 1" + (  # noqa: S608 - fixed
-        " FOR UPDATE" if connection.features.has_select_for_update else ""
-    )
-    head = sql.execute(lock_head)
-    if not head:
-        AuditHead.objects.get_or_create(pk=1)
-        head = sql.execute(lock_head)
-    seq, prev_hash = head[0]
+    seq, prev_hash = lock_audit_head()
     now = timezone.now()
     digest = event_hash(
         seq=seq,
@@ -162,13 +156,9 @@ def audit_record_many(records: list[dict[str, Any]]) -> list[AuditEvent]:
     Each record has audit_record's keyword arguments. Call after every other row lock."""
     if not records:
         return []
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditHead.objects.get_or_create(pk=1)
-        head = AuditHead.objects.select_for_update().get(pk=1)
+    seq, prev = lock_audit_head()
     now = timezone.now()
     created = event_time_text(now)
-    seq, prev = head.next_seq, head.last_hash
     events, who = [], []
     for rec in records:
         payload_text = canonical_text(redact(rec.get("payload") or {}))

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record
 from market.canonical import canonical_text, sha256_text
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
@@ -25,7 +25,6 @@ from market.models import (
     Dispute,
     DisputeEvidence,
     TaskAward,
-    TaskOrder,
     TaskReceipt,
 )
 from market.money import format_amount
@@ -100,13 +99,7 @@ def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = F
     dispute window. A second open returns the live dispute (merged=True)."""
     with transaction.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
-        receipt = (
-            TaskReceipt.objects.select_for_update()
-            .select_related("settlement", "result__award__bid")
-            .filter(task=task)
-            .order_by("-pk")
-            .first()
-        )
+        receipt = locks.lock_latest_receipt(task)
         if receipt is None:
             if actor_id == task.creator_actor_id:
                 raise Forbidden("only the deliverer opens a dispute")
@@ -114,7 +107,7 @@ def dispute_open(*, task_id: str, actor_id: str, reason: str, is_staff: bool = F
         if actor_id != receipt.deliverer_actor_id:
             raise Forbidden("only the deliverer opens a dispute; the creator's recourse is rejection")
         receipt.task = task
-        live = Dispute.objects.select_for_update().filter(receipt=receipt, status__in=Dispute.LIVE).first()
+        live = locks.lock_live_dispute(receipt)
         if live is not None:
             return live, True
         if receipt.status != Rc.PENDING:
@@ -177,9 +170,9 @@ def lock_dispute(dispute_id: str, *, actor_id: str, is_staff: bool = False, is_a
     found = Dispute.objects.filter(dispute_id=dispute_id).first()
     if found is None or not (is_staff or is_arbitrator or actor_id in found.parties):
         raise NotFound("no such dispute")
-    task = TaskOrder.objects.select_for_update().get(pk=found.task_id)
-    receipt = TaskReceipt.objects.select_for_update().get(pk=found.receipt_id)
-    dispute = Dispute.objects.select_for_update().get(pk=found.pk)
+    task = locks.lock_task(pk=found.task_id)
+    receipt = locks.lock_receipt(pk=found.receipt_id)
+    dispute = locks.lock_dispute(pk=found.pk)
     dispute.task, dispute.receipt = task, receipt
     return dispute
 

@@ -17,7 +17,7 @@ from market import sql, states
 from market.audit.log import audit_record
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
-from market.locks import lock_account_rows, lock_accounts, lock_settlement
+from market.locks import lock_account_rows, lock_accounts, lock_open_settlements, lock_settlement
 from market.models import Account, Settlement, Transfer
 from market.money import format_amount
 from market.services.ledger import (
@@ -188,11 +188,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
     from market.audit.log import audit_record_many
 
     with transaction.atomic():
-        settlements = list(
-            Settlement.objects.select_for_update()
-            .filter(settlement_id__in=settlement_ids, status__in=Settlement.OPEN)
-            .order_by("pk")
-        )
+        settlements = lock_open_settlements(settlement_ids)
         if not settlements:
             return []
         lock_accounts({a for s in settlements for a in (s.payer_account_id, s.payee_account_id)})

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from market import outbound, states
+from market import locks, outbound, states
 from market.audit.log import audit_record
 from market.errors import Expired, Forbidden, InvalidArgument, MarketError, QuotaExceeded, Revoked, Timeout, Unavailable
 from market.errors import InsufficientFunds as InsufficientFundsError
@@ -151,8 +151,8 @@ def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
 def invoke_fail(*, invocation_id: str, code: str) -> None:
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = Lease.objects.select_for_update().get(pk=inv.lease_id)
-        inv = Invocation.objects.select_for_update().get(pk=inv.pk)
+        lease = locks.lock_lease(pk=inv.lease_id)
+        inv = locks.lock_invocation(pk=inv.pk)
         if inv.status == INV.PENDING:
             _record_failure(inv, lease, code)
 
@@ -164,10 +164,8 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     reservation (the stale sweep failed it): the refusal to raise is returned."""
     with transaction.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = (
-            Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement").get(pk=inv.lease_id)
-        )
-        inv = Invocation.objects.select_for_update().get(pk=inv.pk)
+        lease = locks.lock_lease(pk=inv.lease_id)
+        inv = locks.lock_invocation(pk=inv.pk)
         if inv.status != INV.PENDING:
             return inv, lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
         if lease.status != Lease.Status.ACTIVE:
@@ -206,11 +204,7 @@ def invocation_stale_sweep() -> dict[str, int]:
     reservations already stopped counting; this closes them, set-based."""
     cutoff = timezone.now() - RESERVATION_TTL
     with transaction.atomic():
-        pks = list(
-            Invocation.objects.select_for_update(skip_locked=True)
-            .filter(status=INV.PENDING, started_at__lte=cutoff)
-            .values_list("pk", flat=True)[:5000]
-        )
+        pks = locks.lock_stale_invocations(cutoff, 5000)
         failed = states.bulk_transition(
             Invocation.objects.filter(pk__in=pks), "fail", error_code="E_TIMEOUT", finished_at=timezone.now()
         )

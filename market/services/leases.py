@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record, audit_record_many
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
 from market.hashing import object_hash
@@ -124,12 +124,7 @@ def lease_issue(
 
 def lock_lease(lease_id: str, actor_id: str, *, is_staff: bool = False) -> Lease:
     """The lease, locked; E_NOT_FOUND for anyone but its parties (and staff)."""
-    lease = (
-        Lease.objects.select_for_update(of=("self",))
-        .select_related("resource", "settlement")
-        .filter(lease_id=lease_id)
-        .first()
-    )
+    lease = locks.lock_lease(lease_id=lease_id)
     if lease is None or not (is_staff or actor_id in (lease.consumer_actor_id, lease.provider_actor_id)):
         raise NotFound("no such lease")
     return lease
@@ -188,22 +183,7 @@ def lease_expire_sweep(*, batch_size: int = 1000, as_of=None) -> dict[str, int]:
     while True:
         now = as_of or timezone.now()
         with transaction.atomic():
-            batch = list(
-                # No ORDER BY: skip_locked never waits on a lease row, so no lock order is needed among
-                # them, and an unordered LIMIT stops after one batch instead of sorting every due lease.
-                Lease.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=L.ACTIVE, expires_at__lte=now)
-                .order_by()
-                .values_list(
-                    "pk",
-                    "lease_id",
-                    "settlement__settlement_id",
-                    "consumer_actor_id",
-                    "provider_actor_id",
-                    "spent",
-                    "currency",
-                )[:batch_size]
-            )
+            batch = locks.lock_expired_leases(now, batch_size)
             if not batch:
                 break
             moved = states.bulk_transition(

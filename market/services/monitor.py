@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record
 from market.errors import InvalidArgument, NotFound
 from market.ids import new_id
@@ -86,7 +86,7 @@ def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRul
     if "metric" in fields and fields["metric"] not in METRICS:
         raise InvalidArgument.field("metric", f"unknown metric; one of {', '.join(METRICS)}")
     with transaction.atomic():
-        rule = AlertRule.objects.select_for_update().filter(name=name).first()
+        rule = locks.lock_alert_rule(name=name)
         created = rule is None
         if created:
             missing = [f for f in ("severity", "metric", "threshold") if fields.get(f) is None]
@@ -113,7 +113,7 @@ def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRul
 def alert_acknowledge(*, alert_id: str, by_actor_id: str, now: datetime | None = None) -> Alert:
     now = now or timezone.now()
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("rule").filter(alert_id=alert_id).first()
+        alert = locks.lock_alert(alert_id=alert_id)
         if alert is None:
             raise NotFound("no such alert")
         alert.acknowledged_at, alert.acknowledged_by = now, by_actor_id
@@ -251,11 +251,8 @@ def rule_evaluate(*, rule_id: int, reading: Reading | None, now: datetime) -> st
     A plain metric is one series (key ""); a grouped one is a series per group, each with its own
     alert. The for-duration counts from when the rule's condition first held for any series."""
     with transaction.atomic():
-        rule = AlertRule.objects.select_for_update().get(pk=rule_id)
-        alerts = {
-            a.key: a
-            for a in Alert.objects.select_for_update().filter(rule=rule, status__in=Alert.UNRESOLVED).order_by("pk")
-        }
+        rule = locks.lock_alert_rule(pk=rule_id)
+        alerts = {a.key: a for a in locks.lock_alerts_of_rule(rule)}
         if not rule.enabled or reading is None:
             for alert in alerts.values():
                 _resolve(alert, None, now, "the rule was disabled")

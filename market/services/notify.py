@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.backoff import backoff_seconds
 from market.models import Alert, AlertNotification
 
@@ -171,7 +171,7 @@ def notification_deliver(*, notification_id: str, now: datetime | None = None) -
         log.exception("alert notification %s (%s): unexpected error", row.notification_id, row.channel)
         return _failed(row, f"{row.channel} not sent (unexpected {type(exc).__name__})", now)
     with transaction.atomic():
-        row = AlertNotification.objects.select_for_update().get(pk=row.pk)
+        row = locks.lock_notification(pk=row.pk)
         if row.status == AlertNotification.Status.PENDING:
             row.delivered_at, row.last_error = timezone.now(), ""
             states.transition(row, "deliver", update_fields=["delivered_at", "last_error"])
@@ -180,7 +180,7 @@ def notification_deliver(*, notification_id: str, now: datetime | None = None) -
 
 def _failed(row: AlertNotification, error: str, now: datetime) -> int | None:
     with transaction.atomic():
-        row = AlertNotification.objects.select_for_update().get(pk=row.pk)
+        row = locks.lock_notification(pk=row.pk)
         row.last_error = error[:200]
         if row.attempts >= settings.WEB3_ALERT_MAX_ATTEMPTS:
             log.error(

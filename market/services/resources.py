@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record
 from market.errors import Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash, signed_pricing
@@ -123,7 +123,7 @@ def resource_publish(
 
 
 def _lock_own_resource(resource_id: str, actor_id: str) -> Resource:
-    r = Resource.objects.select_for_update().filter(resource_id=resource_id).first()
+    r = locks.lock_resource(resource_id=resource_id)
     if r is None:
         raise NotFound("no such resource")
     if r.provider_actor_id != actor_id:

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.errors import Conflict, Expired, Forbidden, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import TaskAward, TaskOrder, TaskReceipt, TaskResult
+from market.models import TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.services import escrow
 from market.services.tasks import audit_task, check_signature, lock_task
@@ -50,12 +50,7 @@ def result_submit(
 ) -> TaskResult:
     with transaction.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
-        award = (
-            TaskAward.objects.select_for_update()
-            .select_related("bid", "settlement")
-            .filter(task=task, status=TaskAward.Status.ACTIVE)
-            .first()
-        )
+        award = locks.lock_award(task)
         if award is None:
             if actor_id == task.creator_actor_id:
                 raise Forbidden("only the awarded bidder submits results")
@@ -119,9 +114,9 @@ def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tup
     found = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
     if found is None or not (is_staff or actor_id in (found.task.creator_actor_id, found.deliverer_actor_id)):
         raise NotFound("no such result")
-    task = TaskOrder.objects.select_for_update().get(pk=found.task_id)
-    result = TaskResult.objects.select_for_update().get(pk=found.pk)
-    receipt = TaskReceipt.objects.select_for_update().select_related("settlement").get(result=result)
+    task = locks.lock_task(pk=found.task_id)
+    result = locks.lock_result(pk=found.pk)
+    receipt = locks.lock_receipt(result=result)
     result.task = receipt.task = task
     return task, result, receipt
 

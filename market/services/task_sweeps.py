@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record, audit_record_many
 from market.audit.payout_gate import ruling_payout_ready
 from market.models import Dispute, TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
@@ -30,16 +30,12 @@ def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
     while True:
         now = timezone.now()
         with transaction.atomic():
-            batch = list(
-                TaskOrder.objects.select_for_update(skip_locked=True)
-                .filter(status=T.OPEN, expires_at__lte=now)
-                .order_by("pk")[:batch_size]
-            )
+            batch = locks.lock_expired_tasks(now, batch_size)
             if not batch:
                 break
             bids = TaskBid.objects.filter(task__in=batch, status=TaskBid.Status.SUBMITTED)
             bidders: dict[int, list[str]] = {}
-            for bid in bids.select_for_update().order_by("pk"):
+            for bid in locks.lock_bids_of_tasks(batch):
                 bidders.setdefault(bid.task_id, []).append(bid.bidder_actor_id)
             states.bulk_transition(bids, "reject", updated_at=now)
             moved = states.bulk_transition(
@@ -58,17 +54,6 @@ def task_expire_sweep(*, batch_size: int = 500) -> dict[str, int]:
     return {"expired": expired}
 
 
-def _lock_tasks(task_pks: set[int]) -> set[int]:
-    """Lock the tasks (domain objects first, by id); those another transaction holds are left for
-    a later run."""
-    return set(
-        TaskOrder.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=task_pks)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
 def award_undelivered_sweep(*, batch_size: int = 200) -> dict[str, int]:
     """Awards with no result WEB3_DELIVERY_GRACE_SEC after deliverBy: the award is revoked and its
     settlement refunded to the creator (nothing goes to the bidder), and the task is open for bids
@@ -83,13 +68,8 @@ def award_undelivered_sweep(*, batch_size: int = 200) -> dict[str, int]:
             status=TaskAward.Status.ACTIVE, deliver_by__lt=now - grace, task__status=T.AWARDED
         ).exclude(Exists(TaskResult.objects.filter(award=OuterRef("pk"))))
         with transaction.atomic():
-            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            batch = list(
-                due.filter(task_id__in=locked)
-                .select_for_update(of=("self",))
-                .select_related("task", "bid", "settlement")
-                .order_by("pk")
-            )
+            locked = locks.lock_free_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            batch = locks.lock_awards(due.filter(task_id__in=locked))
             if not batch:
                 break
             states.bulk_transition(TaskAward.objects.filter(pk__in=[a.pk for a in batch]), "revoke", updated_at=now)
@@ -162,13 +142,8 @@ def receipt_window_sweep(*, batch_size: int = 200) -> dict[str, int]:
         now = timezone.now()
         due = TaskReceipt.objects.filter(status=Rc.PENDING, dispute_deadline__lt=now)
         with transaction.atomic():
-            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            batch = list(
-                due.filter(task_id__in=locked)
-                .select_for_update()
-                .select_related("task", "result", "settlement")
-                .order_by("pk")
-            )
+            locked = locks.lock_free_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            batch = locks.lock_receipts(due.filter(task_id__in=locked))
             if not batch:
                 break
             for receipt in batch:
@@ -214,15 +189,9 @@ def dispute_payout_sweep(*, batch_size: int = 200) -> dict[str, int]:
             status__in=(D.RESOLVED, D.REJECTED), paid_out_at__isnull=True, receipt__payout_due_at__lte=now
         ).exclude(pk__in=waiting)
         with transaction.atomic():
-            locked = _lock_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
-            receipts = {
-                r.pk: r
-                for r in TaskReceipt.objects.select_for_update()
-                .select_related("task", "result", "settlement")
-                .filter(task_id__in=locked)
-                .order_by("pk")
-            }
-            batch = list(due.filter(task_id__in=locked).select_for_update().order_by("pk"))
+            locked = locks.lock_free_tasks(set(due.order_by("pk").values_list("task_id", flat=True)[:batch_size]))
+            receipts = {r.pk: r for r in locks.lock_receipts(TaskReceipt.objects.filter(task_id__in=locked))}
+            batch = locks.lock_disputes(due.filter(task_id__in=locked))
             if not batch:
                 break
             for dispute in batch:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from market import states
+from market import locks, states
 from market.audit.log import audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.hashing import object_hash, verify_signature
@@ -67,7 +67,7 @@ def check_signature(*, signature: str | None, fields: dict[str, Any], actor_id: 
 
 # --- locks and guards -------------------------------------------------------------------------------------
 def lock_task(task_id: str, *, actor_id: str, is_staff: bool = False) -> TaskOrder:
-    task = TaskOrder.objects.select_for_update().filter(task_id=task_id).first()
+    task = locks.lock_task(task_id=task_id)
     if task is None or not task_visible(task, actor_id=actor_id, is_staff=is_staff):
         raise NotFound("no such task")
     return task
@@ -161,10 +161,6 @@ def _reject_open_bids(task: TaskOrder) -> list[str]:
     return bidders
 
 
-def _lock_live_bids(task: TaskOrder) -> None:
-    list(TaskBid.objects.select_for_update().filter(task=task, status=B.SUBMITTED).order_by("pk"))
-
-
 def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskOrder:
     """The creator cancels an open task (open bids rejected), or an awarded one whose deliverBy has
     passed with no result (award revoked, the locked budget refunded)."""
@@ -174,11 +170,7 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
             raise Forbidden("only the task's creator may cancel it")
         now = timezone.now()
         if task.status == T.AWARDED:
-            award = (
-                TaskAward.objects.select_for_update()
-                .select_related("bid", "settlement")
-                .get(task=task, status=A.ACTIVE)
-            )
+            award = locks.lock_award(task)
             if hasattr(award, "result"):
                 raise Conflict("a result was delivered; review it instead", details={"status": task.status})
             if now <= award.deliver_by:
@@ -204,7 +196,7 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
                 refunded=format_amount(settlement.refunded, task.currency),
             )
             return task
-        _lock_live_bids(task)
+        locks.lock_bids_of_task(task)
         require_open(task, now=now)
         states.transition(task, "cancel")
         rejected = _reject_open_bids(task)
@@ -273,8 +265,8 @@ def lock_bid(bid_id: str, *, actor_id: str, is_staff: bool = False) -> TaskBid:
     bid = TaskBid.objects.select_related("task").filter(bid_id=bid_id).first()
     if bid is None or not (is_staff or actor_id in (bid.bidder_actor_id, bid.task.creator_actor_id)):
         raise NotFound("no such bid")
-    task = TaskOrder.objects.select_for_update().get(pk=bid.task_id)
-    bid = TaskBid.objects.select_for_update().get(pk=bid.pk)
+    task = locks.lock_task(pk=bid.task_id)
+    bid = locks.lock_bid(pk=bid.pk)
     bid.task = task
     return bid
 
@@ -298,8 +290,8 @@ def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = Fal
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator may award it")
-        _lock_live_bids(task)
-        bid = TaskBid.objects.select_for_update().filter(bid_id=bid_id, task=task).first()
+        locks.lock_bids_of_task(task)
+        bid = locks.lock_bid(bid_id=bid_id, task=task)
         if bid is None:
             raise NotFound("no such bid on this task")
         now = timezone.now()
