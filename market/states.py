@@ -39,14 +39,8 @@ class StateTable:
                 raise ValueError(f"{self.name}: duplicate transition {key}")
             self._index[key] = t
 
-    def sources(self, verb: str) -> list[str]:
-        return [t.source for t in self.transitions if t.verb == verb]
-
     def find(self, source: str, verb: str) -> Transition | None:
         return self._index.get((source, verb))
-
-    def allowed(self, source: str, verb: str) -> bool:
-        return (source, verb) in self._index
 
 
 TABLES: dict[type[models.Model], StateTable] = {}
@@ -295,3 +289,27 @@ def _monitor_tables() -> tuple[StateTable, StateTable]:
 
 
 ALERT, NOTIFICATION = _monitor_tables()
+
+
+def _anchor_table() -> StateTable:
+    from market.models import CheckpointAnchor
+
+    S = CheckpointAnchor.Status
+    return register(
+        CheckpointAnchor,
+        StateTable(
+            "anchor",
+            [
+                Transition(S.PENDING, "sign", S.SIGNED),  # the raw transaction stored with its nonce
+                Transition(S.SIGNED, "broadcast", S.SENT),
+                Transition(S.SENT, "confirm", S.ANCHORED),
+                Transition(S.SENT, "revert", S.FAILED),
+                # Its nonce was spent by another transaction: it can never land, so it is signed again.
+                Transition(S.SIGNED, "resign", S.PENDING),
+                Transition(S.SENT, "resign", S.PENDING),
+            ],
+        ),
+    )
+
+
+ANCHOR = _anchor_table()

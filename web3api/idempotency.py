@@ -19,11 +19,21 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from market import states
 from market.canonical import params_digest
 from market.errors import Conflict, InvalidArgument
 from web3api.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+# A claim is answered once; releasing or expiring one deletes it.
+CLAIM = states.register(
+    IdempotencyRecord,
+    states.StateTable(
+        "idempotency key",
+        [states.Transition(IdempotencyRecord.State.IN_FLIGHT, "complete", IdempotencyRecord.State.DONE)],
+        status_field="state",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,8 @@ def claim(*, actor_id: str, method: str, key: str, phash: str) -> IdempotencyRec
 
 def complete(record: IdempotencyRecord, *, status: int, body: dict[str, Any]) -> None:
     """Store the answer. Called inside the effect's transaction for successes."""
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyRecord.State.DONE, status_code=status, body=json.dumps(body)
+    states.bulk_transition(
+        IdempotencyRecord.objects.filter(pk=record.pk), "complete", status_code=status, body=json.dumps(body)
     )
 
 

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from market import states
 from market.audit import chain as chain_mod
 from market.backoff import backoff_seconds
 from market.locks import lock_anchor
@@ -83,10 +84,10 @@ def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
                     "gasPrice": gas_price,
                 }
             )
-            anchor.status, anchor.chain_id, anchor.sender, anchor.nonce = S.SIGNED, chain_id, chain.sender, nonce
+            anchor.chain_id, anchor.sender, anchor.nonce = chain_id, chain.sender, nonce
             anchor.raw_tx = "0x" + signed.raw_transaction.hex().removeprefix("0x")
             anchor.tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
-            anchor.save(update_fields=["status", "chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
+            states.transition(anchor, "sign", update_fields=["chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
     except IntegrityError:
         log.info("anchor nonce taken by a concurrent signer; retried on the next run")
         return False
@@ -107,13 +108,19 @@ def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
                 _resign(anchor)  # its nonce was spent by another transaction: this one can never land
                 return
             raise
-    CheckpointAnchor.objects.filter(pk=anchor_id, status=S.SIGNED).update(status=S.SENT)
+    states.bulk_transition(CheckpointAnchor.objects.filter(pk=anchor_id), "broadcast")  # if still signed
 
 
 def _resign(anchor: CheckpointAnchor) -> None:
     log.warning("anchor transaction of checkpoint %s lost its nonce; it will be signed again", anchor.checkpoint_id)
-    CheckpointAnchor.objects.filter(pk=anchor.pk, tx_hash=anchor.tx_hash).update(
-        status=S.PENDING, nonce=None, raw_tx="", tx_hash="", chain_id=None, sender=""
+    states.bulk_transition(
+        CheckpointAnchor.objects.filter(pk=anchor.pk, tx_hash=anchor.tx_hash),
+        "resign",
+        nonce=None,
+        raw_tx="",
+        tx_hash="",
+        chain_id=None,
+        sender="",
     )
 
 
@@ -127,10 +134,15 @@ def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> 
         receipt = chain.w3.eth.get_transaction_receipt(anchor.tx_hash)
     except TransactionNotFound:
         return anchor.status
-    status = S.ANCHORED if receipt["status"] == 1 else S.FAILED
-    CheckpointAnchor.objects.filter(pk=anchor_id, status=S.SENT).update(
-        status=status, block_number=receipt["blockNumber"], anchored_at=now, next_attempt_at=None
+    mined = receipt["status"] == 1
+    states.bulk_transition(
+        CheckpointAnchor.objects.filter(pk=anchor_id),
+        "confirm" if mined else "revert",
+        block_number=receipt["blockNumber"],
+        anchored_at=now,
+        next_attempt_at=None,
     )
+    status = S.ANCHORED if mined else S.FAILED
     if status == S.FAILED:
         log.error("anchor transaction of checkpoint %s reverted", anchor.checkpoint_id)
     return status

@@ -228,8 +228,9 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
             refunded=F("locked") - F("released"),
             updated_at=timezone.now(),
         )
-        for s in settlements:
-            s.refunded, s.status = s.locked - s.released, Settlement.Status.REFUNDED
+        for s in settlements:  # the rows as the bulk transition left them
+            s.refunded = s.locked - s.released
+            states.transition(s, "refund", save=False)
         audit_record_many(
             [
                 {
