@@ -222,7 +222,6 @@ WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
 # Identity
 WEB3_SIWE_NONCE_TTL_SEC = 300
 WEB3_SIWE_MAX_AGE_SEC = 300  # issued-at may be at most this old
-WEB3_SIWE_CLOCK_SKEW_SEC = 60
 WEB3_TOKEN_TTL_SEC = 24 * 3600
 
 # Gateway

@@ -144,3 +144,17 @@ def test_no_module_is_over_400_lines():
     }
     # then
     assert long == {}
+
+
+def test_market_never_imports_web3api():
+    # given
+    known = project_modules()
+    # when
+    found = {
+        name: targets
+        for name, path in known.items()
+        if _in(name, ("market",))
+        and (targets := [t for t in imported_modules(name, path, known) if _in(t, ("web3api",))])
+    }
+    # then
+    assert found == {}

@@ -65,10 +65,9 @@ def check_field(path: str, field: serializers.Field, prop: dict, problems: list[
             problems.append(f"{path}: enum is {prop.get('enum')!r}, want {list(field.choices)!r}")
     if field.default is not empty and not callable(field.default):
         expect("default", field.default)
-    if field.help_text:
-        # the help text, to which drf-spectacular may append a list of the choices
-        if not str(prop.get("description", "")).startswith(str(field.help_text)):
-            problems.append(f"{path}: description is {prop.get('description')!r}, want {field.help_text!r}")
+    # the help text, to which drf-spectacular may append a list of the choices
+    if field.help_text and not str(prop.get("description", "")).startswith(str(field.help_text)):
+        problems.append(f"{path}: description is {prop.get('description')!r}, want {field.help_text!r}")
     # nested objects and lists of objects are walked too
     if isinstance(field, serializers.Serializer):
         check_serializer(path, field, prop, problems)

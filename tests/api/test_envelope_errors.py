@@ -290,7 +290,7 @@ def test_unexpected_exception_is_internal_with_correlation_id_only(alice, caplog
 
 @pytest.mark.keypath
 @pytest.mark.parametrize(
-    "fail, status, code",
+    ("fail", "status", "code"),
     [("conflict", 409, "E_CONFLICT"), ("crash", 500, "E_INTERNAL"), ("integrity", 409, "E_CONFLICT")],
 )
 def test_transaction_is_rolled_back_on_error(alice, fail, status, code):

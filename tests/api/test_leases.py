@@ -54,7 +54,7 @@ def test_issue_locks_the_budget_and_revoke_refunds_it(parties):
 
 
 @pytest.mark.parametrize(
-    "max_cost, ttl, code",
+    ("max_cost", "ttl", "code"),
     [
         ("10.000001", 600, "E_INSUFFICIENT_FUNDS"),
         ("0", 600, "E_INVALID_ARGUMENT"),

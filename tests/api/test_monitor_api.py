@@ -116,7 +116,7 @@ def test_upsert_creates_then_changes_only_the_fields_given(staff):
 
 
 @pytest.mark.parametrize(
-    "params,field",
+    ("params", "field"),
     [
         ({"name": "new-rule", "metric": "disputes_open", "threshold": 1}, "severity"),
         ({"name": "new-rule", "severity": "P1", "threshold": 1}, "metric"),

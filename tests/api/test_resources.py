@@ -31,7 +31,7 @@ def test_publish_returns_the_resource_without_its_secrets(alice):
 
 
 @pytest.mark.parametrize(
-    "params, field",
+    ("params", "field"),
     [
         ({"kind": "search", "unit": "token"}, "pricing.unit"),
         ({"kind": "model", "backend": "openai-compat", "unit": "query"}, "pricing.unit"),

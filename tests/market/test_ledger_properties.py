@@ -130,7 +130,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(actor=actors, currency=currencies, amount=amounts)
     def deposit(self, actor, currency, amount):
         if amount <= 0:
-            return self.refused(InvalidArgument, ledger.deposit, actor_id=actor, amount=amount, currency=currency)
+            self.refused(InvalidArgument, ledger.deposit, actor_id=actor, amount=amount, currency=currency)
+            return
         t = ledger.deposit(actor_id=actor, amount=amount, currency=currency, reason="test")
         assert (t.code, t.kind, t.amount) == ("deposit", "posted", amount)
         self.available[actor, currency] += amount
@@ -139,9 +140,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def withdraw(self, actor, currency, share):
         amount = sized(share, self.available[actor, currency])
         if amount <= 0:
-            return self.refused(InvalidArgument, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
+            self.refused(InvalidArgument, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
+            return
         if amount > self.available[actor, currency]:
-            return self.refused(InsufficientFunds, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
+            self.refused(InsufficientFunds, ledger.withdraw, actor_id=actor, amount=amount, currency=currency)
+            return
         ledger.withdraw(actor_id=actor, amount=amount, currency=currency)
         self.available[actor, currency] -= amount
 
@@ -156,9 +159,11 @@ class LedgerMachine(RuleBasedStateMachine):
             "by_actor_id": payer,
         }
         if payer == payee or amount <= 0:
-            return self.refused(InvalidArgument, ledger.transfer, **kwargs)
+            self.refused(InvalidArgument, ledger.transfer, **kwargs)
+            return
         if amount > self.available[payer, currency]:
-            return self.refused(InsufficientFunds, ledger.transfer, **kwargs)
+            self.refused(InsufficientFunds, ledger.transfer, **kwargs)
+            return
         ledger.transfer(**kwargs)
         self.available[payer, currency] -= amount
         self.available[payee, currency] += amount
@@ -229,9 +234,11 @@ class LedgerMachine(RuleBasedStateMachine):
         remaining = self._remaining(m)
         kwargs = {"settlement_id": settlement_id, "amount": amount, "by_actor_id": SYSTEM}
         if remaining == 0:
-            return self.refused(Conflict, escrow.escrow_release, **kwargs)
+            self.refused(Conflict, escrow.escrow_release, **kwargs)
+            return
         if amount is not None and (amount <= 0 or amount > remaining):
-            return self.refused(InvalidArgument, escrow.escrow_release, **kwargs)
+            self.refused(InvalidArgument, escrow.escrow_release, **kwargs)
+            return
         moved = remaining if amount is None else amount
         s = escrow.escrow_release(**kwargs)
         m["released"] += moved
@@ -263,7 +270,8 @@ class LedgerMachine(RuleBasedStateMachine):
         remaining = self._remaining(m)
         kwargs = {"settlement_id": settlement_id, "by_actor_id": SYSTEM, "reason": "test"}
         if remaining == 0:
-            return self.refused(Conflict, escrow.escrow_refund, **kwargs)
+            self.refused(Conflict, escrow.escrow_refund, **kwargs)
+            return
         s = escrow.escrow_refund(**kwargs)
         m["refunded"] += remaining
         self.locked[m["payer"], m["currency"]] -= remaining
