@@ -103,7 +103,7 @@ def audit_record(
         hash=digest,
         created_at=now,
     )
-    if connection.vendor == "postgresql":
+    if sql.batched():
         # One round trip while the head is held: the event, the head and the parties together.
         event.pk = sql.execute(
             _PG_APPEND,
@@ -124,7 +124,6 @@ def audit_record(
                 who,
             ],
         )[0][0]
-        event._state.adding, event._state.db = False, connection.alias
         return event
     sql.insert(event)
     sql.execute("UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1", [seq + 1, digest])

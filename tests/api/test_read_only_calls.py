@@ -35,8 +35,7 @@ def test_a_read_only_method_that_writes_is_refused_and_writes_nothing(alice):
 
 @pytest.mark.parametrize("via", ["sql", "cte"])
 def test_the_guard_refuses_writes_sent_past_the_orm(alice, via):
-    # when a method declared read-only writes through market.sql's cursor (on PostgreSQL a psycopg
-    # cursor of its own), or with a data-modifying CTE
+    # when a method declared read-only writes through market.sql, or with a data-modifying CTE
     r = alice.call("web3.test.peek", {"name": "c", "sneak": True, "via": via})
 
     # then it is refused too, and nothing was written
