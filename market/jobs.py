@@ -16,7 +16,7 @@ class NotDelivered(Exception):
 
 
 @shared_task(
-    name="market.deliver_alert_notification",
+    name="market.deliver_alert_notification",  # as before the move: messages queued under it still run
     ignore_result=True,
     autoretry_for=(NotDelivered,),
     retry_backoff=backoff.BASE_SEC,
