@@ -29,7 +29,7 @@ class BodyRefused(InvalidArgument):
 
     def __init__(self, message: str, *, status: int, details: dict[str, Any] | None = None):
         super().__init__(message, details=details)
-        self.status = status
+        self.http_status = status
 
 
 def too_large() -> BodyRefused:

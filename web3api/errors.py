@@ -128,7 +128,7 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, drf_exceptions.APIException):
         exc = _drf_refusal(exc) or exc
     if isinstance(exc, MarketError):
-        status = exc.status if isinstance(exc, BodyRefused) else HTTP_STATUS[exc.code]
+        status = exc.http_status if isinstance(exc, BodyRefused) else HTTP_STATUS[exc.code]
         return status, error_body(exc.code, exc.message, exc.details)
     if isinstance(exc, serializers.ValidationError):
         fields = validation_fields(exc.detail)

@@ -319,7 +319,7 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str, is
         if amount > lease.remaining:
             amount = lease.remaining
             billed = min(units, units_paid_by(amount, lease))
-        entry = charge(
+        return charge(
             lease,
             units=billed,
             reported_units=units,
@@ -328,4 +328,3 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str, is
             usage_ref=usage_ref,
             by_actor_id=actor_id,
         )
-        return entry

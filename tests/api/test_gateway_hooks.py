@@ -47,7 +47,7 @@ def session_client(console_user) -> Client:
 
 
 @pytest.mark.parametrize(
-    "headers, status",
+    ("headers", "status"),
     [
         ({"Authorization": "Bearer {token}"}, 200),  # another caller's bearer token wins
         ({"Authorization": "Bearer nonsense"}, 401),  # a bad token is refused
