@@ -19,6 +19,7 @@ class ProviderState:
         self.prompt_tokens = 10
         self.blobs: dict[str, bytes] = {}
         self.blob_type = "application/octet-stream"
+        self.answer: bytes | None = None  # when set, the body of every 200 answer, whatever was asked
         self.release = threading.Event()
         self.entered = threading.Semaphore(0)
         self.hold = False
@@ -58,6 +59,9 @@ def _handler(state: ProviderState):
                 state.release.wait(state.delay_sec)
             if state.status != 200:
                 self._reply(state.status, b'{"error": "provider trouble"}')
+                return
+            if state.answer is not None:
+                self._reply(200, state.answer)
                 return
             path = url.path
             if path.endswith("/chat/completions"):

@@ -20,7 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from market.errors import Forbidden, InvalidArgument, Unavailable
+from market.json_depth import nests_deeper_than
 from market.models import Resource
 from market.outbound import MAX_RESPONSE_BYTES, ProviderAnswer
 
@@ -140,9 +143,23 @@ def _blob_plan(resource: Resource, policy: dict[str, Any], data: dict[str, Any])
 
 
 def _json(answer: ProviderAnswer) -> Any:
+    """The provider's JSON answer. One nested deeper than WEB3_MAX_JSON_DEPTH is refused before it
+    is parsed, as a request body would be: the parser and everything that later walks the output
+    recurse once per level (10,000 levels were a RecursionError), and the market passes on no JSON
+    deeper than it accepts."""
     try:
-        value = json.loads(answer.body)
-    except (ValueError, UnicodeDecodeError):
+        text = answer.body.decode(json.detect_encoding(answer.body), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        raise Unavailable("the provider's answer is not JSON; nothing was charged") from None
+    limit = settings.WEB3_MAX_JSON_DEPTH
+    if nests_deeper_than(text, limit):
+        raise Unavailable(
+            f"the provider's answer nests deeper than {limit} levels; nothing was charged",
+            details={"maxDepth": limit},
+        )
+    try:
+        value = json.loads(text)
+    except ValueError:
         raise Unavailable("the provider's answer is not JSON; nothing was charged") from None
     if not isinstance(value, (dict, list)):
         raise Unavailable("the provider's answer is not a JSON object or list; nothing was charged")

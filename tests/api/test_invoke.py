@@ -408,3 +408,42 @@ def test_an_answer_over_the_size_cap_is_refused_and_charges_nothing(parties, pro
     assert (res.status, res.code) == (503, "E_UNAVAILABLE")
     assert res.body["error"]["details"] == {"maxBytes": 4096}
     assert bal(consumer.actor_id) == (9 * USDC, 1 * USDC) and bal(provider.actor_id) == (0, 0)
+
+
+@pytest.mark.parametrize("depth", [10_000, 65])
+def test_an_answer_nested_too_deep_is_unavailable_and_charges_nothing(parties, provider_server, settings, depth):
+    # given a provider that answers JSON nested deeper than WEB3_MAX_JSON_DEPTH (64)
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server, kind="search", backend="custom", unit="call", price="0.1")
+    provider_server.state.answer = ("[" * depth + "]" * depth).encode()
+    before = counts()
+    # when the consumer invokes it
+    res = _invoke(consumer, lease, {"q": "x"})
+    # then it is refused as a bad provider answer, with the limit, and nothing is charged
+    assert (res.status, res.code) == (503, "E_UNAVAILABLE")
+    assert res.body["error"]["details"] == {"maxDepth": settings.WEB3_MAX_JSON_DEPTH}
+    after = counts()
+    assert {k: after[k] - before[k] for k in after} == {
+        "leases": 0,
+        "settlements": 0,
+        "transfers": 0,
+        "usage": 0,
+        "invocations": 1,
+    }
+    assert Invocation.objects.get().status == "invocation_failed"
+    assert consumer.call("web3.leases.get", {"leaseId": lease["leaseId"]}).result["spent"] == "0.000000"
+
+
+def test_an_answer_at_the_depth_limit_is_passed_on(parties, provider_server, settings):
+    # given a provider answer nested exactly WEB3_MAX_JSON_DEPTH deep
+    provider, consumer = parties
+    _, lease = _lease(provider, consumer, provider_server, kind="search", backend="custom", unit="call", price="0.1")
+    depth = settings.WEB3_MAX_JSON_DEPTH
+    provider_server.state.answer = ("[" * depth + "]" * depth).encode()
+    # when invoked, then the answer is the output and the call is charged
+    out = _invoke(consumer, lease, {"q": "x"}).result
+    value, levels = out["output"], 1
+    while value:
+        value, levels = value[0], levels + 1
+    assert levels == depth
+    assert out["usage"]["cost"] == "0.100000"

@@ -301,7 +301,8 @@ class InvokeParams(Params):
     "max_tokens (at most policy.maxTokens; default 4096), times the price. Billed units are the reported "
     "total_tokens, at most the reservation: a provider reporting more is paid the reservation, and usage shows "
     "both reportedUnits and billedUnits (so does the ledger entry); none reported bills the reservation. "
-    "Provider down or 5xx: E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
+    "Provider down or 5xx, or an answer that is not JSON or nests deeper than WEB3_MAX_JSON_DEPTH (details.maxDepth): "
+    "E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
 )
 def invoke(call, params):
     return invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
