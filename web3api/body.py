@@ -1,9 +1,10 @@
 """A call's params from its POST body, as API.md's transport says: a JSON object, or nothing.
 
-Checked in this order, each before any work the next one costs: the size (413), an empty body
-(means `{}`, whatever the content type), the media type (415: `application/json` or
-`application/*+json`, with any parameters), the nesting depth (400, on the raw text, before the
-parser or anything else recurses into it), then the JSON itself (400).
+Checked in this order, each before any work the next one costs: the Content-Length (400 unless
+ASCII digits), the size (413), an empty body (means `{}`, whatever the content type), the media
+type (415: `application/json` or `application/*+json`, with any parameters), the nesting depth
+(400, on the raw text, before the parser or anything else recurses into it), then the JSON itself
+(400).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from market.json_depth import nests_deeper_than
 JSON_MEDIA_TYPES = ("application/json", "application/*+json")
 # RFC 6838 restricted names: `application/json`, or a structured syntax suffix (`vnd.x+json`).
 _JSON_MEDIA = re.compile(r"application/(?:[a-z0-9][a-z0-9!#$&^_.+-]*\+)?json")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class BodyRefused(InvalidArgument):
@@ -39,7 +41,10 @@ def too_large() -> BodyRefused:
 
 def body_params(req) -> dict[str, Any]:
     length = req.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > settings.WEB3_MAX_BODY_BYTES:
+    # 1*DIGIT in ASCII (RFC 9110): str.isdigit() is also true of '١٢' and '²', which int() reads or chokes on
+    if not _DIGITS.fullmatch(length):
+        raise InvalidArgument("Content-Length must be a decimal number of ASCII digits")
+    if len(length) > 18 or int(length) > settings.WEB3_MAX_BODY_BYTES:  # (int() stops at 4300 digits)
         raise too_large()
     try:
         raw = req.body

@@ -6,6 +6,7 @@ caller, so a forged cursor can reveal nothing the caller could not list anyway."
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,11 +19,16 @@ def _encode(pk: int) -> str:
     return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
 
 
+# What _encode writes: a primary key, ASCII digits, no leading zero, below 2**63. (str.isdigit() is
+# also true of '١٢٣' and '²', which int() reads as 123 or refuses.)
+_PK = re.compile(r"[1-9][0-9]{0,18}")
+
+
 def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, pk = raw.partition(":")
-        if prefix != "pk" or not pk.isdigit():
+        if prefix != "pk" or not _PK.fullmatch(pk) or int(pk) >= 2**63:
             raise ValueError
         return int(pk)
     except (ValueError, UnicodeDecodeError):

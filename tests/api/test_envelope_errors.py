@@ -221,6 +221,30 @@ def test_over_django_upload_cap_is_413_too(client):
     assert payload["error"]["code"] == "E_INVALID_ARGUMENT"
 
 
+@pytest.mark.parametrize("length", ["١٢", "١٠٠٠٠٠٠٠٠", "²", "12x", "-1", "+2", " 2", "0x10"])
+def test_a_content_length_of_anything_but_ascii_digits_is_invalid_argument(client, length):
+    # given a Content-Length that is not 1*DIGIT (RFC 9110), e.g. Arabic-Indic digits or '²', which
+    # str.isdigit() calls digits
+    # when a body is posted with it
+    r = client.generic(
+        "POST", API + "web3.capabilities.list", data=b"{}", content_type="application/json", CONTENT_LENGTH=length
+    )
+
+    # then it is refused before the body is read: 400 E_INVALID_ARGUMENT, not a crash or a 413
+    assert r.status_code == 400
+    assert json.loads(r.content)["error"]["code"] == "E_INVALID_ARGUMENT"
+
+
+def test_a_content_length_of_more_digits_than_int_reads_is_413(client):
+    # given a Content-Length of 5000 digits (Python's int() reads at most 4300)
+    r = client.generic(
+        "POST", API + "web3.capabilities.list", data=b"{}", content_type="application/json", CONTENT_LENGTH="9" * 5000
+    )
+    # then it is too large, not a crash
+    assert r.status_code == 413
+    assert json.loads(r.content)["error"]["code"] == "E_INVALID_ARGUMENT"
+
+
 def test_non_json_content_type_is_invalid_argument(client):
     # given a form-encoded body
     status, payload, _ = post_raw(
