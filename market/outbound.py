@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -36,8 +37,15 @@ METADATA_ADDRESSES = {
 SHARED_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
+# A '%' that does not start a %XX escape: RFC 3986 has no such URL ("http://a%9"), though urlsplit takes it.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def check_endpoint_syntax(endpoint: str) -> None:
-    """What can be checked without the network: scheme, host, no userinfo or fragment."""
+    """What can be checked without the network: an RFC 3986 URL (percent escapes complete), scheme,
+    host, no userinfo or fragment."""
+    if _BAD_PERCENT.search(endpoint):
+        raise InvalidArgument.field("endpoint", "not a valid URL: every '%' starts a %XX escape")
     try:
         parts = urlsplit(endpoint)
         port = parts.port

@@ -38,6 +38,9 @@ def test_publish_returns_the_resource_without_its_secrets(alice):
         ({"price": "0.0000001"}, "pricing.unitPrice"),
         ({"endpoint": "ftp://files.example.net/x"}, "endpoint"),
         ({"endpoint": "https://user:pw@example.net/"}, "endpoint"),
+        ({"endpoint": "http://!DM%9"}, "endpoint"),
+        ({"endpoint": "https://p.example.net/a%zzb"}, "endpoint"),
+        ({"endpoint": "https://p.example.net/?q=%"}, "endpoint"),
     ],
 )
 def test_publish_refuses_bad_input_and_creates_nothing(alice, params, field):

@@ -244,6 +244,10 @@ def test_a_resource_is_priced_in_a_unit_of_its_kind(params_schemas):
         ("http://p.example.com:0", False),
         ("http://p.example.com:65536", False),
         ("https://p example.com", False),
+        ("https://p.example.com/a%2Fb?q=%41", True),
+        ("http://!DM%9", False),
+        ("https://p.example.com/a%zz", False),
+        ("https://p.example.com/?q=%", False),
     ],
 )
 def test_an_endpoint_is_an_http_url_with_a_host(params_schemas, endpoint, ok):

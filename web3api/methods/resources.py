@@ -27,11 +27,13 @@ KINDS = Resource.Kind.values
 BACKENDS = Resource.Backend.values
 TAG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 # An http(s) URL with a host, as RFC 3986 spells it in ASCII: no credentials, no fragment, a port of
-# 1-65535. The market's own check (market.outbound.check_endpoint_syntax) accepts all of these.
+# 1-65535, every '%' starting a %XX escape. The market's own check (market.outbound.
+# check_endpoint_syntax) accepts all of these.
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_ESCAPE = r"%[0-9A-Fa-f]{2}"
 ENDPOINT = (
-    rf"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::{_PORT})?"
-    r"(?:[/?][A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$"
+    rf"^https?://(?:[A-Za-z0-9._~!$&'()*+,;=-]|{_ESCAPE})+(?::{_PORT})?"
+    rf"(?:[/?](?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|{_ESCAPE})*)?$"
 )
 ENDPOINT_HELP = (
     "an http(s) URL with a host, without credentials or a fragment. Unless the operator allows "
