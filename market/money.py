@@ -93,6 +93,20 @@ def parse_amount(text: object, currency: str, *, field: str = "amount", allow_ze
     return minor
 
 
+def ceiling_minor(text: object, scale: int, *, field: str = "amount") -> int:
+    """A price ceiling ("0.015") as the largest number of minor units of this scale whose amount is
+    at or below it, the decimal compared exactly: at scale 2, "0.015" is 1 (0.01), since no amount
+    of that scale lies between 0.01 and 0.015. Capped at MAX_MINOR, which is above every amount.
+    Refuses what parse_amount refuses of its shape (numbers, signs, non-ASCII digits)."""
+    shape = _AMOUNT.fullmatch(text) if isinstance(text, str) and len(text) <= MAX_AMOUNT_CHARS else None
+    if shape is None:
+        raise InvalidArgument.field(field, 'must be a decimal string such as "12.50"')
+    whole, fraction = shape[1].lstrip("0"), (shape[2] or "")[:scale]
+    if len(whole) > 18:
+        return MAX_MINOR
+    return min(int(whole or "0") * 10**scale + int(fraction.ljust(scale, "0") or "0"), MAX_MINOR)
+
+
 def format_amount(minor: int, currency: str) -> str:
     scale = currencies()[currency]
     sign = "-" if minor < 0 else ""

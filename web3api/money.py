@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields, serializers
 
 from market.errors import InvalidArgument
-from market.money import MAX_AMOUNT_CHARS, amount_pattern, currencies, format_amount, parse_amount
+from market.money import MAX_AMOUNT_CHARS, amount_pattern, ceiling_minor, currencies, format_amount, parse_amount
 from web3api.serializers import StrictRegexField
 
 AMOUNT_OUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -80,6 +80,14 @@ def amounts_to_minor(serializer: serializers.Serializer, attrs: dict[str, Any]) 
         except InvalidArgument as exc:
             raise serializers.ValidationError(exc.details["fields"]) from None
     return out
+
+
+def price_ceilings(text: str, currency: str | None, *, field: str) -> dict[str, int]:
+    """A price ceiling as minor units by currency: in `currency` when one is given, else in every
+    currency, each in its own scale (market.money.ceiling_minor: "0.015" is 0.01 at scale 2)."""
+    if currency:
+        return {currency: parse_amount(text, currency, field=field, allow_zero=True)}
+    return {code: ceiling_minor(text, scale, field=field) for code, scale in currencies().items()}
 
 
 @extend_schema_field(

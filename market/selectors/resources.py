@@ -5,8 +5,10 @@ else it does not exist."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
 from typing import Any
 
 import django_filters
@@ -50,18 +52,19 @@ def _fs_qs(fs: django_filters.FilterSet) -> QuerySet:
 
 
 def resource_list(*, actor_id: str, filters: dict[str, Any], is_staff: bool = False) -> QuerySet[Resource]:
-    """Published resources unless another status is asked for; `maxUnitPrice` is in minor units of
-    `currency`."""
+    """Published resources unless another status is asked for.
+
+    `maxUnitPrice` is a dict of price ceilings in minor units, by currency (web3api.money.
+    price_ceilings): a resource matches when its unit price is at or below its currency's ceiling."""
     filters = {k: v for k, v in filters.items() if v not in (None, "")}
     filters.setdefault("status", Resource.Status.PUBLISHED)
     max_price = filters.pop("maxUnitPrice", None)
     qs = Resource.objects.all()
     qs = _fs_qs(ResourceFilter(filters, queryset=qs))
-    if max_price is not None:
-        if not filters.get("currency"):
-            raise InvalidArgument.field("maxUnitPrice", "needs currency")
-        qs = qs.filter(unit_price__lte=max_price)
-    return qs
+    if max_price is None:
+        return qs
+    each_currency = [Q(currency=currency, unit_price__lte=ceiling) for currency, ceiling in max_price.items()]
+    return qs.filter(reduce(operator.or_, each_currency)) if each_currency else qs.none()
 
 
 def lease_get(*, lease_id: str, actor_id: str, is_staff: bool = False) -> Lease:

@@ -91,6 +91,66 @@ def test_get_list_and_filters(alice, sign_in):
     assert [i["resourceId"] for i in rest["items"]] == [s["resourceId"]]
 
 
+def test_a_price_ceiling_without_a_currency_applies_to_every_resource(alice, sign_in):
+    # given resources at 0.01, 0.02 and 2.00 USDC
+    bob = sign_in()
+    cheap = publish(alice, endpoint=ENDPOINT, price="0.010000").result
+    middle = publish(alice, endpoint=ENDPOINT, price="0.020000").result
+    publish(alice, endpoint=ENDPOINT, kind="model", backend="openai-compat", unit="token", price="2.000000")
+    ids = lambda res: [i["resourceId"] for i in res.result["items"]]  # noqa: E731
+    # when a ceiling is asked for without a currency (it was E_INVALID_ARGUMENT "needs currency")
+    # then it is compared with each price, as with the currency, on POST and GET alike
+    assert ids(bob.call("web3.resources.list", {"maxUnitPrice": "0.02"})) == [middle["resourceId"], cheap["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"maxUnitPrice": "0.019999"})) == [cheap["resourceId"]]
+    assert ids(bob.get("web3.resources.list", {"maxUnitPrice": "0.019999"})) == [cheap["resourceId"]]
+    assert ids(bob.call("web3.resources.list", {"maxUnitPrice": "0"})) == []
+    assert ids(bob.call("web3.resources.list", {"maxUnitPrice": "0.02", "currency": "USDC"})) == ids(
+        bob.call("web3.resources.list", {"maxUnitPrice": "0.02"})
+    )
+
+
+def test_a_ceiling_without_a_currency_is_read_in_each_currencys_own_scale(db, settings):
+    """Several currencies can only be configured per process (the params' enum is built at start),
+    so this is checked at the edge's conversion and the selector, which web3.resources.list calls."""
+    from market.money import parse_amount
+    from market.selectors.resources import resource_list
+    from market.services.resources import resource_publish
+    from web3api.money import price_ceilings
+
+    # given a market of USDC (scale 6) and CENT (scale 2), with one resource in each at 0.01
+    settings.WEB3_CURRENCIES = "USDC:6,CENT:2"
+    provider = "0x" + "b2" * 20
+
+    def priced(price: str, currency: str) -> str:
+        return resource_publish(
+            provider_actor_id=provider,
+            kind="search",
+            name="s",
+            backend="searxng",
+            endpoint=ENDPOINT,
+            pricing={"unit": "query", "unitPrice": parse_amount(price, currency), "currency": currency},
+        ).resource_id
+
+    usdc_cent, usdc_fine, cent = priced("0.01", "USDC"), priced("0.012", "USDC"), priced("0.01", "CENT")
+    usdc_two, cent_two = priced("0.02", "USDC"), priced("0.02", "CENT")
+
+    def listed(ceiling: str, **extra) -> set[str]:
+        ceilings = price_ceilings(ceiling, extra.get("currency"), field="maxUnitPrice")
+        return {r.resource_id for r in resource_list(actor_id=provider, filters={"maxUnitPrice": ceilings, **extra})}
+
+    # then 0.015 matches the prices of both currencies at or below it, exactly: 0.012 USDC and 0.01 CENT
+    # (no CENT price lies between 0.01 and 0.015), and neither 0.02
+    assert listed("0.015") == {usdc_cent, usdc_fine, cent}
+    assert listed("0.01") == {usdc_cent, cent}
+    assert listed("0.019999") == {usdc_cent, usdc_fine, cent}
+    assert listed("0.02") == {usdc_cent, usdc_fine, cent, usdc_two, cent_two}
+    # and with a currency, only that currency's, in its scale
+    assert listed("0.015", currency="USDC") == {usdc_cent, usdc_fine}
+    assert listed("0.01", currency="CENT") == {cent}
+    # and a ceiling past every amount of a scale matches all of it
+    assert listed("9" * 16) == {usdc_cent, usdc_fine, cent, usdc_two, cent_two}
+
+
 def test_update_by_provider_only_and_pricing_applies_to_new_leases(alice, sign_in):
     # given
     bob = sign_in()

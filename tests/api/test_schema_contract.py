@@ -211,11 +211,14 @@ def test_evidence_needs_content_or_uri(params_schemas):
     assert "sha256" in schema["properties"]["sha256"]["description"]
 
 
-def test_a_price_ceiling_needs_its_currency(params_schemas):
+def test_a_price_ceiling_may_leave_out_its_currency(params_schemas):
+    # a ceiling without a currency applies to each currency in its own scale (it needed currency once)
     schema = params_schemas["web3.resources.list"]
-    assert not valid(schema, {"maxUnitPrice": "1"})
+    assert valid(schema, {"maxUnitPrice": "1"})
     assert valid(schema, {"maxUnitPrice": "0", "currency": "USDC"})
     assert valid(schema, {"currency": "USDC"})
+    assert not valid(schema, {"maxUnitPrice": "0.0000001"})  # more decimals than any configured scale
+    assert not valid(schema, {"maxUnitPrice": 1})
 
 
 def test_a_resource_is_priced_in_a_unit_of_its_kind(params_schemas):

@@ -8,7 +8,7 @@ from market.models.resources import UNITS_BY_KIND
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
 from market.services import resources as services
-from web3api.money import amounts_to_minor, currency_field, money_field
+from web3api.money import amounts_to_minor, currency_field, money_field, price_ceilings
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import (
@@ -232,7 +232,11 @@ class ListParams(Params):
     providerActorId = actor_id_field(required=False)
     currency = currency_field(required=False)
     maxUnitPrice = money_field(
-        "Only resources at or below this unit price (needs currency).",
+        "Only resources whose unit price (as pricing.unitPrice shows it, per `per` units) is at or below this. "
+        "With `currency`, a price in that currency (S is its scale). Without, it may have the scale of any "
+        "configured currency and applies to each currency in its own scale: each resource's price is compared with "
+        "it in the resource's currency, exactly (a ceiling with more decimals than a currency's scale matches that "
+        "currency's prices at or below it: 0.015 matches 0.01 at scale 2).",
         positive=False,
         currency="currency",
         required=False,
@@ -244,10 +248,11 @@ class ListParams(Params):
     limit = limit_field()
     cursor = cursor_field()
 
-    json_schema = {"anyOf": [{"not": {"required": ["maxUnitPrice"]}}, {"required": ["currency"]}]}
-
     def validate(self, attrs):
-        return amounts_to_minor(self, attrs)
+        attrs = dict(attrs)
+        if "maxUnitPrice" in attrs:
+            attrs["maxUnitPrice"] = price_ceilings(attrs["maxUnitPrice"], attrs.get("currency"), field="maxUnitPrice")
+        return attrs
 
 
 @method(
