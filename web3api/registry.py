@@ -15,6 +15,14 @@ from rest_framework import serializers
 AUTH_LEVELS = ("none", "actor", "staff", "arbitrator")
 RISK_LEVELS = ("none", "low", "medium", "high")
 
+# Rules no JSON Schema can state that hold wherever a method takes a param of this name: declared
+# here once, and part of every such method's param_rules.
+GENERIC_PARAM_RULES = {
+    "cursor": "opaque: only a nextCursor this list returned is a cursor",
+    "signature": "must recover to the signer's wallet over the object's hash (and an object that requires "
+    "signatures refuses a call without one): no keyword checks a signature",
+}
+
 
 @dataclass
 class Call:
@@ -63,6 +71,11 @@ class Method:
     # True: an unexpected failure of it (E_INTERNAL, exhausted retries) counts as a money-operation
     # failure for monitoring (web3_ledger_failures_total, the settlement-failure-rate rule).
     moves_money: bool = False
+    # The rules of its params that no JSON Schema can state (state, a digest, two values compared),
+    # by param (dotted inside a nested object) -> why. Params that satisfy the schema are refused with
+    # E_INVALID_ARGUMENT only for these (details.fields names only them), unless the description says
+    # another code. The generic ones (GENERIC_PARAM_RULES) are added by param_rules.
+    unexpressible: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_LEVELS:
@@ -75,6 +88,13 @@ class Method:
         if self.auth != "none":
             base.append("E_AUTH_REQUIRED")
         self.errors = sorted(set(base) | set(self.errors))
+
+    @property
+    def param_rules(self) -> dict[str, str]:
+        """Its own unexpressible rules and the generic ones of the params it takes, by param."""
+        taken = self.params().fields
+        rules = {name: why for name, why in GENERIC_PARAM_RULES.items() if name in taken}
+        return dict(sorted({**rules, **self.unexpressible}.items()))
 
     @property
     def enabled(self) -> bool:

@@ -105,6 +105,12 @@ def _description(method: Method) -> str:
     if method.permissions:
         parts.append(" Permissions: " + "; ".join(method.permissions) + ".")
     parts.append(" Errors: " + ", ".join(f"`{c}`" for c in method.errors) + ".")
+    rules = method.param_rules
+    if rules:
+        parts.append(
+            "\n\nRules no schema states (a schema-valid call breaking one is refused, `details.fields` naming "
+            "only these): " + "; ".join(f"`{param}`: {why}" for param, why in rules.items()) + "."
+        )
     return "".join(parts)
 
 

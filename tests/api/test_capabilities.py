@@ -186,6 +186,41 @@ def test_descriptor_matches_the_declaration(descriptors, name):
         assert d["hashFields"] == m.hash_fields
 
 
+def _param_schema(schema: dict, path: str) -> dict | None:
+    """The schema of a dotted param path inside a params schema, or None when there is no such param."""
+    for part in path.split("."):
+        props = flatten(schema).get("properties", {})
+        if part not in props:
+            return None
+        schema = props[part]
+    return schema
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_param_rules_are_the_declared_ones_and_name_real_params(descriptors, name):
+    # given a method's declaration of the rules no schema can state
+    m = registry.get(name)
+    rules = descriptors[name]["paramRules"]
+    # then describe shows them, the generic ones with them, each naming a param of its schema with a reason
+    assert rules == m.param_rules
+    assert {k: v for k, v in rules.items() if k in m.unexpressible} == m.unexpressible
+    for generic, why in registry.GENERIC_PARAM_RULES.items():
+        if generic in m.params().fields:
+            assert rules[generic] == why
+    for path, why in rules.items():
+        assert _param_schema(descriptors[name]["paramsSchema"], path) is not None, path
+        assert why.strip()
+
+
+def test_param_rules_cover_the_rules_the_market_checks_on_state(descriptors):
+    # a spot check of rules a client needs: a digest, two values compared, the state of an object
+    assert set(descriptors["web3.dispute.submitEvidence"]["paramRules"]) == {"sha256", "content"}
+    assert "entry.resourceId" in descriptors["web3.index.report"]["paramRules"]
+    assert set(descriptors["web3.market.placeBid"]["paramRules"]) == {"price", "signature"}
+    assert set(descriptors["web3.resources.list"]["paramRules"]) == {"cursor"}
+    assert descriptors["web3.capabilities.list"]["paramRules"] == {}
+
+
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_examples_are_valid_calls(descriptors, name):
     # every example in a descriptor is a call the method would accept (no unknown or invalid params)

@@ -1,8 +1,9 @@
 """No schema lies: params built only from a method's own `paramsSchema` (tests/schema_strategy.py)
 and sent through the gateway by a funded staff arbitrator are refused with E_INVALID_ARGUMENT only
-for a rule no JSON Schema can state. Each such rule is declared in UNEXPRESSIBLE with its reason, and
-the param's description says it. A read-only method answers its GET form as it answers POST, and no
-schema-valid call is a crash (E_INTERNAL).
+for a rule no JSON Schema can state: one of the `paramRules` describe shows for the method (declared
+on its @method as `unexpressible`, the generic cursor and signature rules added by the registry).
+A read-only method answers its GET form as it answers POST, and no schema-valid call is a crash
+(E_INTERNAL).
 
 Run with `-n 0 -s` to see the tally: calls made, E_INVALID_ARGUMENT answers, undocumented ones."""
 
@@ -28,25 +29,6 @@ EXAMPLES = 25
 # Registered only under the test settings, to test the gateway itself: not part of the market.
 TEST_ONLY = {"web3.test.increment", "web3.test.peek"}
 METHODS = [m.name for m in registry.all_methods() if m.name not in TEST_ONLY]
-
-# (method or "*", the param in details.fields) -> why no JSON Schema can say it.
-UNEXPRESSIBLE: dict[tuple[str, str], str] = {
-    ("*", "cursor"): "opaque: only a nextCursor this list returned is a cursor",
-    ("*", "signature"): "a signature must recover to the caller's wallet over the object's hash",
-    ("web3.siwe.verify", "message"): "only the exact text web3.siwe.challenge issued verifies",
-    ("web3.dispute.submitEvidence", "sha256"): "must be the sha256 of `content`",
-    ("web3.dispute.submitEvidence", "content"): "at most 10240 bytes of UTF-8 (the schema counts characters)",
-    ("web3.index.report", "entry.resourceId"): "must equal `resourceId`: no keyword compares two values",
-    ("web3.index.report", "entry.reportedAt"): "within 300 s of the market's clock",
-    ("web3.index.report", "entry.pricing"): "must be the resource's current pricing (state)",
-    ("web3.market.placeBid", "price"): "at most the task's budget, in the task's scale (state)",
-    ("web3.leases.issue", "maxCost"): "in the resource's currency's scale (state; one scale here)",
-    ("web3.resources.invoke", "input"): "the shape the lease's backend takes (state)",
-    ("web3.resources.update", "pricing.unit"): "a unit the resource's kind allows (state)",
-    ("web3.monitor.upsertRule", "severity"): "a new rule needs it; an existing one does not (state)",
-    ("web3.monitor.upsertRule", "metric"): "a new rule needs it; an existing one does not (state)",
-    ("web3.monitor.upsertRule", "threshold"): "a new rule needs it; an existing one does not (state)",
-}
 
 # Params whose values are ids of objects: some examples take the id of a real one, so that the call
 # gets past E_NOT_FOUND to the rules behind it.
@@ -165,8 +147,8 @@ def as_query(params: dict) -> dict[str, str]:
     return {k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in params.items()}
 
 
-def documented(name: str, fields: dict) -> bool:
-    return bool(fields) and all((name, f) in UNEXPRESSIBLE or ("*", f) in UNEXPRESSIBLE for f in fields)
+def documented(rules: dict[str, str], fields: dict) -> bool:
+    return bool(fields) and all(f in rules for f in fields)
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -174,7 +156,8 @@ def test_schema_valid_params_are_refused_only_for_documented_rules(world, anon, 
     # given the method's own paramsSchema, and a caller that auth and funds do not stop
     caller, ids = world
     method = registry.get(name)
-    schema = anon.call("web3.capabilities.describe", {"name": name}).result["paramsSchema"]
+    described = anon.call("web3.capabilities.describe", {"name": name}).result
+    schema, rules = described["paramsSchema"], described["paramRules"]
     validator = jsonschema.Draft202012Validator(schema)
     api = caller if method.auth != "none" else Api(caller.client)
     tally = TALLIES.setdefault(name, Tally())
@@ -206,7 +189,7 @@ def test_schema_valid_params_are_refused_only_for_documented_rules(world, anon, 
         if r.code == "E_INVALID_ARGUMENT":
             tally.invalid += 1
             fields = r.body["error"]["details"].get("fields") or {}
-            if documented(name, fields):
+            if documented(rules, fields):
                 tally.documented.update(list(fields))
             else:
                 key = ", ".join(f"{k}: {v}" for k, v in sorted(fields.items())) or r.body["error"]["message"]
@@ -215,7 +198,7 @@ def test_schema_valid_params_are_refused_only_for_documented_rules(world, anon, 
 
     explore()
 
-    # then every refusal is one of the declared unexpressible rules, nothing crashed, GET agreed
+    # then every refusal is one of the method's paramRules, nothing crashed, GET agreed
     assert not tally.crashes, [f"{p!r:.300}" for p in tally.crashes]
     assert not tally.mismatches, [f"{m!r:.300}" for m in tally.mismatches]
     assert not tally.undocumented, "\n".join(

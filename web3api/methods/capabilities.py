@@ -81,6 +81,14 @@ class CapabilitiesDescribeResult(CapabilityEntrySerializer):
     stability = serializers.ChoiceField(choices=["experimental", "stable", "deprecated"])
     description = serializers.CharField()
     paramsSchema = serializers.DictField(help_text="JSON Schema of the params object.")
+    paramRules = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The rules of the params that no JSON Schema can state (an opaque cursor, a signature, a "
+        "digest, a value compared with another or with the state of an object), by param (dotted inside a "
+        "nested object), each with why. Params that satisfy paramsSchema are refused with E_INVALID_ARGUMENT "
+        "only for these, and details.fields then names only params listed here (the description says where "
+        "another code is used).",
+    )
     permissions = serializers.ListField(child=serializers.CharField())
     risk = serializers.ChoiceField(choices=registry.RISK_LEVELS)
     rateLimit = serializers.CharField(help_text="Calls per period per caller, e.g. 600/m.")
@@ -118,6 +126,7 @@ def capabilities_describe(call, params):
         "stability": m.stability,
         "description": m.description or m.summary,
         "paramsSchema": params_schema,
+        "paramRules": m.param_rules,
         "permissions": m.permissions or ([] if m.auth == "none" else [f"auth: {m.auth}"]),
         "risk": m.risk,
         "rateLimit": settings.WEB3_RATE_LIMITS.get(m.name) or m.rate_limit or settings.WEB3_DEFAULT_RATE_LIMIT,

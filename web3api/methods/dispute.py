@@ -104,6 +104,10 @@ class DisputeEvidenceParams(Params):
     result=EvidenceOut,
     permissions=["the dispute's parties"],
     errors=["E_NOT_FOUND", "E_CONFLICT"],
+    unexpressible={
+        "sha256": "must be the sha256 of the UTF-8 bytes of `content`: no keyword computes a digest",
+        "content": f"at most {MAX_EVIDENCE_BYTES} bytes of UTF-8: maxLength counts characters, not bytes",
+    },
 )
 def submit_evidence(call, params):
     return dispute_services.evidence_submit(

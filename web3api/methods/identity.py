@@ -100,6 +100,7 @@ class VerifyResult(serializers.Serializer):
     rate_limit="60/m",
     errors=["E_AUTH_REQUIRED"],
     prerequisites=["web3.siwe.challenge"],
+    unexpressible={"message": "only the exact text web3.siwe.challenge issued verifies (E_AUTH_REQUIRED otherwise)"},
     atomic=False,
     description=(
         "Only the exact text web3.siwe.challenge issued signs in. Any change to it is refused "

@@ -94,6 +94,11 @@ class ReportParams(Params):
     result=ReportResult,
     permissions=["the resource's provider"],
     errors=["E_NOT_FOUND", "E_AUTH_REQUIRED"],
+    unexpressible={
+        "entry.resourceId": "must equal `resourceId`: no keyword compares two values",
+        "entry.reportedAt": "within 300 s of the market's clock",
+        "entry.pricing": "must be the resource's current pricing (its state)",
+    },
     description="Wrong signer: E_AUTH_REQUIRED; reportedAt more than 300 s off, or pricing other than the "
     "resource's: E_INVALID_ARGUMENT. The entry's pricing is the resource's {unit, unitPrice, currency}, with or "
     "without the `per` that outputs show.",

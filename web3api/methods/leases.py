@@ -39,6 +39,7 @@ class IssueParams(Params):
         "and the rest is refunded when the lease ends",
     },
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_INSUFFICIENT_FUNDS"],
+    unexpressible={"maxCost": "at most the scale of the resource's currency in decimals (the resource's state)"},
     description="An unpublished resource takes no new leases: E_CONFLICT. The lease keeps the resource's "
     "pricing and policy as they are now; maxCost is read in the resource's currency, and a resource whose "
     "pricing moves to another currency while the lease is issued is E_CONFLICT (read it and issue again). "

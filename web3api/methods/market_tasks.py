@@ -190,6 +190,7 @@ class PlaceBidParams(Params):
     hash_fields=BID_HASH_FIELDS,
     errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_AUTH_REQUIRED"],
     permissions=["any actor but the task's creator"],
+    unexpressible={"price": "at most the task's budget, in the task's currency's scale (the task's state)"},
     prerequisites=[
         "the task is task_open and before expiresAt",
         "one live bid per bidder per task",

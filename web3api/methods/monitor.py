@@ -115,6 +115,10 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
     permissions=STAFF,
     risk="medium",
     errors=["E_INVALID_ARGUMENT"],
+    unexpressible={
+        field: "a new rule needs it, an existing one does not (whether the rule exists is the market's state)"
+        for field in ("severity", "metric", "threshold")
+    },
     description="A new rule needs severity, metric and threshold (E_INVALID_ARGUMENT naming the missing ones; "
     "whether a rule of that name exists is the market's state, so the params schema cannot require "
     "them); comparator defaults to gt. Fields left out of a call on an existing rule keep their values.",

@@ -188,6 +188,7 @@ class UpdateParams(Params):
     risk="medium",
     permissions=["the resource's provider"],
     errors=["E_NOT_FOUND"],
+    unexpressible={"pricing.unit": "a unit the resource's kind allows (the kind is the resource's state)"},
 )
 def update(call, params):
     changes = {k: v for k, v in params.items() if k != "resourceId"}
@@ -302,6 +303,7 @@ class InvokeParams(Params):
     },
     prerequisites=["an active lease (web3.leases.issue)"],
     errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
+    unexpressible={"input": "the body the lease's backend takes, as the description says (the lease's state)"},
     description="Reserves the most the call can cost and refuses with E_INSUFFICIENT_FUNDS if the remaining "
     "budget cannot cover it; charges the actual usage after. Tokens: the reservation is a bound of the prompt, "
     "the UTF-8 byte length of `input` as compact JSON (every token covers at least one byte of the text), plus "
