@@ -1,21 +1,19 @@
 """schemathesis over every operation of the market's own /api/schema/ (run by scripts/schemathesis).
 
-Starts a market of its own: a throw-away var/ (SQLite), or a scratch PostgreSQL database when
-DATABASE_URL points at PostgreSQL (created here, dropped at the end); keys, migrations and the demo
-market (`manage.py demo`); the demo provider on a free loopback port; gunicorn
-(openclaw/gunicorn.conf.py) on another. Then, through the API, it adds what the demo lacks for the
-actors it tests as (a lease and a resource of the creator's, the demo resources pointed at the
-provider), runs the periodic jobs once (so audit events are sealed and have proofs), and gives
-schemathesis the ids of every object as dictionaries, so calls get past E_NOT_FOUND about half of
-the time.
+The market it tests is started, seeded and stopped by scripts/schemathesis_market.py; it runs the
+periodic jobs once (so audit events are sealed and have proofs), and schemathesis gets the ids of
+every object as dictionaries, so calls get past E_NOT_FOUND about half of the time.
 
 Two runs, each over every operation with every check: as the demo `creator` (a funded actor: party
 to tasks, bids, results, a dispute, a lease and a resource) and as the demo `operator` (staff, and
 arbitrator here so the rulings are reached). Both sign in with SIWE (scripts/schemathesis_hooks.py).
-Rate limits and count caps are lifted on this market only, so calls reach the methods.
+schemathesis's positive_data_acceptance is replaced by the hooks' positive_data_acceptance_or_param_rule:
+the same check, except that a refusal of schema-valid data is accepted when it is E_INVALID_ARGUMENT
+naming only params with a rule no schema can state (each method's paramRules, from the registry).
 
 Prints schemathesis's own output, then one summary line per run (operations, test cases, failures
-by check, server errors) and exits non-zero when any run had a failure or an error.
+by check, server errors, and the refusals allowed for a param rule) and exits non-zero when any run
+had a failure or an error.
 """
 
 from __future__ import annotations
@@ -24,25 +22,16 @@ import argparse
 import base64
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-from eth_account import Account
-from eth_account.messages import encode_defunct
+from schemathesis_market import BIN, ROOT, Market, drop_database, log, scratch_database, seed
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
 SCHEMATHESIS_VERSION = "4.32.5"
 # Statuses a schema-valid call may get for reasons no schema can know (the caller's balance, the
 # clock): besides schemathesis's defaults (2xx, 3xx, 401, 403, 404, 409, 429, 5xx).
@@ -65,186 +54,6 @@ ID_PARAMS = {
     "rule": "rules",
     "name": "names",
 }
-COLLECT_IDS = """
-import json
-from market import models as m
-from web3api.registry import all_methods
-ids = {
-    "tasks": list(m.TaskOrder.objects.values_list("task_id", flat=True)),
-    "bids": list(m.TaskBid.objects.values_list("bid_id", flat=True)),
-    "results": list(m.TaskResult.objects.values_list("result_id", flat=True)),
-    "disputes": list(m.Dispute.objects.values_list("dispute_id", flat=True)),
-    "leases": list(m.Lease.objects.values_list("lease_id", flat=True)),
-    "resources": list(m.Resource.objects.values_list("resource_id", flat=True)),
-    "settlements": list(m.Settlement.objects.values_list("settlement_id", flat=True)),
-    "events": list(m.AuditEvent.objects.order_by("-seq").values_list("event_id", flat=True)[:200]),
-    "alerts": list(m.Alert.objects.values_list("alert_id", flat=True)),
-    "rules": list(m.AlertRule.objects.values_list("name", flat=True)),
-    "methods": [x.name for x in all_methods()],
-    "rate_limited": [x.name for x in all_methods() if x.rate_limit],
-}
-print(json.dumps(ids))
-"""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def log(text: str) -> None:
-    print(f"== schemathesis: {text}", flush=True)
-
-
-class Market:
-    """The market under test and everything it started."""
-
-    def __init__(self, tmp: Path, database_url: str | None) -> None:
-        self.tmp = tmp
-        self.port, self.provider_port = free_port(), free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.database_url = database_url
-        self.procs: list[subprocess.Popen] = []
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
-        }
-        self.env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "openclaw.settings",
-                "WEB3_VAR_DIR": str(tmp / "var"),
-                "WEB3_BIND": f"127.0.0.1:{self.port}",
-                "WEB_CONCURRENCY": "1",
-                "WEB3_THREADS": "4",
-                "WEB3_ALLOW_LOOPBACK_PORTS": str(self.provider_port),
-                "LOG_LEVEL": "WARNING",
-                "WEB3_DEFAULT_RATE_LIMIT": "1000000/m",
-                "WEB3_MAX_OPEN_TASKS": "1000000",
-                "WEB3_BIDS_PER_MINUTE": "1000000",
-                "WEB3_DISPUTES_PER_DAY": "1000000",
-            }
-        )
-        if database_url:
-            self.env["DATABASE_URL"] = database_url
-
-    def manage(self, *command: str, capture: bool = False) -> str:
-        out = subprocess.run(  # noqa: S603 - our own commands
-            [PYTHON, "manage.py", *command],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            timeout=600,
-            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-            text=True,
-        )
-        return out.stdout or ""
-
-    def collect_ids(self) -> dict:
-        return json.loads(self.manage("shell", "-v", "0", "-c", COLLECT_IDS, capture=True).strip().splitlines()[-1])
-
-    def start(self, name: str, *command: str) -> None:
-        logfile = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 - the process keeps it
-        proc = subprocess.Popen(  # noqa: S603 - our own commands
-            command, cwd=ROOT, env=self.env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.procs.append(proc)
-
-    def up(self) -> None:
-        self.manage("init_keys")
-        self.manage("migrate", "--noinput")
-        self.manage("demo")
-        operator = json.loads((self.tmp / "var" / "demo" / "wallets.json").read_text())["operator"]["address"]
-        self.manage("actor_role", operator, "--add", "arbitrator")  # so the staff run reaches the rulings
-        ids = self.collect_ids()
-        # Declared per-method limits (SIWE's) are lifted too, through the per-method overrides.
-        self.env["WEB3_RATE_LIMITS"] = ",".join(f"{name}=1000000/m" for name in ids["rate_limited"])
-        self.start("provider", PYTHON, "manage.py", "demo_provider", "--port", str(self.provider_port))
-        self.start("gunicorn", str(BIN / "gunicorn"), "-c", "openclaw/gunicorn.conf.py", "openclaw.wsgi:application")
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if any(p.poll() is not None for p in self.procs):
-                raise SystemExit("the market or the provider exited during start-up; see " + str(self.tmp))
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise SystemExit("the market did not answer /healthz in time")
-
-    def down(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-
-    def server_errors(self) -> list[str]:
-        text = (self.tmp / "gunicorn.log").read_text(errors="replace")
-        return [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
-
-
-class Client:
-    def __init__(self, base: str, key: str) -> None:
-        self.wallet = Account.from_key(key)
-        self.http = httpx.Client(base_url=base + "/api/v1/", timeout=30)
-        challenge = self.call("web3.siwe.challenge", {"address": self.wallet.address})
-        signature = self.wallet.sign_message(encode_defunct(text=challenge["message"])).signature.hex()
-        verified = self.call(
-            "web3.siwe.verify", {"message": challenge["message"], "signature": "0x" + signature.removeprefix("0x")}
-        )
-        self.http.headers["Authorization"] = f"Bearer {verified['token']}"
-
-    def call(self, method: str, params: dict) -> dict:
-        body = self.http.post(method, json=params).json()
-        if not body.get("ok"):
-            raise SystemExit(f"seeding the example data: {method} failed: {body}")
-        return body["result"]
-
-
-def seed(market: Market, wallets: dict) -> list[str]:
-    """What the demo does not give the two tested actors, through the API; returns real cursors."""
-    provider = Client(market.base, wallets["provider"]["key"])
-    creator = Client(market.base, wallets["creator"]["key"])
-    consumer = Client(market.base, wallets["consumer"]["key"])
-    bidder = Client(market.base, wallets["bidder"]["key"])
-    endpoint = f"http://localhost:{market.provider_port}"
-    paths = {"openai-compat": "/v1", "searxng": "", "custom": "/custom"}
-    for resource in provider.call("web3.resources.list", {})["items"]:
-        provider.call(
-            "web3.resources.update",
-            {"resourceId": resource["resourceId"], "endpoint": endpoint + paths[resource["backend"]]},
-        )
-    models = provider.call("web3.resources.list", {"kind": "model"})["items"]
-    creator.call("web3.leases.issue", {"resourceId": models[0]["resourceId"], "maxCost": "50", "ttlSec": 86400})
-    own = creator.call(
-        "web3.resources.publish",
-        {
-            "kind": "search",
-            "name": "Creator's echo",
-            "backend": "custom",
-            "endpoint": endpoint + "/custom",
-            "pricing": {"unit": "call", "unitPrice": "0.01", "currency": "USDC"},
-            "tags": ["echo"],
-        },
-    )
-    consumer.call("web3.leases.issue", {"resourceId": own["resourceId"], "maxCost": "5", "ttlSec": 86400})
-    task = creator.call(
-        "web3.market.publishTask",
-        {"title": "Fuzzing target", "requirements": "Anything.", "budget": "5", "currency": "USDC", "ttlSec": 86400},
-    )
-    bidder.call("web3.market.placeBid", {"taskId": task["taskId"], "price": "4", "etaSec": 3600})
-    # Real cursors, as lists hand them out (their format is the market's own business).
-    cursors = [
-        creator.call(name, {"limit": 1})["nextCursor"]
-        for name in ("web3.market.listTasks", "web3.audit.query", "web3.resources.list")
-    ]
-    return [c for c in cursors if c]
 
 
 def config_file(tmp: Path, ids: dict, wallets: dict, cursors: list[str], max_examples: int) -> Path:
@@ -260,7 +69,9 @@ def config_file(tmp: Path, ids: dict, wallets: dict, cursors: list[str], max_exa
     lines = [
         f"generation.max-examples = {max_examples}",
         "",
+        # Off, and read by the hooks' positive_data_acceptance_or_param_rule, which replaces it.
         "[checks.positive_data_acceptance]",
+        "enabled = false",
         f"expected-statuses = {json.dumps(accepted)}",
         "",
     ]
@@ -278,7 +89,7 @@ def config_file(tmp: Path, ids: dict, wallets: dict, cursors: list[str], max_exa
     return path
 
 
-def run_as(market: Market, actor: str, key: str, config: Path, cursors: list[str], args) -> dict:
+def run_as(market: Market, actor: str, key: str, config: Path, cursors: list[str], rules: dict, args) -> dict:
     report_dir = market.tmp / f"report-{actor}"
     report_dir.mkdir()
     env = {
@@ -287,6 +98,7 @@ def run_as(market: Market, actor: str, key: str, config: Path, cursors: list[str
         "SCHEMATHESIS_BASE": market.base,
         "SCHEMATHESIS_WALLET_KEY": key,
         "SCHEMATHESIS_CURSORS": json.dumps(cursors),
+        "SCHEMATHESIS_PARAM_RULES": json.dumps(rules),
         "PYTHONPATH": str(ROOT / "scripts"),
     }
     command = [
@@ -297,6 +109,8 @@ def run_as(market: Market, actor: str, key: str, config: Path, cursors: list[str
         f"{market.base}/api/schema/?format=json",
         "--checks",
         "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
         "--seed",
         str(args.seed),
         "--report",
@@ -328,15 +142,18 @@ def run_as(market: Market, actor: str, key: str, config: Path, cursors: list[str
 
 
 STATEFUL = "Stateful tests"
+PARAM_RULE_CHECK = "positive_data_acceptance_or_param_rule"  # scripts/schemathesis_hooks.py
 
 
 def summarise(actor: str, report_dir: Path, code: int, seconds: float) -> dict:
-    """Counts from schemathesis's NDJSON events: operations, test cases, failing cases by check, and
-    by (operation, check) the distinct causes (the market's answer) with their counts."""
+    """Counts from schemathesis's NDJSON events: operations, test cases, failing cases by check, by
+    (operation, check) the distinct causes (the market's answer) with their counts, and the refusals
+    of schema-valid data that passed as breaking a param rule, by method and param."""
     operations: set[str] = set()
     cases = 0
     failures: Counter = Counter()
     causes: dict[tuple[str, str], Counter] = {}
+    rule_refusals: Counter = Counter()
     errors = 0
     for path in report_dir.glob("*.ndjson"):
         for line in path.read_text().splitlines():
@@ -358,6 +175,8 @@ def summarise(actor: str, report_dir: Path, code: int, seconds: float) -> dict:
                     if check.get("status") == "failure":
                         failures[check["name"]] += 1
                         causes.setdefault((label, check["name"]), Counter())[_cause(recorder, case_id)] += 1
+                    elif check.get("name") == PARAM_RULE_CHECK:
+                        rule_refusals.update(_rule_refusal(recorder, case_id))
     return {
         "actor": actor,
         "exit": code,
@@ -366,42 +185,44 @@ def summarise(actor: str, report_dir: Path, code: int, seconds: float) -> dict:
         "cases": cases,
         "failures": dict(failures),
         "causes": causes,
+        "rule_refusals": rule_refusals,
         "errors": errors,
     }
+
+
+def _error(interaction: dict) -> tuple[int | None, dict]:
+    response = interaction.get("response") or {}
+    raw = base64.b64decode((response.get("content") or {}).get("$base64", "") or b"")
+    try:
+        error = json.loads(raw)["error"]
+    except (ValueError, KeyError, TypeError):
+        error = None
+    return response.get("status_code"), error if isinstance(error, dict) else {}
+
+
+def _rule_refusal(recorder: dict, case_id: str) -> list[str]:
+    """'<method> <param>' for each param named by a passing refusal of a schema-valid case."""
+    case = (recorder.get("cases", {}).get(case_id) or {}).get("value") or {}
+    if ((case.get("meta") or {}).get("generation") or {}).get("mode") != "positive":
+        return []
+    status, error = _error(recorder.get("interactions", {}).get(case_id) or {})
+    if status != 400 or error.get("code") != "E_INVALID_ARGUMENT":
+        return []
+    method = str(case.get("path", "")).rsplit("/", 1)[-1]
+    return [f"{method} {name}" for name in (error.get("details") or {}).get("fields") or {}]
 
 
 def _cause(recorder: dict, case_id: str) -> str:
     """The market's answer to a failing case, in one line (names of unknown params left out)."""
     interaction = recorder.get("interactions", {}).get(case_id) or {}
-    response = interaction.get("response") or {}
-    raw = base64.b64decode((response.get("content") or {}).get("$base64", "") or b"")
-    try:
-        error = json.loads(raw)["error"]
-        message = error["message"]
-        if message.startswith("unknown params:"):
-            message = "unknown params"
-        text = f"{error['code']}: {message}"
-    except (ValueError, KeyError, TypeError):
-        text = raw[:100].decode(errors="replace").replace("\n", " ")
-    return f"{response.get('status_code', '?')} {text}"[:160]
-
-
-def scratch_database(url: str) -> tuple[str, str]:
-    """(the scratch database's URL, its name) on the server DATABASE_URL points at."""
-    import psycopg
-
-    name = f"openclaw_schemathesis_{secrets.token_hex(4)}"
-    parts = urlsplit(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}")), name
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    status, error = _error(interaction)
+    if "code" in error and "message" in error:
+        message = str(error["message"])
+        text = f"{error['code']}: {'unknown params' if message.startswith('unknown params:') else message}"
+    else:
+        content = ((interaction.get("response") or {}).get("content") or {}).get("$base64", "") or ""
+        text = base64.b64decode(content)[:100].decode(errors="replace").replace("\n", " ")
+    return f"{status or '?'} {text}"[:160]
 
 
 def main() -> int:
@@ -437,7 +258,7 @@ def main() -> int:
         ids = market.collect_ids()
         config = config_file(tmp, ids, wallets, cursors, args.max_examples)
         for actor in args.actor or ["creator", "operator"]:
-            results.append(run_as(market, actor, wallets[actor]["key"], config, cursors, args))
+            results.append(run_as(market, actor, wallets[actor]["key"], config, cursors, ids["param_rules"], args))
         server_errors = market.server_errors()
     finally:
         market.down()
@@ -454,6 +275,8 @@ def main() -> int:
         for (label, check), found in sorted(r["causes"].items()):
             for cause, n in found.most_common():
                 print(f"   {n:4d}  {label}  {check}  <- {cause}")
+        refused = ", ".join(f"{rule} {n}" for rule, n in sorted(r["rule_refusals"].items())) or "none"
+        log(f"as {r['actor']}: schema-valid calls refused for a param rule (allowed): {refused}")
     log(f"server errors logged by the market: {len(server_errors)}")
     for line in server_errors[:20]:
         print("   " + line)

@@ -213,8 +213,12 @@ class StrictDateTimeField(serializers.DateTimeField):
         try:
             parsed = super().to_internal_value(text)
         except serializers.ValidationError as exc:
+            # Only a time past the ends is read again: parse_datetime raises ValueError on one of
+            # the right shape that is no instant ("12:99"), which was a 500.
+            if exc.get_codes() != ["overflow"]:
+                raise
             local = parse_datetime(text)
-            if local is None or exc.get_codes() != ["overflow"]:
+            if local is None:
                 raise
             return datetime.min.replace(tzinfo=UTC) if local.year < 5000 else datetime.max.replace(tzinfo=UTC)
         if leap and parsed < datetime.max.replace(tzinfo=UTC) - timedelta(seconds=1):

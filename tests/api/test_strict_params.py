@@ -204,6 +204,14 @@ def test_a_time_in_other_digits_is_refused(alice):
     assert fields(alice.call("web3.ledger.list", {"since": "２０３０-01-01T00:00:00Z"})) == {"since"}
 
 
+@pytest.mark.parametrize(
+    "until", ["2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2024-02-30T00:00:00Z", "2024-01-01T00:00:61Z"]
+)
+def test_a_time_of_the_right_shape_but_no_such_instant_is_refused(alice, until):
+    # a minute of 99 has the shape of a time (the parser's pattern), but is no time: it was a 500
+    assert fields(alice.call("web3.ledger.list", {"until": until})) == {"until"}
+
+
 # --- the GET form ------------------------------------------------------------------------------------------------
 
 
