@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BigIntegerField, F, Q, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,9 +19,11 @@ from market.models import (
     Account,
     Lease,
     Settlement,
+    TaskAward,
     TaskBid,
     TaskOrder,
     TaskReceipt,
+    TaskResult,
     Transfer,
 )
 
@@ -38,6 +40,14 @@ def overdue_receipts(now: datetime, grace: timedelta = timedelta(0)) -> QuerySet
         payout_due_at__isnull=False,
         payout_due_at__lt=now - grace,
     )
+
+
+def overdue_awards(now: datetime, grace: timedelta) -> QuerySet[TaskAward]:
+    """Active awards of awarded tasks with no result, `grace` past deliverBy: the ones the
+    tasks.undelivered sweep revokes when `grace` is WEB3_DELIVERY_GRACE_SEC."""
+    return TaskAward.objects.filter(
+        status=TaskAward.Status.ACTIVE, deliver_by__lt=now - grace, task__status=TaskOrder.Status.AWARDED
+    ).exclude(Exists(TaskResult.objects.filter(award=OuterRef("pk"))))
 
 
 # --- the monitors -------------------------------------------------------------
@@ -134,6 +144,24 @@ def stuck_receipt_check(now: datetime) -> list[dict[str, Any]]:
     )
 
 
+def stuck_award_check(now: datetime) -> list[dict[str, Any]]:
+    grace = timedelta(seconds=settings.WEB3_DELIVERY_GRACE_SEC) + _grace()
+    ids, count = _ids(overdue_awards(now, grace), "award_id")
+    return (
+        [
+            _violation(
+                "award_past_delivery",
+                "an award still active and undelivered the delivery grace plus two sweep intervals past its deliverBy",
+                "award",
+                ids,
+                count,
+            )
+        ]
+        if count
+        else []
+    )
+
+
 def unsealed_check(now: datetime) -> list[dict[str, Any]]:
     from market.models import AuditEvent
     from market.selectors.audit import sealed_size
@@ -161,6 +189,7 @@ INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
     open_bid_check,
     stuck_lease_check,
     stuck_receipt_check,
+    stuck_award_check,
     unsealed_check,
 )
 

@@ -111,6 +111,26 @@ def test_a_receipt_not_paid_out_past_its_payout_time_until_the_window_sweep(cloc
     )
 
 
+def test_an_award_undelivered_past_the_grace_and_two_sweep_intervals_until_the_undelivered_sweep(
+    clock, sign_in, settings
+):
+    # given: an awarded task with no result, and no sweep run since
+    staff, creator, bidder = sign_in(roles=("staff",)), sign_in(), sign_in()
+    fund_amount(creator.actor_id, "100")
+    flow = Flow(creator, bidder, eta=600).publish().place_bid().award_bid()
+    award_id = flow.award["awardId"]
+    job("audit.seal")
+    # when: deliverBy, the delivery grace and two sweep intervals (60 s each) have not quite passed
+    clock.shift(600 + settings.WEB3_DELIVERY_GRACE_SEC + 120)
+    evaluate()
+    assert alerts(staff, RULE) == []
+    # then, one second more: the award is named; the tasks.undelivered sweep revokes it
+    clock.shift(1)
+    assert_fires_then_resolves(
+        staff, lambda: job("tasks.undelivered"), [("award_past_delivery", "award", [award_id], 1)]
+    )
+
+
 def test_a_settlement_whose_amounts_differ_from_its_transfers(lease, staff):
     # given: the lease's settlement says it locked one minor unit more than its lock transfer
     rows = Settlement.objects.filter(settlement_id=lease["settlementId"])
