@@ -40,7 +40,17 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=CODES, help_text="Stable, machine-parseable code.")
     message = serializers.CharField(help_text="Human text; never a secret or a stack trace.")
     details = serializers.DictField(
-        help_text="Structured detail: `fields` (param -> message), `retryAfterSec`, `correlationId`."
+        help_text="Structured detail, by the error. `fields`: param -> message (E_INVALID_ARGUMENT; dotted inside "
+        "a nested object). `retryAfterSec`: seconds to wait, as Retry-After (429, 503). `correlationId`: the only "
+        "detail of E_INTERNAL. `header` and `signIn`: the header to send and the methods that give a token "
+        "(E_AUTH_REQUIRED). `maxDepth`, `maxBytes`, `contentType` and `accepted`: the limit or media type a body "
+        "(or a provider's answer) broke. `allowed`: the HTTP methods allowed (405). `status` and `verb`: an object's "
+        "state that does not allow the call. `expiresAt`, `deliverBy`, `reviewDeadline`, `disputeDeadline`, "
+        "`appealDeadline`: the deadline that passed. `available`, `requested`, `remaining`, `required`: amounts "
+        "(insufficient funds or budget). `limit`, `periodSec`, `maxConcurrent`: the quota reached. `reason`: a "
+        "machine word (e.g. idempotency_key_mismatch). `policy`: the resource policy that refused. "
+        "`providerStatus`: the provider's HTTP status. `constraint`: the database constraint of an E_CONFLICT. "
+        "`usageRef` and `units`: appended usage that conflicts."
     )
 
 

@@ -94,6 +94,31 @@ def test_error_schema_lists_every_code(document):
     }
 
 
+def test_the_error_details_description_names_every_key_the_gateway_answers_with(document, client, settings):
+    # given answers that carry details: a missing token, a bad param, bodies that are too deep, too
+    # large or not JSON, a GET on a method that changes state, a crash
+    from tests.conftest import API
+
+    settings.WEB3_MAX_BODY_BYTES = 256
+    post = lambda method, body, ctype="application/json": client.generic(  # noqa: E731
+        "POST", API + method, data=body, content_type=ctype
+    )
+    answers = [
+        post("web3.identity.whoami", "{}"),
+        post("web3.capabilities.describe", '{"name": 1}'),
+        post("web3.capabilities.list", '{"group": ' + "[" * 70 + "]" * 70 + "}"),
+        post("web3.capabilities.list", '{"group": "' + "x" * 300 + '"}'),
+        post("web3.capabilities.list", '{"group": "x"}', "text/plain"),
+        client.get(API + "web3.market.publishTask"),
+    ]
+    keys = {key for r in answers for key in json.loads(r.content)["error"]["details"]}
+    assert {"header", "signIn", "fields", "maxDepth", "maxBytes", "contentType", "accepted", "allowed"} <= keys
+    # then the ErrorDetail schema's description of details names each of them (and the retry and crash ones)
+    described = document["components"]["schemas"]["ErrorDetail"]["properties"]["details"]["description"]
+    for key in keys | {"retryAfterSec", "correlationId"}:
+        assert f"`{key}`" in described, key
+
+
 def test_schema_is_served_as_yaml_by_default(client):
     r = client.get("/api/schema/")
     assert r.status_code == 200
