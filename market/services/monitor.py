@@ -27,12 +27,23 @@ from market.audit.log import audit_record
 from market.errors import InvalidArgument, NotFound
 from market.ids import new_id
 from market.jobs import notification_deliver_task
-from market.models import Alert, AlertNotification, AlertObservation, AlertRule, MetricReading, OperationFailure
+from market.models import (
+    Alert,
+    AlertNotification,
+    AlertObservation,
+    AlertRule,
+    AuditEvent,
+    MetricReading,
+    OperationFailure,
+)
 from market.selectors.monitor import METRICS, Reading
 
 log = logging.getLogger("market.monitor")
 
 SYSTEM = "system"
+# A rule's name is the object id of its audit events, so it is no longer than one (the AlertRule
+# column allows 80, which the admin form offers).
+RULE_NAME_MAX = AuditEvent._meta.get_field("object_id").max_length
 COMPARE = {
     "gt": operator.gt,
     "gte": operator.ge,
@@ -85,6 +96,8 @@ def rule_upsert(*, by_actor_id: str, name: str, **fields: Any) -> tuple[AlertRul
         raise ValueError(f"unknown rule fields: {sorted(unknown)}")
     if "metric" in fields and fields["metric"] not in METRICS:
         raise InvalidArgument.field("metric", f"unknown metric; one of {', '.join(METRICS)}")
+    if len(name) > RULE_NAME_MAX:
+        raise InvalidArgument.field("name", f"at most {RULE_NAME_MAX} characters (it names the rule in the audit log)")
     with transaction.atomic():
         rule = locks.lock_alert_rule(name=name)
         created = rule is None

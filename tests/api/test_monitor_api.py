@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from market.models import AlertRule, OperationFailure
 from market.monitor_defaults import DEFAULT_RULES
 from market.services import ledger
+from market.services import monitor as monitor_services
 from market.services.monitor import default_rules_install
 from openclaw.periodic import run_periodic_job_task
 
@@ -139,6 +140,33 @@ def test_upsert_refuses_bad_rules_naming_the_field(staff, params, field):
     assert r.code == "E_INVALID_ARGUMENT"
     assert field in r.body["error"]["details"]["fields"]
     assert not AlertRule.objects.filter(name="new-rule").exists()
+
+
+@pytest.mark.keypath
+def test_a_rule_name_is_at_most_as_long_as_an_audit_object_id(staff):
+    # given a rule's name is the object id of its audit events (64 characters; on PostgreSQL a longer
+    # one was a DataError, 500)
+    base = {"severity": "P1", "metric": "disputes_open", "threshold": 1}
+    longest, longer = "r" * 64, "r" * 65
+    # when rules are created with the longest name and one character more
+    ok = staff.call("web3.monitor.upsertRule", {"name": longest, **base})
+    refused = staff.call("web3.monitor.upsertRule", {"name": longer, **base})
+    # then the first is created and audited under its name, the second is refused naming the field
+    assert ok.result["created"] is True
+    assert staff.call("web3.audit.query", {"objectId": longest}).result["items"]
+    assert refused.code == "E_INVALID_ARGUMENT" and set(refused.body["error"]["details"]["fields"]) == {"name"}
+    assert not AlertRule.objects.filter(name=longer).exists()
+
+
+def test_the_rule_service_refuses_a_name_longer_than_an_audit_object_id(db):
+    # the admin form allows the column's 80 characters: the service it saves through refuses past 64
+    from market.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument) as refused:
+        monitor_services.rule_upsert(
+            by_actor_id="admin:x", name="r" * 65, severity="P1", metric="disputes_open", threshold=1
+        )
+    assert set(refused.value.details["fields"]) == {"name"}
 
 
 # --- metrics, history, acknowledge, status ---------------------------------------------------------------------

@@ -22,7 +22,10 @@ from web3api.shapes.monitor import AlertOut, MetricOut, RuleOut
 
 STAFF = ["staff only"]
 NEW_RULE = "Needed to create a rule (E_INVALID_ARGUMENT without it), not to change one."
-RULE_NAME = {"max_length": 80, "help_text": "The rule's unique name (lowercase letters, digits, . _ -)."}
+RULE_NAME = {
+    "max_length": monitor_services.RULE_NAME_MAX,
+    "help_text": "The rule's unique name (lowercase letters, digits, . _ -).",
+}
 
 
 class MetricsOut(serializers.Serializer):
