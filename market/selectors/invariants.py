@@ -151,7 +151,7 @@ def stuck_award_check(now: datetime) -> list[dict[str, Any]]:
         [
             _violation(
                 "award_past_delivery",
-                "an award still active and undelivered the delivery grace plus two sweep intervals past its deliverBy",
+                "an award still active, with no result, the delivery grace plus two sweep intervals past its deliverBy",
                 "award",
                 ids,
                 count,

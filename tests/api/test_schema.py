@@ -119,6 +119,14 @@ def test_the_error_details_description_names_every_key_the_gateway_answers_with(
         assert f"`{key}`" in described, key
 
 
+def test_operations_state_the_rules_no_schema_can(document):
+    # the OpenAPI reader learns describe's paramRules from the operation's description
+    for name, param in [("web3.dispute.submitEvidence", "sha256"), ("web3.index.report", "entry.resourceId")]:
+        description = document["paths"][f"/api/v1/{name}"]["post"]["description"]
+        assert f"`{param}`: {registry.get(name).param_rules[param]}" in description
+    assert "Rules no schema states" not in document["paths"]["/api/v1/web3.capabilities.list"]["post"]["description"]
+
+
 def test_schema_is_served_as_yaml_by_default(client):
     r = client.get("/api/schema/")
     assert r.status_code == 200
