@@ -150,9 +150,12 @@ class Market:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
 
-    def server_errors(self) -> list[str]:
-        text = (self.tmp / "gunicorn.log").read_text(errors="replace")
-        return [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
+    def server_errors(self) -> tuple[list[str], list[str]]:
+        """(the errors the market logged, its own warnings): a 503 or 504 is logged by django.request
+        as an error whose cause (a provider that failed, a busy database) only a warning names."""
+        lines = (self.tmp / "gunicorn.log").read_text(errors="replace").splitlines()
+        errors = [line for line in lines if " ERROR " in line or "Traceback" in line]
+        return errors, [line for line in lines if " WARNING " in line]  # gunicorn's own say [WARNING]
 
 
 class Client:

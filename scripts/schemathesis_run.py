@@ -259,7 +259,7 @@ def main() -> int:
         config = config_file(tmp, ids, wallets, cursors, args.max_examples)
         for actor in args.actor or ["creator", "operator"]:
             results.append(run_as(market, actor, wallets[actor]["key"], config, cursors, ids["param_rules"], args))
-        server_errors = market.server_errors()
+        server_errors, warnings = market.server_errors()
     finally:
         market.down()
         if scratch:
@@ -280,6 +280,10 @@ def main() -> int:
     log(f"server errors logged by the market: {len(server_errors)}")
     for line in server_errors[:20]:
         print("   " + line)
+    if server_errors and warnings:
+        log(f"the market's warnings ({len(warnings)}), which may say why:")
+        for line in warnings[:20]:
+            print("   " + line[:240])
     failed = [r for r in results if r["exit"] != 0 or r["failures"] or r["errors"]]
     return 1 if failed or server_errors else 0
 
