@@ -12,17 +12,7 @@ from market.models import Alert, AlertNotification, AlertObservation, AlertRule,
 from market.selectors.monitor import METRICS
 from market.services import monitor as monitor_services
 
-EDITABLE = (
-    "description",
-    "severity",
-    "metric",
-    "comparator",
-    "threshold",
-    "window_sec",
-    "for_sec",
-    "enabled",
-    "silenced_until",
-)
+EDITABLE = monitor_services.RULE_FIELDS
 
 
 class AlertRuleForm(forms.ModelForm):

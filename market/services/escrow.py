@@ -97,6 +97,48 @@ def _lock_open_settlement(settlement_id: str) -> Settlement:
     return settlement
 
 
+def _settle_pending(
+    settlement: Settlement,
+    *,
+    amount: int,
+    kind: str,
+    code: str,
+    changed: str,
+    action: str,
+    by_actor_id: str,
+    reason: str,
+    reference: str,
+) -> Transfer:
+    """Post (release) or void (refund) `amount` of the settlement's pending lock, with the
+    settlement's new state and its audit event, in the caller's transaction."""
+    transfer = create_transfer(
+        debit_account_id=settlement.payer_account_id,
+        credit_account_id=settlement.payee_account_id,
+        amount=amount,
+        currency=settlement.currency,
+        kind=kind,
+        code=code,
+        pending_id=settlement.lock_transfer_id,
+        settlement=settlement,
+        reference=reference or settlement.reference,
+        also=(sql.update_statement(settlement, ["status", changed, "updated_at"]),),
+    )
+    audit_record(
+        actor_id=by_actor_id,
+        action=action,
+        object_type="settlement",
+        object_id=settlement.settlement_id,
+        payload=_settlement_payload(
+            settlement,
+            amount=format_amount(amount, settlement.currency),
+            reason=reason,
+            transferId=transfer.transfer_id,
+        ),
+        parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+    )
+    return transfer
+
+
 def escrow_release(
     *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
 ) -> Settlement:
@@ -116,30 +158,16 @@ def escrow_release(
             )
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
-        post = create_transfer(
-            debit_account_id=settlement.payer_account_id,
-            credit_account_id=settlement.payee_account_id,
+        _settle_pending(
+            settlement,
             amount=amount,
-            currency=settlement.currency,
             kind=K.POST_PENDING,
             code=Transfer.Code.ESCROW_RELEASE,
-            pending_id=settlement.lock_transfer_id,
-            settlement=settlement,
-            reference=reference or settlement.reference,
-            also=(sql.update_statement(settlement, ["status", "released", "updated_at"]),),
-        )
-        audit_record(
-            actor_id=by_actor_id,
+            changed="released",
             action="settlement.release",
-            object_type="settlement",
-            object_id=settlement.settlement_id,
-            payload=_settlement_payload(
-                settlement,
-                amount=format_amount(amount, settlement.currency),
-                reason=reason,
-                transferId=post.transfer_id,
-            ),
-            parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+            by_actor_id=by_actor_id,
+            reason=reason,
+            reference=reference,
         )
         return settlement
 
@@ -151,30 +179,16 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
         states.transition(settlement, "refund", save=False)
-        void = create_transfer(
-            debit_account_id=settlement.payer_account_id,
-            credit_account_id=settlement.payee_account_id,
+        _settle_pending(
+            settlement,
             amount=remaining,
-            currency=settlement.currency,
             kind=K.VOID_PENDING,
             code=Transfer.Code.ESCROW_REFUND,
-            pending_id=settlement.lock_transfer_id,
-            settlement=settlement,
-            reference=reference or settlement.reference,
-            also=(sql.update_statement(settlement, ["status", "refunded", "updated_at"]),),
-        )
-        audit_record(
-            actor_id=by_actor_id,
+            changed="refunded",
             action="settlement.refund",
-            object_type="settlement",
-            object_id=settlement.settlement_id,
-            payload=_settlement_payload(
-                settlement,
-                amount=format_amount(remaining, settlement.currency),
-                reason=reason,
-                transferId=void.transfer_id,
-            ),
-            parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+            by_actor_id=by_actor_id,
+            reason=reason,
+            reference=reference,
         )
         return settlement
 
