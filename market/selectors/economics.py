@@ -207,7 +207,8 @@ def actor_economics(
                 windows=flows,
                 daily=series,
                 threshold=thresholds.get(currency),
-                runway_days=(available // spend_per_day) if spend_per_day else None,
+                # whole days: available / (week's expense / 7), floored, in exact integers
+                runway_days=(available * RUNWAY_WINDOW_DAYS // week_expense) if week_expense else None,
                 spend_per_day=spend_per_day,
                 top_counterparties=parties.get(currency, []),
                 top_resources=resources.get(currency, []),
