@@ -1,0 +1,3 @@
+"""Arbitrators' URLs (included by console/urls.py under /console/)."""
+
+urlpatterns: list = []
