@@ -79,7 +79,7 @@ def _timeline(dispute: Dispute) -> list[TimelineItem]:
             kind="event",
             actor_id=e.actor_id,
             title=e.action,
-            detail=f"{e.object_type} {e.object_id}",
+            detail="",
             automatic=e.actor_id == SYSTEM,
             seq=e.seq,
         )
