@@ -12,6 +12,7 @@ from market.models.monitor import (
     MetricReading,
     OperationFailure,
 )
+from market.models.preferences import BalanceThreshold
 from market.models.resources import Resource  # noqa: I001
 from market.models.settlements import Settlement
 from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditParty",
+    "BalanceThreshold",
     "Checkpoint",
     "CheckpointAnchor",
     "Dispute",

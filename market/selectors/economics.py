@@ -1,19 +1,220 @@
-"""The economics an actor (or a visitor of the landing page) reads: flows by window, daily series,
-top counterparties and resources, the balance split into available and reserved (by lease, award
-and session), the runway at the last 7 days' spend. Every amount is in minor units."""
+"""The economics an actor reads on its dashboard, and the landing page's live figures.
+
+income = amounts released or transferred to the actor, expense = released or transferred from
+it (a lock is not an expense until released; deposits and withdrawals are neither), as in
+web3.ledger.summary. Every amount is in minor units; every figure is a fixed number of queries,
+whatever the number of transfers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
-from django.db.models import Sum
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from market.models import Resource, TaskOrder, Transfer
+from market.models import Account, BalanceThreshold, Lease, Resource, Settlement, TaskOrder, Transfer
 from market.money import currencies
 
 RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
 SETTLED_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
+WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
+RUNWAY_WINDOW_DAYS = 7
+# What an open settlement of the actor's reserves funds for, by its reference's prefix.
+RESERVED_KINDS = (("lease", "lease:"), ("award", "task:"), ("session", "session:"))
+
+
+def _settled() -> Q:
+    return Q(kind__in=RELEASES, code__in=SETTLED_CODES)
+
+
+def _mine(side: str, actor_id: str) -> Q:
+    return Q(**{f"{side}_account__actor_id": actor_id, f"{side}_account__kind": Account.Kind.ACTOR})
+
+
+def _touching(actor_id: str, since: datetime) -> Q:
+    return _settled() & Q(created_at__gte=since) & (_mine("credit", actor_id) | _mine("debit", actor_id))
+
+
+@dataclass(frozen=True)
+class Flow:
+    income: int = 0
+    expense: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.income - self.expense
+
+
+@dataclass
+class Reserved:
+    lease: int = 0
+    award: int = 0
+    session: int = 0
+    other: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.lease + self.award + self.session + self.other
+
+
+@dataclass
+class CurrencyEconomics:
+    currency: str
+    available: int
+    reserved: Reserved
+    windows: dict[str, Flow]
+    daily: list[tuple[date, int, int]]  # (day, income, expense), oldest first
+    threshold: int | None = None
+    runway_days: int | None = None  # None: nothing spent in the last 7 days
+    spend_per_day: int = 0
+    top_counterparties: list[dict] = field(default_factory=list)
+    top_resources: list[dict] = field(default_factory=list)
+
+    @property
+    def low_balance(self) -> bool:
+        return self.threshold is not None and self.available < self.threshold
+
+
+def _windows(actor_id: str, now: datetime) -> dict[str, dict[str, Flow]]:
+    """Per currency and window, income and expense: one query with one sum per (window, side)."""
+    sums = {}
+    for name, span in WINDOWS:
+        recent = Q(created_at__gte=now - span)
+        for side, label in (("credit", "income"), ("debit", "expense")):
+            sums[f"{label}_{name}"] = Sum(
+                Case(When(recent & _mine(side, actor_id), then=F("amount")), default=Value(0)),
+                output_field=IntegerField(),
+            )
+    oldest = now - max(span for _, span in WINDOWS)
+    rows = Transfer.objects.filter(_touching(actor_id, oldest)).values("currency").annotate(**sums)
+    out: dict[str, dict[str, Flow]] = {}
+    for row in rows:
+        out[row["currency"]] = {
+            name: Flow(row[f"income_{name}"] or 0, row[f"expense_{name}"] or 0) for name, _ in WINDOWS
+        }
+    return out
+
+
+def _daily(actor_id: str, now: datetime, days: int) -> dict[str, dict[date, list[int]]]:
+    # Days in the current (the viewer's) time zone, as TruncDate counts them.
+    start = timezone.localtime(now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Transfer.objects.filter(_touching(actor_id, start))
+        .annotate(day=TruncDate("created_at"))
+        .values("currency", "day")
+        .annotate(
+            income=Sum(Case(When(_mine("credit", actor_id), then=F("amount")), default=Value(0))),
+            expense=Sum(Case(When(_mine("debit", actor_id), then=F("amount")), default=Value(0))),
+        )
+    )
+    out: dict[str, dict[date, list[int]]] = defaultdict(dict)
+    for row in rows:
+        out[row["currency"]][row["day"]] = [row["income"] or 0, row["expense"] or 0]
+    return out
+
+
+def _reserved(actor_id: str) -> dict[str, Reserved]:
+    """The actor's open settlements as payer, what remains locked in each, by what it is for."""
+    kind = Case(
+        *(When(reference__startswith=prefix, then=Value(name)) for name, prefix in RESERVED_KINDS),
+        default=Value("other"),
+    )
+    rows = (
+        Settlement.objects.filter(payer_actor_id=actor_id, status__in=Settlement.OPEN)
+        .annotate(part=kind)
+        .values("currency", "part")
+        .annotate(total=Sum(F("locked") - F("released") - F("refunded")))
+    )
+    out: dict[str, Reserved] = defaultdict(Reserved)
+    for row in rows:
+        setattr(out[row["currency"]], row["part"], row["total"] or 0)
+    return out
+
+
+def _top_counterparties(actor_id: str, limit: int) -> dict[str, list[dict]]:
+    """Who paid the actor most and whom it paid most (all time), per currency: two queries."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    base = Transfer.objects.filter(_settled())
+    for side, other, label in (("credit", "debit", "income"), ("debit", "credit", "expense")):
+        rows = (
+            base.filter(_mine(side, actor_id))
+            .values("currency", actor=F(f"{other}_account__actor_id"))
+            .annotate(total=Sum("amount"))
+            .order_by("-total", "actor")
+        )
+        for row in rows[: limit * 4]:
+            mine = [c for c in out[row["currency"]] if c["direction"] == label]
+            if len(mine) < limit:
+                out[row["currency"]].append({"actor_id": row["actor"], "direction": label, "total": row["total"]})
+    return out
+
+
+def _top_resources(actor_id: str, limit: int) -> dict[str, list[dict]]:
+    """The resources the actor earned most from (as provider) or spent most on (as consumer)."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for who, label in (("provider_actor_id", "income"), ("consumer_actor_id", "expense")):
+        rows = (
+            Lease.objects.filter(**{who: actor_id})
+            .values("currency", "resource__resource_id", "resource__name")
+            .annotate(total=Sum("settlement__released"))
+            .filter(total__gt=0)
+            .order_by("-total", "resource__resource_id")[:limit]
+        )
+        for row in rows:
+            out[row["currency"]].append(
+                {
+                    "resource_id": row["resource__resource_id"],
+                    "name": row["resource__name"],
+                    "direction": label,
+                    "total": row["total"],
+                }
+            )
+    return out
+
+
+def actor_economics(
+    *, actor_id: str, now: datetime | None = None, days: int = 30, top: int = 5
+) -> list[CurrencyEconomics]:
+    """Everything the dashboard shows, per currency (every configured one, and any the actor
+    holds): available and reserved (by lease, award, session), income/expense/net for 24 h, 7 d and
+    30 d, a daily series, the runway at the last 7 days' spend, the low-balance threshold, and the
+    top counterparties and resources."""
+    now = now or timezone.now()
+    accounts = {a.currency: a.available for a in Account.objects.filter(actor_id=actor_id, kind=Account.Kind.ACTOR)}
+    windows, daily, reserved = _windows(actor_id, now), _daily(actor_id, now, days), _reserved(actor_id)
+    thresholds = dict(BalanceThreshold.objects.filter(actor_id=actor_id).values_list("currency", "amount"))
+    parties, resources = _top_counterparties(actor_id, top), _top_resources(actor_id, top)
+    today = timezone.localdate(now)
+    out = []
+    for currency in dict.fromkeys([*currencies(), *accounts]):
+        flows = windows.get(currency, {name: Flow() for name, _ in WINDOWS})
+        series = []
+        for offset in range(days - 1, -1, -1):
+            day = today - timedelta(days=offset)
+            income, expense = daily.get(currency, {}).get(day, [0, 0])
+            series.append((day, income, expense))
+        available = accounts.get(currency, 0)
+        week_expense = flows["7d"].expense
+        spend_per_day = -(-week_expense // RUNWAY_WINDOW_DAYS) if week_expense else 0
+        out.append(
+            CurrencyEconomics(
+                currency=currency,
+                available=available,
+                reserved=reserved.get(currency, Reserved()),
+                windows=flows,
+                daily=series,
+                threshold=thresholds.get(currency),
+                # whole days: available / (week's expense / 7), floored, in exact integers
+                runway_days=(available * RUNWAY_WINDOW_DAYS // week_expense) if week_expense else None,
+                spend_per_day=spend_per_day,
+                top_counterparties=parties.get(currency, []),
+                top_resources=resources.get(currency, []),
+            )
+        )
+    return out
 
 
 def market_figures(now=None) -> dict:
@@ -22,7 +223,7 @@ def market_figures(now=None) -> dict:
     now = now or timezone.now()
     volume = {c: 0 for c in currencies()}
     rows = (
-        Transfer.objects.filter(kind__in=RELEASES, code__in=SETTLED_CODES, created_at__gte=now - timedelta(hours=24))
+        Transfer.objects.filter(_settled(), created_at__gte=now - timedelta(hours=24))
         .values("currency")
         .annotate(total=Sum("amount"))
     )

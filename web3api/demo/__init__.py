@@ -7,6 +7,7 @@ idempotent, so the demo can be loaded again at any time.
   staff.py        a ruled dispute, an operator's credit, a checkpoint (the staff and arbitration pages)
   monitor.py      the alert rules and one that the demo's dispute trips
   provider.py     the local demo provider itself (`manage.py demo_provider`)
+  console.py      money that moved (charged leases), a resource with a token, a low-balance notice
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_identity
+from web3api.demo.console import step_console
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
 from web3api.demo.staff import step_staff
@@ -26,6 +28,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_resources,
     step_staff,
     step_monitor,
+    step_console,
 ]
 
 
