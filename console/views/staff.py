@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import TemplateView, View
 
 from console.access import StaffRequiredMixin
@@ -70,7 +71,10 @@ class RetrySweepView(StaffRequiredMixin, View):
             messages.error(request, f"The sweep {job} failed again; its failure is recorded (see the log).")
         else:
             messages.success(request, f"The sweep {job} ran: {result}.")
-        return redirect(request.POST.get("next") or "console:staff-leases")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+            back = ""
+        return redirect(back or "console:staff-leases")
 
 
 class StaffResourcesView(StaffRequiredMixin, TemplateView):

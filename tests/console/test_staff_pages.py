@@ -242,3 +242,21 @@ def test_staff_pages_cost_the_same_queries_for_50_and_500_objects(client):
     many = {p: _queries(client, p) for p in pages}
     # then each page costs the same queries
     assert many == few
+
+
+def test_staff_retry_a_failed_sweep_from_the_leases_page(demo, client):
+    from market.models import OperationFailure
+
+    # given a failed run of the expiry sweep
+    _as(client, roles=("staff",))
+    OperationFailure.objects.create(operation="job:leases.expire", kind="internal")
+    page = client.get("/console/staff/leases/").content.decode()
+    assert "Retry leases.expire" in page
+    # when staff retry it (a next page elsewhere is not followed)
+    r = client.post("/console/staff/sweeps/retry/", {"job": "leases.expire", "next": "https://elsewhere.example/"})
+    # then the sweep ran and they are back on the leases page, told what it did
+    assert (r.status_code, r.headers["Location"]) == (302, "/console/staff/leases/")
+    assert "The sweep leases.expire ran" in client.get("/console/staff/leases/").content.decode()
+    # and a job that is not a money sweep is not run
+    r = client.post("/console/staff/sweeps/retry/", {"job": "audit.anchor"}, follow=True)
+    assert "That is not a money sweep" in r.content.decode()
