@@ -21,6 +21,10 @@ def _staff(viewer) -> bool:
     return viewer.is_staff
 
 
+def _arbitrator(viewer) -> bool:
+    return viewer.is_arbitrator or viewer.is_staff
+
+
 @dataclass(frozen=True)
 class NavItem:
     label: str
@@ -38,6 +42,7 @@ NAV: list[NavItem] = [
     NavItem("Disputes", "console:disputes", _anyone),
     NavItem("Alerts", "console:alerts", _staff),
     NavItem("Actors", "console:actors", _staff),
+    NavItem("Arbitration", "console:arbitration", _arbitrator),
 ]
 
 

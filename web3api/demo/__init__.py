@@ -4,6 +4,7 @@ idempotent, so the demo can be loaded again at any time.
   actors.py       the demo actors' wallets, roles, console user and funds
   task_market.py  tasks in several states and one open dispute
   resources.py    resources on the local demo provider, a lease, signed index reports
+  staff.py        a ruled dispute, an operator's credit, a checkpoint (the staff and arbitration pages)
   monitor.py      the alert rules and one that the demo's dispute trips
   provider.py     the local demo provider itself (`manage.py demo_provider`)
   console.py      money that moved (charged leases), a resource with a token, a low-balance notice
@@ -17,6 +18,7 @@ from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_ident
 from web3api.demo.console import step_console
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
+from web3api.demo.staff import step_staff
 from web3api.demo.task_market import step_market
 
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
@@ -24,6 +26,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_funds,
     step_market,
     step_resources,
+    step_staff,
     step_monitor,
     step_console,
 ]

@@ -189,6 +189,20 @@ def roles_for(actor_id: str) -> frozenset[str]:
     return frozenset(ActorRole.objects.filter(actor_id=actor_id).values_list("role", flat=True))
 
 
+def roles_of(actor_ids: list[str]) -> dict[str, list[str]]:
+    """The roles of each of these actors (one query), for a page of actors."""
+    out: dict[str, list[str]] = {a: [] for a in actor_ids}
+    for actor_id, role in (
+        ActorRole.objects.filter(actor_id__in=actor_ids).order_by("role").values_list("actor_id", "role")
+    ):
+        out[actor_id].append(role)
+    return out
+
+
+def role_holders() -> list[ActorRole]:
+    return list(ActorRole.objects.order_by("role", "actor_id"))
+
+
 def role_grant(*, actor_id: str, role: str) -> bool:
     _, created = ActorRole.objects.get_or_create(actor_id=actor_id.lower(), role=role)
     return created
