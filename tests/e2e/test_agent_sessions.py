@@ -111,3 +111,23 @@ def test_another_agent_of_the_owner_cannot_see_the_session(market):
     # then
     assert (seen.code, used.code, ended.code) == ("E_NOT_FOUND", "E_NOT_FOUND", "E_NOT_FOUND")
     assert owner.call("web3.sessions.get", {"sessionId": session["sessionId"]}).ok
+
+
+def test_billing_status_and_the_summary_show_the_open_session_and_degrade_with_a_message(market, settings):
+    owner, _, _, _, _ = market
+    agent = agent_api(owner)
+    session = agent.call("web3.sessions.open", {"budget": "2", "currency": "USDC", "ttlSec": 60}).result
+    # when
+    status = agent.call("web3.billing.status").result
+    settings.WEB3_DISABLED_METHODS = ["web3.resources.invoke"]
+    switched_off = agent.call("web3.billing.status").result
+    with time_machine.travel(timezone.now() + timedelta(seconds=61 + 2 * settings.WEB3_SWEEP_INTERVAL_SEC), tick=False):
+        summary = owner.call("web3.status.summary").result
+    # then
+    assert status["USDC"] == {"available": "8.000000", "locked": "2.000000"}
+    assert status["openSession"]["sessionId"] == session["sessionId"]
+    assert {p["status"] for p in status["parts"].values()} == {"ok"}
+    assert switched_off["parts"]["invoke"]["status"] == "degraded"
+    assert "switched off" in switched_off["parts"]["invoke"]["message"]
+    assert summary["parts"]["sessions"]["status"] == "degraded"
+    assert "sessions.expire" in summary["parts"]["sessions"]["message"]

@@ -1,11 +1,16 @@
 """web3.sessions.open|get|list|approve|decline and web3.billing.settleSession."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from market.errors import Forbidden
 from market.models import Session
 from market.selectors import sessions as selectors
 from market.services import sessions as services
+from web3api import status
 from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
@@ -170,3 +175,14 @@ def billing_settle_session(call, params):
         session_id=params["sessionId"], actor_id=call.actor_id, delegation_id=delegation(call)
     )
     return {"session": session, "settlement": session.settlement}
+
+
+@status.part("sessions")
+def _sessions_part() -> tuple[str, str]:
+    """Open sessions, and whether the sweep keeps up with those past their TTL."""
+    now = timezone.now()
+    open_ = Session.objects.filter(status=Session.Status.OPEN)
+    overdue = open_.filter(expires_at__lte=now - timedelta(seconds=2 * settings.WEB3_SWEEP_INTERVAL_SEC)).count()
+    if overdue:
+        return "degraded", f"{overdue} sessions past their TTL wait for the sessions.expire sweep"
+    return "ok", f"{open_.count()} open sessions"

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from market.models import Session
 from web3api.money import AmountOut
-from web3api.shapes.ledger import SettlementSerializer
+from web3api.shapes.ledger import BillingStatusResult, SettlementSerializer
 
 
 # Built from market.selectors.sessions.session_lines.
@@ -81,3 +81,18 @@ class GuardResult(serializers.Serializer):
         allow_null=True, help_text="What the session (and the tightest cap) still allows, a decimal string."
     )
     retryAfterSec = serializers.IntegerField(required=False, help_text="For rate_limited and market_unavailable.")
+
+
+class PartOut(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded", "down"])
+    message = serializers.CharField()
+
+
+class WalletStatusResult(BillingStatusResult):
+    """web3.billing.status: balances by currency (available; locked = reserved), the open session and
+    the health of the parts the answer was read from."""
+
+    openSession = SessionSerializer(allow_null=True, help_text="The caller's newest open session, if any.")
+    parts = serializers.DictField(
+        child=PartOut(), help_text="ledger, sessions, invoke: ok, or degraded with a message instead of an error."
+    )
