@@ -7,15 +7,18 @@ advice given before the call; the invoke that follows checks the same rules agai
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from market import sql
 from market.errors import NotFound
-from market.models import Account, Invocation, Resource, Session, SpendCounter
+from market.models import Account, Invocation, Resource, Session
 from market.models.resources import PER_MILLION_UNITS
 from market.money import cost_minor, parse_amount
 from market.services.policies import cap_minor, provider_allowed
@@ -69,13 +72,33 @@ class Verdict:
     retry_after_sec: int | None = None
 
 
-def _estimate(resource: Resource | None, estimated_cost: int | None) -> int:
-    if estimated_cost is not None:
-        return estimated_cost
-    if resource is None:
-        return 0
-    per = 1_000_000 if resource.unit in PER_MILLION_UNITS else 1
-    return cost_minor(1, resource.unit_price, per)  # one unit: the least the call can cost
+# The guard's one read: the session, today's spend counters of its delegation (all providers, and the
+# resource's provider) and the resource, in one statement (it runs before every tool call).
+_GUARD_READ = """
+SELECT s.status, s.expires_at > %s, s.mode, s.currency, s.budget, s.accrued, s.released, s.policy, s.delegation_id,
+       (SELECT c.amount FROM market_spendcounter c WHERE c.delegation_id = s.delegation_id
+          AND c.currency = s.currency AND c.day = %s AND c.provider_actor_id = ''),
+       (SELECT c.amount FROM market_spendcounter c WHERE c.delegation_id = s.delegation_id
+          AND c.currency = s.currency AND c.day = %s AND c.provider_actor_id = r.provider_actor_id),
+       r.resource_id, r.status, r.provider_actor_id, r.unit, r.unit_price, s.owner_actor_id
+FROM market_session s LEFT JOIN market_resource r ON r.resource_id = %s
+WHERE s.session_id = %s AND s.owner_actor_id = %s
+"""
+
+
+def _guard_row(session_id: str, actor_id: str, resource_id: str | None, now):
+    rows = sql.execute(
+        _GUARD_READ,
+        [
+            connection.ops.adapt_datetimefield_value(now),
+            connection.ops.adapt_datefield_value(now.date()),
+            connection.ops.adapt_datefield_value(now.date()),
+            resource_id or "",
+            session_id,
+            actor_id,
+        ],
+    )
+    return rows[0] if rows else None
 
 
 def guard_check(
@@ -85,53 +108,53 @@ def guard_check(
     default: one unit of the resource) run in the session now? Reasons, in the order checked:
     no_session, approval_required, session_expired, provider_not_allowed, rate_limited,
     insufficient_budget / session_cap, daily_cap, counterparty_cap; `ok` when it may."""
-    session = sessions_visible(actor_id=actor_id, delegation_id=delegation_id).filter(session_id=session_id).first()
-    if session is None:
+    now = timezone.now()
+    row = _guard_row(session_id, actor_id, resource_id, now)
+    if row is None or (delegation_id and row[8] != delegation_id):
         return Verdict(False, "no_session", None, None)
-    c, now = session.currency, timezone.now()
-    remaining = session.budget - session.accrued
-    if session.status == S.PENDING_APPROVAL:
+    status, live, mode, c, budget, accrued, released, policy, delegation, spent_all, spent_party = row[:11]
+    r_id, r_status, provider, unit, unit_price = row[11:16]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    remaining = budget - accrued
+    if status == S.PENDING_APPROVAL:
         return Verdict(False, "approval_required", 0, c)
-    if session.status != S.OPEN or session.expires_at <= now:
+    if status != S.OPEN or not live:
         return Verdict(False, "session_expired", 0, c)
-    resource = Resource.objects.filter(resource_id=resource_id).first() if resource_id else None
-    if resource_id and (resource is None or resource.status != Resource.Status.PUBLISHED):
+    if resource_id and (r_id is None or r_status != Resource.Status.PUBLISHED):
         return Verdict(False, "provider_not_allowed", remaining, c)
-    trusted = session.mode == Session.Mode.TRUSTED
-    if resource is not None and not provider_allowed(session.policy, resource.provider_actor_id, trusted=trusted):
+    trusted = mode == Session.Mode.TRUSTED
+    if r_id is not None and not provider_allowed(policy, provider, trusted=trusted):
         return Verdict(False, "provider_not_allowed", remaining, c)
-    per_minute = (session.policy or {}).get("callsPerMinute")
+    per_minute = (policy or {}).get("callsPerMinute")
     if per_minute:
-        recent = Invocation.objects.filter(lease__session=session, started_at__gt=now - timedelta(seconds=60))
+        recent = Invocation.objects.filter(
+            lease__session__session_id=session_id, started_at__gt=now - timedelta(seconds=60)
+        )
         if recent.count() >= per_minute:
             return Verdict(False, "rate_limited", remaining, c, retry_after_sec=60)
     given = None if estimated_cost is None else parse_amount(estimated_cost, c, field="estimatedCost", allow_zero=True)
-    cost = _estimate(resource, given)
+    if given is not None:
+        cost = given
+    elif r_id is not None:
+        cost = cost_minor(1, unit_price, 1_000_000 if unit in PER_MILLION_UNITS else 1)  # the least a call costs
+    else:
+        cost = 0
     if cost > remaining:
         return Verdict(False, "session_cap" if trusted else "insufficient_budget", remaining, c)
     if trusted:
-        account = Account.objects.filter(actor_id=session.owner_actor_id, currency=c, kind="actor").first()
-        owed = session.accrued - session.released + cost
-        if account is None or account.available < owed:
+        account = Account.objects.filter(actor_id=actor_id, currency=c, kind="actor").first()
+        if account is None or account.available < accrued - released + cost:
             return Verdict(False, "insufficient_budget", remaining, c)
-    if session.delegation_id:
-        spent = dict(
-            SpendCounter.objects.filter(
-                delegation_id=session.delegation_id,
-                currency=c,
-                day=now.date(),
-                provider_actor_id__in=["", resource.provider_actor_id if resource else ""],
-            ).values_list("provider_actor_id", "amount")
-        )
-        daily = cap_minor(session.policy, "dailyCap", c)
+    if delegation:
+        daily = cap_minor(policy, "dailyCap", c)
         if daily is not None:
-            left = daily - spent.get("", 0)
+            left = daily - (spent_all or 0)
             if cost > left:
                 return Verdict(False, "daily_cap", max(left, 0), c)
             remaining = min(remaining, left)
-        party = cap_minor(session.policy, "counterpartyDailyCap", c)
-        if party is not None and resource is not None:
-            left = party - spent.get(resource.provider_actor_id, 0)
+        party = cap_minor(policy, "counterpartyDailyCap", c)
+        if party is not None and r_id is not None:
+            left = party - (spent_party or 0)
             if cost > left:
                 return Verdict(False, "counterparty_cap", max(left, 0), c)
             remaining = min(remaining, left)
