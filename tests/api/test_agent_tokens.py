@@ -147,3 +147,23 @@ def test_an_agent_of_a_staff_owner_has_no_roles(staff):
     # then
     assert agent.call("web3.identity.whoami").result["roles"] == []
     assert r.code == "E_FORBIDDEN"
+
+
+def test_an_agent_spends_only_through_sessions_whatever_its_scopes(alice, sign_in):
+    # given: an agent whose scopes name lease and award methods
+    from tests.resource_helpers import fund, search_resource
+
+    provider = sign_in()
+    fund(alice.actor_id, 5)
+    resource = search_resource(provider.actor_id)
+    agent = agent_api(alice, scopes=["web3.leases.*", "web3.market.*", "web3.resources.invoke"])
+    # when
+    lease = agent.call("web3.leases.issue", {"resourceId": resource.resource_id, "maxCost": "1", "ttlSec": 60})
+    owner_lease = alice.call(
+        "web3.leases.issue", {"resourceId": resource.resource_id, "maxCost": "1", "ttlSec": 60}
+    ).result
+    by_lease = agent.call("web3.resources.invoke", {"leaseId": owner_lease["leaseId"], "input": {"q": "x"}})
+    # then
+    assert lease.code == "E_FORBIDDEN" and "sessions" in lease.body["error"]["message"]
+    assert by_lease.code == "E_FORBIDDEN"
+    assert agent.call("web3.leases.list").ok

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.errors import Forbidden
 from market.hashing import RESOURCE_HASH_FIELDS as HASH_FIELDS
 from market.models import Resource
 from market.models.resources import UNITS_BY_KIND
@@ -346,4 +347,6 @@ def invoke(call, params):
             delegation_id=call.agent.delegation_id if call.agent is not None else "",
             input=params["input"],
         )
+    if call.agent is not None:
+        raise Forbidden("an agent token invokes through a session (sessionId and resourceId), within its policy")
     return invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])
