@@ -14,6 +14,7 @@ from market.models.monitor import (
 )
 from market.models.preferences import BalanceThreshold
 from market.models.resources import Resource  # noqa: I001
+from market.models.sessions import DebitNote, Session, SessionLine, SpendCounter
 from market.models.settlements import Settlement
 from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
@@ -28,6 +29,7 @@ __all__ = [
     "AuditParty",
     "BalanceThreshold",
     "Checkpoint",
+    "DebitNote",
     "CheckpointAnchor",
     "Dispute",
     "DisputeEvidence",
@@ -39,7 +41,10 @@ __all__ = [
     "MetricReading",
     "OperationFailure",
     "Resource",
+    "Session",
+    "SessionLine",
     "Settlement",
+    "SpendCounter",
     "TaskAward",
     "TaskBid",
     "TaskOrder",

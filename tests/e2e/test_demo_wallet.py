@@ -1,0 +1,25 @@
+"""The demo's wallet step: the consumer's agent token, a finished session and an open one; idempotent."""
+
+from market.models import Session
+from tests.e2e.test_demo_resources import demo_server  # noqa: F401 - the fixture
+from web3api.demo import load_demo
+from web3api.demo.actors import demo_wallets
+from web3api.models import AgentToken
+
+
+def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_server, settings, tmp_path):  # noqa: F811
+    settings.VAR_DIR = tmp_path
+    lines = []
+    # when: the demo runs twice
+    load_demo(lines.append)
+    load_demo(lines.append)
+    # then
+    owner = demo_wallets()["consumer"].address
+    token = AgentToken.objects.get(owner_actor_id=owner, label="demo butler")
+    sessions = Session.objects.filter(owner_actor_id=owner, agent_token_id=token.token_id)
+    assert sorted(sessions.values_list("label", "status")) == [
+        ("demo: finished", "session_settled"),
+        ("demo: open", "session_open"),
+    ]
+    assert (tmp_path / "demo" / "agent_token").read_text().startswith("oca_")
+    assert not any("oca_" in line for line in lines)
