@@ -320,3 +320,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# Redaction of hook payloads and archive uploads (market/redaction.py): key names and patterns added
+# to the built-in ones. WEB3_REDACT_KEYS is a comma list; WEB3_REDACT_PATTERNS a JSON object {kind: regex}.
+WEB3_REDACT_KEYS = env.list("WEB3_REDACT_KEYS", default=[])
+WEB3_REDACT_PATTERNS = env.json("WEB3_REDACT_PATTERNS", default={})
