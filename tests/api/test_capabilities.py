@@ -214,7 +214,7 @@ def test_param_rules_are_the_declared_ones_and_name_real_params(descriptors, nam
 
 def test_param_rules_cover_the_rules_the_market_checks_on_state(descriptors):
     # a spot check of rules a client needs: a digest, two values compared, the state of an object
-    assert set(descriptors["web3.dispute.submitEvidence"]["paramRules"]) == {"sha256", "content"}
+    assert set(descriptors["web3.dispute.submitEvidence"]["paramRules"]) == {"sha256", "content", "cid"}
     assert "entry.resourceId" in descriptors["web3.index.report"]["paramRules"]
     assert set(descriptors["web3.market.placeBid"]["paramRules"]) == {"price", "signature"}
     assert set(descriptors["web3.resources.list"]["paramRules"]) == {"cursor"}
