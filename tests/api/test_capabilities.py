@@ -187,9 +187,13 @@ def test_descriptor_matches_the_declaration(descriptors, name):
 
 
 def _param_schema(schema: dict, path: str) -> dict | None:
-    """The schema of a dotted param path inside a params schema, or None when there is no such param."""
+    """The schema of a dotted param path inside a params schema, or None when there is no such param
+    (a part after an array names a member of its items: events.payload)."""
     for part in path.split("."):
-        props = flatten(schema).get("properties", {})
+        schema = flatten(schema)
+        if schema.get("type") == "array":
+            schema = flatten(schema.get("items", {}))
+        props = schema.get("properties", {})
         if part not in props:
             return None
         schema = props[part]
