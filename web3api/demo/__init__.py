@@ -5,6 +5,7 @@ idempotent, so the demo can be loaded again at any time.
   task_market.py  tasks in several states and one open dispute
   resources.py    resources on the local demo provider, a lease, signed index reports
   monitor.py      the alert rules and one that the demo's dispute trips
+  trail.py        archive objects (dispute evidence) and a consumer session's hook trail
   provider.py     the local demo provider itself (`manage.py demo_provider`)
 """
 
@@ -16,6 +17,7 @@ from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_ident
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
 from web3api.demo.task_market import step_market
+from web3api.demo.trail import step_trail
 
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
     step_identity,
@@ -23,6 +25,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_market,
     step_resources,
     step_monitor,
+    step_trail,
 ]
 
 
