@@ -14,15 +14,17 @@ holds, and a later put of the same bytes finds it.
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from multiformats import CID, multihash
 
-from market.errors import MarketError
+from market.errors import MarketError, Unavailable
 from market.secrets import seal_bytes, unseal_bytes
 
 CID_PATTERN = r"^bafkrei[a-z2-7]{52}$"  # every CIDv1 base32 raw sha2-256
+log = logging.getLogger(__name__)
 
 
 def cid_of(data: bytes) -> str:
@@ -42,11 +44,20 @@ def _name(cid: str) -> str:
     return f"{cid[7:9]}/{cid}"
 
 
+def _unavailable(doing: str, exc: Exception) -> Unavailable:
+    # A storage's own error names its files or its bucket's URL: only the error's type is logged.
+    log.warning("the archive storage failed %s: %s", doing, type(exc).__name__)
+    return Unavailable(f"the archive storage failed {doing}; nothing was changed")
+
+
 def blob_write(cid: str, data: bytes) -> None:
     """Store `data` (whose CID is `cid`) encrypted, unless an object of that CID is stored already."""
     storage, name = archive_storage(), _name(cid)
-    if not storage.exists(name):
-        storage.save(name, ContentFile(seal_bytes(data)))
+    try:
+        if not storage.exists(name):
+            storage.save(name, ContentFile(seal_bytes(data)))
+    except Exception as exc:  # noqa: BLE001 - every backend raises its own (OSError, botocore's)
+        raise _unavailable("writing an object", exc) from None
 
 
 def blob_read(cid: str) -> bytes:
@@ -54,8 +65,8 @@ def blob_read(cid: str) -> bytes:
     try:
         with storage.open(name, "rb") as fh:
             token = fh.read()
-    except (FileNotFoundError, OSError):
-        raise MarketError("an archive object is missing from the archive storage", code="E_UNAVAILABLE") from None
+    except Exception as exc:  # noqa: BLE001 - as above
+        raise _unavailable("reading an object", exc) from None
     data = unseal_bytes(token)
     if cid_of(data) != cid or hashlib.sha256(data).hexdigest() != sha256_of_cid(cid):
         raise MarketError("an archive object does not match its CID")

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
 from multiformats import CID, multihash
 
-from market.models import AuditEvent
+from market.models import ArchiveObject, AuditEvent
 from tests.task_support import Flow, fund
 
 CANARY = "sk-canary" + "Zq81Lx0Wm3Nb7Ty5"
@@ -204,3 +205,24 @@ def test_dispute_evidence_named_by_cid_is_shared_with_the_parties_and_arbitrator
     assert stranger.get("web3.archive.get", {"cid": cid}).code == "E_NOT_FOUND"
     stolen = stranger.call("web3.dispute.submitEvidence", params)
     assert stolen.code == "E_NOT_FOUND"
+
+
+def test_a_storage_that_fails_is_unavailable_without_naming_its_files(sign_in, settings, tmp_path, caplog):
+    # given: an archive location under a plain file, which no directory can be made in
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archive": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocker / "archive")},
+        },
+    }
+    alice = sign_in()
+    # when
+    refused = put(alice, b"cannot be stored")
+    # then
+    assert (refused.status, refused.code) == (503, "E_UNAVAILABLE")
+    assert str(tmp_path) not in json.dumps(refused.body)
+    assert str(tmp_path) not in "\n".join(r.getMessage() for r in caplog.records)
+    assert not ArchiveObject.objects.exists()
