@@ -73,7 +73,7 @@ PATTERNS: dict[str, str] = {
     "jwt": r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
     "private_key": r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{64}(?![0-9A-Za-z])",
     "file_uri": r"(?i)\bfile:[^\s\"'<>]+",
-    "file_path": rf"(?<![\w.:/~\\\-@])/{_SEG}(?:/{_SEG})+/?"
+    "file_path": rf"(?<![\w.:~\\\-@])(?<!:/)/{_SEG}(?:/{_SEG})+/?"
     rf"|(?<![\w/\\])~(?:{_SEG})?/{_SEG}(?:/{_SEG})*"
     rf"|(?<![\w])[A-Za-z]:[\\/]{_SEG}(?:[\\/]{_SEG})*"
     rf"|(?<![\w\\])\\\\{_SEG}(?:\\{_SEG})+",
@@ -119,7 +119,17 @@ def rules() -> Rules:
 
 
 def redact_text(text: str, found: Counter[str] | None = None, *, only: tuple[str, ...] | None = None) -> str:
-    """`text` with every pattern match replaced by its marker; `found` counts them by kind."""
+    """`text` with every pattern match replaced by its marker; `found` counts them by kind. Run to a
+    fixed point: a marker can end up where the start of another match was looked behind at."""
+    for _ in range(8):
+        redacted = _redact_once(text, found, only)
+        if redacted == text:
+            return text
+        text = redacted
+    return text
+
+
+def _redact_once(text: str, found: Counter[str] | None, only: tuple[str, ...] | None) -> str:
     for kind, regex in rules().patterns:
         if only is not None and kind not in only:
             continue

@@ -149,3 +149,27 @@ def test_what_rfc_8785_cannot_represent_is_refused_naming_the_field():
     with pytest.raises(InvalidArgument) as refused:
         redact_json({"n": 2**60}, field="events.0.payload")
     assert refused.value.details == {"fields": {"events.0.payload": "not representable as RFC 8785 canonical JSON"}}
+
+
+# Text made of the pieces the patterns look for, to find where one match hides or uncovers another.
+TRICKY = st.lists(
+    st.sampled_from(
+        [*"abz09 :=/\\~@.-_\n\"'[]", "sk-", "Authorization: ", "Bearer ", "://", "/home/", "C:\\", "0x", "file:", "eyJ"]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=TRICKY)
+def test_redacting_any_text_twice_changes_nothing_more(text):
+    once = redact_text(text)
+    assert redact_text(once) == once
+    assert not secrets_in_text(once)
+
+
+@settings(max_examples=500, deadline=None)
+@given(before=TRICKY, secret=st.sampled_from(SECRETS + [w[0] for w in WRAPPED]), after=TRICKY)
+def test_a_secret_between_words_of_any_text_is_taken_out(before, secret, after):
+    out = redact_text(f"{before} {secret} {after}")
+    assert dict(WRAPPED).get(secret, secret) not in out
