@@ -205,6 +205,15 @@ WEB3_MAX_OPEN_TASKS = env.int("WEB3_MAX_OPEN_TASKS", default=100)
 WEB3_BIDS_PER_MINUTE = env.int("WEB3_BIDS_PER_MINUTE", default=30)
 WEB3_DISPUTES_PER_DAY = env.int("WEB3_DISPUTES_PER_DAY", default=10)
 WEB3_DISABLED_METHODS = env.list("WEB3_DISABLED_METHODS", default=[])
+# Agent wallets (delegation, sessions): the market-wide limits every owner's spend policy stays within,
+# as decimal strings read in each currency's scale.
+WEB3_AGENT_MAX_SESSION_CAP = env.str("WEB3_AGENT_MAX_SESSION_CAP", default="1000")
+WEB3_AGENT_MAX_DAILY_CAP = env.str("WEB3_AGENT_MAX_DAILY_CAP", default="5000")
+WEB3_AGENT_TOKEN_MAX_TTL_SEC = env.int("WEB3_AGENT_TOKEN_MAX_TTL_SEC", default=30 * 24 * 3600)
+WEB3_SESSION_MAX_TTL_SEC = env.int("WEB3_SESSION_MAX_TTL_SEC", default=7 * 24 * 3600)
+WEB3_SESSION_APPROVAL_TTL_SEC = env.int("WEB3_SESSION_APPROVAL_TTL_SEC", default=900)
+WEB3_SESSION_BATCH_UNITS = env.int("WEB3_SESSION_BATCH_UNITS", default=100)
+WEB3_SESSION_BATCH_SEC = env.int("WEB3_SESSION_BATCH_SEC", default=300)
 WEB3_ALERT_WEBHOOK_URL = env.str("WEB3_ALERT_WEBHOOK_URL", default="")
 WEB3_ALERT_WEBHOOK_SECRET = env.str("WEB3_ALERT_WEBHOOK_SECRET", default="")
 WEB3_MARKET_NAME = env.str("WEB3_MARKET_NAME", default="OpenClaw Web3 Market")
@@ -282,6 +291,8 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Leases past expiresAt: expire and settle (used part released, the rest refunded).
     "leases.expire": "market.services.leases.lease_expire_sweep",
     "invocations.stale": "market.services.invoke.invocation_stale_sweep",
+    # Agent sessions past their TTL: settle them (their agent vanished); unanswered approvals lapse.
+    "sessions.expire": "market.services.sessions.session_expire_sweep",
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.audit.checkpoints.seal_sweep",
     "audit.anchor": "market.audit.anchoring.anchor_sweep",
@@ -301,6 +312,7 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
 WEB3_MONEY_JOBS = (
     "leases.expire",
     "invocations.stale",
+    "sessions.expire",
     "tasks.undelivered",
     "tasks.expire",
     "tasks.dispute_window",
