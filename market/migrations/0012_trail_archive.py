@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0010_usage_units_and_award_deadlines'),
+        ('market', '0011_wallet_sessions'),
     ]
 
     operations = [

@@ -2,12 +2,9 @@
 
 The trail of a session is the audit events of the object ("session", sessionId) whose action is
 `hook.<hook>`: each keeps the hash of the redacted content and its CID in the archive, never the
-content itself.
-
-Which session a sessionId names and whose it is comes from `trail_session`, the one place that reads
-it. Until the market keeps sessions as their own rows, a session is known by its trail: the actor
-that ingested its first event owns it, an id no event has yet is the caller's to open (sessionIds
-are ids the market issues, `ses_...`), and anyone else gets E_NOT_FOUND.
+content itself. The session is a market.models.Session, read here by `trail_session` only: its owner
+ingests and reads the trail (an agent token acts as its owner, within its own delegation's
+sessions), staff read every trail, and for anyone else the session does not exist (E_NOT_FOUND).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from market.errors import NotFound
-from market.models import AuditEvent
+from market.models import AuditEvent, Session
 from market.selectors.audit import audit_proof
 
 HOOK_ACTION_PREFIX = "hook."
@@ -37,29 +34,29 @@ def _hook_events(session_id: str) -> QuerySet[AuditEvent]:
     )
 
 
-def trail_owner(session_id: str) -> str | None:
-    """Who ingested the session's first hook event (None: none yet)."""
-    return _hook_events(session_id).order_by("seq").values_list("actor_id", flat=True).first()
-
-
-def trail_session(*, session_id: str, actor_id: str, is_staff: bool = False, opening: bool = False) -> TrailSession:
-    """The session `session_id` as the caller may use it: its owner must be the caller (or the
-    caller staff, to read). `opening`: an ingest, which may open the trail of a session that has
-    none yet. E_NOT_FOUND otherwise."""
-    first = trail_owner(session_id)
-    if first is None:
-        if opening:
-            return TrailSession(session_id=session_id, owner_actor_id=actor_id, events=0)
+def trail_session(
+    *, session_id: str, actor_id: str, delegation_id: str = "", is_staff: bool = False, writing: bool = False
+) -> TrailSession:
+    """The session `session_id` as the caller may use it: the owner's (an agent's: of its
+    delegation), in any status (late hooks of a settled session are kept too); staff may read any
+    (`writing` False). E_NOT_FOUND otherwise."""
+    qs = Session.objects.filter(session_id=session_id)
+    if writing or not is_staff:
+        qs = qs.filter(owner_actor_id=actor_id)
+        if delegation_id:
+            qs = qs.filter(delegation_id=delegation_id)
+    owner = qs.values_list("owner_actor_id", flat=True).first()
+    if owner is None:
         raise NotFound("no such session")
-    if first != actor_id and not (is_staff and not opening):
-        raise NotFound("no such session")
-    return TrailSession(session_id=session_id, owner_actor_id=first, events=_hook_events(session_id).count())
+    return TrailSession(session_id=session_id, owner_actor_id=owner, events=_hook_events(session_id).count())
 
 
-def session_trail(*, session_id: str, actor_id: str, is_staff: bool = False) -> QuerySet[AuditEvent]:
-    """The session's hook events, if the session is the caller's (or the caller staff), for
+def session_trail(
+    *, session_id: str, actor_id: str, delegation_id: str = "", is_staff: bool = False
+) -> QuerySet[AuditEvent]:
+    """The session's hook events, if the caller may read the session, for
     market.selectors.audit.audit_events to filter and show."""
-    trail_session(session_id=session_id, actor_id=actor_id, is_staff=is_staff)
+    trail_session(session_id=session_id, actor_id=actor_id, delegation_id=delegation_id, is_staff=is_staff)
     return _hook_events(session_id)
 
 

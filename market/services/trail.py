@@ -24,11 +24,11 @@ from django.conf import settings
 from django.db import transaction
 
 from market.audit.log import audit_record_many
-from market.errors import InvalidArgument, NotFound, QuotaExceeded
+from market.errors import InvalidArgument, QuotaExceeded
 from market.models import ArchiveGrant, ArchiveObject
 from market.money import format_amount
 from market.redaction import REDACTED, redact_json, redact_text
-from market.selectors.trail import HOOK_ACTION_PREFIX, SESSION_OBJECT, TrailSession, trail_owner
+from market.selectors.trail import HOOK_ACTION_PREFIX, SESSION_OBJECT, TrailSession
 from market.services import archive
 
 HOOKS = ("llm_input", "llm_output", "before_tool_call", "after_tool_call", "session_end")
@@ -120,9 +120,6 @@ def hooks_ingest(*, session: TrailSession, actor_id: str, events: list[HookEvent
     with transaction.atomic():
         archive.blobs_record(actor_id=owner, blobs=blobs, reason=ArchiveGrant.Reason.HOOK)
         audited = audit_record_many(records)
-        # The audit head is held now, so a trail another actor opened at the same moment is seen.
-        if session.events == 0 and trail_owner(session.session_id) != owner:
-            raise NotFound("no such session")
     return [
         Ingested(hash="sha256:" + b.sha256, cid=b.cid, event_id=e.event_id, seq=e.seq, redactions=r.count)
         for b, e, r in zip(blobs, audited, redacted, strict=True)

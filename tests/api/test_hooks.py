@@ -20,6 +20,8 @@ from market.audit.checkpoints import seal_sweep
 from market.audit.proofs import verify_proof
 from market.ids import new_id
 from market.models import ArchiveObject, AuditEvent
+from tests.task_support import fund
+from tests.wallet_support import agent_api
 
 CANARY_KEY = "sk-canary" + "Hk29Vd7Qx1Lm5Pw3"
 CANARY_PATH = "/home/canary-user/.openclaw/agent-secrets.json"
@@ -27,8 +29,9 @@ CHECKPOINT_SIGNER = Account.from_key("0x" + "4c" * 32).address
 
 
 def open_session(api) -> str:
-    """A session id of `api`'s (its trail opens with its first ingest)."""
-    return new_id("ses")
+    """A new prepaid session of `api`'s (funded for it)."""
+    fund(api.actor_id, "1")
+    return api.call("web3.sessions.open", {"budget": "1", "currency": "USDC", "ttlSec": 600}).result["sessionId"]
 
 
 def hook(name: str, payload: dict, **extra) -> dict:
@@ -153,8 +156,9 @@ def test_the_trail_filters_and_pages_like_every_audit_query(sign_in):
     everything = agent.get("web3.audit.query", {}).result
     # then
     assert len(page["items"]) == 2 and len(rest["items"]) == 1 and rest["nextCursor"] is None
-    assert {e["objectId"] for e in page["items"] + rest["items"]} == {session_id}
-    assert len(everything["items"]) == 4 and all(e["proof"] is None for e in everything["items"])
+    assert {(e["objectId"], e["action"]) for e in page["items"] + rest["items"]} == {(session_id, "hook.llm_input")}
+    hooks = [e for e in everything["items"] if e["action"].startswith("hook.")]
+    assert len(hooks) == 4 and all(e["proof"] is None for e in everything["items"])
 
 
 def test_a_batch_is_at_most_the_documented_size_and_taken_whole_or_not_at_all(sign_in, settings, anon):
@@ -177,7 +181,7 @@ def test_a_batch_is_at_most_the_documented_size_and_taken_whole_or_not_at_all(si
     assert too_many.code == none.code == "E_INVALID_ARGUMENT"
     assert too_big.code == "E_INVALID_ARGUMENT"
     assert too_big.body["error"]["details"]["fields"] == {"events.1.payload": "at most 64 bytes as canonical JSON"}
-    assert not AuditEvent.objects.filter(object_type="session").exists()
+    assert not AuditEvent.objects.filter(object_type="session", action__startswith="hook.").exists()
     assert ingest([hook("llm_input", {})] * limit).ok
 
 
@@ -231,3 +235,26 @@ def test_a_tool_name_that_looks_like_a_secret_is_kept_redacted(sign_in):
     # then
     payload = json.loads(AuditEvent.objects.get(event_id=event_id).payload)
     assert payload["tool"] == "[redacted]"
+
+
+def test_an_agent_token_keeps_the_trail_of_its_own_sessions_only(sign_in):
+    # given
+    owner = sign_in()
+    fund(owner.actor_id, "5")
+    scopes = ("web3.sessions.*", "web3.hooks.*", "web3.audit.query", "web3.archive.get")
+    agent, other = agent_api(owner, scopes=scopes), agent_api(owner, scopes=scopes, label="other")
+    session_id = agent.call("web3.sessions.open", {"budget": "1", "currency": "USDC", "ttlSec": 600}).result[
+        "sessionId"
+    ]
+    events = {"sessionId": session_id, "events": [hook("llm_input", {"q": "hi"})]}
+    # when
+    ingested = agent.call("web3.hooks.ingest", events)
+    by_other = other.call("web3.hooks.ingest", events)
+    # then
+    assert ingested.ok and by_other.code == "E_NOT_FOUND"
+    assert other.get("web3.audit.query", {"sessionId": session_id}).code == "E_NOT_FOUND"
+    trail = owner.get("web3.audit.query", {"sessionId": session_id}).result["items"]
+    assert [e["eventId"] for e in trail] == [ingested.result["items"][0]["eventId"]]
+    payload = json.loads(trail[0]["payload"])
+    assert payload["agent"]["label"] == "butler" and payload["agent"]["owner"] == owner.actor_id
+    assert owner.get("web3.archive.get", {"cid": ingested.result["items"][0]["cid"]}).ok

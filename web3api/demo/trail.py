@@ -1,7 +1,8 @@
-"""Demo step for the archive and the hook trail: the bidder's delivered artifact and dispute evidence
-as archive objects, and a consumer agent's session with a hook trail (redacted, archived, audited),
-so the console and web3.audit.query {sessionId} show them. Idempotent: content-addressed objects are
-put once, and the trail is added only while the consumer has none."""
+"""Demo step for the archive and the hook trail: the bidder's dispute evidence as an archive object,
+and a hook trail (redacted, archived, audited) on the demo's newest session (or, with none, on a
+small settled session of the consumer's), so the console and web3.audit.query {sessionId} show them.
+Idempotent: content-addressed objects are put once, and a trail is added only to a session without
+one."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from market.ids import new_id
-from market.models import AuditEvent, Dispute, DisputeEvidence
+from market.models import AuditEvent, Dispute, DisputeEvidence, Session
 from market.money import currencies
 from market.selectors import trail as trail_selectors
-from market.services import archive, disputes
+from market.services import archive, disputes, sessions
 from market.services import trail as trail_services
 
+LABEL = "demo: hook trail"
 EVIDENCE = b"# Test run\n\n42 cases, 42 passed: every case in the brief is covered.\n"
 
 
@@ -33,12 +34,15 @@ def step_trail(wallets, out: Callable[[str], None]) -> None:
             sha256=hashlib.sha256(EVIDENCE).hexdigest(),
         )
         out(f"dispute {dispute.dispute_id}: evidence {evidence.cid} from the archive")
-    if AuditEvent.objects.filter(actor_id=consumer, object_type="session", action__startswith="hook.").exists():
-        out("the consumer's session has its hook trail")
+    session = _demo_session(consumer, out)
+    if AuditEvent.objects.filter(
+        object_type="session", object_id=session.session_id, action__startswith="hook."
+    ).exists():
+        out(f"session {session.session_id} has its hook trail")
         return
-    session = trail_selectors.trail_session(session_id=new_id("ses"), actor_id=consumer, opening=True)
+    trail = trail_selectors.trail_session(session_id=session.session_id, actor_id=session.owner_actor_id, writing=True)
     start = datetime.now(UTC) - timedelta(minutes=5)
-    currency, scale = next(iter(currencies().items()))
+    currency, scale = next(iter(currencies().items()))  # the cost the agent reports
     cost = 10 ** max(scale - 3, 0)  # 0.001, or one minor unit
 
     def at(sec: int) -> datetime:
@@ -57,5 +61,24 @@ def step_trail(wallets, out: Callable[[str], None]) -> None:
         trail_services.HookEvent("llm_output", at(4), {"content": "It is 18 C and sunny in Lisbon."}),
         trail_services.HookEvent("session_end", at(5), {"reason": "answered"}),
     ]
-    trail_services.hooks_ingest(session=session, actor_id=consumer, events=events)
+    trail_services.hooks_ingest(session=trail, actor_id=session.owner_actor_id, events=events)
     out(f"session {session.session_id}: a hook trail of {len(events)} events (redacted, archived, audited)")
+
+
+def _demo_session(consumer: str, out: Callable[[str], None]) -> Session:
+    """The demo's newest session; or, if the demo has none, a small one of the consumer's, settled at
+    once so that nothing stays locked."""
+    session = Session.objects.order_by("-pk").first()
+    if session is not None:
+        return session
+    currency = next(iter(currencies()))
+    session = sessions.session_open(
+        opener=sessions.Opener(owner_actor_id=consumer),
+        budget=10 ** currencies()[currency],
+        currency=currency,
+        ttl_sec=3600,
+        label=LABEL,
+    )
+    sessions.session_settle(session_id=session.session_id, actor_id=consumer)
+    out(f"session {session.session_id} opened and settled for the hook trail")
+    return session

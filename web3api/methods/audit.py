@@ -6,6 +6,7 @@ from market.audit import chain
 from market.selectors import audit as audit_selectors
 from market.selectors import trail as trail_selectors
 from web3api import status
+from web3api.methods.sessions import delegation
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import Params, StrictDateTimeField, cursor_field, id_field, limit_field
@@ -71,7 +72,7 @@ def audit_query(call, params):
     who = {"actor_id": call.actor_id, "is_staff": call.is_staff}
     if "sessionId" not in params:
         return paginate(audit_selectors.audit_events(**who, filters=filters), params)
-    trail = trail_selectors.session_trail(session_id=params["sessionId"], **who)
+    trail = trail_selectors.session_trail(session_id=params["sessionId"], delegation_id=delegation(call), **who)
     page = paginate(audit_selectors.audit_events(**who, filters=filters, queryset=trail), params)
     page["items"] = trail_selectors.with_proofs(page["items"], **who)
     return page

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from market.selectors import trail as trail_selectors
 from market.services import trail as trail_services
+from web3api.methods.sessions import delegation
 from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.registry import method
 from web3api.serializers import Params, StrictDateTimeField, StrictRegexField, id_field
@@ -87,7 +88,10 @@ class IngestResult(serializers.Serializer):
     result=IngestResult,
     atomic=False,
     errors=["E_NOT_FOUND"],
-    permissions=["the session's owner (an agent token acts as its owner); anyone else gets E_NOT_FOUND"],
+    permissions=[
+        "the session's owner, or its agent token for the sessions of its delegation (web3.sessions.open); anyone "
+        "else gets E_NOT_FOUND"
+    ],
     description=TRAIL,
     unexpressible={
         "events.payload": "at most WEB3_HOOKS_MAX_PAYLOAD_BYTES bytes once canonical and redacted: no keyword "
@@ -110,7 +114,9 @@ class IngestResult(serializers.Serializer):
     ],
 )
 def ingest(call, params):
-    session = trail_selectors.trail_session(session_id=params["sessionId"], actor_id=call.actor_id, opening=True)
+    session = trail_selectors.trail_session(
+        session_id=params["sessionId"], actor_id=call.actor_id, delegation_id=delegation(call), writing=True
+    )
     events = [
         trail_services.HookEvent(
             hook=e["hook"],
