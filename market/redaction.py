@@ -34,6 +34,7 @@ from market.canonical import CanonicalizationError, canonical
 from market.errors import InvalidArgument
 
 REDACTED = "[redacted]"
+_SAFE_INT = 2**53 - 1
 
 # Normalised key names (lowercase, no _ - . or spaces) whose values are secrets, exactly...
 SECRET_KEYS = frozenset(
@@ -180,6 +181,18 @@ class Redaction:
         return sum(self.found.values())
 
 
+def _parse_int(text: str) -> int | float:
+    """RFC 8785 writes an integral float as an integer (1e17 is 100000000000000000): beyond 2**53 it is
+    read back as the float it was, so that it canonicalises to the same text again."""
+    number = int(text)
+    return number if abs(number) <= _SAFE_INT else float(text)
+
+
+def parse_canonical(text: str | bytes) -> Any:
+    """Canonical JSON read back as the value it canonicalises from (integral floats beyond 2**53 as floats)."""
+    return json.loads(text, parse_int=_parse_int)
+
+
 def redact_value(value: Any) -> Any:
     """The redacted value (parsed JSON), without canonicalising it."""
     return _redact(value, Counter(), rules())
@@ -189,7 +202,7 @@ def redact_json(value: Any, *, field: str = "payload") -> Redaction:
     """Canonicalise `value` (RFC 8785), redact it, and give its canonical JSON bytes. What RFC 8785
     cannot represent is E_INVALID_ARGUMENT naming `field`."""
     try:
-        parsed = json.loads(canonical(value))
+        parsed = parse_canonical(canonical(value))
     except (CanonicalizationError, TypeError, ValueError) as exc:
         raise InvalidArgument.field(field, "not representable as RFC 8785 canonical JSON") from exc
     found: Counter[str] = Counter()
