@@ -3,6 +3,8 @@ WEB3_SECRETS_KEY (never derived from SECRET_KEY).
 
 `seal` is called when a resource is published or its secrets are rotated; `unseal` has exactly
 one caller, the invoke proxy (market.services.invoke), so no other code path can read them.
+`seal_bytes` / `unseal_bytes` encrypt the archive's objects at rest (market.archive_store) with the
+same key.
 """
 
 from __future__ import annotations
@@ -36,3 +38,15 @@ def unseal(token: str) -> str:
         return _fernet(settings.WEB3_SECRETS_KEY).decrypt(token.encode()).decode()
     except InvalidToken:
         raise MarketError("a stored provider secret cannot be decrypted with the configured key") from None
+
+
+def seal_bytes(data: bytes) -> bytes:
+    """Archive objects at rest (market.archive_store): the Fernet token of `data` under the same key."""
+    return _fernet(settings.WEB3_SECRETS_KEY).encrypt(data)
+
+
+def unseal_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet(settings.WEB3_SECRETS_KEY).decrypt(token)
+    except InvalidToken:
+        raise MarketError("a stored archive object cannot be decrypted with the configured key") from None

@@ -136,6 +136,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # The archive's encrypted objects (market/archive_store.py): files under var/archive by default;
+    # any Django storage by setting, e.g. WEB3_ARCHIVE_STORAGE=storages.backends.s3.S3Storage with
+    # WEB3_ARCHIVE_STORAGE_OPTIONS='{"bucket_name": "...", "endpoint_url": "https://..."}' (boto3 needed).
+    "archive": {
+        "BACKEND": env.str("WEB3_ARCHIVE_STORAGE", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("WEB3_ARCHIVE_STORAGE_OPTIONS", default={"location": str(VAR_DIR / "archive")}),
+    },
 }
 LOGIN_URL = "/console/signin/"
 
@@ -357,3 +364,17 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# Redaction of hook payloads and archive uploads (market/redaction.py): key names and patterns added
+# to the built-in ones. WEB3_REDACT_KEYS is a comma list; WEB3_REDACT_PATTERNS a JSON object {kind: regex}.
+WEB3_REDACT_KEYS = env.list("WEB3_REDACT_KEYS", default=[])
+WEB3_REDACT_PATTERNS = env.json("WEB3_REDACT_PATTERNS", default={})
+# The archive: the most bytes of one object (E_INVALID_ARGUMENT above it; at most 3/4 of the body
+# limit, base64 taking 4 characters per 3 bytes) and of all the objects one actor put or ingested
+# (E_QUOTA_EXCEEDED). Hooks: events per web3.hooks.ingest call, canonical bytes of one payload, and
+# events per session (E_QUOTA_EXCEEDED).
+WEB3_ARCHIVE_MAX_BYTES = min(env.int("WEB3_ARCHIVE_MAX_BYTES", default=512 * 1024), WEB3_MAX_BODY_BYTES * 3 // 4 - 1024)
+WEB3_ARCHIVE_QUOTA_BYTES = env.int("WEB3_ARCHIVE_QUOTA_BYTES", default=64 * 1024 * 1024)
+WEB3_HOOKS_MAX_BATCH = 100
+WEB3_HOOKS_MAX_PAYLOAD_BYTES = min(env.int("WEB3_HOOKS_MAX_PAYLOAD_BYTES", default=64 * 1024), WEB3_ARCHIVE_MAX_BYTES)
+WEB3_HOOKS_MAX_EVENTS_PER_SESSION = env.int("WEB3_HOOKS_MAX_EVENTS_PER_SESSION", default=10000)

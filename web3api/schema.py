@@ -256,6 +256,11 @@ def _field_keywords(field: serializers.Field, prop: dict[str, Any]) -> None:
             prop["pattern"] = pattern
     if isinstance(field, serializers.ListField) and isinstance(prop.get("items"), dict):
         _field_keywords(field.child, prop["items"])
+    if isinstance(field, serializers.ListSerializer) and prop.get("type") == "array":
+        # A list of params objects (artifacts, events): drf-spectacular leaves out its length bounds.
+        for keyword, bound in (("minItems", field.min_length), ("maxItems", field.max_length)):
+            if bound is not None:
+                prop.setdefault(keyword, bound)
     _add_keywords(prop, getattr(field, "json_schema", None))
 
 

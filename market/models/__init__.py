@@ -1,4 +1,5 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
+from market.models.archive import ArchiveGrant, ArchiveObject
 from market.models.audit import AuditEvent, AuditHead, AuditParty
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
@@ -24,6 +25,8 @@ __all__ = [
     "AlertNotification",
     "AlertObservation",
     "AlertRule",
+    "ArchiveGrant",
+    "ArchiveObject",
     "AuditEvent",
     "AuditHead",
     "AuditParty",

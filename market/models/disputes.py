@@ -102,6 +102,7 @@ class DisputeEvidence(models.Model):
     content = models.TextField(blank=True, default="")
     uri = models.CharField(max_length=500, blank=True, default="")
     sha256 = models.CharField(max_length=64)
+    cid = models.CharField(max_length=64, blank=True, default="", help_text="An archive object the parties can get.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

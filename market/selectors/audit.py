@@ -43,11 +43,13 @@ def _with_sealed(qs: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
     return qs.annotate(sealed=Exists(Checkpoint.objects.filter(tree_size__gt=OuterRef("seq"))))
 
 
-def audit_events(*, actor_id: str, is_staff: bool = False, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
-    """The events the caller may see, filtered, newest first, each with `sealed`."""
+def audit_events(
+    *, actor_id: str, is_staff: bool = False, filters: dict[str, Any], queryset: QuerySet[AuditEvent] | None = None
+) -> QuerySet[AuditEvent]:
+    """The events the caller may see (of `queryset`, default all), filtered, newest first, each with `sealed`."""
     fs = AuditEventFilter(
         {k: v for k, v in filters.items() if v not in (None, "")},
-        queryset=_visible(AuditEvent.objects.all(), actor_id, is_staff),
+        queryset=_visible(AuditEvent.objects.all() if queryset is None else queryset, actor_id, is_staff),
     )
     if not fs.is_valid():
         raise InvalidArgument("invalid filter", details={"fields": {k: str(v[0]) for k, v in fs.errors.items()}})

@@ -28,6 +28,7 @@ from market.models import (
     TaskReceipt,
 )
 from market.money import format_amount
+from market.services import archive
 from market.services.tasks import lock_task
 
 D, Rc = Dispute.Status, TaskReceipt.Status
@@ -185,11 +186,14 @@ def evidence_submit(
     sha256: str,
     content: str = "",
     uri: str = "",
+    cid: str = "",
     is_staff: bool = False,
     is_arbitrator: bool = False,
 ) -> DisputeEvidence:
-    if not content and not uri:
-        raise InvalidArgument.field("content", "give content, uri or both")
+    """A party's evidence: content, a uri, or an archive object (`cid`, the submitter's, whose
+    sha256 is `sha256`), which the dispute's parties may then get (and arbitrators, as evidence)."""
+    if not content and not uri and not cid:
+        raise InvalidArgument.field("content", "give content, uri, cid or more than one")
     if len(content.encode()) > MAX_EVIDENCE_BYTES:
         raise InvalidArgument.field("content", f"at most {MAX_EVIDENCE_BYTES} bytes")
     if content and sha256_text(content) != sha256:
@@ -208,6 +212,12 @@ def evidence_submit(
             raise QuotaExceeded(
                 f"at most {MAX_EVIDENCE_PER_PARTY} evidence items per party", details={"limit": MAX_EVIDENCE_PER_PARTY}
             )
+        if cid:
+            shared = archive.archive_grant(
+                cids=[cid], by_actor_id=actor_id, to_actor_ids=dispute.parties, reason="evidence", field="cid"
+            )
+            if shared[cid].sha256 != sha256:
+                raise InvalidArgument.field("sha256", "is not the sha256 of the archive object `cid`")
         item = DisputeEvidence.objects.create(
             evidence_id=new_id("evd"),
             dispute=dispute,
@@ -215,9 +225,11 @@ def evidence_submit(
             kind=kind,
             content=content,
             uri=uri,
+            cid=cid,
             sha256=sha256,
         )
-        _audit(dispute, "dispute.evidence", actor_id, evidenceId=item.evidence_id, kind=kind, sha256=sha256)
+        extra = {"cid": cid} if cid else {}
+        _audit(dispute, "dispute.evidence", actor_id, evidenceId=item.evidence_id, kind=kind, sha256=sha256, **extra)
         return item
 
 

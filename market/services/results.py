@@ -16,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from market import locks, states
-from market.errors import Conflict, Expired, Forbidden, NotFound
+from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import TaskOrder, TaskReceipt, TaskResult
+from market.models import ArchiveGrant, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
-from market.services import escrow
+from market.services import archive, escrow
 from market.services.tasks import audit_task, check_signature, lock_task
 
 R, Rc = TaskResult.Status, TaskReceipt.Status
@@ -66,6 +66,7 @@ def result_submit(
         signature = check_signature(
             signature=signature, fields=signed, actor_id=actor_id, required=task.require_signatures
         )
+        _grant_artifacts(artifacts, deliverer=actor_id, creator=task.creator_actor_id)
         review_deadline = now + timedelta(seconds=task.review_window_sec)
         result = TaskResult(
             result_id=new_id(RESULT_ID_PREFIX),
@@ -104,10 +105,25 @@ def result_submit(
             receiptId=receipt.receipt_id,
             hash=result.hash,
             signed=bool(signature),
-            artifacts=[{"name": a["name"], "sha256": a["sha256"]} for a in artifacts],
+            artifacts=[{k: a[k] for k in ("name", "sha256", "cid") if k in a} for a in artifacts],
             reviewDeadline=review_deadline.isoformat(),
         )
         return result
+
+
+def _grant_artifacts(artifacts: list[dict[str, Any]], *, deliverer: str, creator: str) -> None:
+    """Artifacts that name an archive object: it must be the deliverer's, with the artifact's sha256;
+    the task's creator may then get it."""
+    objects = archive.archive_grant(
+        cids=[a["cid"] for a in artifacts if "cid" in a],
+        by_actor_id=deliverer,
+        to_actor_ids=[creator],
+        reason=ArchiveGrant.Reason.ARTIFACT,
+        field="artifacts.cid",
+    )
+    for i, artifact in enumerate(artifacts):
+        if "cid" in artifact and objects[artifact["cid"]].sha256 != artifact["sha256"]:
+            raise InvalidArgument.field(f"artifacts.{i}.sha256", "is not the sha256 of the archive object `cid`")
 
 
 def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:

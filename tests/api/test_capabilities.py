@@ -187,9 +187,13 @@ def test_descriptor_matches_the_declaration(descriptors, name):
 
 
 def _param_schema(schema: dict, path: str) -> dict | None:
-    """The schema of a dotted param path inside a params schema, or None when there is no such param."""
+    """The schema of a dotted param path inside a params schema, or None when there is no such param
+    (a part after an array names a member of its items: events.payload)."""
     for part in path.split("."):
-        props = flatten(schema).get("properties", {})
+        schema = flatten(schema)
+        if schema.get("type") == "array":
+            schema = flatten(schema.get("items", {}))
+        props = schema.get("properties", {})
         if part not in props:
             return None
         schema = props[part]
@@ -214,7 +218,7 @@ def test_param_rules_are_the_declared_ones_and_name_real_params(descriptors, nam
 
 def test_param_rules_cover_the_rules_the_market_checks_on_state(descriptors):
     # a spot check of rules a client needs: a digest, two values compared, the state of an object
-    assert set(descriptors["web3.dispute.submitEvidence"]["paramRules"]) == {"sha256", "content"}
+    assert set(descriptors["web3.dispute.submitEvidence"]["paramRules"]) == {"sha256", "content", "cid"}
     assert "entry.resourceId" in descriptors["web3.index.report"]["paramRules"]
     assert set(descriptors["web3.market.placeBid"]["paramRules"]) == {"price", "signature"}
     assert set(descriptors["web3.resources.list"]["paramRules"]) == {"cursor"}

@@ -7,6 +7,7 @@ idempotent, so the demo can be loaded again at any time.
   staff.py        a ruled dispute, an operator's credit, a checkpoint (the staff and arbitration pages)
   monitor.py      the alert rules and one that the demo's dispute trips
   wallet.py       the consumer's agent token, a finished session and an open one
+  trail.py        archive objects (dispute evidence) and a consumer session's hook trail
   provider.py     the local demo provider itself (`manage.py demo_provider`)
   console.py      money that moved (charged leases), a resource with a token, a low-balance notice
 """
@@ -22,6 +23,7 @@ from web3api.demo.resources import step_resources
 from web3api.demo.staff import step_seal, step_staff
 from web3api.demo.task_market import step_market
 from web3api.demo.wallet import step_wallet
+from web3api.demo.trail import step_trail
 
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
     step_identity,
@@ -32,6 +34,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_monitor,
     step_console,
     step_wallet,
+    step_trail,
     step_seal,  # last: seals what every step before it did
 ]
 

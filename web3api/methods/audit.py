@@ -4,7 +4,9 @@ from rest_framework import serializers
 
 from market.audit import chain
 from market.selectors import audit as audit_selectors
+from market.selectors import trail as trail_selectors
 from web3api import status
+from web3api.methods.sessions import delegation
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import Params, StrictDateTimeField, cursor_field, id_field, limit_field
@@ -30,12 +32,25 @@ class QueryParams(Params):
     objectType = serializers.CharField(required=False, max_length=32, help_text="e.g. lease, task, transfer.")
     objectId = serializers.CharField(required=False, max_length=64)
     since = StrictDateTimeField(required=False, help_text="ISO-8601; events at or after it.")
+    sessionId = id_field(
+        "session",
+        required=False,
+        help_text="Only the session's hook trail (web3.hooks.ingest), each event with its proof.",
+    )
     limit = limit_field()
     cursor = cursor_field()
 
 
+class QueriedEventSerializer(ListedEventSerializer):
+    proof = ProofResult(
+        allow_null=True,
+        help_text="With sessionId: the event's inclusion proof in its sealing checkpoint (as web3.audit.proof "
+        "gives it), null until sealed. Without sessionId: null (ask web3.audit.proof).",
+    )
+
+
 class QueryResult(serializers.Serializer):
-    items = ListedEventSerializer(many=True)
+    items = QueriedEventSerializer(many=True)
     nextCursor = serializers.CharField(allow_null=True)
 
 
@@ -46,12 +61,21 @@ class QueryResult(serializers.Serializer):
     read_only=True,
     params=QueryParams,
     result=QueryResult,
-    permissions=["an actor sees events it is a party to; staff see all"],
+    errors=["E_NOT_FOUND"],
+    permissions=["an actor sees events it is a party to; staff see all; a sessionId not the caller's is E_NOT_FOUND"],
+    description="With sessionId: the session's hook trail, newest first, each event with its proof once sealed "
+    "(its payload holds the hook, at, tool, bytes, redactions, cost, contentSha256 and the archive cid of the "
+    "redacted content); the other filters narrow it further.",
 )
 def audit_query(call, params):
     filters = {k: params.get(k) for k in ("objectType", "objectId", "since")}
-    qs = audit_selectors.audit_events(actor_id=call.actor_id, is_staff=call.is_staff, filters=filters)
-    return paginate(qs, params, lambda event: event)
+    who = {"actor_id": call.actor_id, "is_staff": call.is_staff}
+    if "sessionId" not in params:
+        return paginate(audit_selectors.audit_events(**who, filters=filters), params)
+    trail = trail_selectors.session_trail(session_id=params["sessionId"], delegation_id=delegation(call), **who)
+    page = paginate(audit_selectors.audit_events(**who, filters=filters, queryset=trail), params)
+    page["items"] = trail_selectors.with_proofs(page["items"], **who)
+    return page
 
 
 class TraceParams(Params):

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.archive_store import CID_PATTERN
 from market.hashing import DISPUTE_HASH_FIELDS
 from market.models import Dispute
 from market.selectors import disputes as dispute_selectors
@@ -79,12 +80,20 @@ class DisputeEvidenceParams(Params):
         required=False,
         default="",
         allow_blank=True,
-        help_text="Where the evidence can be fetched. Give content, uri or both.",
+        help_text="Where the evidence can be fetched. Give content, uri, cid or more than one.",
+    )
+    cid = serializers.RegexField(
+        CID_PATTERN,
+        max_length=64,
+        required=False,
+        default="",
+        help_text="An archive object of yours (web3.archive.put) holding the evidence; `sha256` must be its "
+        "digest. The dispute's parties and arbitrators can then web3.archive.get it.",
     )
     sha256 = serializers.RegexField(
         HEX64_PATTERN,
         help_text="Lowercase hex sha256 of the evidence: with content, "
-        "the sha256 of its UTF-8 bytes (no schema can say that; another value is "
+        "the sha256 of its UTF-8 bytes; with cid, the archive object's (no schema can say that; another value is "
         "E_INVALID_ARGUMENT).",
     )
 
@@ -92,6 +101,7 @@ class DisputeEvidenceParams(Params):
         "anyOf": [
             {"required": ["content"], "properties": {"content": {"minLength": 1}}},
             {"required": ["uri"], "properties": {"uri": {"pattern": TEXT_PATTERN}}},
+            {"required": ["cid"]},
         ]
     }
 
@@ -107,6 +117,7 @@ class DisputeEvidenceParams(Params):
     unexpressible={
         "sha256": "must be the sha256 of the UTF-8 bytes of `content`: no keyword computes a digest",
         "content": f"at most {MAX_EVIDENCE_BYTES} bytes of UTF-8: maxLength counts characters, not bytes",
+        "cid": "must name an archive object the caller can get, whose sha256 is `sha256`: no keyword reads the archive",
     },
 )
 def submit_evidence(call, params):
@@ -117,6 +128,7 @@ def submit_evidence(call, params):
         sha256=params["sha256"],
         content=params["content"],
         uri=params["uri"],
+        cid=params["cid"],
         is_staff=call.is_staff,
         is_arbitrator=call.is_arbitrator,
     )

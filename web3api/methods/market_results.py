@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from market.archive_store import CID_PATTERN
 from market.hashing import RESULT_HASH_FIELDS
 from market.selectors import tasks as task_selectors
 from market.services import results as result_services
@@ -15,12 +16,19 @@ class ArtifactParams(Params):
     name = StrictCharField(max_length=200)
     sha256 = serializers.RegexField(HEX64_PATTERN, help_text="Lowercase hex sha256 of the artifact.")
     uri = StrictCharField(max_length=500, required=False, help_text="Where the artifact can be fetched.")
+    cid = serializers.RegexField(
+        CID_PATTERN,
+        max_length=64,
+        required=False,
+        help_text="An archive object (web3.archive.put) holding the artifact, whose digest is `sha256`: the task's "
+        "creator can then web3.archive.get it.",
+    )
 
 
 class SubmitResultParams(Params):
     taskId = id_field("task")
     summary = StrictCharField(max_length=10000)
-    artifacts = ArtifactParams(many=True, max_length=50, help_text="[{name, sha256, uri?}]; may be empty.")
+    artifacts = ArtifactParams(many=True, max_length=50, help_text="[{name, sha256, uri?, cid?}]; may be empty.")
     signature = signature_field("{taskId, summary, artifacts}")
 
 

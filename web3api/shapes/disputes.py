@@ -19,6 +19,7 @@ class EvidenceOut(serializers.Serializer):
     kind = serializers.CharField()
     content = serializers.CharField(allow_blank=True)
     uri = serializers.CharField(allow_blank=True)
+    cid = serializers.CharField(allow_blank=True, help_text="An archive object holding the evidence, or empty.")
     sha256 = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")
 
