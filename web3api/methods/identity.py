@@ -142,6 +142,8 @@ def identity_whoami(call, params):
 
 @method(
     name="web3.identity.logout",
+    ends_object=True,
+    idempotent=True,
     summary="Revoke the bearer token used for this call.",
     group="identity",
     read_only=False,
