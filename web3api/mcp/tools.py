@@ -76,7 +76,7 @@ def tool(method: Method) -> dict[str, Any]:
         "title": method.summary,
         "description": description(method),
         "inputSchema": params_schema,
-        "outputSchema": returns if returns.get("type") == "object" else None,
+        "outputSchema": schema.as_json_schema(returns) if returns.get("type") == "object" else None,
         "annotations": {
             "title": method.summary,
             "readOnlyHint": hints["readOnly"],
