@@ -42,7 +42,13 @@ class LiveMarket(GunicornServer):
     def manage(self, *args: str) -> str:
         """Run an operator command (credit, actor_role, ...) against this market's store."""
         return subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True, timeout=120
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
         ).stdout
 
     def sign_in(self, account=None) -> tuple[str, str]:
@@ -57,9 +63,24 @@ class LiveMarket(GunicornServer):
             ).json()["result"]
         return verified["token"], verified["actorId"]
 
+    def credit(self, actor_id: str, amount: str, currency: str = "USDC") -> None:
+        """A deposit, by the market's operator through web3.admin.creditAccount (a manage.py command
+        costs seconds of start-up; the operator is made staff once)."""
+        if not hasattr(self, "_operator"):
+            token, actor = self.sign_in()
+            self.manage("actor_role", actor, "--add", "staff")
+            self._operator = token
+        answer = httpx.post(
+            f"{self.base}/api/v1/web3.admin.creditAccount",
+            json={"actorId": actor_id, "amount": amount, "currency": currency, "reason": "test deposit"},
+            headers={"Authorization": f"Bearer {self._operator}"},
+            timeout=30,
+        ).json()
+        assert answer["ok"], answer
+
     def funded(self, amount: str = "100") -> tuple[str, str]:
         token, actor = self.sign_in()
-        self.manage("credit", actor, amount, "USDC")
+        self.credit(actor, amount)
         return token, actor
 
 

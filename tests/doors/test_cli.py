@@ -40,7 +40,7 @@ def test_login_whoami_balance(live, tmp_path):
 
     # when it logs in, is credited, and asks who it is and what it has
     me = cli.run("login", "--key-file", str(cli.key_file))
-    live.manage("credit", me["actorId"], "12.5", "USDC")
+    live.credit(me["actorId"], "12.5")
     whoami = cli.run("whoami")
     balance = cli.run("balance")
 
@@ -57,7 +57,7 @@ def test_resources_lease_invoke(live, provider, tmp_path):
     seller, buyer = Cli(live, tmp_path, "seller"), Cli(live, tmp_path, "buyer")
     seller.run("login", "--key-file", str(seller.key_file))
     me = buyer.run("login", "--key-file", str(buyer.key_file))
-    live.manage("credit", me["actorId"], "5", "USDC")
+    live.credit(me["actorId"], "5")
     resource = seller.run(
         "call",
         "web3.resources.publish",
@@ -88,7 +88,7 @@ def test_tasks_publish_list_bid_and_call(live, tmp_path):
     creator, bidder = Cli(live, tmp_path, "creator"), Cli(live, tmp_path, "bidder")
     me = creator.run("login", "--key-file", str(creator.key_file))
     bidder.run("login", "--key-file", str(bidder.key_file))
-    live.manage("credit", me["actorId"], "10", "USDC")
+    live.credit(me["actorId"], "10")
 
     # when the creator publishes a task, the bidder lists and bids, and anyone reads it with `call`
     task = creator.run("tasks", "publish", "--title", "CLI task", "--requirements", "r", "--budget", "4.00")
@@ -124,7 +124,7 @@ def test_human_output_is_a_table(live, tmp_path):
     # given a logged-in actor with a task
     cli = Cli(live, tmp_path, "dave")
     me = cli.run("login", "--key-file", str(cli.key_file))
-    live.manage("credit", me["actorId"], "3", "USDC")
+    live.credit(me["actorId"], "3")
     cli.run("tasks", "publish", "--title", "Tabled", "--requirements", "r", "--budget", "1.00")
 
     # when it lists tasks without --json

@@ -8,9 +8,9 @@ import inspect
 
 import pytest
 from eth_account import Account
-
 from openclaw_market import Conflict, InvalidArgument, Market, MarketError, NotFound, QuotaExceeded
 from openclaw_market.client import MethodCall
+
 from tests.doors.conftest import RATE_LIMITED
 
 PLACEHOLDER = {"string": "x", "integer": 1, "number": 1, "boolean": False, "object": {}, "array": []}
@@ -24,12 +24,25 @@ def _placeholder(spec: dict):
     return PLACEHOLDER.get(kind, "x")
 
 
+def _refusal(call, params) -> MarketError | None:
+    try:
+        call(**params)
+    except MarketError as exc:
+        return exc
+    return None
+
+
+def _calls(call, times: int, **params) -> None:
+    for _ in range(times):
+        call(**params)
+
+
 @pytest.fixture
 def market(live):
     wallet = Account.create()
     m = Market(live.base, wallet=wallet)
     m.sign_in()
-    live.manage("credit", m.actor_id, "50", "USDC")
+    live.credit(m.actor_id, "50")
     yield m
     m.close()
 
@@ -46,12 +59,11 @@ def test_every_method_is_a_generated_call_that_reaches_the_market(market):
         assert isinstance(call, MethodCall)
         assert set(inspect.signature(call).parameters) == set(call.properties), name
         params = {p: _placeholder(call.properties[p]) for p in call.required}
-        try:
-            call(**params)
-        except MarketError as exc:
-            # then the market answered it as that method (its own errors), never "no such method"
-            assert exc.code in call.described["errors"], (name, exc.code, exc.message)
-            assert "no method named" not in exc.message, name
+        refused = _refusal(call, params)
+        # then the market answered it as that method (its own errors), never "no such method"
+        if refused is not None:
+            assert refused.code in call.described["errors"], (name, refused.code, refused.message)
+            assert "no method named" not in refused.message, name
 
 
 def test_calls_are_typed_by_the_params_schema(market):
@@ -100,9 +112,9 @@ def test_a_429_is_retried_after_its_retry_after(live):
 
     # and a client told not to retry sees the E_QUOTA_EXCEEDED with its retryAfterSec
     impatient = Market(live.base, token=m.token, retries=0)
+    limited = getattr(getattr(impatient, group), verb)
     with pytest.raises(QuotaExceeded) as refused:
-        for _ in range(4):
-            getattr(getattr(impatient, group), verb)(actorId="0x" + "2" * 40)
+        _calls(limited, 6, actorId="0x" + "2" * 40)
     assert refused.value.details["retryAfterSec"] >= 1
     assert refused.value.status == 429
     m.close()

@@ -145,7 +145,13 @@ def test_http_task_flow_on_tool_calls_only(live, mcp_http):
             task = await tool(
                 c,
                 "web3_market_publishTask",
-                {"title": "Summarise", "requirements": "200 words", "budget": "5.00", "currency": "USDC", "ttlSec": 3600},
+                {
+                    "title": "Summarise",
+                    "requirements": "200 words",
+                    "budget": "5.00",
+                    "currency": "USDC",
+                    "ttlSec": 3600,
+                },
             )
             bid = await tool(b, "web3_market_placeBid", {"taskId": task["taskId"], "price": "4.00", "etaSec": 600})
             award = await tool(c, "web3_market_awardBid", {"taskId": task["taskId"], "bidId": bid["bidId"]})
@@ -228,7 +234,13 @@ def test_a_tool_call_sent_again_with_its_request_id_has_one_effect(live, mcp_htt
             "method": "tools/call",
             "params": {
                 "name": "web3_market_publishTask",
-                "arguments": {"title": "once", "requirements": "r", "budget": "3.00", "currency": "USDC", "ttlSec": 600},
+                "arguments": {
+                    "title": "once",
+                    "requirements": "r",
+                    "budget": "3.00",
+                    "currency": "USDC",
+                    "ttlSec": 600,
+                },
             },
         }
 

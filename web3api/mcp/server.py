@@ -88,9 +88,7 @@ def build_server() -> Server:
         token = _token_of(ctx)
         caller = await anyio.to_thread.run_sync(_caller, token)
         if caller.scopes is not None and not permitted(method, caller) and method.enabled:
-            return _error(
-                "E_FORBIDDEN", f"this token's scopes do not include {method.name}", {"method": method.name}
-            )
+            return _error("E_FORBIDDEN", f"this token's scopes do not include {method.name}", {"method": method.name})
         key = None
         if not method.read_only and method.auth != "none":
             meta = params.meta.model_dump(by_alias=True) if params.meta is not None else None
