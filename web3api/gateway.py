@@ -30,6 +30,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
+from market.audit.log import acting_agent
 from market.errors import InvalidArgument, NotFound
 from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
@@ -227,16 +228,14 @@ class MethodView(APIView):
                 token_id=caller.token_id if caller else None,
                 token_expires_at=caller.expires_at if caller else None,
                 request=req,
+                agent=caller.agent if caller else None,
             )
-            if method.read_only:
-                # Reads run in autocommit: each statement sees committed data, as a READ COMMITTED
-                # transaction would, and on SQLite no IMMEDIATE transaction takes the write lock.
-                with _refusing_writes(method.name):
-                    body = self._run(method, call, params, record)
-            elif method.atomic:
-                body = run_in_transaction(self._run, method, call, params, record)
+            if call.agent is not None:
+                # Every event the agent's call records names the agent beside its owner.
+                with acting_agent(owner_actor_id=call.actor_id, token_id=call.agent.token_id, label=call.agent.label):
+                    body = self._dispatch(method, call, params, record)
             else:
-                body = self._run(method, call, params, record)
+                body = self._dispatch(method, call, params, record)
             return self._answer(200, body, {})
         except Exception as exc:  # noqa: BLE001 - every failure leaves as the envelope
             status, body = self._failure(exc)
@@ -251,6 +250,16 @@ class MethodView(APIView):
                     # same key meanwhile is E_CONFLICT, never a second effect.
                     log.warning("could not release the Idempotency-Key claim of %s", method.name)
         return self._answer(status, body, retry_after(body))
+
+    def _dispatch(self, method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:
+        if method.read_only:
+            # Reads run in autocommit: each statement sees committed data, as a READ COMMITTED
+            # transaction would, and on SQLite no IMMEDIATE transaction takes the write lock.
+            with _refusing_writes(method.name):
+                return self._run(method, call, params, record)
+        if method.atomic:
+            return run_in_transaction(self._run, method, call, params, record)
+        return self._run(method, call, params, record)
 
     @staticmethod
     def _run(method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:

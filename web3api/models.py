@@ -110,3 +110,44 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.key}"
+
+
+class AgentToken(models.Model):
+    """A delegated bearer token: it acts as its owner's actor, only for the methods its scopes name,
+    spending under a policy. Only its sha256 is stored; the token is shown once, when issued.
+
+    `delegation_id` names the policy and caps it spends under: its own token id, or, for a token an
+    agent issued from its own (`parent`), its parent's delegation, so the caps hold for them jointly."""
+
+    token_id = models.CharField(max_length=40, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    owner_actor_id = models.CharField(max_length=42, db_index=True)
+    label = models.CharField(max_length=80)
+    scopes = models.JSONField(default=list)
+    policy = models.JSONField(default=dict, help_text="The spend policy, as the owner set it (decimal strings).")
+    delegation_id = models.CharField(max_length=40, db_index=True)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner_actor_id__regex=ACTOR_ID_REGEX), name="%(app_label)s_%(class)s_owner_actor_id"
+            ),
+        ]
+
+    STATES = ("agent_token_active", "agent_token_revoked", "agent_token_expired")
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.token_id}) of {self.owner_actor_id}"
+
+    @property
+    def status(self) -> str:
+        """Derived, never stored: revoked, else expired by the clock, else active."""
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "agent_token_revoked"
+        return "agent_token_expired" if self.expires_at <= timezone.now() else "agent_token_active"

@@ -20,7 +20,8 @@ class MethodEnabled(BasePermission):
 
 class MethodAuthLevel(BasePermission):
     """`none`: anyone; `actor`: a caller (none is E_AUTH_REQUIRED, by DRF's NotAuthenticated);
-    `staff`, `arbitrator`: a caller with that role (else E_FORBIDDEN)."""
+    `staff`, `arbitrator`: a caller with that role (else E_FORBIDDEN). An agent token calls only the
+    methods its scopes cover (else E_FORBIDDEN)."""
 
     def has_permission(self, request, view) -> bool:
         method = view.method
@@ -31,5 +32,9 @@ class MethodAuthLevel(BasePermission):
             return False
         if method.auth in ("staff", "arbitrator") and method.auth not in caller.roles:
             self.message = f"{method.name} needs the {method.auth} role"
+            return False
+        if caller.agent is not None and not caller.agent.allows(method.name):
+            # A delegated token calls only what its scopes name (and never with its owner's roles).
+            self.message = f"this agent token's scopes do not include {method.name}"
             return False
         return True

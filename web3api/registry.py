@@ -34,6 +34,8 @@ class Call:
     token_id: int | None = None
     token_expires_at: Any = None
     request: Any = None
+    # The agent token's grant when a delegated token calls (web3api.identity.agents.AgentGrant).
+    agent: Any = None
 
     @property
     def is_staff(self) -> bool:

@@ -8,6 +8,9 @@ other row lock, which orders the chain.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, transaction
@@ -35,6 +38,28 @@ SECRET_KEYS = {
     "url",
     "uri",
 }
+
+
+# Who acts for the actor: set by the door that authenticated a delegated (agent) token, for the
+# length of its call. Every event the actor records meanwhile names the agent beside the owner.
+_AGENT: ContextVar[dict[str, str] | None] = ContextVar("audit_agent", default=None)
+
+
+@contextmanager
+def acting_agent(*, owner_actor_id: str, token_id: str, label: str) -> Iterator[None]:
+    """Events recorded inside, by `owner_actor_id`, carry `agent: {owner, tokenId, label}`."""
+    reset = _AGENT.set({"owner": owner_actor_id, "tokenId": token_id, "label": label})
+    try:
+        yield
+    finally:
+        _AGENT.reset(reset)
+
+
+def _with_agent(actor_id: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    agent = _AGENT.get()
+    if agent is None or agent["owner"] != actor_id:
+        return payload or {}
+    return {**(payload or {}), "agent": dict(agent)}
 
 
 def redact(value: Any) -> Any:
@@ -73,7 +98,7 @@ def audit_record(
                 payload=payload,
                 parties=parties,
             )
-    payload_text = canonical_text(redact(payload or {}))
+    payload_text = canonical_text(redact(_with_agent(actor_id, payload)))
     payload_sha256 = sha256_text(payload_text)
     event_id = new_id("evt")
     who = sorted({a for a in (actor_id, *parties) if a and a.startswith("0x")})
@@ -160,7 +185,7 @@ def audit_record_many(records: list[dict[str, Any]]) -> list[AuditEvent]:
     created = event_time_text(now)
     events, who = [], []
     for rec in records:
-        payload_text = canonical_text(redact(rec.get("payload") or {}))
+        payload_text = canonical_text(redact(_with_agent(rec["actor_id"], rec.get("payload"))))
         payload_sha256 = sha256_text(payload_text)
         event_id = new_id("evt")
         digest = event_hash(

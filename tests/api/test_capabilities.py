@@ -248,8 +248,8 @@ def test_list_names_every_registered_method_once(anon):
 
 
 def test_list_filters_by_group(anon):
-    items = anon.call("web3.capabilities.list", {"group": "identity"}).result["items"]
-    assert [i["name"] for i in items] == ["web3.identity.logout", "web3.identity.whoami"]
+    items = anon.call("web3.capabilities.list", {"group": "siwe"}).result["items"]
+    assert [i["name"] for i in items] == ["web3.siwe.challenge", "web3.siwe.verify"]
     assert anon.call("web3.capabilities.list", {"group": "nothing"}).result == {"items": []}
 
 

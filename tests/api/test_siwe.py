@@ -404,6 +404,7 @@ def test_whoami(sign_in):
         "actorId": api.account.address.lower(),
         "roles": ["arbitrator"],
         "expiresAt": token.expires_at.isoformat().replace("+00:00", "Z"),
+        "agent": None,
     }
     assert api.get("web3.identity.whoami").result == r.result
 

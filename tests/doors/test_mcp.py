@@ -269,3 +269,40 @@ def test_the_same_request_id_in_another_session_is_another_call(live):
 
     # then they are two tasks
     assert first["taskId"] != second["taskId"]
+
+
+def test_an_agent_token_lists_only_the_tools_its_scopes_cover_and_is_refused_the_others(live, described, mcp_http):
+    # given an owner's agent token scoped to the task market and one billing method
+    owner_token, _ = live.funded("10")
+    issued = httpx.post(
+        f"{live.base}/api/v1/web3.identity.issueAgentToken",
+        json={"label": "butler", "scopes": ["web3.market.*", "web3.billing.status"], "ttlSec": 600},
+        headers={"Authorization": f"Bearer {owner_token}"},
+        timeout=30,
+    ).json()["result"]
+
+    async def run():
+        async with http_session(mcp_http.url, issued["token"]) as session:
+            names = {t.name for t in (await session.list_tools()).tools}
+            allowed = await tool(session, "web3_billing_status")
+            refused = await tool_error(session, "web3_leases_list")
+            return names, allowed, refused
+
+    # when the agent lists the tools and calls one in and one out of its scopes
+    names, allowed, refused = asyncio.run(run())
+
+    # then it sees the methods its scopes cover (and those that need no sign-in), nothing else
+    expected = {
+        name.replace(".", "_")
+        for name, d in described.items()
+        if d["availability"]["enabled"]
+        and (
+            d["auth"] == "none"
+            or (d["auth"] == "actor" and (name.startswith("web3.market.") or name == "web3.billing.status"))
+        )
+    }
+    assert names == expected
+    assert "web3_leases_list" not in names
+    assert "web3_market_publishTask" in names
+    assert allowed["USDC"]["available"] == "10.000000"
+    assert refused["code"] == "E_FORBIDDEN"

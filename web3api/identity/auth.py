@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rest_framework.authentication import BaseAuthentication, CSRFCheck, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
+from web3api.identity.agents import AGENT_TOKEN_PREFIX, agent_token_resolve
 from web3api.identity.services import roles_for, token_resolve
 from web3api.models import ActorToken, ConsoleActor
 
@@ -26,6 +28,9 @@ class Caller:
     roles: frozenset[str]
     token_id: int | None = None
     expires_at: datetime | None = None
+    # An agent token's grant (web3api.identity.agents.AgentGrant): the caller acts as the owner,
+    # without its roles, only for the grant's scopes.
+    agent: Any = None
     is_authenticated = True
 
 
@@ -42,13 +47,18 @@ class BearerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <token>`. A present but malformed, invalid, expired or revoked token
     is refused (E_AUTH_REQUIRED saying how to sign in again), never taken as nobody."""
 
-    def authenticate(self, request) -> tuple[Caller, ActorToken] | None:
+    def authenticate(self, request) -> tuple[Caller, ActorToken | None] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("the Authorization header is not a bearer token")
+        if token.strip().startswith(AGENT_TOKEN_PREFIX):
+            grant = agent_token_resolve(token.strip())
+            if grant is None:
+                raise AuthenticationFailed("the agent token is invalid, expired or revoked")
+            return Caller(grant.owner_actor_id, frozenset(), None, grant.expires_at, agent=grant), None
         row = token_resolve(token.strip())
         if row is None:
             raise AuthenticationFailed("the token is invalid, expired or revoked")

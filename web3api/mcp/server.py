@@ -3,8 +3,9 @@ declared): tools/list answers tools.tools_for(the caller), tools/call sends the 
 dispatch.call, the gateway's own path, and turns the envelope into a tool result.
 
 Who the caller is: the bearer token in WEB3_AGENT_TOKEN (stdio, one caller per process) or in the
-request's Authorization header (streamable HTTP, per request), resolved by web3.identity.whoami
-through the same path, so a token the gateway refuses lists only the tools that need no sign-in.
+request's Authorization header (streamable HTTP, per request), resolved by the gateway's own
+authentication, so a token it refuses lists only the tools that need no sign-in, and an agent
+token lists only the tools its scopes cover.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from django.db import close_old_connections
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from rest_framework.exceptions import AuthenticationFailed
 
+from web3api.identity.auth import BearerTokenAuthentication
 from web3api.mcp import dispatch
-from web3api.mcp.tools import Caller, idempotency_key, method_for, permitted, tools_for
+from web3api.mcp.tools import Caller, idempotency_key, method_for, tools_for
 
 SERVER_NAME = "openclaw-web3-market"
 INSTRUCTIONS = (
@@ -49,18 +53,32 @@ def _connection_of(ctx: Any, nonce: str) -> str:
     return json.dumps([nonce, headers.get("mcp-session-id"), headers.get("authorization")])
 
 
+class _Credentials:
+    """What the gateway's authentication reads of a request: its Authorization header."""
+
+    def __init__(self, token: str) -> None:
+        self.META = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
 def _caller(token: str | None) -> Caller:
+    """The caller the gateway would see for this token, by the gateway's own authentication (an
+    agent token's scopes included); a token it refuses is nobody."""
     if not token:
         return Caller()
-    answer = dispatch.call("web3.identity.whoami", {}, token=token)
-    if not answer.ok:
+    try:
+        found = BearerTokenAuthentication().authenticate(_Credentials(token))
+    except AuthenticationFailed:
         return Caller()
-    me = answer.body["result"]
-    scopes = me.get("scopes")
+    finally:
+        close_old_connections()
+    if found is None:
+        return Caller()
+    caller = found[0]
+    agent = getattr(caller, "agent", None)
     return Caller(
-        actor_id=me["actorId"],
-        roles=frozenset(me.get("roles") or ()),
-        scopes=frozenset(scopes) if isinstance(scopes, list) else None,
+        actor_id=caller.actor_id,
+        roles=frozenset(caller.roles),
+        scopes=frozenset(agent.scopes) if agent is not None else None,
     )
 
 
@@ -85,10 +103,9 @@ def build_server() -> Server:
         method = method_for(params.name)
         if method is None:
             return _error("E_NOT_FOUND", f"no tool named {params.name[:100]!r}; see tools/list")
+        # Whether this caller may call it is the gateway's to say: a tool the token's scopes exclude
+        # is not listed, and the gateway refuses it (E_FORBIDDEN) if it is called anyway.
         token = _token_of(ctx)
-        caller = await anyio.to_thread.run_sync(_caller, token)
-        if caller.scopes is not None and not permitted(method, caller) and method.enabled:
-            return _error("E_FORBIDDEN", f"this token's scopes do not include {method.name}", {"method": method.name})
         key = None
         if not method.read_only and method.auth != "none":
             meta = params.meta.model_dump(by_alias=True) if params.meta is not None else None

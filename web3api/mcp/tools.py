@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from web3api import registry, schema
+from web3api.identity.agents import scope_covers
 from web3api.registry import Method
 
 
@@ -47,8 +48,8 @@ def permitted(method: Method, caller: Caller) -> bool:
 
 
 def scope_allows(scopes: frozenset[str], name: str) -> bool:
-    """A scope is a method name, or a prefix ending in `*` (`web3.market.*`, `*`)."""
-    return any(s == name or (s.endswith("*") and name.startswith(s[:-1])) for s in scopes)
+    """An agent token's scopes cover the method, as the gateway reads them."""
+    return any(scope_covers(s, name) for s in scopes)
 
 
 def description(method: Method) -> str:

@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from web3api.identity import services
+from web3api.identity import agents, services
 from web3api.registry import EmptyParams, OkResult, method
 from web3api.serializers import ADDRESS_PATTERN, SIGNATURE_PATTERN, Params, StrictCharField, with_schema
 
@@ -120,10 +120,17 @@ def siwe_verify(call, params):
     return services.siwe_verify(message=params["message"], signature=params["signature"], domain=domain)
 
 
+class AgentOut(serializers.Serializer):
+    tokenId = serializers.CharField(source="token_id")
+    label = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+
+
 class WhoamiResult(serializers.Serializer):
     actorId = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
     expiresAt = serializers.DateTimeField(allow_null=True, help_text="Null for console sessions.")
+    agent = AgentOut(allow_null=True, help_text="The agent token the call was made with; null for the owner.")
 
 
 @method(
@@ -137,14 +144,19 @@ class WhoamiResult(serializers.Serializer):
     risk="none",
 )
 def identity_whoami(call, params):
-    return {"actorId": call.actor_id, "roles": sorted(call.roles), "expiresAt": call.token_expires_at}
+    return {
+        "actorId": call.actor_id,
+        "roles": sorted(call.roles),
+        "expiresAt": call.token_expires_at,
+        "agent": call.agent,
+    }
 
 
 @method(
     name="web3.identity.logout",
     ends_object=True,
     idempotent=True,
-    summary="Revoke the bearer token used for this call.",
+    summary="Revoke the bearer token used for this call (an agent token: itself and the tokens issued from it).",
     group="identity",
     read_only=False,
     auth="actor",
@@ -153,6 +165,9 @@ def identity_whoami(call, params):
     risk="none",
 )
 def identity_logout(call, params):
-    if call.token_id is not None:
+    if call.agent is not None:
+        # An agent token ends itself (and the tokens issued from it), never its owner's sessions.
+        agents.agent_token_revoke(owner_actor_id=call.actor_id, token_id=call.agent.token_id, issuer=call.agent)
+    elif call.token_id is not None:
         services.token_revoke(token_id=call.token_id)
     return {"ok": True}
