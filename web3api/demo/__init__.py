@@ -6,6 +6,7 @@ idempotent, so the demo can be loaded again at any time.
   resources.py    resources on the local demo provider, a lease, signed index reports
   monitor.py      the alert rules and one that the demo's dispute trips
   provider.py     the local demo provider itself (`manage.py demo_provider`)
+  doors.py        the consumer's butler (an agent token) as an MCP client entry, key files for the CLI
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_identity
+from web3api.demo.doors import step_doors
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
 from web3api.demo.task_market import step_market
@@ -23,6 +25,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_market,
     step_resources,
     step_monitor,
+    step_doors,
 ]
 
 
