@@ -2,7 +2,8 @@
 
 The one lock order, in every transaction that changes state:
   1. domain rows, the aggregate's root first: a task, then its bids, award, result, receipt and
-     dispute; a lease, then its invocation; a resource, an alert rule then its alerts, a
+     dispute; a session, then its spend counters (by id), its lines, then its leases; a lease, then
+     its invocation; a resource, an alert rule then its alerts, a
      notification, an anchor; rows of one kind by primary key;
   2. the settlement, then the accounts, by primary key;
   3. the audit chain head, last (audit_record and audit_record_many take it).
@@ -37,7 +38,10 @@ from market.models import (
     Invocation,
     Lease,
     Resource,
+    Session,
+    SessionLine,
     Settlement,
+    SpendCounter,
     TaskAward,
     TaskBid,
     TaskOrder,
@@ -113,6 +117,38 @@ def lock_lease(**lookup: Any) -> Lease | None:
     """One lease with its resource and settlement (only the lease row is locked)."""
     return (
         Lease.objects.select_for_update(of=("self",)).select_related("resource", "settlement").filter(**lookup).first()
+    )
+
+
+def lock_session(**lookup: Any) -> Session | None:
+    """One session (only the session row is locked)."""
+    return Session.objects.select_for_update(of=("self",)).select_related("settlement").filter(**lookup).first()
+
+
+def lock_spend_counters(pks: Iterable[int]) -> list[SpendCounter]:
+    """A delegation's spend counters, by id (its session locked first)."""
+    return list(SpendCounter.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+
+
+def lock_session_lines(session: Session) -> list[SessionLine]:
+    """The session's lines, by id (the session locked first)."""
+    return list(SessionLine.objects.select_for_update().filter(session=session).order_by("pk"))
+
+
+def lock_session_leases(session: Session) -> list[Lease]:
+    """The session's active leases, by id (the session locked first)."""
+    return list(
+        Lease.objects.select_for_update(of=("self",)).filter(session=session, status=Lease.Status.ACTIVE).order_by("pk")
+    )
+
+
+def lock_session_if_free(pk: int) -> Session | None:
+    """One session for a sweep, unless another transaction holds it (then None: a later run)."""
+    return (
+        Session.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("settlement")
+        .filter(pk=pk)
+        .first()
     )
 
 

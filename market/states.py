@@ -141,6 +141,8 @@ def _resource_lease_tables() -> tuple[StateTable, StateTable, StateTable]:
             [
                 Transition(L.ACTIVE, "revoke", L.REVOKED),
                 Transition(L.ACTIVE, "expire", L.EXPIRED),
+                # Its session was settled: the lease ends with it (nothing of its own to refund).
+                Transition(L.ACTIVE, "end_with_session", L.EXPIRED),
                 Transition(
                     L.ACTIVE,
                     "exhaust",
@@ -313,3 +315,24 @@ def _anchor_table() -> StateTable:
 
 
 ANCHOR = _anchor_table()
+
+
+def _session_table() -> StateTable:
+    from market.models import Session
+
+    S = Session.Status
+    return register(
+        Session,
+        StateTable(
+            "session",
+            [
+                Transition(S.PENDING_APPROVAL, "approve", S.OPEN),
+                Transition(S.PENDING_APPROVAL, "decline", S.DECLINED),
+                Transition(S.PENDING_APPROVAL, "lapse", S.EXPIRED),
+                Transition(S.OPEN, "settle", S.SETTLED),
+            ],
+        ),
+    )
+
+
+SESSION = _session_table()

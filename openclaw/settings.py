@@ -284,6 +284,8 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Leases past expiresAt: expire and settle (used part released, the rest refunded).
     "leases.expire": "market.services.leases.lease_expire_sweep",
     "invocations.stale": "market.services.invoke.invocation_stale_sweep",
+    # Agent sessions past their TTL: settle them (their agent vanished); unanswered approvals lapse.
+    "sessions.expire": "market.services.sessions.session_expire_sweep",
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.audit.checkpoints.seal_sweep",
     "audit.anchor": "market.audit.anchoring.anchor_sweep",
@@ -303,6 +305,7 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
 WEB3_MONEY_JOBS = (
     "leases.expire",
     "invocations.stale",
+    "sessions.expire",
     "tasks.undelivered",
     "tasks.expire",
     "tasks.dispute_window",

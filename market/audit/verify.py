@@ -273,11 +273,16 @@ def anchor_problems() -> Iterator[str]:
 
 # --- leases ------------------------------------------------------------------------------------
 def lease_problems() -> Iterator[str]:
-    for lease_id in Lease.objects.exclude(spent=F("settlement__released")).values_list("lease_id", flat=True)[:1]:
+    for lease_id in (
+        Lease.objects.filter(session__isnull=True)
+        .exclude(spent=F("settlement__released"))
+        .values_list("lease_id", flat=True)[:1]
+    ):
         yield f"lease {lease_id}: spent differs from its settlement's released amount"
         return
     used = (
-        Lease.objects.annotate(used=Coalesce(Sum("usage_entries__amount"), Value(0)))
+        Lease.objects.filter(session__isnull=True)
+        .annotate(used=Coalesce(Sum("usage_entries__amount"), Value(0)))
         .exclude(used=F("spent"))
         .values_list("lease_id", flat=True)[:1]
     )
@@ -285,8 +290,11 @@ def lease_problems() -> Iterator[str]:
         yield f"lease {lease_id}: spent differs from the sum of its usage entries"
         return
     mismatched = Lease.objects.filter(
-        Q(status=Lease.Status.ACTIVE) & ~Q(settlement__status__in=Settlement.OPEN)
-        | ~Q(status=Lease.Status.ACTIVE) & Q(settlement__status__in=Settlement.OPEN)
+        Q(session__isnull=True)
+        & (
+            Q(status=Lease.Status.ACTIVE) & ~Q(settlement__status__in=Settlement.OPEN)
+            | ~Q(status=Lease.Status.ACTIVE) & Q(settlement__status__in=Settlement.OPEN)
+        )
     ).values_list("lease_id", "status", "settlement__status")[:1]
     for lease_id, status, settlement_status in mismatched:
         yield f"lease {lease_id} is {status} but its settlement is {settlement_status}"

@@ -13,6 +13,7 @@ from market.models.monitor import (
     OperationFailure,
 )
 from market.models.resources import Resource  # noqa: I001
+from market.models.sessions import DebitNote, Session, SessionLine, SpendCounter
 from market.models.settlements import Settlement
 from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
@@ -26,6 +27,7 @@ __all__ = [
     "AuditHead",
     "AuditParty",
     "Checkpoint",
+    "DebitNote",
     "CheckpointAnchor",
     "Dispute",
     "DisputeEvidence",
@@ -37,7 +39,10 @@ __all__ = [
     "MetricReading",
     "OperationFailure",
     "Resource",
+    "Session",
+    "SessionLine",
     "Settlement",
+    "SpendCounter",
     "TaskAward",
     "TaskBid",
     "TaskOrder",

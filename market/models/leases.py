@@ -34,7 +34,13 @@ class Lease(models.Model):
     spent = models.BigIntegerField(default=0)
     ttl_sec = models.IntegerField()
     expires_at = models.DateTimeField()
-    settlement = models.OneToOneField("market.Settlement", on_delete=models.PROTECT, related_name="lease")
+    # A lease issued inside a prepaid or trusted session holds no settlement: it draws on its session's.
+    settlement = models.OneToOneField(
+        "market.Settlement", on_delete=models.PROTECT, related_name="lease", null=True, blank=True
+    )
+    session = models.ForeignKey(
+        "market.Session", on_delete=models.PROTECT, related_name="leases", null=True, blank=True
+    )
     hash = models.CharField(max_length=80)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +65,16 @@ class Lease(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status="lease_active") | Q(ended_at__isnull=False), name="%(app_label)s_%(class)s_ended_at"
+            ),
+            models.CheckConstraint(
+                condition=Q(settlement__isnull=False, session__isnull=True)
+                | Q(settlement__isnull=True, session__isnull=False),
+                name="%(app_label)s_%(class)s_settlement_or_session",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "resource"],
+                condition=Q(status="lease_active"),
+                name="%(app_label)s_%(class)s_one_active_per_session_resource",
             ),
         ]
         indexes = [models.Index(fields=["status", "expires_at"])]

@@ -30,7 +30,17 @@ from django.utils import timezone
 
 from market import locks, outbound, states
 from market.audit.log import audit_record
-from market.errors import Expired, Forbidden, InvalidArgument, MarketError, QuotaExceeded, Revoked, Timeout, Unavailable
+from market.errors import (
+    Conflict,
+    Expired,
+    Forbidden,
+    InvalidArgument,
+    MarketError,
+    QuotaExceeded,
+    Revoked,
+    Timeout,
+    Unavailable,
+)
 from market.errors import InsufficientFunds as InsufficientFundsError
 from market.ids import new_id
 from market.models import Invocation, Lease, Resource
@@ -63,6 +73,8 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         lease = lock_lease(lease_id, actor_id)
         if actor_id != lease.consumer_actor_id:
             raise Forbidden("only the lease's consumer may invoke through it")
+        if lease.session_id is not None:
+            raise Conflict("this lease belongs to a session: invoke with its sessionId and resourceId")
         now = timezone.now()
         require_active(lease, now)
         resource = lease.resource
@@ -211,11 +223,11 @@ def invocation_stale_sweep() -> dict[str, int]:
     return {"failed": failed}
 
 
-def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResult:
-    """The whole invocation. Call with no transaction open (the gateway runs this method outside one)."""
-    inv, plan = invoke_reserve(lease_id=lease_id, actor_id=actor_id, input=input)
+def call_or_fail(inv: Invocation, plan: Plan) -> tuple[Any, int | None]:
+    """Call the provider for a reserved invocation (no transaction open); a failure is recorded on
+    the invocation, charges nothing and is raised as the market's error."""
     try:
-        output, units = _call_provider(inv.resource, inv.lease.policy or inv.resource.policy or {}, plan)
+        return _call_provider(inv.resource, inv.lease.policy or inv.resource.policy or {}, plan)
     except MarketError as exc:
         invoke_fail(invocation_id=inv.invocation_id, code=exc.code)
         raise
@@ -223,6 +235,12 @@ def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResu
         log.error("invocation %s failed unexpectedly: %s", inv.invocation_id, type(exc).__name__)
         invoke_fail(invocation_id=inv.invocation_id, code="E_UNAVAILABLE")
         raise Unavailable("the provider call failed; nothing was charged") from None
+
+
+def invoke(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> InvokeResult:
+    """The whole invocation. Call with no transaction open (the gateway runs this method outside one)."""
+    inv, plan = invoke_reserve(lease_id=lease_id, actor_id=actor_id, input=input)
+    output, units = call_or_fail(inv, plan)
     inv, lease, billed, cost, refusal = invoke_settle(invocation_id=inv.invocation_id, units=units)
     if refusal is not None:
         raise refusal

@@ -50,7 +50,8 @@ def _lease_payload(lease: Lease, **extra: Any) -> dict[str, Any]:
         "maxCost": format_amount(lease.max_cost, c),
         "spent": format_amount(lease.spent, c),
         "currency": c,
-        "settlementId": lease.settlement.settlement_id,
+        "settlementId": lease.settlement.settlement_id if lease.settlement_id else None,
+        **({"sessionId": lease.session.session_id} if lease.session_id else {}),
         **extra,
     }
 
@@ -144,8 +145,8 @@ def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
     """Move an active, locked lease to its end state and refund what remains of its budget."""
     lease.ended_at = now
     states.transition(lease, verb, update_fields=["ended_at"])
-    settlement = Settlement.objects.get(pk=lease.settlement_id)
-    if settlement.is_open:
+    settlement = Settlement.objects.filter(pk=lease.settlement_id).first()  # none inside a session
+    if settlement is not None and settlement.is_open:
         lease.settlement = escrow.escrow_refund(
             settlement_id=settlement.settlement_id,
             by_actor_id=by_actor_id,
@@ -305,6 +306,8 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str, is
         lease = lock_lease(lease_id, actor_id, is_staff=is_staff)
         if actor_id != lease.provider_actor_id:
             raise Forbidden("only the lease's provider may append usage to the ledger")
+        if lease.session_id is not None:
+            raise Conflict("a lease inside a session is metered by the market's proxy only")
         first = UsageEntry.objects.filter(lease=lease, usage_ref=usage_ref).first()
         if first is not None:
             reported = first.units if first.reported_units is None else first.reported_units

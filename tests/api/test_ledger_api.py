@@ -408,18 +408,29 @@ def test_settlement_status_follows_the_states(alice, bob, trade):
 
 
 @pytest.mark.keypath
+def _money(result):
+    return {k: v for k, v in result.items() if k not in ("openSession", "parts")}
+
+
 def test_billing_status_shape(alice, bob, carol, trade):
-    assert alice.call("web3.billing.status").result == {
+    assert _money(alice.call("web3.billing.status").result) == {
         "USDC": {"available": "67.000000", "locked": "20.000000"},
         "openSettlements": 1,
     }
-    assert bob.get("web3.billing.status").result == {
+    assert _money(bob.get("web3.billing.status").result) == {
         "USDC": {"available": "13.000000", "locked": "0.000000"},
         "openSettlements": 1,
     }
-    assert carol.call("web3.billing.status").result == {
+    carol_status = carol.call("web3.billing.status").result
+    assert _money(carol_status) == {
         "USDC": {"available": "0.000000", "locked": "0.000000"},
         "openSettlements": 0,
+    }
+    assert carol_status["openSession"] is None
+    assert {name: p["status"] for name, p in carol_status["parts"].items()} == {
+        "ledger": "ok",
+        "sessions": "ok",
+        "invoke": "ok",
     }
 
 

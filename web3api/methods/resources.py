@@ -8,6 +8,7 @@ from market.models.resources import UNITS_BY_KIND
 from market.selectors import resources as selectors
 from market.services import invoke as invoke_service
 from market.services import resources as services
+from market.services import session_invoke
 from web3api.money import amounts_to_minor, currency_field, money_field, price_ceilings
 from web3api.pagination import paginate
 from web3api.registry import method
@@ -274,7 +275,14 @@ def list_(call, params):
 
 
 class InvokeParams(Params):
-    leaseId = id_field("lease", help_text="Id of the lease (lease_...).")
+    leaseId = id_field("lease", required=False, help_text="Id of the lease (lease_...); or sessionId and resourceId.")
+    sessionId = id_field(
+        "session",
+        required=False,
+        help_text="Id of a session (ses_...), with resourceId instead of leaseId: the market issues or reuses the "
+        "session's lease for the resource, and the call draws on the session's budget.",
+    )
+    resourceId = id_field("resource", required=False, help_text="With sessionId: the resource to call (res_...).")
     input = serializers.DictField(
         help_text="The body for the lease's backend, which the lease decides (so no "
         "schema here can say which; another shape is E_INVALID_ARGUMENT): openai-compat: "
@@ -287,6 +295,19 @@ class InvokeParams(Params):
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
         return value
+
+    json_schema = {
+        "oneOf": [
+            {"required": ["leaseId"], "not": {"anyOf": [{"required": ["sessionId"]}, {"required": ["resourceId"]}]}},
+            {"required": ["sessionId", "resourceId"], "not": {"required": ["leaseId"]}},
+        ]
+    }
+
+    def validate(self, attrs):
+        by_lease, by_session = "leaseId" in attrs, "sessionId" in attrs or "resourceId" in attrs
+        if by_lease == by_session or (by_session and not ("sessionId" in attrs and "resourceId" in attrs)):
+            raise serializers.ValidationError({"leaseId": "give leaseId, or sessionId and resourceId"})
+        return attrs
 
 
 @method(
@@ -304,7 +325,7 @@ class InvokeParams(Params):
         "detail": "billed units x the lease's unit price / per, rounded up; call/query = "
         "1 per call, token = the provider's reported usage (at most the reservation), byte = body size",
     },
-    prerequisites=["an active lease (web3.leases.issue)"],
+    prerequisites=["an active lease (web3.leases.issue), or an open session (web3.sessions.open)"],
     errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
     unexpressible={"input": "the body the lease's backend takes, as the description says (the lease's state)"},
     description="Reserves the most the call can cost and refuses with E_INSUFFICIENT_FUNDS if the remaining "
@@ -314,7 +335,18 @@ class InvokeParams(Params):
     "total_tokens, at most the reservation: a provider reporting more is paid the reservation, and usage shows "
     "both reportedUnits and billedUnits (so does the ledger entry); none reported bills the reservation. "
     "Provider down or 5xx, or an answer that is not JSON or nests deeper than WEB3_MAX_JSON_DEPTH (details.maxDepth): "
-    "E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then.",
+    "E_UNAVAILABLE; no answer in time: E_TIMEOUT; nothing is charged then. With sessionId and resourceId instead "
+    "of leaseId, the call runs in the session: its lease for the resource is issued on first use and reused, the "
+    "reservation is checked against the session's budget and the spend policy's caps (over one: E_QUOTA_EXCEEDED "
+    "naming it in details.cap, nothing reserved), and the cost accrues to the provider's line of the session.",
 )
 def invoke(call, params):
+    if "sessionId" in params:
+        return session_invoke.session_invoke(
+            session_id=params["sessionId"],
+            resource_id=params["resourceId"],
+            actor_id=call.actor_id,
+            delegation_id=call.agent.delegation_id if call.agent is not None else "",
+            input=params["input"],
+        )
     return invoke_service.invoke(lease_id=params["leaseId"], actor_id=call.actor_id, input=params["input"])

@@ -23,7 +23,12 @@ class LeaseSerializer(serializers.Serializer):
     remaining = AmountOut(help_text="maxCost - spent.")
     ttlSec = serializers.IntegerField(source="ttl_sec")
     expiresAt = serializers.DateTimeField(source="expires_at")
-    settlementId = serializers.CharField(source="settlement.settlement_id")
+    settlementId = serializers.CharField(
+        source="settlement.settlement_id", allow_null=True, help_text="Null for a lease inside a session."
+    )
+    sessionId = serializers.CharField(
+        source="session.session_id", allow_null=True, help_text="The session it was issued in (its budget's lock)."
+    )
     hash = serializers.CharField(
         help_text=f"sha256 of the RFC 8785 JSON of hashFields ({', '.join(LEASE_HASH_FIELDS)}), maxCost as the "
         "client sent it."

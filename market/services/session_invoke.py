@@ -1,0 +1,270 @@
+"""Invocations inside a session: the market issues (or reuses) the session's lease for the resource,
+reserves the call's most possible cost against the session's budget and the delegation's caps, calls
+the provider with no transaction open (market.services.invoke), then accrues the actual cost as a
+debit note on the provider's line. Lines are released in batches (market.services.sessions).
+
+Caps hold under concurrency: the session row and the delegation's spend counters are locked while
+a call is reserved, and what running calls hold counts against every cap until they finish.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from market import locks, states
+from market.audit.log import audit_record
+from market.errors import Conflict, Expired, Forbidden, InsufficientFunds, NotFound, QuotaExceeded, Timeout
+from market.ids import new_id
+from market.models import Account, DebitNote, Invocation, Lease, Resource, Session, SessionLine, SpendCounter
+from market.models.resources import PER_MILLION_UNITS
+from market.money import cost_minor, format_amount
+from market.services import invoke as proxy
+from market.services.backends import plan_for
+from market.services.leases import lease_hash, units_paid_by
+from market.services.policies import cap_minor, provider_allowed
+from market.services.sessions import lock_own_session, quota_refusal, release_lines
+
+INV = Invocation.Status
+S = Session.Status
+
+
+def require_open(session: Session, now) -> None:
+    if session.status == S.PENDING_APPROVAL:
+        raise Conflict("the session waits for its owner's approval", details={"status": session.status})
+    if session.status != S.OPEN:
+        raise Conflict(f"the session is {session.status}", details={"status": session.status})
+    if session.expires_at <= now:
+        raise Expired("the session has expired", details={"expiresAt": session.expires_at.isoformat()})
+
+
+def held_by(leases, now) -> int:
+    """What running calls on these leases still reserve."""
+    live = Invocation.objects.filter(lease__in=leases, status=INV.PENDING, started_at__gt=now - proxy.RESERVATION_TTL)
+    return live.aggregate(total=Sum("reserved"))["total"] or 0
+
+
+def _counters(session: Session, provider: str, now, *, create: bool) -> dict[str, SpendCounter]:
+    """The delegation's counters of today (all providers '' and this one), locked."""
+    if not session.delegation_id:
+        return {}
+    key = {"delegation_id": session.delegation_id, "currency": session.currency, "day": now.date()}
+    if create:
+        for who in ("", provider):
+            SpendCounter.objects.get_or_create(**key, provider_actor_id=who)
+    rows = SpendCounter.objects.filter(**key, provider_actor_id__in=["", provider]).values_list("pk", flat=True)
+    return {c.provider_actor_id or "*": c for c in locks.lock_spend_counters(rows)}
+
+
+def _check_caps(session: Session, provider: str, reserve: int, counters, now) -> None:
+    held_session = held_by(Lease.objects.filter(session=session), now)
+    if reserve > session.budget - session.accrued - held_session:
+        if session.mode == Session.Mode.TRUSTED:
+            raise quota_refusal("sessionCap", session.budget, session.currency, "the call would pass the session cap")
+        raise InsufficientFunds(
+            "the session's remaining budget cannot cover this call",
+            details={
+                "remaining": format_amount(session.budget - session.accrued - held_session, session.currency),
+                "required": format_amount(reserve, session.currency),
+            },
+        )
+    if session.mode == Session.Mode.TRUSTED:
+        account = Account.objects.filter(
+            actor_id=session.owner_actor_id, currency=session.currency, kind="actor"
+        ).first()
+        owed = session.accrued - session.released + held_session + reserve
+        if account is None or account.available < owed:
+            raise InsufficientFunds("the owner's free balance cannot cover what the session owes")
+    if not counters:
+        return
+    sessions = Session.objects.filter(delegation_id=session.delegation_id, currency=session.currency)
+    for cap, key, leases in (
+        ("dailyCap", "*", Lease.objects.filter(session__in=sessions)),
+        ("counterpartyDailyCap", provider, Lease.objects.filter(session__in=sessions, provider_actor_id=provider)),
+    ):
+        limit = cap_minor(session.policy, cap, session.currency)
+        if limit is not None and counters[key].amount + held_by(leases, now) + reserve > limit:
+            raise quota_refusal(cap, limit, session.currency, f"the call would pass the {cap}")
+
+
+def _rate_check(session: Session, now) -> None:
+    per_minute = (session.policy or {}).get("callsPerMinute")
+    if (
+        per_minute
+        and Invocation.objects.filter(lease__session=session, started_at__gt=now - timedelta(seconds=60)).count()
+        >= per_minute
+    ):
+        raise QuotaExceeded(
+            "the policy's callsPerMinute is reached", details={"cap": "callsPerMinute", "retryAfterSec": 60}
+        )
+
+
+def _session_lease(session: Session, resource: Resource, now) -> Lease:
+    lease = locks.lock_lease(session=session, resource=resource, status=Lease.Status.ACTIVE)
+    if lease is not None:
+        return lease
+    lease = Lease(
+        lease_id=new_id("lease"),
+        resource=resource,
+        session=session,
+        consumer_actor_id=session.owner_actor_id,
+        provider_actor_id=resource.provider_actor_id,
+        unit=resource.unit,
+        unit_price=resource.unit_price,
+        currency=resource.currency,
+        policy=resource.policy,
+        max_cost=session.budget,
+        ttl_sec=max(1, int((session.expires_at - now).total_seconds())),
+        expires_at=session.expires_at,
+    )
+    lease.hash = lease_hash(lease)
+    lease.save()
+    audit_record(
+        actor_id=session.owner_actor_id,
+        action="lease.issue",
+        object_type="lease",
+        object_id=lease.lease_id,
+        payload={"resourceId": resource.resource_id, "sessionId": session.session_id, "status": lease.status},
+        parties=[session.owner_actor_id, lease.provider_actor_id],
+    )
+    return lease
+
+
+def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegation_id: str, input: dict[str, Any]):
+    with transaction.atomic():
+        session = lock_own_session(session_id, actor_id=actor_id, delegation_id=delegation_id)
+        now = timezone.now()
+        require_open(session, now)
+        resource = Resource.objects.filter(resource_id=resource_id).first()
+        if resource is None:
+            raise NotFound("no such resource")
+        if resource.status != Resource.Status.PUBLISHED:
+            raise Conflict("the resource is unpublished: it takes no new leases", details={"status": resource.status})
+        provider = resource.provider_actor_id
+        if provider == session.owner_actor_id:
+            raise Forbidden("a provider cannot lease its own resource")
+        if resource.currency != session.currency:
+            raise Conflict("the resource is priced in another currency than the session's")
+        if not provider_allowed(session.policy, provider, trusted=session.mode == Session.Mode.TRUSTED):
+            raise Forbidden("the spend policy does not allow this provider", details={"reason": "provider_not_allowed"})
+        _rate_check(session, now)
+        counters = _counters(session, provider, now, create=True)
+        existing = locks.lock_lease(session=session, resource=resource, status=Lease.Status.ACTIVE)
+        priced = existing or resource
+        per = 1_000_000 if priced.unit in PER_MILLION_UNITS else 1
+        plan = plan_for(resource, (existing.policy if existing else resource.policy) or {}, input)
+        reserve = cost_minor(plan.max_units, priced.unit_price, per)
+        _check_caps(session, provider, reserve, counters, now)
+        lease = existing or _session_lease(session, resource, now)
+        inv = Invocation.objects.create(
+            invocation_id=new_id("inv"),
+            lease=lease,
+            resource=resource,
+            reserved=reserve,
+            reserved_units=plan.max_units,
+            started_at=now,
+        )
+        audit_record(
+            actor_id=actor_id,
+            action="invocation.start",
+            object_type="lease",
+            object_id=lease.lease_id,
+            payload={
+                "invocationId": inv.invocation_id,
+                "sessionId": session.session_id,
+                "reservedUnits": plan.max_units,
+                "reserved": format_amount(reserve, lease.currency),
+                "currency": lease.currency,
+            },
+            parties=[lease.consumer_actor_id, lease.provider_actor_id],
+        )
+        return inv, plan
+
+
+def _due_for_release(session: Session, now) -> bool:
+    if session.last_release_at and now - session.last_release_at >= timedelta(seconds=settings.WEB3_SESSION_BATCH_SEC):
+        return True
+    since = DebitNote.objects.filter(session=session)
+    if session.last_release_at:
+        since = since.filter(created_at__gt=session.last_release_at)
+    return (since.aggregate(units=Sum("units"))["units"] or 0) >= settings.WEB3_SESSION_BATCH_UNITS
+
+
+def session_accrue(*, invocation_id: str, units: int | None):
+    """Accrue the call's cost (billed as market.services.invoke bills it) as a debit note; release
+    the lines when a batch is due. Returns (lease, billed, cost, refusal)."""
+    with transaction.atomic():
+        inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
+        session = locks.lock_session(pk=inv.lease.session_id)
+        now = timezone.now()
+        counters = _counters(session, inv.lease.provider_actor_id, now, create=True)
+        lease = locks.lock_lease(pk=inv.lease_id)
+        inv = locks.lock_invocation(pk=inv.pk)
+        if inv.status != INV.PENDING:
+            return lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
+        if lease.status != Lease.Status.ACTIVE or session.status != S.OPEN:
+            inv.error_code, inv.finished_at = "E_EXPIRED", now
+            states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
+            return lease, 0, 0, Expired("the session ended while the call ran; nothing was charged")
+        billed = inv.reserved_units if units is None else min(units, inv.reserved_units)
+        cost = min(cost_minor(billed, lease.unit_price, lease.per_units), inv.reserved, session.remaining)
+        billed = min(billed, units_paid_by(cost, lease)) if lease.unit_price else billed
+        note = DebitNote.objects.create(
+            note_id=new_id("dn"),
+            session=session,
+            lease=lease,
+            provider_actor_id=lease.provider_actor_id,
+            usage_ref=inv.invocation_id,
+            units=billed,
+            reported_units=units,
+            amount=cost,
+        )
+        line, _ = SessionLine.objects.get_or_create(session=session, provider_actor_id=lease.provider_actor_id)
+        line.units += billed
+        line.accrued += cost
+        line.save(update_fields=["units", "accrued", "updated_at"])
+        session.accrued += cost
+        session.save(update_fields=["accrued", "updated_at"])
+        lease.spent += cost
+        lease.save(update_fields=["spent", "updated_at"])
+        for counter in counters.values():
+            counter.amount += cost
+            counter.save(update_fields=["amount"])
+        inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, now
+        states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
+        audit_record(
+            actor_id=session.owner_actor_id,
+            action="session.usage",
+            object_type="session",
+            object_id=session.session_id,
+            payload={
+                "noteId": note.note_id,
+                "leaseId": lease.lease_id,
+                "provider": lease.provider_actor_id,
+                "units": billed,
+                "reportedUnits": units,
+                "amount": format_amount(cost, session.currency),
+                "accrued": format_amount(session.accrued, session.currency),
+            },
+            parties=[session.owner_actor_id, lease.provider_actor_id],
+        )
+        if _due_for_release(session, now):
+            release_lines(session, by_actor_id=session.owner_actor_id, reason="batch")
+        return lease, billed, cost, None
+
+
+def session_invoke(*, session_id: str, resource_id: str, actor_id: str, delegation_id: str, input: dict[str, Any]):
+    """The whole call, with no transaction open (the gateway runs invoke outside one)."""
+    inv, plan = session_reserve(
+        session_id=session_id, resource_id=resource_id, actor_id=actor_id, delegation_id=delegation_id, input=input
+    )
+    output, units = proxy.call_or_fail(inv, plan)
+    lease, billed, cost, refusal = session_accrue(invocation_id=inv.invocation_id, units=units)
+    if refusal is not None:
+        raise refusal
+    return proxy.InvokeResult(output=output, units=billed, cost=cost, lease=lease, reported_units=units)
