@@ -140,3 +140,26 @@ def test_human_output_is_a_table(live, tmp_path):
     header, *rows = done.stdout.splitlines()
     assert header.split() == ["taskId", "title", "budget", "currency", "status", "expiresAt"]
     assert any("Tabled" in row for row in rows)
+
+
+def test_session_open_status_end_and_balance(live, tmp_path):
+    # given a funded owner, logged in
+    cli = Cli(live, tmp_path, "owner")
+    me = cli.run("login", "--key-file", str(cli.key_file))
+    live.credit(me["actorId"], "8")
+
+    # when it opens a prepaid session, looks at it and its balance, then ends it
+    opened = cli.run("session", "open", "--budget", "3.00", "--ttl", "600", "--label", "shell")
+    status = cli.run("session", "status", opened["sessionId"])
+    balance = cli.run("balance")
+    ended = cli.run("session", "end", opened["sessionId"])
+    after = cli.run("balance")
+
+    # then the budget was locked while it was open and refunded when it ended
+    assert opened["status"] == "session_open"
+    assert status["sessionId"] == opened["sessionId"]
+    assert balance["balances"]["USDC"]["locked"] == "3.000000"
+    assert [s["sessionId"] for s in balance["openSessions"]] == [opened["sessionId"]]
+    assert ended["session"]["status"] != "session_open"
+    assert after["balances"]["USDC"]["available"] == "8.000000"
+    assert after["openSessions"] == []
