@@ -306,3 +306,55 @@ def test_an_agent_token_lists_only_the_tools_its_scopes_cover_and_is_refused_the
     assert "web3_market_publishTask" in names
     assert allowed["USDC"]["available"] == "10.000000"
     assert refused["code"] == "E_FORBIDDEN"
+
+
+def test_an_agent_runs_a_session_on_tool_calls_only(live, provider, mcp_http):
+    # given a provider's search resource, and an owner's agent token for sessions, billing and invoke
+    provider_token, _ = live.sign_in()
+    owner_token, _ = live.funded("10")
+    with httpx.Client(base_url=live.base + "/api/v1/", timeout=30) as http:
+        resource = http.post(
+            "web3.resources.publish",
+            json={
+                "kind": "search",
+                "name": "session search",
+                "backend": "searxng",
+                "endpoint": provider.base,
+                "pricing": {"unit": "query", "unitPrice": "0.05", "currency": "USDC"},
+            },
+            headers={"Authorization": f"Bearer {provider_token}"},
+        ).json()["result"]
+        agent = http.post(
+            "web3.identity.issueAgentToken",
+            json={
+                "label": "butler",
+                "scopes": ["web3.sessions.*", "web3.billing.*", "web3.resources.invoke"],
+                "ttlSec": 600,
+            },
+            headers={"Authorization": f"Bearer {owner_token}"},
+        ).json()["result"]
+
+    async def run():
+        async with stdio_session(live, agent["token"]) as session:
+            opened = await tool(
+                session, "web3_sessions_open", {"budget": "2.00", "currency": "USDC", "ttlSec": 600, "label": "work"}
+            )
+            invoked = await tool(
+                session,
+                "web3_resources_invoke",
+                {"sessionId": opened["sessionId"], "resourceId": resource["resourceId"], "input": {"q": "agents"}},
+            )
+            settled = await tool(session, "web3_billing_settleSession", {"sessionId": opened["sessionId"]})
+            balance = await tool(session, "web3_billing_status")
+            return opened, invoked, settled, balance
+
+    # when the agent opens a session, invokes the resource in it and settles it, through tools only
+    opened, invoked, settled, balance = asyncio.run(run())
+
+    # then the call was charged to the session and the rest of the budget came back
+    assert opened["status"] == "session_open"
+    assert invoked["output"]["query"] == "agents"
+    assert invoked["usage"]["cost"] == "0.050000"
+    assert settled["session"]["status"] != "session_open"
+    assert balance["USDC"]["available"] == "9.950000"
+    assert balance["USDC"]["locked"] == "0.000000"
