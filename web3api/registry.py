@@ -78,6 +78,12 @@ class Method:
     # E_INVALID_ARGUMENT only for these (details.fields names only them), unless the description says
     # another code. The generic ones (GENERIC_PARAM_RULES) are added by param_rules.
     unexpressible: dict[str, str] = field(default_factory=dict)
+    # True: it ends an object (revokes, unpublishes, cancels, withdraws, rules on, logs out), which
+    # with moves_money makes it destructive for agents (MCP's destructiveHint, describe's hints).
+    ends_object: bool = False
+    # True: calling it again with the same params has no further effect even without an
+    # Idempotency-Key (the second call changes nothing, or is E_CONFLICT); reads always are.
+    idempotent: bool = False
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_LEVELS:
@@ -97,6 +103,16 @@ class Method:
         taken = self.params().fields
         rules = {name: why for name, why in GENERIC_PARAM_RULES.items() if name in taken}
         return dict(sorted({**rules, **self.unexpressible}.items()))
+
+    @property
+    def hints(self) -> dict[str, bool]:
+        """What calling it does to the world, for agents deciding whether to ask first: MCP's tool
+        annotations and describe's `hints` are these."""
+        return {
+            "readOnly": self.read_only,
+            "destructive": not self.read_only and (self.moves_money or self.ends_object),
+            "idempotent": self.read_only or self.idempotent,
+        }
 
     @property
     def enabled(self) -> bool:

@@ -200,6 +200,9 @@ def _nullable_as_type(node: Any) -> Any:
     return node
 
 
+as_json_schema = _nullable_as_type
+
+
 def method_schemas(method: Method) -> tuple[dict[str, Any], dict[str, Any]]:
     """(paramsSchema, returns) as self-contained JSON Schema objects."""
     doc = openapi_document()

@@ -10,6 +10,7 @@ idempotent, so the demo can be loaded again at any time.
   trail.py        archive objects (dispute evidence) and a consumer session's hook trail
   provider.py     the local demo provider itself (`manage.py demo_provider`)
   console.py      money that moved (charged leases), a resource with a token, a low-balance notice
+  doors.py        the consumer's butler (an agent token) as an MCP client entry, key files for the CLI
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from collections.abc import Callable
 
 from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_identity
 from web3api.demo.console import step_console
+from web3api.demo.doors import step_doors
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
 from web3api.demo.staff import step_seal, step_staff
 from web3api.demo.task_market import step_market
-from web3api.demo.wallet import step_wallet
 from web3api.demo.trail import step_trail
+from web3api.demo.wallet import step_wallet
 
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
     step_identity,
@@ -35,6 +37,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_console,
     step_wallet,
     step_trail,
+    step_doors,
     step_seal,  # last: seals what every step before it did
 ]
 

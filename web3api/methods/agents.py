@@ -153,6 +153,8 @@ class AgentTokenRevokeParams(Params):
 
 @method(
     name="web3.identity.revokeAgentToken",
+    ends_object=True,
+    idempotent=True,
     summary="Revoke an agent token and every token issued from it.",
     group="identity",
     params=AgentTokenRevokeParams,

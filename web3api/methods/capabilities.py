@@ -77,6 +77,16 @@ class CapabilitiesDescribeParams(Params):
     )
 
 
+class HintsSerializer(serializers.Serializer):
+    readOnly = serializers.BooleanField(help_text="It changes nothing.")
+    destructive = serializers.BooleanField(
+        help_text="It moves money or ends an object (revoke, unpublish, cancel, withdraw, a ruling, logout)."
+    )
+    idempotent = serializers.BooleanField(
+        help_text="Calling it again with the same params has no further effect, even without an Idempotency-Key."
+    )
+
+
 class CapabilitiesDescribeResult(CapabilityEntrySerializer):
     stability = serializers.ChoiceField(choices=["experimental", "stable", "deprecated"])
     description = serializers.CharField()
@@ -97,6 +107,7 @@ class CapabilitiesDescribeResult(CapabilityEntrySerializer):
     returns = serializers.DictField(help_text="JSON Schema of `result`.")
     errors = serializers.ListField(child=serializers.CharField(), help_text="Codes it may return.")
     examples = serializers.ListField(child=serializers.DictField())
+    hints = HintsSerializer()
     hashFields = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -135,6 +146,7 @@ def capabilities_describe(call, params):
         "returns": returns,
         "errors": m.errors,
         "examples": m.examples,
+        "hints": m.hints,
     }
     if m.hash_fields is not None:
         out["hashFields"] = m.hash_fields

@@ -158,6 +158,7 @@ class DisputeResolveParams(Params):
 
 @method(
     name="web3.dispute.resolve",
+    ends_object=True,
     summary="Rule (split the escrow) or decline (the prior outcome stands).",
     group="dispute",
     auth="arbitrator",

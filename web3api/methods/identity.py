@@ -154,6 +154,8 @@ def identity_whoami(call, params):
 
 @method(
     name="web3.identity.logout",
+    ends_object=True,
+    idempotent=True,
     summary="Revoke the bearer token used for this call (an agent token: itself and the tokens issued from it).",
     group="identity",
     read_only=False,

@@ -105,6 +105,8 @@ def list_(call, params):
 
 @method(
     name="web3.leases.revoke",
+    ends_object=True,
+    idempotent=True,
     summary="End a lease now; the unspent budget goes back to the consumer.",
     moves_money=True,
     group="leases",

@@ -151,6 +151,8 @@ def get_task(call, params):
 
 @method(
     name="web3.market.cancelTask",
+    ends_object=True,
+    idempotent=True,
     summary="Cancel an open task, or an awarded one past deliverBy (refund).",
     moves_money=True,
     group="market",
@@ -215,6 +217,8 @@ class BidIdParams(Params):
 
 @method(
     name="web3.market.withdrawBid",
+    ends_object=True,
+    idempotent=True,
     summary="Withdraw a live bid.",
     group="market",
     params=BidIdParams,

@@ -110,6 +110,7 @@ FIELD_NAMES = {"windowSec": "window_sec", "forSec": "for_sec", "silencedUntil": 
 
 @method(
     name="web3.monitor.upsertRule",
+    idempotent=True,
     summary="Create an alert rule, or change the given fields of one, by name.",
     group="monitor",
     auth="staff",
@@ -172,6 +173,7 @@ class AcknowledgeParams(Params):
 
 @method(
     name="web3.monitor.acknowledge",
+    idempotent=True,
     summary="Acknowledge an active alert: someone is on it.",
     group="monitor",
     auth="staff",

@@ -182,6 +182,7 @@ class UpdateParams(Params):
 
 @method(
     name="web3.resources.update",
+    idempotent=True,
     summary="Change a resource's description, pricing, policy, tags or secrets.",
     group="resources",
     params=UpdateParams,
@@ -203,6 +204,8 @@ class ResourceIdParams(Params):
 
 @method(
     name="web3.resources.unpublish",
+    ends_object=True,
+    idempotent=True,
     summary="Stop new leases of a resource; running leases continue.",
     group="resources",
     params=ResourceIdParams,
