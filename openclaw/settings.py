@@ -218,6 +218,25 @@ WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
+# Token settlement on chain (market.onchain): all unset, web3.funds.* answers E_UNAVAILABLE naming
+# what to set. WEB3_TOKENS is CODE=0xtoken per currency; the operator key is the setting or
+# var/keys/operator_key. `tester://` is web3's in-process chain (tests).
+WEB3_CHAIN_RPC_URL = env.str("WEB3_CHAIN_RPC_URL", default="")
+WEB3_CHAIN_ID = env.int("WEB3_CHAIN_ID", default=0)
+WEB3_VAULT_ADDRESS = env.str("WEB3_VAULT_ADDRESS", default="")
+WEB3_TOKENS = dict(item.split("=", 1) for item in env.list("WEB3_TOKENS", default=[]) if "=" in item)
+WEB3_CHAIN_CONFIRMATIONS = env.int("WEB3_CHAIN_CONFIRMATIONS", default=12)
+WEB3_OPERATOR_PRIVATE_KEY = env.str("WEB3_OPERATOR_PRIVATE_KEY", default="") or (
+    (VAR_DIR / "keys" / "operator_key").read_text().strip() if (VAR_DIR / "keys" / "operator_key").is_file() else ""
+)
+# The vault's deployment block: the deposit job reads logs from there on.
+WEB3_CHAIN_START_BLOCK = env.int("WEB3_CHAIN_START_BLOCK", default=0)
+# Blocks read per eth_getLogs call by the deposit job, and how many calls one run makes at most.
+WEB3_CHAIN_BLOCK_RANGE = env.int("WEB3_CHAIN_BLOCK_RANGE", default=500)
+WEB3_CHAIN_MAX_RANGES = env.int("WEB3_CHAIN_MAX_RANGES", default=20)
+# A withdrawal the vault keeps refusing before it is signed (paused, over the day's limit) is
+# refunded after this many attempts (on market.backoff's schedule: about a day at the default).
+WEB3_WITHDRAWAL_MAX_ATTEMPTS = env.int("WEB3_WITHDRAWAL_MAX_ATTEMPTS", default=30)
 
 # Identity
 WEB3_SIWE_NONCE_TTL_SEC = 300
@@ -278,6 +297,10 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.audit.checkpoints.seal_sweep",
     "audit.anchor": "market.audit.anchoring.anchor_sweep",
+    # Funds on chain: credit confirmed deposits, send and confirm withdrawals, reconcile the vault.
+    "funds.deposits": "market.services.funds_deposits.deposit_scan",
+    "funds.withdrawals": "market.services.funds_withdrawals.withdrawal_sweep",
+    "funds.reconcile": "market.services.funds_reconcile.vault_reconcile",
     # Task market: revoke undelivered awards (refund; the task reopens or expires), expire open
     # tasks, close dispute windows, pay out rulings (after audit.seal, whose checkpoint a ruling's
     # payout waits for).
@@ -298,6 +321,8 @@ WEB3_MONEY_JOBS = (
     "tasks.expire",
     "tasks.dispute_window",
     "disputes.payout",
+    "funds.deposits",
+    "funds.withdrawals",
 )
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {

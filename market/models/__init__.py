@@ -2,6 +2,7 @@ from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.audit import AuditEvent, AuditHead, AuditParty
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
+from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
 from market.models.monitor import (
@@ -25,8 +26,10 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditParty",
+    "ChainCursor",
     "Checkpoint",
     "CheckpointAnchor",
+    "Deposit",
     "Dispute",
     "DisputeEvidence",
     "IndexReport",
@@ -45,4 +48,6 @@ __all__ = [
     "TaskResult",
     "Transfer",
     "UsageEntry",
+    "VaultReconciliation",
+    "Withdrawal",
 ]
