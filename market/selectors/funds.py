@@ -60,6 +60,13 @@ def funds_item(row: Deposit | Withdrawal, head: int | None) -> dict[str, Any]:
     }
 
 
+def funds_recent(actor_id: str, limit: int, head: int | None) -> list[dict[str, Any]]:
+    """The newest `limit` deposits and withdrawals of the actor, together, newest first."""
+    rows = [*deposits_of(actor_id).order_by("-pk")[:limit], *withdrawals_of(actor_id).order_by("-pk")[:limit]]
+    rows.sort(key=lambda r: r.created_at, reverse=True)
+    return [funds_item(r, head) for r in rows[:limit]]
+
+
 def state_tables_text() -> str:
     """The deposit and withdrawal transition tables, as describe shows them."""
     parts = []

@@ -110,7 +110,7 @@ def withdrawal_request(*, actor_id: str, amount: int, currency: str, to_address:
                 "currency": currency,
                 "to": to_address,
                 "token": token,
-                "holdTransferId": hold.transfer_id,
+                "transferId": hold.transfer_id,
             },
             parties=[actor_id],
         )
