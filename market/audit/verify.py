@@ -51,6 +51,9 @@ def problems() -> Iterator[str]:
     yield from transfer_audit_problems()
     yield from ledger_problems()
     yield from lease_problems()
+    from market.services.funds_reconcile import vault_problems
+
+    yield from vault_problems()
 
 
 # --- the hash chain -----------------------------------------------------------------------------

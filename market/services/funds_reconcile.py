@@ -12,6 +12,7 @@ the comparison waits for the next run."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Sum
@@ -44,6 +45,43 @@ def ledger_expected(currency: str, block: int) -> int | None:
     return held + completed_after - mined_not_completed
 
 
+def _compare(chain: client.FundsChain, currency: str, block: int) -> tuple[int, int | None] | None:
+    """(on chain, by the ledger) at `block`; None if the token's decimals are not the currency's scale."""
+    contract = chain.token(currency)
+    if contract.functions.decimals().call() != scale_of(currency):
+        log.error("the %s token's decimals differ from the currency's scale: not reconciled", currency)
+        return None
+    onchain = contract.functions.balanceOf(chain.vault.address).call(block_identifier=block)
+    return onchain, ledger_expected(currency, block)
+
+
+def vault_problems() -> Iterator[str]:
+    """For verify_audit: the vault read now, per currency, against the ledger (nothing if no chain)."""
+    if not client.configured():
+        return
+    try:
+        chain = client.funds_chain()
+        cursor = ChainCursor.objects.filter(chain_id=chain.chain_id, vault=client.vault_address()).first()
+        if cursor is None or cursor.last_block < 0:
+            return
+        for currency in client.tokens():
+            compared = _compare(chain, currency, cursor.last_block)
+            if compared is None:
+                yield f"vault {currency}: the token's decimals are not the currency's scale"
+                return
+            onchain, expected = compared
+            if expected is not None and onchain != expected:
+                diff = onchain - expected
+                more = "more" if diff > 0 else "less"
+                yield (
+                    f"vault {currency}: holds {format_amount(abs(diff), currency)} {currency} {more} than the "
+                    f"ledger's reserve at block {cursor.last_block}"
+                )
+                return
+    except Exception as exc:  # noqa: BLE001 - reported without its message (may name the node)
+        yield f"vault: {error_text(exc)}"
+
+
 def vault_reconcile(*, chain: client.FundsChain | None = None) -> dict[str, Any]:
     """Periodic job: compare and store, per configured currency."""
     if chain is None and not client.configured():
@@ -56,12 +94,10 @@ def vault_reconcile(*, chain: client.FundsChain | None = None) -> dict[str, Any]
     report: dict[str, Any] = {}
     try:
         for currency, token in client.tokens().items():
-            contract = chain.token(currency)
-            if contract.functions.decimals().call() != scale_of(currency):
-                log.error("the %s token's decimals differ from the currency's scale: not reconciled", currency)
+            compared = _compare(chain, currency, cursor.last_block)
+            if compared is None:
                 continue
-            onchain = contract.functions.balanceOf(chain.vault.address).call(block_identifier=cursor.last_block)
-            expected = ledger_expected(currency, cursor.last_block)
+            onchain, expected = compared
             if expected is None:
                 report[currency] = "waiting"
                 continue
