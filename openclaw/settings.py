@@ -237,6 +237,8 @@ WEB3_CHAIN_MAX_RANGES = env.int("WEB3_CHAIN_MAX_RANGES", default=20)
 # A withdrawal the vault keeps refusing before it is signed (paused, over the day's limit) is
 # refunded after this many attempts (on market.backoff's schedule: about a day at the default).
 WEB3_WITHDRAWAL_MAX_ATTEMPTS = env.int("WEB3_WITHDRAWAL_MAX_ATTEMPTS", default=30)
+# Ask a worker to send a withdrawal as soon as it is requested (else the periodic job sends it).
+WEB3_FUNDS_SEND_ON_REQUEST = env.bool("WEB3_FUNDS_SEND_ON_REQUEST", default=True)
 
 # Identity
 WEB3_SIWE_NONCE_TTL_SEC = 300

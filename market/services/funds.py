@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from eth_utils import keccak
 
@@ -114,7 +115,8 @@ def withdrawal_request(*, actor_id: str, amount: int, currency: str, to_address:
             },
             parties=[actor_id],
         )
-        transaction.on_commit(_enqueue_send)
+        if settings.WEB3_FUNDS_SEND_ON_REQUEST:
+            transaction.on_commit(_enqueue_send)
     return withdrawal
 
 
