@@ -6,6 +6,7 @@ DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from datetime import timedelta
@@ -231,6 +232,19 @@ WEB3_OPERATOR_PRIVATE_KEY = env.str("WEB3_OPERATOR_PRIVATE_KEY", default="") or 
 )
 # The vault's deployment block: the deposit job reads logs from there on.
 WEB3_CHAIN_START_BLOCK = env.int("WEB3_CHAIN_START_BLOCK", default=0)
+# The local chain of `manage.py devchain` (scripts/run sets it): its var/chain/devchain.json fills
+# whichever chain settings are unset, with 1 confirmation.
+WEB3_DEVCHAIN_FILE = env.str("WEB3_DEVCHAIN_FILE", default="")
+if WEB3_DEVCHAIN_FILE and Path(WEB3_DEVCHAIN_FILE).is_file():
+    _devchain = json.loads(Path(WEB3_DEVCHAIN_FILE).read_text())
+    WEB3_CHAIN_RPC_URL = WEB3_CHAIN_RPC_URL or _devchain["rpcUrl"]
+    WEB3_CHAIN_ID = WEB3_CHAIN_ID or _devchain["chainId"]
+    WEB3_VAULT_ADDRESS = WEB3_VAULT_ADDRESS or _devchain["vault"]
+    WEB3_TOKENS = WEB3_TOKENS or {_devchain["currency"]: _devchain["token"]}
+    WEB3_OPERATOR_PRIVATE_KEY = WEB3_OPERATOR_PRIVATE_KEY or _devchain["operatorPrivateKey"]
+    WEB3_CHAIN_START_BLOCK = WEB3_CHAIN_START_BLOCK or _devchain["startBlock"]
+    if "WEB3_CHAIN_CONFIRMATIONS" not in os.environ:
+        WEB3_CHAIN_CONFIRMATIONS = 1
 # Blocks read per eth_getLogs call by the deposit job, and how many calls one run makes at most.
 WEB3_CHAIN_BLOCK_RANGE = env.int("WEB3_CHAIN_BLOCK_RANGE", default=500)
 WEB3_CHAIN_MAX_RANGES = env.int("WEB3_CHAIN_MAX_RANGES", default=20)

@@ -263,5 +263,5 @@ def withdrawal_sweep(*, now: datetime | None = None, chain: client.FundsChain | 
             _record_failure(withdrawal_id, exc, now)
             outcomes["failed"] = outcomes.get("failed", 0) + 1
             break
-        outcomes[status] = outcomes.get(status, 0) + 1
+        outcomes[str(status)] = outcomes.get(str(status), 0) + 1
     return outcomes
