@@ -33,7 +33,7 @@ from market.audit.chain import error_text
 from market.audit.log import audit_record
 from market.backoff import backoff_seconds
 from market.locks import lock_account_rows, lock_withdrawal
-from market.models import Withdrawal
+from market.models import ChainCursor, Withdrawal
 from market.money import format_amount
 from market.onchain import client
 from market.services.ledger import K, create_transfer
@@ -212,7 +212,12 @@ def withdrawal_confirm(*, withdrawal_id: str, chain: client.FundsChain, now: dat
     if receipt["status"] != 1:
         return _settle(withdrawal_id, "refuse", block_number=block, now=now, why="the vault refused the call")
     Withdrawal.objects.filter(pk=w.pk, status=S.SENT).update(block_number=block)
-    if chain.w3.eth.block_number - block + 1 < client.confirmations():
+    head = chain.w3.eth.block_number
+    # the head any job saw last is what web3.funds.list counts confirmations from
+    ChainCursor.objects.filter(chain_id=chain.chain_id, vault=client.vault_address(), head_block__lt=head).update(
+        head_block=head
+    )
+    if head - block + 1 < client.confirmations():
         return w.status
     return _settle(withdrawal_id, "complete", block_number=block, now=now, why="confirmed")
 
