@@ -15,6 +15,7 @@ from django.db import transaction
 from eth_utils import keccak
 
 from market.audit.log import audit_record
+from market.errors import InvalidArgument
 from market.ids import new_id
 from market.models import Transfer, Withdrawal
 from market.money import format_amount, scale_of
@@ -30,6 +31,7 @@ from market.services.ledger import (
 )
 
 log = logging.getLogger("market.funds")
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def deposit_info(*, actor_id: str, currency: str, amount: int) -> dict[str, Any]:
@@ -78,6 +80,8 @@ def withdrawal_request(*, actor_id: str, amount: int, currency: str, to_address:
     amount_check(amount)
     token = client.token_for(currency)
     to_address = (to_address or actor_id).lower()
+    if to_address in (ZERO_ADDRESS, client.vault_address()):
+        raise InvalidArgument.field("to", "must be a wallet: neither the zero address nor the vault")
     with transaction.atomic():
         payer, reserve = owner_accounts_lock(currency, actor_owner(actor_id), RESERVE_OWNER)
         available_check(payer, amount, currency)

@@ -89,3 +89,11 @@ def test_a_withdrawal_to_defaults_to_the_callers_wallet(db, sign_in, test_chain)
     deposit_scan()
     w = api.call("web3.funds.withdraw", {"currency": "USDC", "amount": "1.5"}).result
     assert (w["to"], w["amount"], w["status"]) == (api.actor_id, "1.500000", "withdrawal_pending")
+
+
+@pytest.mark.parametrize("to", ["zero", "vault"])
+def test_a_withdrawal_to_the_zero_address_or_the_vault_is_refused(db, sign_in, test_chain, to):
+    api = sign_in()
+    address = "0x" + "00" * 20 if to == "zero" else test_chain.vault.address
+    r = api.call("web3.funds.withdraw", {"currency": "USDC", "amount": "1", "to": address})
+    assert (r.status, r.code, list(r.body["error"]["details"]["fields"])) == (400, "E_INVALID_ARGUMENT", ["to"])

@@ -1,7 +1,8 @@
 """The demo's money on chain: when the market has a chain (scripts/run starts `manage.py devchain`),
 each demo actor deposits its funds from its own wallet through the vault (the approve and deposit
 calls web3.funds.depositInfo gives), and the deposit job credits them; step_funds' ledger credits
-are then left out. Once per actor: one who has a deposit is skipped."""
+are then left out; and the bidder withdraws 5 back to its wallet (the worker sends it). Once per
+actor: one who has a deposit (or a withdrawal) is skipped."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from collections.abc import Callable
 
 from eth_account import Account
 
-from market.models import Deposit
+from market.models import Deposit, Withdrawal
 from market.money import format_amount
 from market.onchain import client
 from market.onchain.deploy import send
-from market.services.funds import deposit_info
+from market.services.funds import deposit_info, withdrawal_request
 from market.services.funds_deposits import deposit_scan
 from web3api.demo.actors import DemoWallet
 
@@ -44,3 +45,9 @@ def step_funds_on_chain(wallets: dict[str, DemoWallet], out: Callable[[str], Non
             deposit_scan(chain=chain)
             for name, amount in sent:
                 out(f"{name} deposited {format_amount(amount, currency)} {currency} on chain, credited once confirmed")
+    bidder = wallets["bidder"]
+    for currency in client.tokens():
+        if not Withdrawal.objects.filter(actor_id=bidder.address, currency=currency).exists():
+            amount = 5 * 10 ** chain.token(currency).functions.decimals().call()
+            w = withdrawal_request(actor_id=bidder.address, amount=amount, currency=currency)
+            out(f"bidder withdrew {format_amount(amount, currency)} {currency} to its wallet: {w.withdrawal_id}")

@@ -68,6 +68,7 @@ class WithdrawParams(Params):
     "(web3.funds.list shows its state). Send an Idempotency-Key: a retry with the same key withdraws once. "
     + UNAVAILABLE,
     examples=[{"params": {"amount": "10.00", "currency": "USDC"}}],
+    unexpressible={"to": "must be a wallet: neither the zero address nor the vault's address"},
 )
 def withdraw(call, params):
     return funds.withdrawal_request(
