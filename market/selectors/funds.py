@@ -98,3 +98,25 @@ def chain_figures() -> dict[str, int | None]:
         return {"head_lag": None, "last_block": None, "pending_withdrawals": pending}
     lag = None if cursor.head_block is None else max(cursor.head_block - cursor.last_block, 0)
     return {"head_lag": lag, "last_block": cursor.last_block, "pending_withdrawals": pending}
+
+
+def funds_health() -> tuple[str, str]:
+    """web3.status.summary's funds part, from what the jobs last stored (no network I/O)."""
+    if not client.configured():
+        return "ok", "funds on chain are not configured (web3.funds.* unavailable)"
+    cursor = _cursor()
+    if cursor is not None and cursor.reorg_detected_at is not None:
+        return (
+            "down",
+            f"the chain reorganised below the confirmed depth at block {cursor.reorg_block}; deposits stopped",
+        )
+    differences = reconciliation_differences()
+    if differences:
+        return "down", "; ".join(difference_text(r) for r in differences)
+    figures = chain_figures()
+    if cursor is None:
+        return "degraded", "no deposit scan has run yet"
+    return "ok", (
+        f"deposits read to block {figures['last_block']} ({figures['head_lag']} behind the head); "
+        f"{figures['pending_withdrawals']} withdrawals pending"
+    )

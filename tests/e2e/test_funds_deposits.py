@@ -131,6 +131,10 @@ def test_a_reorg_below_the_confirmed_depth_is_detected_alerted_and_not_credited_
     assert alert["severity"] == "P0"
     monitors = [v["monitor"] for v in alert["details"]["violations"]]
     assert "chain_reorg" in monitors
+    # and the status summary says the funds part is down, and why
+    part = staff.call("web3.status.summary").result["parts"]["funds"]
+    assert part["status"] == "down"
+    assert "reorganised" in part["message"]
 
 
 def test_without_chain_settings_the_job_is_off(db, settings):

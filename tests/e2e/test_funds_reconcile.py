@@ -47,6 +47,7 @@ def test_after_deposits_and_withdrawals_the_vault_reconciles(db, staff, settled,
     evaluate()
     assert alerts(staff, "invariant-violation") == []
     assert list(problems()) == []
+    assert staff.call("web3.status.summary").result["parts"]["funds"]["status"] == "ok"
 
 
 def test_tokens_moved_out_of_the_vault_behind_the_ledgers_back_raise_a_p0_naming_the_difference(
@@ -68,6 +69,8 @@ def test_tokens_moved_out_of_the_vault_behind_the_ledgers_back_raise_a_p0_naming
     (violation,) = [v for v in alert["details"]["violations"] if v["monitor"] == "vault_reconciliation"]
     assert violation["objects"] == ["USDC"]
     assert "5.000000 USDC less than the ledger's reserve" in violation["message"]
+    part = staff.call("web3.status.summary").result["parts"]["funds"]
+    assert (part["status"], "5.000000 USDC less" in part["message"]) == ("down", True)
     # and verify_audit reports it and exits 1
     err = io.StringIO()
     with pytest.raises(SystemExit):

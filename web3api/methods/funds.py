@@ -5,6 +5,7 @@ from rest_framework import serializers
 from market.errors import InvalidArgument
 from market.selectors import funds as funds_selectors
 from market.services import funds
+from web3api import status
 from web3api.money import amounts_to_minor, currency_field, money_field
 from web3api.pagination import paginate
 from web3api.registry import method
@@ -107,3 +108,8 @@ def funds_list(call, params):
     if params.get("cursor"):
         raise InvalidArgument.field("cursor", "a cursor pages one kind: pass kind with it")
     return {"items": funds_selectors.funds_recent(call.actor_id, params["limit"], head), "nextCursor": None}
+
+
+@status.part("funds")
+def funds_status() -> tuple[str, str]:
+    return funds_selectors.funds_health()
