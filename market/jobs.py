@@ -31,3 +31,11 @@ def notification_deliver_task(notification_id: str) -> None:
     meanwhile) or taken by another worker ends; the sweep goes on from there."""
     if notify.notification_deliver(notification_id=notification_id) is not None:
         raise NotDelivered(notification_id)
+
+
+@shared_task(name="market.withdrawals_send", ignore_result=True)
+def withdrawals_send_task() -> None:
+    """Run the withdrawal sender once, soon after a request (the funds.withdrawals job's work)."""
+    from market.services.funds_withdrawals import withdrawal_sweep
+
+    withdrawal_sweep()

@@ -32,6 +32,7 @@ from market.models import (
     AlertNotification,
     AlertRule,
     AuditHead,
+    ChainCursor,
     Checkpoint,
     CheckpointAnchor,
     Dispute,
@@ -47,6 +48,7 @@ from market.models import (
     TaskOrder,
     TaskReceipt,
     TaskResult,
+    Withdrawal,
 )
 
 # --- 1. domain rows ----------------------------------------------------------------------------------
@@ -181,6 +183,16 @@ def lock_notification(**lookup: Any) -> AlertNotification | None:
 
 def lock_anchor(**lookup: Any) -> CheckpointAnchor | None:
     return CheckpointAnchor.objects.select_for_update().filter(**lookup).first()
+
+
+def lock_chain_cursor(**lookup: Any) -> ChainCursor | None:
+    """The deposit job's cursor of one vault: two runs at once queue here, so a range is credited once."""
+    return ChainCursor.objects.select_for_update().filter(**lookup).first()
+
+
+def lock_withdrawal(**lookup: Any) -> Withdrawal | None:
+    """One withdrawal (its hold's accounts are locked after it, by id)."""
+    return Withdrawal.objects.select_for_update().select_related("hold").filter(**lookup).first()
 
 
 def lock_sealing() -> None:

@@ -336,3 +336,33 @@ def _session_table() -> StateTable:
 
 
 SESSION = _session_table()
+
+
+def _funds_tables() -> tuple[StateTable, StateTable]:
+    from market.models import Deposit, Withdrawal
+
+    D, W = Deposit.Status, Withdrawal.Status
+    deposit = register(
+        Deposit,
+        StateTable("deposit", [Transition(D.CREDITED, "orphan", D.ORPHANED)]),
+    )
+    withdrawal = register(
+        Withdrawal,
+        StateTable(
+            "withdrawal",
+            [
+                Transition(W.PENDING, "sign", W.SIGNED),  # the raw transaction stored with its nonce
+                Transition(W.SIGNED, "broadcast", W.SENT),
+                Transition(W.SENT, "complete", W.COMPLETED),  # mined with status 1, confirmed
+                Transition(W.SENT, "refuse", W.REFUNDED),  # mined but reverted: the hold voided
+                Transition(W.PENDING, "refuse", W.REFUNDED),  # never signable (attempts spent): voided
+                # Its nonce was spent by another transaction: it can never land, so it is signed again.
+                Transition(W.SIGNED, "resign", W.PENDING),
+                Transition(W.SENT, "resign", W.PENDING),
+            ],
+        ),
+    )
+    return deposit, withdrawal
+
+
+DEPOSIT, WITHDRAWAL = _funds_tables()

@@ -6,6 +6,7 @@ DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from datetime import timedelta
@@ -259,6 +260,40 @@ WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
+# Token settlement on chain (market.onchain): all unset, web3.funds.* answers E_UNAVAILABLE naming
+# what to set. WEB3_TOKENS is CODE=0xtoken per currency; the operator key is the setting or
+# var/keys/operator_key. `tester://` is web3's in-process chain (tests).
+WEB3_CHAIN_RPC_URL = env.str("WEB3_CHAIN_RPC_URL", default="")
+WEB3_CHAIN_ID = env.int("WEB3_CHAIN_ID", default=0)
+WEB3_VAULT_ADDRESS = env.str("WEB3_VAULT_ADDRESS", default="")
+WEB3_TOKENS = dict(item.split("=", 1) for item in env.list("WEB3_TOKENS", default=[]) if "=" in item)
+WEB3_CHAIN_CONFIRMATIONS = env.int("WEB3_CHAIN_CONFIRMATIONS", default=12)
+WEB3_OPERATOR_PRIVATE_KEY = env.str("WEB3_OPERATOR_PRIVATE_KEY", default="") or (
+    (VAR_DIR / "keys" / "operator_key").read_text().strip() if (VAR_DIR / "keys" / "operator_key").is_file() else ""
+)
+# The vault's deployment block: the deposit job reads logs from there on.
+WEB3_CHAIN_START_BLOCK = env.int("WEB3_CHAIN_START_BLOCK", default=0)
+# The local chain of `manage.py devchain` (scripts/run sets it): its var/chain/devchain.json fills
+# whichever chain settings are unset, with 1 confirmation.
+WEB3_DEVCHAIN_FILE = env.str("WEB3_DEVCHAIN_FILE", default="")
+if WEB3_DEVCHAIN_FILE and Path(WEB3_DEVCHAIN_FILE).is_file():
+    _devchain = json.loads(Path(WEB3_DEVCHAIN_FILE).read_text())
+    WEB3_CHAIN_RPC_URL = WEB3_CHAIN_RPC_URL or _devchain["rpcUrl"]
+    WEB3_CHAIN_ID = WEB3_CHAIN_ID or _devchain["chainId"]
+    WEB3_VAULT_ADDRESS = WEB3_VAULT_ADDRESS or _devchain["vault"]
+    WEB3_TOKENS = WEB3_TOKENS or {_devchain["currency"]: _devchain["token"]}
+    WEB3_OPERATOR_PRIVATE_KEY = WEB3_OPERATOR_PRIVATE_KEY or _devchain["operatorPrivateKey"]
+    WEB3_CHAIN_START_BLOCK = WEB3_CHAIN_START_BLOCK or _devchain["startBlock"]
+    if "WEB3_CHAIN_CONFIRMATIONS" not in os.environ:
+        WEB3_CHAIN_CONFIRMATIONS = 1
+# Blocks read per eth_getLogs call by the deposit job, and how many calls one run makes at most.
+WEB3_CHAIN_BLOCK_RANGE = env.int("WEB3_CHAIN_BLOCK_RANGE", default=500)
+WEB3_CHAIN_MAX_RANGES = env.int("WEB3_CHAIN_MAX_RANGES", default=20)
+# A withdrawal the vault keeps refusing before it is signed (paused, over the day's limit) is
+# refunded after this many attempts (on market.backoff's schedule: about a day at the default).
+WEB3_WITHDRAWAL_MAX_ATTEMPTS = env.int("WEB3_WITHDRAWAL_MAX_ATTEMPTS", default=30)
+# Ask a worker to send a withdrawal as soon as it is requested (else the periodic job sends it).
+WEB3_FUNDS_SEND_ON_REQUEST = env.bool("WEB3_FUNDS_SEND_ON_REQUEST", default=True)
 
 # Identity
 WEB3_SIWE_NONCE_TTL_SEC = 300
@@ -321,6 +356,10 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
     "audit.seal": "market.audit.checkpoints.seal_sweep",
     "audit.anchor": "market.audit.anchoring.anchor_sweep",
+    # Funds on chain: credit confirmed deposits, send and confirm withdrawals, reconcile the vault.
+    "funds.deposits": "market.services.funds_deposits.deposit_scan",
+    "funds.withdrawals": "market.services.funds_withdrawals.withdrawal_sweep",
+    "funds.reconcile": "market.services.funds_reconcile.vault_reconcile",
     # Task market: revoke undelivered awards (refund; the task reopens or expires), expire open
     # tasks, close dispute windows, pay out rulings (after audit.seal, whose checkpoint a ruling's
     # payout waits for).
@@ -342,6 +381,8 @@ WEB3_MONEY_JOBS = (
     "tasks.expire",
     "tasks.dispute_window",
     "disputes.payout",
+    "funds.deposits",
+    "funds.withdrawals",
 )
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {

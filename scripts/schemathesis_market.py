@@ -120,6 +120,7 @@ class Market:
     def up(self) -> None:
         self.manage("init_keys")
         self.manage("migrate", "--noinput")
+        self.chain_up()
         self.manage("demo")
         operator = json.loads((self.tmp / "var" / "demo" / "wallets.json").read_text())["operator"]["address"]
         self.manage("actor_role", operator, "--add", "arbitrator")  # so the staff run reaches the rulings
@@ -138,6 +139,25 @@ class Market:
             except httpx.HTTPError:
                 time.sleep(0.3)
         raise SystemExit("the market did not answer /healthz in time")
+
+    def chain_up(self) -> None:
+        """The local chain (manage.py devchain), so that web3.funds.* answer as they do under scripts/run."""
+        chain_port = free_port()
+        self.start("devchain", PYTHON, "manage.py", "devchain", "--port", str(chain_port))
+        ask = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.procs):
+                raise SystemExit("the local chain exited during start-up; see " + str(self.tmp))
+            try:
+                if httpx.post(f"http://127.0.0.1:{chain_port}", json=ask, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise SystemExit("the local chain did not answer in time")
+        self.env["WEB3_DEVCHAIN_FILE"] = str(self.tmp / "var" / "chain" / "devchain.json")
+        self.env["WEB3_FUNDS_SEND_ON_REQUEST"] = "0"  # no worker runs here: withdrawals stay pending
 
     def down(self) -> None:
         for proc in self.procs:

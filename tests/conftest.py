@@ -13,6 +13,8 @@ from django.test import Client
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from tests.funds_support import test_chain  # noqa: F401 - the funds tests' chain fixture
+
 API = "/api/v1/"
 
 

@@ -106,6 +106,7 @@ class MarketCollector:
         undelivered.add_metric(["retrying"], health["retrying"])
         undelivered.add_metric(["given_up"], health["givenUp"])
         yield undelivered
+        yield from _chain_families()
         alerts = GaugeMetricFamily("web3_alerts_firing", "Unresolved alerts by severity", labels=["severity"])
         counts = {"P0": 0, "P1": 0}
         for a in firing_alerts():
@@ -113,3 +114,19 @@ class MarketCollector:
         for severity, n in sorted(counts.items()):
             alerts.add_metric([severity], n)
         yield alerts
+
+
+def _chain_families():
+    """Funds on chain: how far the deposit job is behind the head, its last block, live withdrawals."""
+    from market.selectors.funds import chain_figures
+
+    figures = chain_figures()
+    for key, name, doc in (
+        ("head_lag", "web3_chain_head_lag_blocks", "Blocks between the chain head and the deposit job's last block"),
+        ("last_block", "web3_chain_last_processed_block", "The last block the deposit job finished"),
+        ("pending_withdrawals", "web3_funds_pending_withdrawals", "Withdrawals not yet completed or refunded"),
+    ):
+        if figures[key] is not None:
+            g = GaugeMetricFamily(name, doc)
+            g.add_metric([], figures[key])
+            yield g

@@ -51,6 +51,9 @@ def problems() -> Iterator[str]:
     yield from transfer_audit_problems()
     yield from ledger_problems()
     yield from lease_problems()
+    from market.services.funds_reconcile import vault_problems
+
+    yield from vault_problems()
 
 
 # --- the hash chain -----------------------------------------------------------------------------
@@ -149,10 +152,11 @@ def ledger_problems() -> Iterator[str]:
 
 def transfer_audit_problems() -> Iterator[str]:
     """Every transfer is recorded, with its amount, by exactly one event of the (verified) chain:
-    posted transfers by their own event, escrow transfers by their settlement's event (transferId).
+    posted transfers by their own event, escrow transfers by their settlement's event and a chain
+    withdrawal's hold, post and void by its withdrawal's events (transferId).
     So a transfer edited together with its accounts' totals is still caught."""
     recorded: dict[str, AuditEvent] = {}
-    events = AuditEvent.objects.filter(object_type__in=("transfer", "settlement")).order_by("seq")
+    events = AuditEvent.objects.filter(object_type__in=("transfer", "settlement", "withdrawal")).order_by("seq")
     for ev in events.iterator(chunk_size=2000):
         payload = json.loads(ev.payload)
         transfer_id = ev.object_id if ev.object_type == "transfer" else payload.get("transferId")

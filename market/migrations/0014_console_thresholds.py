@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0012_trail_archive'),
+        ('market', '0013_chain_funds'),
     ]
 
     operations = [

@@ -3,6 +3,7 @@ from market.models.archive import ArchiveGrant, ArchiveObject
 from market.models.audit import AuditEvent, AuditHead, AuditParty
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
+from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
 from market.models.monitor import (
@@ -31,9 +32,11 @@ __all__ = [
     "AuditHead",
     "AuditParty",
     "BalanceThreshold",
+    "ChainCursor",
     "Checkpoint",
     "DebitNote",
     "CheckpointAnchor",
+    "Deposit",
     "Dispute",
     "DisputeEvidence",
     "IndexReport",
@@ -55,4 +58,6 @@ __all__ = [
     "TaskResult",
     "Transfer",
     "UsageEntry",
+    "VaultReconciliation",
+    "Withdrawal",
 ]

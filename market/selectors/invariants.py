@@ -183,6 +183,27 @@ def unsealed_check(now: datetime) -> list[dict[str, Any]]:
     )
 
 
+def vault_reconciliation_check(now: datetime) -> list[dict[str, Any]]:
+    from market.selectors.funds import difference_text, reconciliation_differences
+
+    rows = reconciliation_differences()
+    if not rows:
+        return []
+    message = "; ".join(f"{difference_text(r)} (block {r.block_number})" for r in rows)
+    return [_violation("vault_reconciliation", message, "currency", [r.currency for r in rows], len(rows))]
+
+
+def chain_reorg_check(now: datetime) -> list[dict[str, Any]]:
+    from market.models import ChainCursor
+
+    rows = ChainCursor.objects.filter(reorg_detected_at__isnull=False).order_by("pk")
+    named = [f"{c.chain_id}:{c.vault}@{c.reorg_block}" for c in rows[:NAMED_MAX]]
+    if not named:
+        return []
+    message = "the chain reorganised below the confirmed depth; deposits are stopped until an operator has checked"
+    return [_violation("chain_reorg", message, "chain", named, rows.count())]
+
+
 INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
     ledger_sum_check,
     settlement_transfers_check,
@@ -191,6 +212,8 @@ INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
     stuck_receipt_check,
     stuck_award_check,
     unsealed_check,
+    vault_reconciliation_check,
+    chain_reorg_check,
 )
 
 

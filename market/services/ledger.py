@@ -52,6 +52,10 @@ def external_account(currency: str) -> Account:
 
 Owner = tuple[str, str]  # (actor_id, account kind)
 EXTERNAL_OWNER: Owner = (EXTERNAL, Account.Kind.EXTERNAL)
+# The currency's on-chain reserve: the tokens the vault holds for the ledger. Chain deposits come
+# from it and completed withdrawals go back to it, so minus its balance is what the vault should hold.
+RESERVE = "vault"
+RESERVE_OWNER: Owner = (RESERVE, Account.Kind.EXTERNAL)
 
 
 def actor_owner(actor_id: str) -> Owner:
@@ -216,6 +220,25 @@ def deposit(
         reference=reference,
         idempotency_key=idempotency_key,
         action="ledger.deposit",
+        check_available=False,
+    )
+
+
+def reserve_deposit(
+    *, actor_id: str, amount: int, currency: str, reason: str, reference: str, idempotency_key: str
+) -> Transfer:
+    """Tokens arrived in the vault for the actor: the currency's on-chain reserve -> the actor."""
+    return _posted_transfer(
+        debit=RESERVE_OWNER,
+        credit=actor_owner(actor_id),
+        currency=currency,
+        amount=amount,
+        code=Transfer.Code.DEPOSIT,
+        by_actor_id=SYSTEM,
+        reason=reason,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        action="ledger.chain_deposit",
         check_available=False,
     )
 

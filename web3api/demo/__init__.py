@@ -2,6 +2,7 @@
 idempotent, so the demo can be loaded again at any time.
 
   actors.py       the demo actors' wallets, roles, console user and funds
+  funds.py        with a chain (the devchain), the funds come from real deposits instead
   task_market.py  tasks in several states and one open dispute
   resources.py    resources on the local demo provider, a lease, signed index reports
   staff.py        a ruled dispute, an operator's credit, a checkpoint (the staff and arbitration pages)
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_identity
 from web3api.demo.console import step_console
 from web3api.demo.doors import step_doors
+from web3api.demo.funds import step_funds_on_chain
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
 from web3api.demo.staff import step_seal, step_staff
@@ -30,6 +32,7 @@ from web3api.demo.wallet import step_wallet
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
     step_identity,
     step_funds,
+    step_funds_on_chain,
     step_market,
     step_resources,
     step_staff,

@@ -1,0 +1,3 @@
+"""Token settlement on an EVM chain: the settings that name the chain, the vault, the tokens and the
+operator key (config), the web3 connection and the contracts (client), and deployment (deploy).
+The money logic is in market.services.funds*; this package only talks to the chain."""
