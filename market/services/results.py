@@ -123,7 +123,7 @@ def _grant_artifacts(artifacts: list[dict[str, Any]], *, deliverer: str, creator
     )
     for i, artifact in enumerate(artifacts):
         if "cid" in artifact and objects[artifact["cid"]].sha256 != artifact["sha256"]:
-            raise InvalidArgument.field(f"artifacts.{i}.sha256", "is not the sha256 of the archive object `cid`")
+            raise InvalidArgument.field("artifacts.cid", f"artifact {i}: its sha256 is not the archive object's")
 
 
 def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:

@@ -9,7 +9,7 @@ how many secrets were taken out, and the cost the agent reported. The audit even
 checkpoints and anchored like every other, so web3.audit.query {sessionId} gives each its proof.
 
 Limits: WEB3_HOOKS_MAX_BATCH events per call, WEB3_HOOKS_MAX_PAYLOAD_BYTES canonical bytes per
-redacted payload (E_INVALID_ARGUMENT naming events.<i>.payload), WEB3_HOOKS_MAX_EVENTS_PER_SESSION
+redacted payload (E_INVALID_ARGUMENT naming events.payload, the message the event), WEB3_HOOKS_MAX_EVENTS_PER_SESSION
 events per session and the owner's archive quota (E_QUOTA_EXCEEDED). A batch is taken whole or not
 at all.
 """
@@ -33,6 +33,7 @@ from market.services import archive
 
 HOOKS = ("llm_input", "llm_output", "before_tool_call", "after_tool_call", "session_end")
 MEDIA_TYPE = "application/json"
+PAYLOAD = "events.payload"  # the param a refusal names (its message says which event)
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,13 @@ def hooks_ingest(*, session: TrailSession, actor_id: str, events: list[HookEvent
         )
     redacted = []
     for i, event in enumerate(events):
-        out = redact_json(event.payload, field=f"events.{i}.payload")
+        try:
+            out = redact_json(event.payload, field=PAYLOAD)
+        except InvalidArgument:
+            raise InvalidArgument.field(PAYLOAD, f"event {i}: not representable as RFC 8785 canonical JSON") from None
         if len(out.content) > settings.WEB3_HOOKS_MAX_PAYLOAD_BYTES:
             raise InvalidArgument.field(
-                f"events.{i}.payload", f"at most {settings.WEB3_HOOKS_MAX_PAYLOAD_BYTES} bytes as canonical JSON"
+                PAYLOAD, f"event {i}: at most {settings.WEB3_HOOKS_MAX_PAYLOAD_BYTES} bytes as canonical JSON"
             )
         redacted.append(out)
     owner = session.owner_actor_id
@@ -88,10 +92,7 @@ def hooks_ingest(*, session: TrailSession, actor_id: str, events: list[HookEvent
         ).values_list("cid", flat=True)
     )
     archive.archive_check_quota(actor_id=owner, new=sum(n for cid, n in new.items() if cid not in held), field="events")
-    blobs = [
-        archive.blob_prepare(data=r.content, media_type=MEDIA_TYPE, field=f"events.{i}.payload")
-        for i, r in enumerate(redacted)
-    ]
+    blobs = [archive.blob_prepare(data=r.content, media_type=MEDIA_TYPE, field=PAYLOAD) for r in redacted]
     records = []
     for event, out, blob in zip(events, redacted, blobs, strict=True):
         payload: dict[str, Any] = {

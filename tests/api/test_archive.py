@@ -177,7 +177,7 @@ def test_a_result_artifact_named_by_cid_is_shared_with_the_tasks_creator(sign_in
         "artifacts.cid": "names no archive object you can get (web3.archive.put it first)"
     }
     assert wrong_digest.body["error"]["details"]["fields"] == {
-        "artifacts.0.sha256": "is not the sha256 of the archive object `cid`"
+        "artifacts.cid": "artifact 0: its sha256 is not the archive object's"
     }
     assert submitted.result["artifacts"] == [artifact]
     assert base64.b64decode(creator.get("web3.archive.get", {"cid": cid}).result["contentBase64"]) == data

@@ -180,7 +180,9 @@ def test_a_batch_is_at_most_the_documented_size_and_taken_whole_or_not_at_all(si
     assert limit == settings.WEB3_HOOKS_MAX_BATCH == 100
     assert too_many.code == none.code == "E_INVALID_ARGUMENT"
     assert too_big.code == "E_INVALID_ARGUMENT"
-    assert too_big.body["error"]["details"]["fields"] == {"events.1.payload": "at most 64 bytes as canonical JSON"}
+    assert too_big.body["error"]["details"]["fields"] == {
+        "events.payload": "event 1: at most 64 bytes as canonical JSON"
+    }
     assert not AuditEvent.objects.filter(object_type="session", action__startswith="hook.").exists()
     assert ingest([hook("llm_input", {})] * limit).ok
 

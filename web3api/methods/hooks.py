@@ -23,7 +23,7 @@ TRAIL = (
     "sealed and anchored like every audit event: web3.audit.query {sessionId} lists the trail with each event's "
     f"proof. Limits: 1 to {MAX_BATCH} events per call (WEB3_HOOKS_MAX_BATCH), "
     f"{settings.WEB3_HOOKS_MAX_PAYLOAD_BYTES} bytes per redacted payload as canonical JSON "
-    "(WEB3_HOOKS_MAX_PAYLOAD_BYTES; E_INVALID_ARGUMENT naming events.<i>.payload), "
+    "(WEB3_HOOKS_MAX_PAYLOAD_BYTES; E_INVALID_ARGUMENT naming events.payload, its message the event's index), "
     f"{settings.WEB3_HOOKS_MAX_EVENTS_PER_SESSION} events per session (WEB3_HOOKS_MAX_EVENTS_PER_SESSION) and the "
     "owner's archive quota (WEB3_ARCHIVE_QUOTA_BYTES), both E_QUOTA_EXCEEDED. A batch is taken whole or not at all."
 )
@@ -94,8 +94,8 @@ class IngestResult(serializers.Serializer):
     ],
     description=TRAIL,
     unexpressible={
-        "events.payload": "at most WEB3_HOOKS_MAX_PAYLOAD_BYTES bytes once canonical and redacted: no keyword "
-        "measures canonical JSON",
+        "events.payload": "representable as RFC 8785 canonical JSON (no integer beyond 2**53, no lone surrogate) and "
+        "at most WEB3_HOOKS_MAX_PAYLOAD_BYTES bytes once canonical and redacted: no keyword measures canonical JSON",
     },
     examples=[
         {
