@@ -77,10 +77,10 @@ def step_identity(wallets: dict[str, DemoWallet], out: Callable[[str], None]) ->
 def step_funds(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> None:
     """Fund the demo actors once (the deposit's idempotency key makes a re-run a no-op)."""
     from market.money import currencies, format_amount
+    from market.onchain import client
     from market.services.ledger import deposit
-    from web3api.demo.funds import on_chain
 
-    if on_chain():
+    if client.configured():
         return  # the money comes from deposits on chain (web3api.demo.funds)
 
     amounts = {"consumer": 500, "creator": 1000, "bidder": 50, "provider": 20}
