@@ -74,3 +74,21 @@ def percent(part, whole) -> int:
 def short_id(value: str) -> str:
     value = str(value or "")
     return value if len(value) <= 14 else f"{value[:8]}…{value[-4:]}"
+
+
+STATUS_PREFIXES = ("lease_", "task_", "bid_", "award_", "result_", "receipt_", "dispute_", "settlement_", "resource_")
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    """A status as a badge: its plain word (`lease_active` -> active), its full name as the class."""
+    word = str(status or "")
+    for prefix in (*STATUS_PREFIXES, "invocation_"):
+        word = word.removeprefix(prefix)
+    return format_html('<span class="status status-{}">{}</span>', status, word.replace("_", " "))
+
+
+@register.filter
+def per_unit(unit: str) -> str:
+    """How a unit price reads: per 1M tokens or bytes (API.md), else per call or query."""
+    return {"token": "per 1M tokens", "byte": "per 1M bytes"}.get(unit, f"per {unit}")

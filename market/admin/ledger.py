@@ -1,9 +1,10 @@
-"""Read-only admin for the ledger: accounts, transfers, settlements and the maintenance flag."""
+"""Read-only admin for the ledger: accounts, transfers, settlements, the maintenance flag and the
+actors' low-balance thresholds."""
 
 from django.contrib import admin
 
 from market.admin.base import ReadOnlyAdmin
-from market.models import Account, MaintenanceFlag, Settlement, Transfer
+from market.models import Account, BalanceThreshold, MaintenanceFlag, Settlement, Transfer
 
 
 @admin.register(Account)
@@ -71,3 +72,13 @@ class MaintenanceFlagAdmin(ReadOnlyAdmin):
     """Shown so an operator can see whether DELETE is currently allowed; set only by tooling."""
 
     list_display = ("id", "allow_delete")
+
+
+@admin.register(BalanceThreshold)
+class BalanceThresholdAdmin(ReadOnlyAdmin):
+    """The low-balance notices actors set on their dashboards."""
+
+    list_display = ("actor_id", "currency", "amount", "updated_at")
+    list_filter = ("currency",)
+    search_fields = ("actor_id",)
+    money = {"amount": "currency"}

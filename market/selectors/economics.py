@@ -15,7 +15,7 @@ from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from market.models import Account, BalanceThreshold, Lease, Resource, Settlement, TaskOrder, Transfer
+from market.models import Account, BalanceThreshold, Resource, Settlement, TaskOrder, Transfer
 from market.money import currencies
 
 RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
@@ -30,12 +30,14 @@ def _settled() -> Q:
     return Q(kind__in=RELEASES, code__in=SETTLED_CODES)
 
 
-def _mine(side: str, actor_id: str) -> Q:
-    return Q(**{f"{side}_account__actor_id": actor_id, f"{side}_account__kind": Account.Kind.ACTOR})
+def _mine(side: str, account_ids: list[int]) -> Q:
+    """Transfers crediting (or debiting) one of the actor's accounts, by account id: no join, and
+    each side reads its own (account, created_at) index."""
+    return Q(**{f"{side}_account_id__in": account_ids})
 
 
-def _touching(actor_id: str, since: datetime) -> Q:
-    return _settled() & Q(created_at__gte=since) & (_mine("credit", actor_id) | _mine("debit", actor_id))
+def _touching(account_ids: list[int], since: datetime) -> Q:
+    return _settled() & Q(created_at__gte=since) & (_mine("credit", account_ids) | _mine("debit", account_ids))
 
 
 @dataclass(frozen=True)
@@ -78,18 +80,18 @@ class CurrencyEconomics:
         return self.threshold is not None and self.available < self.threshold
 
 
-def _windows(actor_id: str, now: datetime) -> dict[str, dict[str, Flow]]:
+def _windows(account_ids: list[int], now: datetime) -> dict[str, dict[str, Flow]]:
     """Per currency and window, income and expense: one query with one sum per (window, side)."""
     sums = {}
     for name, span in WINDOWS:
         recent = Q(created_at__gte=now - span)
         for side, label in (("credit", "income"), ("debit", "expense")):
             sums[f"{label}_{name}"] = Sum(
-                Case(When(recent & _mine(side, actor_id), then=F("amount")), default=Value(0)),
+                Case(When(recent & _mine(side, account_ids), then=F("amount")), default=Value(0)),
                 output_field=IntegerField(),
             )
     oldest = now - max(span for _, span in WINDOWS)
-    rows = Transfer.objects.filter(_touching(actor_id, oldest)).values("currency").annotate(**sums)
+    rows = Transfer.objects.filter(_touching(account_ids, oldest)).values("currency").annotate(**sums)
     out: dict[str, dict[str, Flow]] = {}
     for row in rows:
         out[row["currency"]] = {
@@ -98,16 +100,16 @@ def _windows(actor_id: str, now: datetime) -> dict[str, dict[str, Flow]]:
     return out
 
 
-def _daily(actor_id: str, now: datetime, days: int) -> dict[str, dict[date, list[int]]]:
+def _daily(account_ids: list[int], now: datetime, days: int) -> dict[str, dict[date, list[int]]]:
     # Days in the current (the viewer's) time zone, as TruncDate counts them.
     start = timezone.localtime(now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = (
-        Transfer.objects.filter(_touching(actor_id, start))
+        Transfer.objects.filter(_touching(account_ids, start))
         .annotate(day=TruncDate("created_at"))
         .values("currency", "day")
         .annotate(
-            income=Sum(Case(When(_mine("credit", actor_id), then=F("amount")), default=Value(0))),
-            expense=Sum(Case(When(_mine("debit", actor_id), then=F("amount")), default=Value(0))),
+            income=Sum(Case(When(_mine("credit", account_ids), then=F("amount")), default=Value(0))),
+            expense=Sum(Case(When(_mine("debit", account_ids), then=F("amount")), default=Value(0))),
         )
     )
     out: dict[str, dict[date, list[int]]] = defaultdict(dict)
@@ -134,45 +136,51 @@ def _reserved(actor_id: str) -> dict[str, Reserved]:
     return out
 
 
-def _top_counterparties(actor_id: str, limit: int) -> dict[str, list[dict]]:
-    """Who paid the actor most and whom it paid most (all time), per currency: two queries."""
+SIDES = (("credit", "income"), ("debit", "expense"))
+
+
+def _top(account_ids: list[int], since: datetime, limit: int, side: str, group: dict[str, F]) -> dict[str, list[dict]]:
+    """The largest sums of the actor's released transfers on one side (credit: income, debit:
+    expense) since `since`, grouped by `group`, per currency: one query."""
+    label = dict(SIDES)[side]
+    rows = (
+        Transfer.objects.filter(_settled(), _mine(side, account_ids), created_at__gte=since)
+        .values("currency", **group)
+        .annotate(total=Sum("amount"))
+        .order_by("-total", *group)
+    )
     out: dict[str, list[dict]] = defaultdict(list)
-    base = Transfer.objects.filter(_settled())
-    for side, other, label in (("credit", "debit", "income"), ("debit", "credit", "expense")):
-        rows = (
-            base.filter(_mine(side, actor_id))
-            .values("currency", actor=F(f"{other}_account__actor_id"))
-            .annotate(total=Sum("amount"))
-            .order_by("-total", "actor")
-        )
-        for row in rows[: limit * 4]:
-            mine = [c for c in out[row["currency"]] if c["direction"] == label]
-            if len(mine) < limit:
-                out[row["currency"]].append({"actor_id": row["actor"], "direction": label, "total": row["total"]})
+    for row in rows[: limit * 4]:
+        if row[next(iter(group))] is None or len(out[row["currency"]]) >= limit:
+            continue
+        out[row["currency"]].append({**{k: row[k] for k in group}, "direction": label, "total": row["total"]})
     return out
 
 
-def _top_resources(actor_id: str, limit: int) -> dict[str, list[dict]]:
-    """The resources the actor earned most from (as provider) or spent most on (as consumer)."""
+def _merge(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
-    for who, label in (("provider_actor_id", "income"), ("consumer_actor_id", "expense")):
-        rows = (
-            Lease.objects.filter(**{who: actor_id})
-            .values("currency", "resource__resource_id", "resource__name")
-            .annotate(total=Sum("settlement__released"))
-            .filter(total__gt=0)
-            .order_by("-total", "resource__resource_id")[:limit]
-        )
-        for row in rows:
-            out[row["currency"]].append(
-                {
-                    "resource_id": row["resource__resource_id"],
-                    "name": row["resource__name"],
-                    "direction": label,
-                    "total": row["total"],
-                }
-            )
+    for part in parts:
+        for currency, rows in part.items():
+            out[currency] += rows
     return out
+
+
+def _top_counterparties(account_ids: list[int], since: datetime, limit: int) -> dict[str, list[dict]]:
+    """Who paid the actor most (the debited side of its income) and whom it paid most."""
+    return _merge(
+        _top(account_ids, since, limit, "credit", {"actor_id": F("debit_account__actor_id")}),
+        _top(account_ids, since, limit, "debit", {"actor_id": F("credit_account__actor_id")}),
+    )
+
+
+def _top_resources(account_ids: list[int], since: datetime, limit: int) -> dict[str, list[dict]]:
+    """The resources the actor earned most from (as provider) or spent most on (as consumer):
+    releases of their leases' settlements."""
+    group = {
+        "resource_id": F("settlement__lease__resource__resource_id"),
+        "name": F("settlement__lease__resource__name"),
+    }
+    return _merge(*(_top(account_ids, since, limit, side, group) for side, _ in SIDES))
 
 
 def actor_economics(
@@ -183,10 +191,12 @@ def actor_economics(
     30 d, a daily series, the runway at the last 7 days' spend, the low-balance threshold, and the
     top counterparties and resources."""
     now = now or timezone.now()
-    accounts = {a.currency: a.available for a in Account.objects.filter(actor_id=actor_id, kind=Account.Kind.ACTOR)}
-    windows, daily, reserved = _windows(actor_id, now), _daily(actor_id, now, days), _reserved(actor_id)
+    own = list(Account.objects.filter(actor_id=actor_id, kind=Account.Kind.ACTOR))
+    accounts, ids = {a.currency: a.available for a in own}, [a.pk for a in own]
+    windows, daily, reserved = _windows(ids, now), _daily(ids, now, days), _reserved(actor_id)
     thresholds = dict(BalanceThreshold.objects.filter(actor_id=actor_id).values_list("currency", "amount"))
-    parties, resources = _top_counterparties(actor_id, top), _top_resources(actor_id, top)
+    since = now - timedelta(days=days)
+    parties, resources = _top_counterparties(ids, since, top), _top_resources(ids, since, top)
     today = timezone.localdate(now)
     out = []
     for currency in dict.fromkeys([*currencies(), *accounts]):

@@ -5,6 +5,8 @@ actor who is not staff is refused the staff pages."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -49,6 +51,13 @@ def test_publish_with_a_test_call_lease_try_revoke_and_both_dashboards_show_the_
     expect(page.get_by_text("Published Weather search")).to_be_visible()
     resource_url = page.url
     assert str(provider_server.port) not in page.content()
+    # and report it to the index, their wallet signing the exact string the page shows
+    expect(page.get_by_test_id("health")).to_have_text("stale")
+    page.get_by_role("button", name="Sign with wallet").click()
+    expect(page.get_by_label("Signature")).to_have_value(re.compile(r"^0x[0-9a-f]{130}$"))
+    page.get_by_role("button", name="Report to the index").click()
+    expect(page.get_by_text("Reported to the index")).to_be_visible()
+    expect(page.get_by_test_id("health")).to_have_text("healthy")
     shot(page, "resource-detail-provider")
 
     # when the consumer finds it, leases it with a 2 USDC budget for an hour

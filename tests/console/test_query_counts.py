@@ -36,7 +36,9 @@ def _grow(provider: str, consumer: str, n: int) -> None:
             resource_id=first.resource_id, consumer_actor_id=consumer, max_cost=USDC, currency="USDC", ttl_sec=3600
         )
         leases.usage_append(lease_id=lease.lease_id, actor_id=provider, units=2, usage_ref=f"u{i}")
-        tasks.task_publish(actor_id=consumer, title=f"task {i}", requirements="r", budget=USDC, currency="USDC", ttl_sec=3600)
+        tasks.task_publish(
+            actor_id=consumer, title=f"task {i}", requirements="r", budget=USDC, currency="USDC", ttl_sec=3600
+        )
 
 
 def _counts(client, paths: list[str]) -> dict[str, int]:

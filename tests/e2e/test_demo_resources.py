@@ -29,12 +29,14 @@ def test_demo_publishes_leases_and_reports_resources_once(db, demo_server):
     load_demo(lines.append)
     # then
     wallets = demo_wallets()
-    assert Resource.objects.filter(provider_actor_id=wallets["provider"].address).count() == 2
-    assert Lease.objects.filter(consumer_actor_id=wallets["consumer"].address).count() == 1
+    names = [spec["name"] for spec in resources.DEMO_RESOURCES]  # the console's demo step adds its own
+    model = names[0]
+    assert Resource.objects.filter(provider_actor_id=wallets["provider"].address, name__in=names).count() == 2
+    assert Lease.objects.filter(consumer_actor_id=wallets["consumer"].address, resource__name=model).count() == 1
     assert IndexReport.objects.count() == 2
     assert not any("localhost" in line for line in lines)
     # and the consumer's lease reaches the demo provider through the market
-    lease = Lease.objects.get()
+    lease = Lease.objects.get(resource__name=model)
     out = invoke(
         lease_id=lease.lease_id,
         actor_id=wallets["consumer"].address,

@@ -1,0 +1,217 @@
+"""Console pages at scale: render time of the dashboard, the resources list, the leases list and
+the ledger with 10k and with 100k objects, against a trivial template view, in the same run.
+
+    .venv/bin/python bench/console.py [--sizes 10000,100000] [--requests 30]
+
+In-process (Django's test client, bench.settings, a throw-away var/ with SQLite unless
+DATABASE_URL is set), after `migrate`: one consumer (the viewer) and one provider; at each size the
+market holds that many resources, leases of the consumer (each with its settlement) and released
+transfers from the consumer to the provider spread over the last 30 days (rows inserted in bulk:
+the figures are about reading them). Each page is read --requests times after a warm-up; prints
+p50/p95 in ms, the ratio of each page's p50 to the trivial view's, and each page's growth from the
+first size to the last. Goals: every page within 5x the trivial view, growing less than 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault("WEB3_VAR_DIR", tempfile.mkdtemp(prefix="openclaw-bench-console-"))
+# Throw-away keys for the throw-away database (the product reads them from var/, created by init_keys).
+os.environ.setdefault("SECRET_KEY", os.urandom(32).hex())
+os.environ.setdefault("WEB3_SECRETS_KEY", "n8OQmG7mFZ7u5P4gq1oQe0qz3s1m0cK1yXlS7c9l0mA=")
+os.environ.setdefault("WEB3_CHECKPOINT_KEY", "0x" + os.urandom(32).hex())
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from console.viewer import SESSION_TOKEN  # noqa: E402
+from market.models import Account, Lease, Resource, Settlement, Transfer  # noqa: E402
+from web3api.models import ActorToken  # noqa: E402
+
+PROVIDER = "0x" + "11" * 20
+CONSUMER = "0x" + "22" * 20
+PAGES = ["/bench/template", "/console/", "/console/resources/", "/console/leases/", "/console/ledger/"]
+BATCH = 5000
+
+
+def _accounts() -> tuple[Account, Account]:
+    big = 10**15
+    consumer, _ = Account.objects.get_or_create(
+        actor_id=CONSUMER, currency="USDC", kind="actor", defaults={"credits_posted": big}
+    )
+    provider, _ = Account.objects.get_or_create(actor_id=PROVIDER, currency="USDC", kind="actor")
+    return consumer, provider
+
+
+def _bulk(model, rows) -> None:
+    """bulk_create keeping the given created_at (auto_now_add would overwrite it)."""
+    field = model._meta.get_field("created_at")
+    field.auto_now_add, saved = False, field.auto_now_add
+    try:
+        model.objects.bulk_create(rows, batch_size=BATCH)
+    finally:
+        field.auto_now_add = saved
+
+
+def grow(size: int) -> None:
+    consumer, provider = _accounts()
+    now = timezone.now()
+    have = Resource.objects.count()
+    _bulk(
+        Resource,
+        [
+            Resource(
+                resource_id=f"res_bench{i:08d}",
+                provider_actor_id=PROVIDER,
+                kind="search",
+                name=f"search {i}",
+                backend="searxng",
+                endpoint_sealed="sealed",
+                unit="query",
+                unit_price=10_000,
+                currency="USDC",
+                policy={"maxConcurrent": 4},
+                tags=["web"],
+                tags_text=",web,",
+                hash="sha256:bench",
+                created_at=now - timedelta(seconds=i),
+            )
+            for i in range(have, size)
+        ],
+    )
+    first = Resource.objects.order_by("pk").first()
+    have = Settlement.objects.count()
+    _bulk(
+        Settlement,
+        [
+            Settlement(
+                settlement_id=f"stl_bench{i:08d}",
+                status="settlement_partially_released",
+                currency="USDC",
+                payer_actor_id=CONSUMER,
+                payee_actor_id=PROVIDER,
+                payer_account=consumer,
+                payee_account=provider,
+                locked=1_000_000,
+                released=20_000,
+                reference=f"lease:lease_bench{i:08d}",
+                created_at=now - timedelta(seconds=i),
+            )
+            for i in range(have, size)
+        ],
+    )
+    settlements = dict(
+        Settlement.objects.filter(settlement_id__startswith="stl_bench").values_list("settlement_id", "pk")
+    )
+    have = Lease.objects.count()
+    _bulk(
+        Lease,
+        [
+            Lease(
+                lease_id=f"lease_bench{i:08d}",
+                resource=first,
+                consumer_actor_id=CONSUMER,
+                provider_actor_id=PROVIDER,
+                unit="query",
+                unit_price=10_000,
+                currency="USDC",
+                max_cost=1_000_000,
+                spent=20_000,
+                ttl_sec=86400,
+                expires_at=now + timedelta(days=1),
+                settlement_id=settlements[f"stl_bench{i:08d}"],
+                hash="sha256:bench",
+                created_at=now - timedelta(seconds=i),
+            )
+            for i in range(have, size)
+        ],
+    )
+    have = Transfer.objects.count()
+    span = 30 * 86400
+    _bulk(
+        Transfer,
+        [
+            Transfer(
+                transfer_id=f"xfr_bench{i:08d}",
+                debit_account=consumer,
+                credit_account=provider,
+                amount=10_000,
+                currency="USDC",
+                kind="posted",
+                code="escrow_release",
+                reference=f"lease:lease_bench{i % size:08d}",
+                created_at=now - timedelta(seconds=(i * 7919) % span),
+            )
+            for i in range(have, size)
+        ],
+    )
+
+
+def signed_in_client() -> Client:
+    token = ActorToken.objects.create(
+        token_hash=os.urandom(32).hex(), actor_id=CONSUMER, expires_at=timezone.now() + timedelta(days=1)
+    )
+    client = Client()
+    session = client.session
+    session[SESSION_TOKEN] = token.pk
+    session.save()
+    client.cookies["sessionid"] = session.session_key
+    return client
+
+
+def measure(client: Client, path: str, n: int) -> tuple[float, float]:
+    for _ in range(3):
+        assert client.get(path).status_code == 200, path
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        r = client.get(path)
+        times.append((time.perf_counter() - start) * 1000)
+        assert r.status_code == 200, path
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    call_command("migrate", verbosity=0)
+    client = signed_in_client()
+    results: dict[int, dict[str, tuple[float, float]]] = {}
+    for size in sizes:
+        started = time.perf_counter()
+        grow(size)
+        print(f"-- {size} resources, leases and transfers (inserted in {time.perf_counter() - started:.1f} s)")
+        results[size] = {path: measure(client, path, args.requests) for path in PAGES}
+        base = results[size][PAGES[0]][0]
+        for path, (p50, p95) in results[size].items():
+            print(f"   {path:<22} p50 {p50:8.2f} ms  p95 {p95:8.2f} ms  x{p50 / base:6.2f} of the trivial view")
+    first, last = sizes[0], sizes[-1]
+    print(f"-- growth of p50 from {first} to {last} (goal < 2x), and worst ratio to the trivial view (goal <= 5x)")
+    for path in PAGES[1:]:
+        growth = results[last][path][0] / results[first][path][0]
+        worst = max(results[s][path][0] / results[s][PAGES[0]][0] for s in sizes)
+        print(f"   {path:<22} growth x{growth:5.2f}   worst x{worst:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
