@@ -18,7 +18,7 @@ from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_ident
 from web3api.demo.console import step_console
 from web3api.demo.monitor import step_monitor
 from web3api.demo.resources import step_resources
-from web3api.demo.staff import step_staff
+from web3api.demo.staff import step_seal, step_staff
 from web3api.demo.task_market import step_market
 
 DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]] = [
@@ -29,6 +29,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_staff,
     step_monitor,
     step_console,
+    step_seal,  # last: seals what every step did
 ]
 
 
