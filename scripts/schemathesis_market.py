@@ -203,7 +203,7 @@ def seed(market: Market, wallets: dict) -> list[str]:
     consumer = Client(market.base, wallets["consumer"]["key"])
     bidder = Client(market.base, wallets["bidder"]["key"])
     endpoint = f"http://localhost:{market.provider_port}"
-    paths = {"openai-compat": "/v1", "searxng": "", "custom": "/custom"}
+    paths = {"openai-compat": "/v1", "searxng": "", "http-blob": "/blob", "custom": "/custom"}
     for resource in provider.call("web3.resources.list", {})["items"]:
         provider.call(
             "web3.resources.update",

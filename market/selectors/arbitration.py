@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from market.models import AuditEvent, Dispute, TaskOrder
+from market.models import AuditEvent, Checkpoint, Dispute, TaskOrder
 from market.selectors.audit import Seal, seal_states
 from market.selectors.disputes import dispute_get
 from market.selectors.operator_lists import ruling_split
@@ -104,8 +104,6 @@ def _rulings(dispute: Dispute) -> list[PastRuling]:
             }
         )
     seqs = [r.get("rulingEventSeq") for r in raw if r.get("rulingEventSeq") is not None]
-    from market.models import Checkpoint
-
     covering = {}
     for seq in seqs:  # at most two rulings per dispute
         covering[seq] = (

@@ -8,7 +8,6 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db import models
 
 from web3api.demo import load_demo
 

@@ -1,7 +1,7 @@
 """Demo step for the operator's and the arbitrators' pages: a second disputed task that the demo
 arbitrator has ruled on (so the workspace shows a ruling, its appeal window and its seal), a credit
-by the operator with its reason, and a checkpoint sealing what the demo did so far (so the ledger
-page offers inclusion proofs). The first dispute stays open for the arbitrator to rule on."""
+by the operator with its reason, and (the last step, step_seal) a checkpoint sealing what the demo
+did (so the ledger page offers inclusion proofs). The first dispute stays open for the arbitrator to rule on."""
 
 from __future__ import annotations
 
@@ -70,9 +70,8 @@ def step_staff(wallets, out: Callable[[str], None]) -> None:
         out(f"operator credited the consumer 5 {currency} with a reason")
 
 
-def step_seal(wallets: dict, out) -> None:
-    """A checkpoint sealing everything the demo did (the last step, so a second run, which adds
-    no event, seals nothing)."""
+def step_seal(wallets, out: Callable[[str], None]) -> None:
+    """The last demo step: a checkpoint sealing what the demo did (nothing new on a second run)."""
     try:
         from market.audit.checkpoints import seal_sweep
 
