@@ -4,7 +4,7 @@ nonces and idempotency keys are only seen (and may be deleted)."""
 from django.contrib import admin
 
 from market.admin.base import ViewOnlyAdmin
-from web3api.models import ActorRole, ActorToken, ConsoleActor, IdempotencyRecord, SiweNonce
+from web3api.models import ActorRole, ActorToken, AgentToken, ConsoleActor, IdempotencyRecord, SiweNonce
 
 
 @admin.register(ActorRole)
@@ -40,3 +40,22 @@ class IdempotencyRecordAdmin(ViewOnlyAdmin):
     list_display = ("actor_id", "method", "key", "state", "status_code", "created_at")
     fields = ("actor_id", "method", "key", "state", "status_code", "created_at", "expires_at")
     search_fields = ("actor_id", "method", "key")
+
+
+@admin.register(AgentToken)
+class AgentTokenAdmin(ViewOnlyAdmin):
+    # token_hash is never shown, as for ActorToken.
+    list_display = ("token_id", "owner_actor_id", "label", "created_at", "expires_at", "revoked_at")
+    fields = (
+        "token_id",
+        "owner_actor_id",
+        "label",
+        "scopes",
+        "policy",
+        "delegation_id",
+        "parent",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    )
+    search_fields = ("token_id", "owner_actor_id", "label")

@@ -8,6 +8,7 @@ advice given before the call; the invoke that follows checks the same rules agai
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from market import sql
 from market.errors import NotFound
 from market.models import Account, Invocation, Resource, Session
 from market.models.resources import PER_MILLION_UNITS
-from market.money import cost_minor, parse_amount
+from market.money import cost_minor
 from market.services.policies import cap_minor, provider_allowed
 
 S = Session.Status
@@ -102,10 +103,15 @@ def _guard_row(session_id: str, actor_id: str, resource_id: str | None, now):
 
 
 def guard_check(
-    *, session_id: str, actor_id: str, delegation_id: str = "", resource_id: str | None, estimated_cost: str | None
+    *,
+    session_id: str,
+    actor_id: str,
+    delegation_id: str = "",
+    resource_id: str | None,
+    estimated_cost: Callable[[str], int] | None,
 ) -> Verdict:
-    """May a call costing about `estimated_cost` (a decimal string in the session's currency;
-    default: one unit of the resource) run in the session now? Reasons, in the order checked:
+    """May a call costing about `estimated_cost` (given the session's currency, the caller's estimate
+    in its minor units; default: one unit of the resource) run in the session now? Reasons, in the order checked:
     no_session, approval_required, session_expired, provider_not_allowed, rate_limited,
     insufficient_budget / session_cap, daily_cap, counterparty_cap; `ok` when it may."""
     now = timezone.now()
@@ -132,7 +138,7 @@ def guard_check(
         )
         if recent.count() >= per_minute:
             return Verdict(False, "rate_limited", remaining, c, retry_after_sec=60)
-    given = None if estimated_cost is None else parse_amount(estimated_cost, c, field="estimatedCost", allow_zero=True)
+    given = None if estimated_cost is None else estimated_cost(c)
     if given is not None:
         cost = given
     elif r_id is not None:

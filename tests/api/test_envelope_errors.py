@@ -418,7 +418,7 @@ def test_session_user_linked_to_an_actor_can_call(session_client):
 
     # then it acts as its actor (a session has no token expiry)
     assert r.status == 200
-    assert r.result == {"actorId": "0x" + "c1" * 20, "roles": [], "expiresAt": None}
+    assert r.result == {"actorId": "0x" + "c1" * 20, "roles": [], "expiresAt": None, "agent": None}
 
 
 def test_session_post_without_csrf_token_is_forbidden(session_client):

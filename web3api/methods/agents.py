@@ -96,7 +96,8 @@ class AgentTokenListResult(serializers.Serializer):
     errors=["E_FORBIDDEN"],
     unexpressible={
         "scopes": "each must name a method or group this market has",
-        "policy": "caps at most the market's limits (WEB3_AGENT_MAX_SESSION_CAP, WEB3_AGENT_MAX_DAILY_CAP)",
+        "policy.sessionCap": "at most the market's WEB3_AGENT_MAX_SESSION_CAP",
+        "policy.dailyCap": "at most the market's WEB3_AGENT_MAX_DAILY_CAP",
         "ttlSec": "at most WEB3_AGENT_TOKEN_MAX_TTL_SEC",
     },
     description="The token acts as the owner's actor without the owner's roles, only for the methods its scopes "

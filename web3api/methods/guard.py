@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from prometheus_client import Counter
 
-from market.money import format_amount
+from market.money import format_amount, parse_amount
 from market.selectors import sessions as selectors
 from web3api.money import money_field
 from web3api.registry import method
@@ -62,6 +62,14 @@ def billing_guard(call, params):
     return verdict
 
 
+def _estimate(text: str | None):
+    """The estimate in minor units of the session's currency, parsed here at the edge once the
+    selector knows the currency."""
+    if text is None:
+        return None
+    return lambda currency: parse_amount(text, currency, field="estimatedCost", allow_zero=True)
+
+
 def _verdict(call, params) -> dict:
     delegation = call.agent.delegation_id if call.agent is not None else ""
     try:
@@ -70,7 +78,7 @@ def _verdict(call, params) -> dict:
             actor_id=call.actor_id,
             delegation_id=delegation,
             resource_id=params.get("resourceId"),
-            estimated_cost=params.get("estimatedCost"),
+            estimated_cost=_estimate(params.get("estimatedCost")),
         )
     except DatabaseError:
         log.warning("guard: the database could not be read")

@@ -327,7 +327,15 @@ class InvokeParams(Params):
         "1 per call, token = the provider's reported usage (at most the reservation), byte = body size",
     },
     prerequisites=["an active lease (web3.leases.issue), or an open session (web3.sessions.open)"],
-    errors=["E_NOT_FOUND", "E_EXPIRED", "E_REVOKED", "E_INSUFFICIENT_FUNDS", "E_UNAVAILABLE", "E_TIMEOUT"],
+    errors=[
+        "E_NOT_FOUND",
+        "E_CONFLICT",
+        "E_EXPIRED",
+        "E_REVOKED",
+        "E_INSUFFICIENT_FUNDS",
+        "E_UNAVAILABLE",
+        "E_TIMEOUT",
+    ],
     unexpressible={"input": "the body the lease's backend takes, as the description says (the lease's state)"},
     description="Reserves the most the call can cost and refuses with E_INSUFFICIENT_FUNDS if the remaining "
     "budget cannot cover it; charges the actual usage after. Tokens: the reservation is a bound of the prompt, "
