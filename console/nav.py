@@ -38,6 +38,7 @@ NAV: list[NavItem] = [
     NavItem("Resources", "console:resources", _anyone),
     NavItem("Leases", "console:leases", _anyone),
     NavItem("Ledger", "console:ledger", _anyone),
+    NavItem("Funds", "console:funds", _anyone),
     NavItem("Tasks", "console:tasks", _anyone),
     NavItem("Disputes", "console:disputes", _anyone),
     NavItem("Alerts", "console:alerts", _staff),

@@ -3,7 +3,7 @@ urls_staff.py, arbitrators' in urls_arbitration.py."""
 
 from django.urls import include, path
 
-from console.views import auth, dashboard, disputes, leases, ledger, resources, tasks
+from console.views import auth, dashboard, disputes, funds, leases, ledger, resources, tasks
 
 app_name = "console"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("leases/", leases.LeaseListView.as_view(), name="leases"),
     path("leases/<str:lease_id>/", leases.LeaseDetailView.as_view(), name="lease"),
     path("ledger/", ledger.LedgerView.as_view(), name="ledger"),
+    path("funds/", funds.FundsView.as_view(), name="funds"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("tasks/new/", tasks.TaskCreateView.as_view(), name="task-new"),
     path("tasks/<str:task_id>/", tasks.TaskDetailView.as_view(), name="task"),

@@ -76,7 +76,19 @@ def short_id(value: str) -> str:
     return value if len(value) <= 14 else f"{value[:8]}…{value[-4:]}"
 
 
-STATUS_PREFIXES = ("lease_", "task_", "bid_", "award_", "result_", "receipt_", "dispute_", "settlement_", "resource_")
+STATUS_PREFIXES = (
+    "lease_",
+    "task_",
+    "bid_",
+    "award_",
+    "result_",
+    "receipt_",
+    "dispute_",
+    "settlement_",
+    "resource_",
+    "deposit_",
+    "withdrawal_",
+)
 
 
 @register.filter

@@ -18,6 +18,7 @@ from market.selectors.ledger import balances
 from market.services.funds_deposits import deposit_scan
 from market.services.funds_withdrawals import withdrawal_broadcast, withdrawal_sign, withdrawal_sweep
 from tests.funds_support import CONFIRMATIONS, DAILY_LIMIT, UNIT
+from tests.wallet_support import agent_api
 
 pytestmark = pytest.mark.keypath
 S = Withdrawal.Status
@@ -168,3 +169,17 @@ def test_over_the_daily_limit_the_vault_refuses_and_after_the_attempts_it_is_ref
     assert figures(depositor.actor_id) == (100 * UNIT, 0)
     assert test_chain.vault_balance() == 100 * UNIT
     assert limit < DAILY_LIMIT
+
+
+def test_an_agent_token_cannot_withdraw_whatever_its_scopes_say(db, depositor, test_chain):
+    # given an agent token of the depositor whose scopes name every funds method
+    agent = agent_api(depositor, scopes=["web3.funds.*"])
+    # when the agent asks to withdraw to a wallet of its choosing
+    out = agent.call("web3.funds.withdraw", {"amount": "10", "currency": "USDC", "to": "0x" + "5e" * 20})
+    # then it is refused before anything is held: withdrawals are the owner's wallet's, not a delegate's
+    assert (out.status, out.code) == (403, "E_FORBIDDEN")
+    assert "spends only through sessions" in out.body["error"]["message"]
+    assert figures(depositor.actor_id) == (100 * UNIT, 0)
+    assert not Withdrawal.objects.exists()
+    # while the funds it may read stay readable
+    assert agent.call("web3.funds.list").ok
