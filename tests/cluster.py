@@ -30,7 +30,9 @@ KEYS = {
 
 
 class Cluster:
-    def __init__(self, database_url: str, redis_url: str, *, web: int = 2, workers: int = 2) -> None:
+    def __init__(
+        self, database_url: str, redis_url: str, *, web: int = 2, workers: int = 2, chain: bool = False
+    ) -> None:
         parts = urlsplit(database_url)
         self.name = f"openclaw_cluster_{os.getpid()}"
         self.admin_url = urlunsplit(parts._replace(path="/postgres"))
@@ -41,6 +43,9 @@ class Cluster:
         self.web_count, self.worker_count = web, workers
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.bases: list[str] = []
+        self.chain = chain
+        self.shared: dict[str, str] = {}  # settings every process gets (the local chain's file)
+        self.devchain: dict | None = None
 
     def env(self, role: str, **extra: str) -> dict[str, str]:
         var = self.tmp / role
@@ -58,6 +63,7 @@ class Cluster:
                 "WEB3_SIWE_DOMAIN": "market.example",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": str(ROOT),
+                **self.shared,
                 **extra,
             }
         )
@@ -84,6 +90,8 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
             conn.execute(f'CREATE DATABASE "{self.name}"')
         try:
+            if self.chain:
+                self._start_devchain()
             self.manage("migrate", "--noinput", "-v", "0")
             for i in range(self.web_count):
                 port = free_port()
@@ -100,6 +108,31 @@ class Cluster:
             self.__exit__()
             raise
         return self
+
+    def _start_devchain(self) -> None:
+        """`manage.py devchain` (eth-tester over JSON-RPC) as a process of its own, as scripts/run
+        starts it; every other process reads its var/chain/devchain.json (WEB3_DEVCHAIN_FILE)."""
+        port = free_port()
+        self._start("devchain", [PYTHON, "manage.py", "devchain", "--port", str(port)])
+        info = self.tmp / "devchain" / "chain" / "devchain.json"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.procs[-1][1].poll() is not None:
+                raise RuntimeError("devchain exited: " + self.log("devchain"))
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}",
+                    data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=1):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("devchain did not answer in time")
+        self.devchain = json.loads(info.read_text())
+        self.shared["WEB3_DEVCHAIN_FILE"] = str(info)
 
     def _wait(self, base: str) -> None:
         deadline = time.monotonic() + 90
