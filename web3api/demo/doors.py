@@ -57,7 +57,7 @@ def step_doors(wallets: dict[str, DemoWallet], out: Callable[[str], None]) -> No
         with transaction.atomic():
             issued = agent_token_issue(
                 owner_actor_id=wallets["consumer"].address,
-                label="demo butler",
+                label="demo butler (MCP)",
                 scopes=scopes,
                 policy=None,
                 ttl_sec=min(BUTLER_TTL_SEC, settings.WEB3_AGENT_TOKEN_MAX_TTL_SEC),
