@@ -14,11 +14,11 @@ from django.views.generic import TemplateView
 
 from console.access import SignedInRequiredMixin
 from console.forms import MarketForm, apply_market_error
-from console.paging import page_of, query_without_page
+from console.paging import PAGE_SIZE, Page, page_number, query_without_page
 from market.errors import MarketError, NotFound
 from market.models import Lease
-from market.selectors.resource_pages import lease_activity
-from market.selectors.resources import lease_get, lease_list
+from market.selectors.resource_pages import lease_activity, lease_page
+from market.selectors.resources import lease_get
 from market.services.invoke import invoke
 from market.services.leases import lease_revoke
 
@@ -39,16 +39,22 @@ class LeaseListView(SignedInRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form = LeaseFilterForm(self.request.GET)
-        leases = Lease.objects.none()
+        page = Page([], page_number(self.request), False)
         if form.is_valid():
             try:
-                leases = lease_list(actor_id=self.request.viewer.actor_id, filters=form.cleaned_data).order_by("-pk")
+                rows, more = lease_page(
+                    actor_id=self.request.viewer.actor_id,
+                    filters=form.cleaned_data,
+                    offset=(page.number - 1) * PAGE_SIZE,
+                    limit=PAGE_SIZE,
+                )
+                page = Page(rows, page.number, more)
             except MarketError as exc:
                 apply_market_error(form, exc)
         return {
             **super().get_context_data(**kwargs),
             "form": form,
-            "page_obj": page_of(leases, self.request),
+            "page_obj": page,
             "query": query_without_page(self.request),
         }
 

@@ -76,7 +76,11 @@ class Resource(models.Model):
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="%(app_label)s_%(class)s_price_nonnegative"),
             models.CheckConstraint(condition=~Q(endpoint_sealed=""), name="%(app_label)s_%(class)s_endpoint_set"),
         ]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            # Lists of one status, newest first (the console's discover list): read in index order.
+            models.Index(fields=["status", "id"], name="market_resource_status_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.name}"

@@ -133,3 +133,24 @@ def index_entry_for(resource: Resource, now=None) -> tuple[dict[str, Any], str]:
         "reportedAt": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return entry, object_hash(entry)
+
+
+def lease_page(*, actor_id: str, filters: dict[str, Any], offset: int, limit: int) -> tuple[list[Lease], bool]:
+    """One page of the actor's leases (lease_list's, newest first) and whether a next page exists.
+    Each side (as consumer, as provider) is read in index order up to the page's end and the two
+    are merged, instead of sorting every lease the actor has: the cost follows the page, not the
+    history."""
+    from market.selectors.resources import LeaseFilter, _fs_qs
+
+    data = {k: v for k, v in filters.items() if v not in (None, "")}
+    role = data.get("role")
+    ids: set[int] = set()
+    for side in ("consumer", "provider"):
+        if role and role != side:
+            continue
+        fs = LeaseFilter(data, queryset=Lease.objects.filter(**{f"{side}_actor_id": actor_id}))
+        fs.request_actor_id = actor_id
+        ids.update(_fs_qs(fs).order_by("-pk").values_list("pk", flat=True)[: offset + limit + 1])
+    window = sorted(ids, reverse=True)[offset : offset + limit + 1]
+    rows = {lease.pk: lease for lease in Lease.objects.filter(pk__in=window).select_related("resource", "settlement")}
+    return [rows[pk] for pk in window[:limit]], len(window) > limit

@@ -51,3 +51,14 @@ def test_the_navigation_offers_a_viewer_only_the_pages_they_may_open(client):
 def test_the_landing_page_shows_live_figures_and_the_ways_in(client):
     page = client.get("/").content.decode()
     assert "Resources on offer" in page and "/console/" in page and "/api/docs/" in page
+
+
+def test_a_form_without_its_csrf_token_gets_the_403_page_in_words():
+    # given a client that enforces CSRF
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    # when a form is posted without the token
+    r = client.post("/console/signout/")
+    # then the 403 page says what happened
+    assert r.status_code == 403 and b"reload the page" in r.content

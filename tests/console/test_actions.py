@@ -135,3 +135,35 @@ def test_a_low_balance_threshold_is_saved_and_warns(client):
     # then the dashboard warns them
     page = client.get("/console/").content.decode()
     assert "Low balance: 3.000000 USDC available, below your notice at 5.000000 USDC." in page
+
+
+def test_the_leases_list_pages_newest_first_across_both_roles(client):
+    # given an actor with 15 leases as consumer and 15 as provider, interleaved
+    from market.models import Lease
+    from market.services import leases
+    from tests.resource_helpers import search_resource
+
+    me, other = Account.create(), Account.create()
+    mine, theirs = search_resource(me.address.lower()), search_resource(other.address.lower())
+    fund(me.address.lower(), 100)
+    fund(other.address.lower(), 100)
+    for _ in range(15):
+        for resource, consumer in ((theirs, me), (mine, other)):
+            leases.lease_issue(
+                resource_id=resource.resource_id,
+                consumer_actor_id=consumer.address.lower(),
+                max_cost=USDC,
+                currency="USDC",
+                ttl_sec=600,
+            )
+    console_sign_in(client, me)
+    # when they read both pages of their leases
+    first = client.get("/console/leases/").context["page_obj"]
+    second = client.get("/console/leases/?page=2").context["page_obj"]
+    # then they are every lease once, newest first, 25 then 5
+    shown = [lease.lease_id for lease in [*first.items, *second.items]]
+    assert (len(first.items), first.has_next, len(second.items), second.has_next) == (25, True, 5, False)
+    assert shown == list(Lease.objects.order_by("-pk").values_list("lease_id", flat=True))
+    # and the role filter narrows to one side
+    as_provider = client.get("/console/leases/?role=provider").context["page_obj"]
+    assert {lease.provider_actor_id for lease in as_provider.items} == {me.address.lower()}
