@@ -4,6 +4,7 @@ yielding an initialized mcp.ClientSession."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import asynccontextmanager
 
@@ -51,3 +52,24 @@ async def tool_error(session: ClientSession, name: str, arguments: dict | None =
     result = await session.call_tool(name, arguments or {})
     assert result.is_error, result.structured_content
     return result.structured_content["error"]
+
+
+def run_async(coro):
+    """asyncio.run(coro) on a thread of its own: a test in the same process may hold a running event
+    loop on the main thread (Playwright's sync API does, for the browser tests' session)."""
+    import threading
+
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]

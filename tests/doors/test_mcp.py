@@ -4,7 +4,6 @@ the lease and task flows run on tool calls only."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.doors.live import McpHttp
-from tests.doors.mcp_support import http_session, stdio_session, tool, tool_error
+from tests.doors.mcp_support import http_session, run_async, stdio_session, tool, tool_error
 
 
 def catalogue(live) -> dict[str, dict]:
@@ -51,7 +50,7 @@ def test_stdio_lists_one_tool_per_permitted_method_with_its_params_schema_and_hi
             return (await session.list_tools()).tools
 
     # when an MCP client lists the tools over stdio
-    tools = asyncio.run(run())
+    tools = run_async(run())
 
     # then there is one tool per method the actor may call, none of the staff's, each taking exactly
     # the method's paramsSchema and annotated with its hints
@@ -81,7 +80,7 @@ def test_http_lists_staff_tools_for_staff_and_only_sign_in_tools_without_a_token
             return {t.name for t in (await session.list_tools()).tools}
 
     # when each lists the tools over streamable HTTP
-    staff_tools, anonymous_tools = asyncio.run(names(token)), asyncio.run(names(None))
+    staff_tools, anonymous_tools = run_async(names(token)), run_async(names(None))
 
     # then staff see the staff methods too; nobody signed in sees only what needs no sign-in
     assert staff_tools == set(expected_tools(described, roles={"staff"}))
@@ -118,7 +117,7 @@ def test_stdio_publish_lease_invoke_revoke_settles_the_used_part(live, provider)
             return resource, invoked, revoked, settlement, balance
 
     # when it publishes, leases, invokes and revokes through tool calls only
-    resource, invoked, revoked, settlement, balance = asyncio.run(run())
+    resource, invoked, revoked, settlement, balance = run_async(run())
 
     # then the provider was called, the query was charged, and the rest went back to the consumer
     assert resource["status"] == "resource_published"
@@ -165,7 +164,7 @@ def test_http_task_flow_on_tool_calls_only(live, mcp_http):
             return task, award, reviewed, again
 
     # when the task goes from publish to accepted result through tool calls
-    task, award, reviewed, again = asyncio.run(run())
+    task, award, reviewed, again = run_async(run())
 
     # then the award locked the price and the review made a receipt for the bidder's price
     assert task["status"] == "task_open"
@@ -191,7 +190,7 @@ def test_a_refused_call_is_a_tool_error_with_the_stable_code_and_details(live):
             return missing, strict, staff_only, unknown
 
     # when it calls tools the market refuses
-    missing, strict, staff_only, unknown = asyncio.run(run())
+    missing, strict, staff_only, unknown = run_async(run())
 
     # then each is a tool error carrying the gateway's code and details
     assert missing["code"] == "E_NOT_FOUND"
@@ -265,7 +264,7 @@ def test_the_same_request_id_in_another_session_is_another_call(live):
             return await tool(session, "web3_market_publishTask", params)
 
     # when each publishes a task as its first call
-    first, second = asyncio.run(publish_once()), asyncio.run(publish_once())
+    first, second = run_async(publish_once()), run_async(publish_once())
 
     # then they are two tasks
     assert first["taskId"] != second["taskId"]
@@ -289,7 +288,7 @@ def test_an_agent_token_lists_only_the_tools_its_scopes_cover_and_is_refused_the
             return names, allowed, refused
 
     # when the agent lists the tools and calls one in and one out of its scopes
-    names, allowed, refused = asyncio.run(run())
+    names, allowed, refused = run_async(run())
 
     # then it sees the methods its scopes cover (and those that need no sign-in), nothing else
     expected = {
@@ -349,7 +348,7 @@ def test_an_agent_runs_a_session_on_tool_calls_only(live, provider, mcp_http):
             return opened, invoked, settled, balance
 
     # when the agent opens a session, invokes the resource in it and settles it, through tools only
-    opened, invoked, settled, balance = asyncio.run(run())
+    opened, invoked, settled, balance = run_async(run())
 
     # then the call was charged to the session and the rest of the budget came back
     assert opened["status"] == "session_open"
