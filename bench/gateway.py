@@ -24,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -140,6 +142,42 @@ def measure(
     return state["done"] / elapsed, state["done"], state["bad"]
 
 
+@contextmanager
+def bench_server(prefix: str, workers: int, threads: int) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """A migrated market under gunicorn on a free loopback port with a throw-away var/ (the bench
+    settings): yields (base URL, port, the server's environment); stops it and removes var/ after."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_env(tmp / "var", port, workers, threads)
+    proc = None
+    try:
+        for command in (["init_keys"], ["migrate", "--noinput", "-v", "0"]):
+            subprocess.run(
+                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=300
+            )
+        with open(tmp / "server.log", "wb") as log:
+            proc = subprocess.Popen(
+                [GUNICORN, "-c", "openclaw/gunicorn.conf.py", "openclaw.wsgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_ready(base, proc)
+        yield base, port, env
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per endpoint (max 60)")
@@ -151,27 +189,7 @@ def main() -> int:
     seconds = min(max(args.seconds, 0.5), 60.0)
     clients = min(max(args.clients, 1), 16)
 
-    tmp = Path(tempfile.mkdtemp(prefix="openclaw-bench-"))
-    var_dir = tmp / "var"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = server_env(var_dir, port, args.workers, args.threads)
-    proc = None
-    try:
-        for command in (["init_keys"], ["migrate", "--noinput", "-v", "0"]):
-            subprocess.run(
-                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=300
-            )
-        log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the server
-        proc = subprocess.Popen(
-            [GUNICORN, "-c", "openclaw/gunicorn.conf.py", "openclaw.wsgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_ready(base, proc)
+    with bench_server("openclaw-bench-", args.workers, args.threads) as (base, port, _env):
         token = sign_in(base)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
@@ -203,15 +221,6 @@ def main() -> int:
         print(f"ratio capabilities.list / baseline: {rates['/api/v1/web3.capabilities.list'] / plain:.2f}")
         print(f"ratio identity.whoami   / baseline: {rates['/api/v1/web3.identity.whoami'] / plain:.2f}")
         return 0
-    finally:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.gateway import GUNICORN, PYTHON, ROOT, free_port, measure, server_env, sign_in, wait_ready  # noqa: E402
+from bench.gateway import PYTHON, ROOT, bench_server, measure, sign_in  # noqa: E402
 
 
 def _call(http: httpx.Client, method: str, token: str, params: dict) -> dict:
@@ -47,26 +44,7 @@ def main() -> int:
     seconds = min(max(args.seconds, 0.5), 60.0)
     clients = min(max(args.clients, 1), 16)
 
-    tmp = Path(tempfile.mkdtemp(prefix="openclaw-bench-guard-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = server_env(tmp / "var", port, args.workers, args.threads)
-    proc = None
-    try:
-        for command in (["init_keys"], ["migrate", "--noinput", "-v", "0"]):
-            subprocess.run(
-                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=300
-            )
-        log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the server
-        proc = subprocess.Popen(
-            [GUNICORN, "-c", "openclaw/gunicorn.conf.py", "openclaw.wsgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_ready(base, proc)
+    with bench_server("openclaw-bench-guard-", args.workers, args.threads) as (base, port, env):
         owner, provider = sign_in(base), sign_in(base)
         with httpx.Client(base_url=base + "/api/v1/", timeout=10) as http:
             actor = _call(http, "web3.identity.whoami", owner, {})["actorId"]
@@ -131,13 +109,6 @@ def main() -> int:
         for label in ("guard", "guard+resource"):
             print(f"  {label} / whoami = {rates[label] / rates['whoami']:.2f}  (goal >= 0.8)")
         return 0
-    finally:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
