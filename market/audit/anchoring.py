@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from market import states
@@ -29,6 +27,7 @@ from market.audit import chain as chain_mod
 from market.backoff import backoff_seconds
 from market.locks import lock_anchor
 from market.models import Checkpoint, CheckpointAnchor
+from market.onchain import outbox
 
 log = logging.getLogger("market.anchoring")
 S = CheckpointAnchor.Status
@@ -41,16 +40,6 @@ def anchors_ensure() -> int:
     rows = [CheckpointAnchor(checkpoint_id=pk) for pk in missing]
     CheckpointAnchor.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
-
-
-def _tx_known(w3: Any, tx_hash: str) -> bool:
-    from web3.exceptions import TransactionNotFound
-
-    try:
-        w3.eth.get_transaction(tx_hash)
-    except TransactionNotFound:
-        return False
-    return True
 
 
 def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
@@ -69,25 +58,14 @@ def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
             anchor = lock_anchor(pk=anchor_id)
             if anchor.status != S.PENDING:
                 return False
-            used = CheckpointAnchor.objects.filter(chain_id=chain_id, sender=chain.sender).aggregate(m=Max("nonce"))[
-                "m"
-            ]
-            nonce = max(chain_nonce, -1 if used is None else used + 1)
-            signed = chain.account.sign_transaction(
-                {
-                    "to": chain.account.address,
-                    "value": 0,
-                    "data": data,
-                    "nonce": nonce,
-                    "chainId": chain_id,
-                    "gas": gas,
-                    "gasPrice": gas_price,
-                }
+            outbox.sign_into(
+                anchor,
+                account=chain.account,
+                chain_id=chain_id,
+                sender=chain.sender,
+                chain_nonce=chain_nonce,
+                tx={"to": chain.account.address, "data": data, "gas": gas, "gasPrice": gas_price},
             )
-            anchor.chain_id, anchor.sender, anchor.nonce = chain_id, chain.sender, nonce
-            anchor.raw_tx = "0x" + signed.raw_transaction.hex().removeprefix("0x")
-            anchor.tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
-            states.transition(anchor, "sign", update_fields=["chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
     except IntegrityError:
         log.info("anchor nonce taken by a concurrent signer; retried on the next run")
         return False
@@ -96,32 +74,10 @@ def anchor_sign(*, anchor_id: int, chain: chain_mod.Chain) -> bool:
 
 def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
     """(Re)broadcast the stored raw transaction; an error is fine if the chain already knows it."""
-    w3 = chain.w3
     anchor = CheckpointAnchor.objects.get(pk=anchor_id)
-    if anchor.status not in (S.SIGNED, S.SENT):
-        return
-    try:
-        w3.eth.send_raw_transaction(anchor.raw_tx)
-    except Exception:
-        if not _tx_known(w3, anchor.tx_hash):
-            if w3.eth.get_transaction_count(chain.account.address, "latest") > anchor.nonce:
-                _resign(anchor)  # its nonce was spent by another transaction: this one can never land
-                return
-            raise
-    states.bulk_transition(CheckpointAnchor.objects.filter(pk=anchor_id), "broadcast")  # if still signed
-
-
-def _resign(anchor: CheckpointAnchor) -> None:
-    log.warning("anchor transaction of checkpoint %s lost its nonce; it will be signed again", anchor.checkpoint_id)
-    states.bulk_transition(
-        CheckpointAnchor.objects.filter(pk=anchor.pk, tx_hash=anchor.tx_hash),
-        "resign",
-        nonce=None,
-        raw_tx="",
-        tx_hash="",
-        chain_id=None,
-        sender="",
-    )
+    if anchor.status in (S.SIGNED, S.SENT):
+        what = f"anchor transaction of checkpoint {anchor.checkpoint_id}"
+        outbox.broadcast(anchor, w3=chain.w3, address=chain.account.address, what=what)
 
 
 def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> str:

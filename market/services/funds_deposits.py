@@ -29,15 +29,11 @@ from market.locks import lock_chain_cursor
 from market.models import ChainCursor, Deposit
 from market.money import format_amount
 from market.onchain import client
+from market.onchain.outbox import hex0x
 from market.services.ledger import reserve_deposit
 
 log = logging.getLogger("market.funds")
 MAX_MINOR = 2**63 - 1
-
-
-def _hex(value: Any) -> str:
-    text = value.hex() if hasattr(value, "hex") else str(value)
-    return "0x" + text.removeprefix("0x").lower()
 
 
 def cursor_for(chain_id: int, vault: str) -> ChainCursor:
@@ -74,10 +70,10 @@ def _decoded(chain: client.FundsChain, raw: Any) -> dict[str, Any] | None:
         log.error("a Deposited log of a token no currency names, or of an amount out of range, is not credited")
         return None
     return {
-        "tx_hash": _hex(raw["transactionHash"]),
+        "tx_hash": hex0x(raw["transactionHash"]),
         "log_index": int(raw["logIndex"]),
         "block_number": int(raw["blockNumber"]),
-        "block_hash": _hex(raw["blockHash"]),
+        "block_hash": hex0x(raw["blockHash"]),
         "token": event.args.token.lower(),
         "currency": currency,
         "payer": event.args.payer.lower(),
@@ -135,7 +131,7 @@ def _block_hash(w3: Any, number: int) -> str | None:
     from web3.exceptions import BlockNotFound
 
     try:
-        return _hex(w3.eth.get_block(number)["hash"])
+        return hex0x(w3.eth.get_block(number)["hash"])
     except BlockNotFound:
         return None
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from market import states
@@ -35,7 +34,7 @@ from market.backoff import backoff_seconds
 from market.locks import lock_account_rows, lock_withdrawal
 from market.models import ChainCursor, Withdrawal
 from market.money import format_amount
-from market.onchain import client
+from market.onchain import client, outbox
 from market.services.ledger import K, create_transfer
 
 log = logging.getLogger("market.funds")
@@ -45,11 +44,6 @@ BATCH = 50
 
 class Refused(Exception):
     """The chain refused the call (a revert on estimate): not an outage, the next one may pass."""
-
-
-def _hex(value: Any) -> str:
-    text = value.hex() if hasattr(value, "hex") else str(value)
-    return "0x" + text.removeprefix("0x").lower()
 
 
 def _is_revert(exc: BaseException) -> bool:
@@ -93,68 +87,25 @@ def withdrawal_sign(*, withdrawal_id: str, chain: client.FundsChain) -> bool:
             w = lock_withdrawal(withdrawal_id=withdrawal_id)
             if w.status != S.PENDING:
                 return False
-            used = Withdrawal.objects.filter(chain_id=chain.chain_id, sender=chain.sender).aggregate(m=Max("nonce"))[
-                "m"
-            ]
-            nonce = max(chain_nonce, -1 if used is None else used + 1)
-            signed = chain.account.sign_transaction(
-                {
-                    "to": chain.vault.address,
-                    "value": 0,
-                    "data": data,
-                    "nonce": nonce,
-                    "chainId": chain.chain_id,
-                    "gas": gas * 12 // 10 + 10_000,
-                    "gasPrice": gas_price,
-                }
+            outbox.sign_into(
+                w,
+                account=chain.account,
+                chain_id=chain.chain_id,
+                sender=chain.sender,
+                chain_nonce=chain_nonce,
+                tx={"to": chain.vault.address, "data": data, "gas": gas * 12 // 10 + 10_000, "gasPrice": gas_price},
             )
-            w.chain_id, w.sender, w.nonce = chain.chain_id, chain.sender, nonce
-            w.raw_tx, w.tx_hash = _hex(signed.raw_transaction), _hex(signed.hash)
-            states.transition(w, "sign", update_fields=["chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
     except IntegrityError:
         log.info("withdrawal nonce taken by a concurrent signer; signed on the next run")
         return False
     return True
 
 
-def _tx_known(w3: Any, tx_hash: str) -> bool:
-    from web3.exceptions import TransactionNotFound
-
-    try:
-        w3.eth.get_transaction(tx_hash)
-    except TransactionNotFound:
-        return False
-    return True
-
-
 def withdrawal_broadcast(*, withdrawal_id: str, chain: client.FundsChain) -> None:
     """(Re)broadcast the stored raw transaction; an error is fine if the chain already knows it."""
-    w3 = chain.w3
     w = Withdrawal.objects.get(withdrawal_id=withdrawal_id)
-    if w.status not in (S.SIGNED, S.SENT):
-        return
-    try:
-        w3.eth.send_raw_transaction(w.raw_tx)
-    except Exception:
-        if not _tx_known(w3, w.tx_hash):
-            if w3.eth.get_transaction_count(chain.account.address, "latest") > w.nonce:
-                _resign(w)
-                return
-            raise
-    states.bulk_transition(Withdrawal.objects.filter(pk=w.pk, status=S.SIGNED), "broadcast")
-
-
-def _resign(w: Withdrawal) -> None:
-    log.warning("withdrawal %s lost its nonce to another transaction; it will be signed again", w.withdrawal_id)
-    states.bulk_transition(
-        Withdrawal.objects.filter(pk=w.pk, tx_hash=w.tx_hash),
-        "resign",
-        nonce=None,
-        raw_tx="",
-        tx_hash="",
-        chain_id=None,
-        sender="",
-    )
+    if w.status in (S.SIGNED, S.SENT):
+        outbox.broadcast(w, w3=chain.w3, address=chain.account.address, what=f"withdrawal {w.withdrawal_id}")
 
 
 def _settle(withdrawal_id: str, verb: str, *, block_number: int | None, now: datetime, why: str) -> str:
