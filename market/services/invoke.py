@@ -68,6 +68,43 @@ def _live_pending(lease: Lease, now):
     return Invocation.objects.filter(lease=lease, status=INV.PENDING, started_at__gt=now - RESERVATION_TTL)
 
 
+def invocation_start(
+    *,
+    lease: Lease,
+    resource: Resource,
+    plan: Plan,
+    reserve: int,
+    actor_id: str,
+    now,
+    session_id: str | None = None,
+) -> Invocation:
+    """The pending invocation holding `reserve` on the lease, with its audit event (in the caller's
+    transaction, the lease locked)."""
+    inv = Invocation.objects.create(
+        invocation_id=new_id("inv"),
+        lease=lease,
+        resource=resource,
+        reserved=reserve,
+        reserved_units=plan.max_units,
+        started_at=now,
+    )
+    audit_record(
+        actor_id=actor_id,
+        action="invocation.start",
+        object_type="lease",
+        object_id=lease.lease_id,
+        payload={
+            "invocationId": inv.invocation_id,
+            **({"sessionId": session_id} if session_id else {}),
+            "reservedUnits": plan.max_units,
+            "reserved": format_amount(reserve, lease.currency),
+            "currency": lease.currency,
+        },
+        parties=[lease.consumer_actor_id, lease.provider_actor_id],
+    )
+    return inv
+
+
 def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tuple[Invocation, Plan]:
     with transaction.atomic():
         lease = lock_lease(lease_id, actor_id)
@@ -97,27 +134,7 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
                     "required": format_amount(reserve, lease.currency),
                 },
             )
-        inv = Invocation.objects.create(
-            invocation_id=new_id("inv"),
-            lease=lease,
-            resource=resource,
-            reserved=reserve,
-            reserved_units=plan.max_units,
-            started_at=now,
-        )
-        audit_record(
-            actor_id=actor_id,
-            action="invocation.start",
-            object_type="lease",
-            object_id=lease.lease_id,
-            payload={
-                "invocationId": inv.invocation_id,
-                "reservedUnits": plan.max_units,
-                "reserved": format_amount(reserve, lease.currency),
-                "currency": lease.currency,
-            },
-            parties=[lease.consumer_actor_id, lease.provider_actor_id],
-        )
+        inv = invocation_start(lease=lease, resource=resource, plan=plan, reserve=reserve, actor_id=actor_id, now=now)
         return inv, plan
 
 

@@ -161,27 +161,14 @@ def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegat
         reserve = cost_minor(plan.max_units, priced.unit_price, per)
         _check_caps(session, provider, reserve, counters, now)
         lease = existing or _session_lease(session, resource, now)
-        inv = Invocation.objects.create(
-            invocation_id=new_id("inv"),
+        inv = proxy.invocation_start(
             lease=lease,
             resource=resource,
-            reserved=reserve,
-            reserved_units=plan.max_units,
-            started_at=now,
-        )
-        audit_record(
+            plan=plan,
+            reserve=reserve,
             actor_id=actor_id,
-            action="invocation.start",
-            object_type="lease",
-            object_id=lease.lease_id,
-            payload={
-                "invocationId": inv.invocation_id,
-                "sessionId": session.session_id,
-                "reservedUnits": plan.max_units,
-                "reserved": format_amount(reserve, lease.currency),
-                "currency": lease.currency,
-            },
-            parties=[lease.consumer_actor_id, lease.provider_actor_id],
+            now=now,
+            session_id=session.session_id,
         )
         return inv, plan
 
