@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from market.audit.hashchain import event_time_text
 from market.audit.proofs import checkpoint_statement
+from market.models.outbox import OutboxTransaction
 
 
 class Checkpoint(models.Model):
@@ -49,7 +50,7 @@ class AnchorStatus(models.TextChoices):
     FAILED = "anchor_failed", "failed"  # mined but reverted: needs an operator
 
 
-class CheckpointAnchor(models.Model):
+class CheckpointAnchor(OutboxTransaction):
     """The transaction that carries one checkpoint's root. The signed raw transaction and its nonce
     are stored before the first broadcast, so every retry rebroadcasts the same transaction."""
 
@@ -57,15 +58,6 @@ class CheckpointAnchor(models.Model):
 
     checkpoint = models.OneToOneField(Checkpoint, on_delete=models.PROTECT, related_name="anchor")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    chain_id = models.BigIntegerField(null=True, blank=True)
-    sender = models.CharField(max_length=42, blank=True, default="")
-    nonce = models.BigIntegerField(null=True, blank=True)
-    tx_hash = models.CharField(max_length=66, blank=True, default="")
-    raw_tx = models.TextField(blank=True, default="", help_text="0x hex of the signed transaction.")
-    block_number = models.BigIntegerField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True, default="")
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     anchored_at = models.DateTimeField(null=True, blank=True)
 

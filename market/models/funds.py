@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from market.models.outbox import OutboxTransaction
 from market.money import format_amount
 
 ADDRESS = r"^0x[0-9a-f]{40}$"
@@ -91,7 +92,7 @@ class WithdrawalStatus(models.TextChoices):
     REFUNDED = "withdrawal_refunded", "refunded"  # refused for good: the hold voided back
 
 
-class Withdrawal(models.Model):
+class Withdrawal(OutboxTransaction):
     Status = WithdrawalStatus
     LIVE = (WithdrawalStatus.PENDING, WithdrawalStatus.SIGNED, WithdrawalStatus.SENT)
 
@@ -104,15 +105,6 @@ class Withdrawal(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     chain_ref = models.CharField(max_length=66, unique=True, help_text="The vault's withdrawalId (bytes32).")
     hold = models.OneToOneField("market.Transfer", on_delete=models.PROTECT, related_name="chain_withdrawal")
-    chain_id = models.BigIntegerField(null=True, blank=True)
-    sender = models.CharField(max_length=42, blank=True, default="")
-    nonce = models.BigIntegerField(null=True, blank=True)
-    tx_hash = models.CharField(max_length=66, blank=True, default="")
-    raw_tx = models.TextField(blank=True, default="", help_text="0x hex of the signed transaction.")
-    block_number = models.BigIntegerField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True, default="")
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
