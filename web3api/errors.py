@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, OperationalError
+from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 
@@ -103,11 +104,17 @@ def database_busy(exc: BaseException) -> bool:
     )
 
 
-def retry_after(body: dict[str, Any]) -> dict[str, str]:
-    """The Retry-After header of an error answer that says when to try again."""
+def error_headers(body: dict[str, Any]) -> dict[str, str]:
+    """The headers of an error answer: Retry-After where it says when to try again, and on
+    E_AUTH_REQUIRED (401) the WWW-Authenticate challenge HTTP asks for (a bearer token)."""
     error = body["error"]
+    headers = {}
     seconds = error["details"].get("retryAfterSec") if error["code"] in RETRY_AFTER_CODES else None
-    return {"Retry-After": str(seconds)} if seconds is not None else {}
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
+    if error["code"] == "E_AUTH_REQUIRED":
+        headers["WWW-Authenticate"] = 'Bearer realm="web3"'
+    return headers
 
 
 def _drf_refusal(exc: drf_exceptions.APIException) -> MarketError | None:
@@ -140,6 +147,15 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
             "this method changes state: call it with POST",
             {"allowed": ["POST"]},
         )
+    if isinstance(exc, Http404):  # a DRF view's unknown ?format=, an object lookup
+        return 404, error_body("E_NOT_FOUND", "not found (the OpenAPI document answers ?format=json or yaml)", {})
+    if isinstance(exc, drf_exceptions.NotAcceptable):
+        offered = sorted({r.media_type for r in getattr(exc, "available_renderers", None) or ()})
+        return 406, error_body(
+            "E_INVALID_ARGUMENT",
+            "the Accept header names no type this resource answers in: accept one of details.offered",
+            {"offered": offered},
+        )
     if isinstance(exc, IntegrityError):
         name = constraint_name(exc)
         details = {"constraint": name} if name else {}
@@ -171,4 +187,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     # enclosing atomic that is not the request's (a test's, a caller's) is not ours to doom.
     set_rollback()
     status, body = to_error(exc)
-    return Response(body, status=status, headers=retry_after(body))
+    return Response(body, status=status, headers=error_headers(body))

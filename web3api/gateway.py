@@ -35,7 +35,7 @@ from market.errors import InvalidArgument, NotFound
 from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
 from web3api.body import body_params
-from web3api.errors import database_busy, retry_after, to_error
+from web3api.errors import database_busy, error_headers, to_error
 from web3api.identity.auth import BearerTokenAuthentication, CallerRequest, ConsoleSessionAuthentication
 from web3api.metrics import LATENCY, REQUESTS
 from web3api.permissions import MethodAuthLevel, MethodEnabled
@@ -164,7 +164,7 @@ class MethodView(APIView):
 
     def handle_exception(self, exc):
         status, body = self._failure(exc)
-        return self._answer(status, body, retry_after(body))
+        return self._answer(status, body, error_headers(body))
 
     def finalize_response(self, request, response, *args, **kwargs):
         if self.started is not None:
@@ -249,7 +249,7 @@ class MethodView(APIView):
                     # Still busy: the claim stays in flight until it is stale, and a retry with the
                     # same key meanwhile is E_CONFLICT, never a second effect.
                     log.warning("could not release the Idempotency-Key claim of %s", method.name)
-        return self._answer(status, body, retry_after(body))
+        return self._answer(status, body, error_headers(body))
 
     def _dispatch(self, method: Method, call: Call, params: dict[str, Any], record) -> dict[str, Any]:
         if method.read_only:

@@ -51,6 +51,7 @@ def test_error_envelope_has_code_message_details(anon):
     # then the body is exactly {"ok": false, "error": {code, message, details}}
     assert r.status == 401
     assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="web3"'  # the challenge a 401 carries
     assert set(r.body) == {"ok", "error"}
     assert r.body["ok"] is False
     assert set(r.body["error"]) == {"code", "message", "details"}
@@ -384,6 +385,7 @@ def test_bad_authorization_headers_are_auth_required(client, header, db):
         API + "web3.identity.whoami", data="{}", content_type="application/json", headers={"Authorization": header}
     )
     assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Bearer ")
     assert json.loads(r.content)["error"]["code"] == "E_AUTH_REQUIRED"
 
 

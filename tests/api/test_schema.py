@@ -146,3 +146,21 @@ def test_docs_page_renders_with_its_own_assets(client):
     assert "/api/schema/" in html
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn." not in html and "https://" not in html
+
+
+def test_an_accept_header_nothing_satisfies_is_refused_with_what_is_offered(client):
+    # given a client that accepts only a type neither the document nor its page is given in
+    # when it asks for them
+    schema = client.get("/api/schema/", HTTP_ACCEPT="image/png")
+    docs = client.get("/api/docs/", HTTP_ACCEPT="image/png")
+    # then 406 (not a 500); the document's refusal is the envelope naming what it could have accepted
+    body = yaml.safe_load(schema.content)
+    assert (schema.status_code, docs.status_code) == (406, 406)
+    assert (body["ok"], body["error"]["code"]) == (False, "E_INVALID_ARGUMENT")
+    assert "application/vnd.oai.openapi+json" in body["error"]["details"]["offered"]
+
+
+def test_an_unknown_schema_format_is_not_found(client):
+    r = client.get("/api/schema/?format=xml")
+    body = yaml.safe_load(r.content)
+    assert (r.status_code, body["error"]["code"]) == (404, "E_NOT_FOUND")
