@@ -18,8 +18,7 @@ from django.views import View
 
 from console.viewer import SESSION_TOKEN, SESSION_TZ
 from market.errors import MarketError
-from web3api.identity.services import siwe_verify, token_resolve, token_revoke
-from web3api.methods.identity import _domain_and_uri
+from web3api.identity.services import siwe_domain_and_uri, siwe_verify, token_resolve, token_revoke
 
 
 class WalletSignInForm(forms.Form):
@@ -60,7 +59,7 @@ class SignInView(View):
         if not form.is_valid():
             refused = "The wallet's answer was not a signed message."
             return self._page(request, AuthenticationForm(request), refused, 400)
-        domain, _uri = _domain_and_uri(request)
+        domain, _uri = siwe_domain_and_uri(request)
         try:
             session = siwe_verify(
                 message=form.cleaned_data["message"], signature=form.cleaned_data["signature"], domain=domain

@@ -53,6 +53,14 @@ class Session:
     expires_at: datetime
 
 
+def siwe_domain_and_uri(request) -> tuple[str, str]:
+    """The domain and URI a SIWE message must name: WEB3_SIWE_DOMAIN (over https) when set (every
+    replica behind a proxy must agree), else the request's own host and scheme."""
+    domain = settings.WEB3_SIWE_DOMAIN or request.get_host()
+    scheme = "https" if settings.WEB3_SIWE_DOMAIN or request.is_secure() else request.scheme
+    return domain, f"{scheme}://{domain}"
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 

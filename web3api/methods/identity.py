@@ -9,12 +9,6 @@ from web3api.registry import EmptyParams, OkResult, method
 from web3api.serializers import ADDRESS_PATTERN, SIGNATURE_PATTERN, Params, StrictCharField, with_schema
 
 
-def _domain_and_uri(request) -> tuple[str, str]:
-    domain = settings.WEB3_SIWE_DOMAIN or request.get_host()
-    scheme = "https" if settings.WEB3_SIWE_DOMAIN or request.is_secure() else request.scheme
-    return domain, f"{scheme}://{domain}"
-
-
 class ChallengeParams(Params):
     address = serializers.RegexField(
         ADDRESS_PATTERN, max_length=42, help_text="The wallet address that will sign (0x + 40 hex)."
@@ -53,7 +47,7 @@ class ChallengeResult(serializers.Serializer):
     examples=[{"params": {"address": "0x" + "ab" * 20}}],
 )
 def siwe_challenge(call, params):
-    domain, uri = _domain_and_uri(call.request)
+    domain, uri = services.siwe_domain_and_uri(call.request)
     return services.siwe_challenge(
         address=params["address"],
         chain_id=params.get("chainId", settings.WEB3_CHAIN_IDS[0]),
@@ -116,7 +110,7 @@ class VerifyResult(serializers.Serializer):
     ),
 )
 def siwe_verify(call, params):
-    domain, _ = _domain_and_uri(call.request)
+    domain, _ = services.siwe_domain_and_uri(call.request)
     return services.siwe_verify(message=params["message"], signature=params["signature"], domain=domain)
 
 
