@@ -126,7 +126,7 @@ def _hours_sql(with_settlement: bool) -> str:
     resource = _LEASE_RESOURCE if with_settlement else "0"
     row = f"(%s, %s, %s, {resource}, %s, %s, %s, 1)"
     return (
-        "INSERT INTO market_accounthour (account_id, hour, counterparty_id, resource_ref, currency, income, "
+        "INSERT INTO market_accounthour (account_id, hour, counterparty_id, resource_ref, currency, income, "  # noqa: S608
         f"expense, count) VALUES {row}, {row} ON CONFLICT (account_id, hour, counterparty_id, resource_ref) "
         "DO UPDATE SET income = market_accounthour.income + excluded.income, "
         "expense = market_accounthour.expense + excluded.expense, count = market_accounthour.count + excluded.count"
@@ -137,9 +137,15 @@ def hours_statement(transfer: Transfer) -> tuple[str, list]:
     """The one upsert that adds a settled transfer to its hour on both accounts (market.models.AccountHour):
     expense on the debited account, income on the credited one."""
     hour = int(transfer.created_at.timestamp()) // 3600
-    debit, credit, amount, currency = transfer.debit_account_id, transfer.credit_account_id, transfer.amount, transfer.currency
+    debit, credit, amount, currency = (
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount,
+        transfer.currency,
+    )
     settlement = [transfer.settlement_id] if transfer.settlement_id else []
-    params = [debit, hour, credit, *settlement, currency, 0, amount, credit, hour, debit, *settlement, currency, amount, 0]
+    params = [debit, hour, credit, *settlement, currency, 0, amount]
+    params += [credit, hour, debit, *settlement, currency, amount, 0]
     return _hours_sql(bool(settlement)), params
 
 
