@@ -11,7 +11,6 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from console.access import SignedInRequiredMixin
-
 from openclaw.urls import urlpatterns as product_urlpatterns
 
 
@@ -19,7 +18,10 @@ def plain(request):
     return JsonResponse({"ok": True, "result": {}})
 
 
-TRIVIAL = '{% extends "console/base.html" %}{% block title %}Trivial{% endblock %}{% block content %}<h1>{{ text }}</h1>{% endblock %}'
+TRIVIAL = (
+    '{% extends "console/base.html" %}{% block title %}Trivial{% endblock %}'
+    "{% block content %}<h1>{{ text }}</h1>{% endblock %}"
+)
 
 
 @cache
