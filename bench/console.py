@@ -52,6 +52,7 @@ from console.viewer import SESSION_TOKEN  # noqa: E402
 from market.models import Account, Lease, Resource, Settlement, Transfer  # noqa: E402
 from market.selectors.account_hours import rebuild_sql  # noqa: E402
 from web3api.models import ActorToken  # noqa: E402
+from web3api.overview import overview_refresh  # noqa: E402
 
 PROVIDER = "0x" + "11" * 20
 CONSUMER = "0x" + "22" * 20
@@ -230,6 +231,7 @@ def main() -> None:
         started = time.perf_counter()
         grow(size)
         print(f"-- {size} resources, leases and transfers (inserted in {time.perf_counter() - started:.1f} s)")
+        print(f"   the overview job: {overview_refresh()}")
         results[size] = {path: measure(staff if path in STAFF_PAGES else client, path, args.requests) for path in pages}
         base = results[size][PAGES[0]][0]
         for path, (p50, p95) in results[size].items():
