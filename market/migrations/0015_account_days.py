@@ -46,5 +46,13 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('account', 'hour', 'counterparty', 'resource_ref'), name='market_accounthour_key'), models.CheckConstraint(condition=models.Q(('count__gte', 0), ('expense__gte', 0), ('income__gte', 0)), name='market_accounthour_nonnegative')],
             },
         ),
+        migrations.AddIndex(
+            model_name='lease',
+            index=models.Index(fields=['consumer_actor_id', 'id'], name='market_lease_consumer_id'),
+        ),
+        migrations.AddIndex(
+            model_name='lease',
+            index=models.Index(fields=['provider_actor_id', 'id'], name='market_lease_provider_id'),
+        ),
         migrations.RunPython(backfill_hours, migrations.RunPython.noop),
     ]
