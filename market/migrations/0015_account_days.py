@@ -54,5 +54,14 @@ class Migration(migrations.Migration):
             model_name='lease',
             index=models.Index(fields=['provider_actor_id', 'id'], name='market_lease_provider_id'),
         ),
+        migrations.AlterField(
+            model_name='settlement',
+            name='payer_actor_id',
+            field=models.CharField(max_length=42),
+        ),
+        migrations.AddIndex(
+            model_name='settlement',
+            index=models.Index(fields=['payer_actor_id', 'reference'], name='market_settlement_payer_ref'),
+        ),
         migrations.RunPython(backfill_hours, migrations.RunPython.noop),
     ]

@@ -18,7 +18,17 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
-from market.models import Account, AccountHour, BalanceThreshold, Resource, Session, Settlement, TaskOrder, Transfer
+from market.models import (
+    Account,
+    AccountHour,
+    BalanceThreshold,
+    Resource,
+    Session,
+    Settlement,
+    TaskOrder,
+    Transfer,
+    Withdrawal,
+)
 from market.models.account_hours import NO_RESOURCE
 from market.money import currencies
 
@@ -26,6 +36,8 @@ RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
 SETTLED_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
 WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 RUNWAY_WINDOW_DAYS = 7
+# A task award's settlement reference is task:<taskId>; the range [task:, task;) holds exactly those.
+AWARD_REFERENCE, AWARD_REFERENCE_END = "task:", "task;"
 
 
 def _settled() -> Q:
@@ -116,23 +128,26 @@ def _hourly(account_ids: list[int], since_hour: int) -> dict[str, list[tuple[int
 
 def _edges(account_ids: list[int], now: datetime) -> dict[str, dict[str, Flow]]:
     """Per currency and window, what the transfers before the window's first whole hour add (the
-    hour buckets count whole hours): one query over at most an hour of transfers per window."""
-    sums, edges = {}, Q(pk__in=[])
+    hour buckets count whole hours): one query per side, each reading at most an hour of the
+    side's transfers per window through its (account, created_at) index."""
+    ranges = {}
     for name, span in WINDOWS:
         since = now - span
-        edge = Q(created_at__gte=since, created_at__lt=_hour_start(_first_whole_hour(since)))
-        edges |= edge
-        for side, label in SIDES:
-            sums[f"{label}_{name}"] = Sum(
-                Case(When(edge & _mine(side, account_ids), then=F("amount")), default=Value(0)),
-                output_field=IntegerField(),
-            )
-    touching = _settled() & (_mine("credit", account_ids) | _mine("debit", account_ids))
-    rows = Transfer.objects.filter(touching & edges).values("currency").annotate(**sums).order_by()
-    return {
-        row["currency"]: {name: Flow(row[f"income_{name}"] or 0, row[f"expense_{name}"] or 0) for name, _ in WINDOWS}
-        for row in rows
-    }
+        ranges[name] = Q(created_at__gte=since, created_at__lt=_hour_start(_first_whole_hour(since)))
+    found: dict[str, dict[str, list[int]]] = defaultdict(lambda: {name: [0, 0] for name, _ in WINDOWS})
+    for index, (side, _) in enumerate(SIDES):
+        edges = Q(pk__in=[])
+        for edge in ranges.values():  # each part an (account, created_at) range of the index
+            edges |= _mine(side, account_ids) & edge
+        sums = {
+            name: Sum(Case(When(edge, then=F("amount")), default=Value(0)), output_field=IntegerField())
+            for name, edge in ranges.items()
+        }
+        rows = Transfer.objects.filter(_settled(), edges).values("currency").annotate(**sums).order_by()
+        for row in rows:
+            for name, _ in WINDOWS:
+                found[row["currency"]][name][index] += row[name] or 0
+    return {c: {name: Flow(*flows[name]) for name, _ in WINDOWS} for c, flows in found.items()}
 
 
 def _windows(hours: list[tuple[int, int, int]], edges: dict[str, Flow], now: datetime) -> dict[str, Flow]:
@@ -159,29 +174,45 @@ def _daily(hours: list[tuple[int, int, int]], start_hour: int) -> dict[date, lis
     return out
 
 
+def _open_held(qs) -> dict[str, int]:
+    rows = qs.values("currency").annotate(total=Sum(F("locked") - F("released") - F("refunded"))).order_by()
+    return {row["currency"]: row["total"] or 0 for row in rows}
+
+
 def _reserved(actor_id: str, pending: dict[str, int]) -> dict[str, Reserved]:
-    """What remains locked in each of the actor's open settlements as payer, by what holds it: a
-    lease, a task award (or its receipt), an open prepaid session; `other` is the rest of the
-    account's pending debits (a withdrawal on its way out), so the parts add up to them exactly."""
-    part = Case(
-        When(lease__isnull=False, then=Value("lease")),
-        When(Q(task_award__isnull=False) | Q(task_receipt__isnull=False), then=Value("award")),
-        When(session__status=Session.Status.OPEN, then=Value("session")),
-        default=Value("other"),
-    )
-    rows = (
-        Settlement.objects.filter(payer_actor_id=actor_id, status__in=Settlement.OPEN)
-        .annotate(part=part)
-        .values("currency", "part")
-        .annotate(total=Sum(F("locked") - F("released") - F("refunded")))
+    """The account's pending debits by what holds them, each part read from the few rows that make
+    it: open prepaid sessions (what their lock still holds: the budget less what was released to
+    providers), task awards (open settlements whose reference is `task:...`, a range of the payer's
+    index), withdrawals on their way out (`other`); the rest is what open leases hold (every other
+    settlement is a lease's), so no part reads every open lease and the parts add up exactly."""
+    open_settlements = Settlement.objects.filter(payer_actor_id=actor_id, status__in=Settlement.OPEN)
+    # From the owner's open sessions (their index), each to its settlement by id.
+    sessions = {
+        row["currency"]: row["total"] or 0
+        for row in Session.objects.filter(
+            owner_actor_id=actor_id,
+            status=Session.Status.OPEN,
+            mode=Session.Mode.PREPAID,
+            settlement__status__in=Settlement.OPEN,
+        )
+        .values("currency")
+        .annotate(total=Sum(F("settlement__locked") - F("settlement__released") - F("settlement__refunded")))
         .order_by()
+    }
+    awards = _open_held(open_settlements.filter(reference__gte=AWARD_REFERENCE, reference__lt=AWARD_REFERENCE_END))
+    withdrawals = dict(
+        Withdrawal.objects.filter(actor_id=actor_id, status__in=Withdrawal.LIVE)
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("currency", "total")
     )
     out: dict[str, Reserved] = defaultdict(Reserved)
-    for row in rows:
-        setattr(out[row["currency"]], row["part"], row["total"] or 0)
     for currency, held in pending.items():
         reserved = out[currency]
-        reserved.other = held - reserved.lease - reserved.award - reserved.session
+        reserved.session, reserved.award = sessions.get(currency, 0), awards.get(currency, 0)
+        reserved.other = withdrawals.get(currency, 0)
+        reserved.lease = held - reserved.session - reserved.award - reserved.other
     return out
 
 
