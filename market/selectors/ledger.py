@@ -60,12 +60,10 @@ def ledger_entries(*, actor_id: str, filters: dict[str, Any]) -> QuerySet[Transf
     posted and the settlement is open, `posted` when all of it went to the payee, `voided` when all
     of it went back, `partially_posted` when part was posted (the rest still locked, or voided);
     None for every other transfer."""
-    # By the actor's account ids (read first): each side is then a plain index condition, not a
-    # condition on a joined row.
-    own = list(Account.objects.filter(actor_id=actor_id, kind=Account.Kind.ACTOR).values_list("pk", flat=True))
-    qs = Transfer.objects.filter(Q(debit_account_id__in=own) | Q(credit_account_id__in=own)).select_related(
-        "debit_account", "credit_account", "settlement", "usage"
-    )
+    qs = Transfer.objects.filter(
+        Q(debit_account__actor_id=actor_id, debit_account__kind=Account.Kind.ACTOR)
+        | Q(credit_account__actor_id=actor_id, credit_account__kind=Account.Kind.ACTOR)
+    ).select_related("debit_account", "credit_account", "settlement", "usage")
     fs = TransferFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs)
     if not fs.is_valid():
         raise InvalidArgument("invalid filter", details={"fields": {k: str(v[0]) for k, v in fs.errors.items()}})
