@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from market.models import (
@@ -128,25 +128,21 @@ def _hourly(account_ids: list[int], since_hour: int) -> dict[str, list[tuple[int
 
 def _edges(account_ids: list[int], now: datetime) -> dict[str, dict[str, Flow]]:
     """Per currency and window, what the transfers before the window's first whole hour add (the
-    hour buckets count whole hours): one query per side, each reading at most an hour of the
-    side's transfers per window through its (account, created_at) index."""
-    ranges = {}
+    hour buckets count whole hours): one query per window and side, each a range of at most an hour
+    of that side's (account, created_at) index."""
+    found: dict[str, dict[str, list[int]]] = defaultdict(lambda: {name: [0, 0] for name, _ in WINDOWS})
     for name, span in WINDOWS:
         since = now - span
-        ranges[name] = Q(created_at__gte=since, created_at__lt=_hour_start(_first_whole_hour(since)))
-    found: dict[str, dict[str, list[int]]] = defaultdict(lambda: {name: [0, 0] for name, _ in WINDOWS})
-    for index, (side, _) in enumerate(SIDES):
-        edges = Q(pk__in=[])
-        for edge in ranges.values():  # each part an (account, created_at) range of the index
-            edges |= _mine(side, account_ids) & edge
-        sums = {
-            name: Sum(Case(When(edge, then=F("amount")), default=Value(0)), output_field=IntegerField())
-            for name, edge in ranges.items()
-        }
-        rows = Transfer.objects.filter(_settled(), edges).values("currency").annotate(**sums).order_by()
-        for row in rows:
-            for name, _ in WINDOWS:
-                found[row["currency"]][name][index] += row[name] or 0
+        edge = Q(created_at__gte=since, created_at__lt=_hour_start(_first_whole_hour(since)))
+        for index, (side, _) in enumerate(SIDES):
+            rows = (
+                Transfer.objects.filter(_settled(), edge, _mine(side, account_ids))
+                .values("currency")
+                .annotate(total=Sum("amount"))
+                .order_by()
+            )
+            for row in rows:
+                found[row["currency"]][name][index] += row["total"] or 0
     return {c: {name: Flow(*flows[name]) for name, _ in WINDOWS} for c, flows in found.items()}
 
 
