@@ -1,6 +1,6 @@
 """Ledger throughput on PostgreSQL: the services against the same work in raw psycopg.
 
-    .venv/bin/python bench/ledger.py [--seconds 10] [--clients 1,8] [--admin-url postgres://...]
+    .venv/bin/python bench/ledger.py [--seconds 10] [--clients 1,8] [--admin-url postgres://...] [--scratch NAME]
 
 In one run, in a scratch database (`openclaw_bench_ledger`, created here, migrated, dropped at the
 end), with 16 funded actors and each operation between a random pair of them:
@@ -262,12 +262,15 @@ def pgbench_tps(url: str, seconds: float) -> str:
 
 
 def main() -> None:
+    global SCRATCH  # noqa: PLW0603 - the one name every step of the run uses
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--clients", default="1,8", help="comma-separated client thread counts")
     parser.add_argument("--rounds", type=int, default=5, help="raw/services alternations per C")
     parser.add_argument("--admin-url", default=None)
+    parser.add_argument("--scratch", default=SCRATCH, help=f"the scratch database's name (default {SCRATCH})")
     args = parser.parse_args()
+    SCRATCH = args.scratch
     clients = [int(c) for c in args.clients.split(",")]
 
     admin = admin_url(args.admin_url)

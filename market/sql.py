@@ -173,14 +173,15 @@ def batched() -> bool:
     return _conn().vendor == "postgresql"
 
 
-def insert_with(obj: M, *others: Statement) -> M:
-    """insert(obj) and other data-changing statements that do not read its row."""
+def insert_with(obj: M, *others: Statement, built: Statement | None = None) -> M:
+    """insert(obj) and other data-changing statements that do not read its row. `built`: obj's
+    INSERT from insert_statement(obj), when the caller needed the values it set (created_at) first."""
+    first, params = built or insert_statement(obj)
     if not batched():
-        insert(obj)
+        obj.pk = execute(first, params)[0][0]
         for statement in others:
             execute(*statement)
         return obj
-    first, params = insert_statement(obj)
     parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
     obj.pk = execute(
         f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements

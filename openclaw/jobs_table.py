@@ -28,6 +28,8 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     # Monitoring, last: evaluate the alert rules on what the sweeps left, then deliver (and retry)
     # alert notifications.
     "monitor.evaluate": "market.services.monitor.monitor_evaluate",
+    # The operator's overview, stored for the console and web3.admin.overview (after the evaluation).
+    "monitor.overview": "web3api.overview.overview_refresh",
     "monitor.notify": "market.services.notify.notify_sweep",
 }
 # Jobs that move money: one that fails counts as an operation failure (web3_ledger_failures_total).

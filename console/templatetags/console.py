@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from market.money import currencies, format_amount
@@ -50,6 +51,10 @@ def when(value) -> str:
     """A time relative to now and absolute in the viewer's zone, as a <time> element."""
     if not value:
         return "—"
+    if isinstance(value, str):  # an ISO time from stored figures
+        value = parse_datetime(value)
+        if value is None:
+            return "—"
     local = timezone.localtime(value)
     absolute = local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
     return format_html(

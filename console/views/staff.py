@@ -16,7 +16,7 @@ from console.forms_staff import LeaseFilterForm, LedgerFilterForm, ResourceFilte
 from market.errors import InvalidArgument, MarketError
 from market.selectors import audit as audit_selectors
 from market.selectors import operator, operator_lists
-from web3api import status
+from web3api.overview import overview_read
 from web3api.pagination import paginate
 
 PAGE_SIZE = 50
@@ -45,13 +45,10 @@ class OverviewView(StaffRequiredMixin, TemplateView):
     template_name = "console/staff/overview.html"
 
     def get_context_data(self, **kwargs):
-        return {
-            **super().get_context_data(**kwargs),
-            "title": "Overview",
-            "o": operator.operator_overview(),
-            "market_status": status.summary(),
-            "retry_form": RetrySweepForm(),
-        }
+        figures = overview_read()
+        for queued in figures["settlements"]["oldest"]:
+            queued["waitingText"] = operator.WAITING_FOR.get(queued["waitingFor"], "")
+        return {**super().get_context_data(**kwargs), "title": "Overview", "o": figures, "retry_form": RetrySweepForm()}
 
 
 class RetrySweepView(StaffRequiredMixin, View):

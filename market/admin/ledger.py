@@ -4,7 +4,7 @@ actors' low-balance thresholds."""
 from django.contrib import admin
 
 from market.admin.base import ReadOnlyAdmin
-from market.models import Account, BalanceThreshold, MaintenanceFlag, Settlement, Transfer
+from market.models import Account, AccountHour, BalanceThreshold, MaintenanceFlag, Settlement, Transfer
 
 
 @admin.register(Account)
@@ -82,3 +82,13 @@ class BalanceThresholdAdmin(ReadOnlyAdmin):
     list_filter = ("currency",)
     search_fields = ("actor_id",)
     money = {"amount": "currency"}
+
+
+@admin.register(AccountHour)
+class AccountHourAdmin(ReadOnlyAdmin):
+    """The hourly totals of settled transfers the dashboards read (written by the ledger)."""
+
+    list_display = ("account", "hour", "counterparty", "resource_ref", "currency", "income", "expense", "count")
+    list_filter = ("currency",)
+    list_select_related = ("account", "counterparty")
+    money = {"income": "currency", "expense": "currency"}

@@ -8,7 +8,15 @@ from django.contrib import admin, messages
 
 from market.admin.base import ReadOnlyAdmin, admin_actor
 from market.errors import MarketError
-from market.models import Alert, AlertNotification, AlertObservation, AlertRule, MetricReading, OperationFailure
+from market.models import (
+    Alert,
+    AlertNotification,
+    AlertObservation,
+    AlertRule,
+    MetricReading,
+    OperationFailure,
+    OverviewSnapshot,
+)
 from market.selectors.monitor import METRICS
 from market.services import monitor as monitor_services
 
@@ -136,3 +144,10 @@ class MetricReadingAdmin(ReadOnlyAdmin):
 class AlertObservationAdmin(ReadOnlyAdmin):
     list_display = ("alert", "kind", "value", "at")
     list_select_related = ("alert",)
+
+
+@admin.register(OverviewSnapshot)
+class OverviewSnapshotAdmin(ReadOnlyAdmin):
+    """The operator's overview as the monitor.overview job last stored it."""
+
+    list_display = ("id", "computed_at", "took_ms")

@@ -1,3 +1,4 @@
+from market.models.account_hours import AccountHour, OverviewSnapshot
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.archive import ArchiveGrant, ArchiveObject
 from market.models.audit import AuditEvent, AuditHead, AuditParty
@@ -22,6 +23,7 @@ from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, Task
 
 __all__ = [
     "Account",
+    "AccountHour",
     "Alert",
     "AlertNotification",
     "AlertObservation",
@@ -43,6 +45,7 @@ __all__ = [
     "Invocation",
     "Lease",
     "MaintenanceFlag",
+    "OverviewSnapshot",
     "MerkleChunk",
     "MetricReading",
     "OperationFailure",

@@ -77,7 +77,12 @@ class Lease(models.Model):
                 name="%(app_label)s_%(class)s_one_active_per_session_resource",
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            # An actor's leases on each side, newest first (the console's list reads each in index order).
+            models.Index(fields=["consumer_actor_id", "id"], name="market_lease_consumer_id"),
+            models.Index(fields=["provider_actor_id", "id"], name="market_lease_provider_id"),
+        ]
 
     def __str__(self) -> str:
         return self.lease_id

@@ -18,7 +18,7 @@ class Settlement(models.Model):
     settlement_id = models.CharField(max_length=40, unique=True)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.LOCKED)
     currency = models.CharField(max_length=10)
-    payer_actor_id = models.CharField(max_length=42, db_index=True)
+    payer_actor_id = models.CharField(max_length=42)
     payee_actor_id = models.CharField(max_length=42, db_index=True)
     payer_account = models.ForeignKey("market.Account", on_delete=models.PROTECT, related_name="+")
     payee_account = models.ForeignKey("market.Account", on_delete=models.PROTECT, related_name="+")
@@ -33,6 +33,9 @@ class Settlement(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # A payer's settlements, and among them those of one kind of object by their reference's prefix
+        # (the dashboard's reserved parts read a range of it).
+        indexes = [models.Index(fields=["payer_actor_id", "reference"], name="market_settlement_payer_ref")]
         constraints = [
             models.CheckConstraint(condition=Q(locked__gt=0), name="%(app_label)s_%(class)s_locked_positive"),
             models.CheckConstraint(

@@ -100,6 +100,18 @@ def settlement_transfers_check(now: datetime) -> list[dict[str, Any]]:
     )
 
 
+def account_hours_check(now: datetime) -> list[dict[str, Any]]:
+    """The hourly totals the dashboard reads (market.models.AccountHour) equal the fold of the
+    settled transfers, account by account."""
+    from market.selectors.account_hours import mismatched_accounts
+
+    ids, count = mismatched_accounts(NAMED_MAX)
+    if not count:
+        return []
+    message = "the account's hourly totals differ from its transfers"
+    return [_violation("account_hours_match_transfers", message, "account", [str(i) for i in ids], count)]
+
+
 def open_bid_check(now: datetime) -> list[dict[str, Any]]:
     bids = TaskBid.objects.filter(status=TaskBid.Status.SUBMITTED).exclude(task__status=TaskOrder.Status.OPEN)
     ids, count = _ids(bids, "bid_id")
@@ -207,6 +219,7 @@ def chain_reorg_check(now: datetime) -> list[dict[str, Any]]:
 INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
     ledger_sum_check,
     settlement_transfers_check,
+    account_hours_check,
     open_bid_check,
     stuck_lease_check,
     stuck_receipt_check,

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from market.models import Invocation, Lease, Resource, UsageEntry
+from market.models import IndexReport, Invocation, Lease, Resource, UsageEntry
 from market.money import ceiling_minor, currencies
-from market.selectors.index import health_state, index_resources
+from market.selectors.index import HEALTH_WINDOW, PROVIDER_FAULTS, health_state
 from market.selectors.resources import resource_list
 
 RECENT = 20
@@ -36,6 +38,25 @@ class DiscoverRow:
     last_reported_at: Any
 
 
+def _calls(since, **extra) -> Subquery:
+    qs = Invocation.objects.filter(resource=OuterRef("pk"), started_at__gte=since, **extra)
+    return Subquery(qs.order_by().values("resource").annotate(n=Count("pk")).values("n")[:1])
+
+
+def _with_health(ids: list[int]) -> QuerySet[Resource]:
+    """The published resources of a page with index_resources' health annotations, each a
+    subquery of that resource's rows (its index reports, its last hour of calls) rather than a
+    grouping of joined rows."""
+    since = timezone.now() - HEALTH_WINDOW
+    finished = ["invocation_succeeded", "invocation_failed"]
+    reported = IndexReport.objects.filter(resource=OuterRef("pk")).order_by("-reported_at").values("reported_at")[:1]
+    return Resource.objects.filter(pk__in=ids, status=Resource.Status.PUBLISHED).annotate(
+        last_reported_at=Subquery(reported),
+        recent_calls=Coalesce(_calls(since, status__in=finished), 0),
+        recent_failures=Coalesce(_calls(since, status="invocation_failed", error_code__in=PROVIDER_FAULTS), 0),
+    )
+
+
 def discover_page(*, actor_id: str, filters: dict[str, Any], offset: int, limit: int) -> tuple[list[DiscoverRow], bool]:
     """One page of resources (newest first) with index health; True when there is a next page.
     The ids are picked first from the plain filtered list, so the health annotations run for the
@@ -47,7 +68,7 @@ def discover_page(*, actor_id: str, filters: dict[str, Any], offset: int, limit:
     more = len(ids) > limit
     ids = ids[:limit]
     if filters.get("status", Resource.Status.PUBLISHED) == Resource.Status.PUBLISHED:
-        rows = {r.pk: r for r in index_resources({}).filter(pk__in=ids)}
+        rows = {r.pk: r for r in _with_health(ids)}
         out = [
             DiscoverRow(
                 rows[i],

@@ -109,10 +109,53 @@ def totals_statement(transfer: Transfer) -> tuple[str, list]:
     return statement, [*params, debit_id, transfer.credit_account_id]
 
 
+# The transfers that are income and expense (market.selectors.economics): counted by the hour.
+SETTLED_KINDS = frozenset({K.POSTED, K.POST_PENDING})
+SETTLED_CODES = frozenset({Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER})
+
+
+def is_settled(transfer: Transfer) -> bool:
+    return transfer.kind in SETTLED_KINDS and transfer.code in SETTLED_CODES
+
+
+_LEASE_RESOURCE = "COALESCE((SELECT resource_id FROM market_lease WHERE settlement_id = %s), 0)"
+
+
+@cache
+def _hours_sql(with_settlement: bool) -> str:
+    resource = _LEASE_RESOURCE if with_settlement else "0"
+    row = f"(%s, %s, %s, {resource}, %s, %s, %s, 1)"
+    return (
+        "INSERT INTO market_accounthour (account_id, hour, counterparty_id, resource_ref, currency, income, "  # noqa: S608
+        f"expense, count) VALUES {row}, {row} ON CONFLICT (account_id, hour, counterparty_id, resource_ref) "
+        "DO UPDATE SET income = market_accounthour.income + excluded.income, "
+        "expense = market_accounthour.expense + excluded.expense, count = market_accounthour.count + excluded.count"
+    )
+
+
+def hours_statement(transfer: Transfer) -> tuple[str, list]:
+    """The one upsert that adds a settled transfer to its hour on both accounts (market.models.AccountHour):
+    expense on the debited account, income on the credited one."""
+    hour = int(transfer.created_at.timestamp()) // 3600
+    debit, credit, amount, currency = (
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount,
+        transfer.currency,
+    )
+    settlement = [transfer.settlement_id] if transfer.settlement_id else []
+    params = [debit, hour, credit, *settlement, currency, 0, amount]
+    params += [credit, hour, debit, *settlement, currency, amount, 0]
+    return _hours_sql(bool(settlement)), params
+
+
 def create_transfer(*, also: tuple[tuple[str, list], ...] = (), **fields: Any) -> Transfer:
-    """Insert a transfer and move its accounts' totals (and run `also`), in one round trip on PostgreSQL."""
+    """Insert a transfer, move its accounts' totals, add a settled one to its hour (and run `also`),
+    in one round trip on PostgreSQL."""
     transfer = Transfer(transfer_id=new_id("tr"), **fields)
-    return sql.insert_with(transfer, totals_statement(transfer), *also)
+    built = sql.insert_statement(transfer)  # sets created_at, which the hour is taken from
+    hours = (hours_statement(transfer),) if is_settled(transfer) else ()
+    return sql.insert_with(transfer, totals_statement(transfer), *also, *hours, built=built)
 
 
 def _replayed(

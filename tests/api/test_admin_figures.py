@@ -14,6 +14,7 @@ from django.utils import timezone
 from market.models import OperationFailure
 from market.services import leases as lease_services
 from market.services import ledger
+from openclaw.periodic import run_job
 from tests.resource_helpers import USDC, fund, search_resource
 from tests.task_support import Flow, sha256_hex
 
@@ -228,3 +229,23 @@ def test_pages_cost_the_same_queries_for_50_and_500_objects(staff, sign_in):
     many = {name: _queries(staff, name) for name in ADMIN_READS}
     # then every page costs the same queries
     assert many == few
+
+
+def test_overview_reads_the_figures_the_overview_job_stored(staff, sign_in):
+    # given one lease, and the overview job run as beat runs it
+    provider, consumer = sign_in(), sign_in()
+    fund(consumer.actor_id, 10)
+    _lease(provider.actor_id, consumer.actor_id)
+    assert run_job("monitor.overview").startswith("overview computed in ")
+    stored = staff.call("web3.admin.overview").result
+    assert (stored["stored"], stored["settlements"]["open"]) == (True, 1)
+    assert stored["computedAt"] == stored["checkedAt"] and stored["tookMs"] >= 0
+    # when a second lease is issued
+    _lease(provider.actor_id, consumer.actor_id)
+    # then the stored figures stand until the job runs again, in one query; fresh computes them now
+    assert staff.call("web3.admin.overview").result["settlements"]["open"] == 1
+    assert _queries(staff, "web3.admin.overview") + 10 < _queries(staff, "web3.admin.overview", {"fresh": True})
+    fresh = staff.call("web3.admin.overview", {"fresh": True}).result
+    assert (fresh["stored"], fresh["settlements"]["open"]) == (False, 2)
+    run_job("monitor.overview")
+    assert staff.call("web3.admin.overview").result["settlements"]["open"] == 2

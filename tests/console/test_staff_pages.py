@@ -14,6 +14,7 @@ from eth_account import Account
 from market.models import Alert, Dispute, Transfer
 from market.selectors.ledger import balances
 from market.services import resources as resource_services
+from openclaw.periodic import run_job
 from tests.console.support import console_sign_in
 from tests.resource_helpers import USDC, fund, search_resource
 from web3api.demo import load_demo
@@ -110,6 +111,10 @@ def test_overview_shows_the_demo_market(demo, client):
     assert "Settlement queue" in page and "Market status by part" in page
     assert "an arbitrator&#x27;s ruling" in page or "an arbitrator's ruling" in page
     assert "demo-disputes-open" in page  # the demo's firing alert
+    # and once the overview job has run, the page shows its stored figures and when they were computed
+    run_job("monitor.overview")
+    page = client.get("/console/overview/").content.decode()
+    assert "by the overview job" in page and "demo-disputes-open" in page and "Settlement queue" in page
 
 
 def test_staff_acknowledges_an_alert_through_the_service(demo, client):

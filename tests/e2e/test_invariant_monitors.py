@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import F
 
 from market.audit.log import audit_record
-from market.models import Account, Settlement, TaskBid
+from market.models import Account, AccountHour, Settlement, TaskBid
+from market.services import ledger
 from tests.monitor_support import alerts, default_rules, evaluate, job, kinds  # noqa: F401
 from tests.provider_server import ProviderServer
 from tests.resource_helpers import fund, publish
@@ -140,6 +141,28 @@ def test_a_settlement_whose_amounts_differ_from_its_transfers(lease, staff):
         staff,
         lambda: rows.update(locked=F("locked") - 1),
         [("settlement_matches_transfers", "settlement", [lease["settlementId"]], 1)],
+    )
+
+
+def test_an_account_whose_hourly_totals_differ_from_its_transfers(lease, staff):
+    # given: a settled transfer, and its payee's hourly income one minor unit above it
+    ledger.transfer(
+        from_actor_id=lease["consumerActorId"],
+        to_actor_id=lease["providerActorId"],
+        amount=250_000,
+        currency="USDC",
+        by_actor_id=lease["consumerActorId"],
+    )
+    payee = Account.objects.get(actor_id=lease["providerActorId"], currency="USDC")
+    [hour] = AccountHour.objects.filter(account=payee)
+    assert (hour.income, hour.expense, hour.count) == (250_000, 0, 1)
+    rows = AccountHour.objects.filter(pk=hour.pk)
+    rows.update(income=F("income") + 1)
+    # when / then: the account is named; putting the value back fixes it
+    assert_fires_then_resolves(
+        staff,
+        lambda: rows.update(income=F("income") - 1),
+        [("account_hours_match_transfers", "account", [str(payee.pk)], 1)],
     )
 
 

@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from market.audit.verify import folded_totals
 from market.errors import Conflict, InsufficientFunds, InvalidArgument, MarketError, NotFound
 from market.models import Account, AuditEvent, Settlement, Transfer
+from market.selectors.account_hours import mismatched_accounts
 from market.services import escrow, ledger
 
 CURRENCIES = "USDC:6,ETH:18"
@@ -321,6 +322,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for a in Account.objects.all():
             expected = folded.get(a.pk, dict.fromkeys(TOTALS, 0))
             assert {t: getattr(a, t) for t in TOTALS} == expected, a
+
+    @invariant()
+    def hourly_totals_are_the_fold_of_transfers(self):
+        assert mismatched_accounts() == ([], 0)
 
     @invariant()
     def balances_match_the_model(self):

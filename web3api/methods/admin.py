@@ -1,15 +1,13 @@
 """web3.admin.overview|resources|leases|ledger|disputes (staff): the operator's figures, the same the
 console's staff pages show; web3.admin.retrySweep runs a failed money sweep again."""
 
-from dataclasses import replace
-
 from django.conf import settings
 from rest_framework import serializers
 
 from market.errors import InvalidArgument
 from market.models import Dispute, Lease, Resource, Transfer
 from market.selectors import operator, operator_lists
-from web3api import status
+from web3api.overview import overview_read
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import Params, StrictDateTimeField, actor_id_field, cursor_field, limit_field
@@ -25,7 +23,12 @@ STAFF = ["staff only"]
 
 
 class OverviewParams(Params):
-    pass
+    fresh = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Compute the figures now (whole-table counts and every health check: costly on a large "
+        "market) instead of reading those the monitor.overview job stored.",
+    )
 
 
 @method(
@@ -38,12 +41,15 @@ class OverviewParams(Params):
     params=OverviewParams,
     result=OverviewResult,
     permissions=STAFF,
-    description="settlements.oldest lists the oldest open settlements with what each waits for "
+    description="The figures the monitor.overview job last computed (every sweep interval), so a read "
+    "costs the same however large the market is: computedAt says when, stored whether they were read "
+    "back (false: computed for this call, as with fresh, or before the job first ran). "
+    "settlements.oldest lists the oldest open settlements with what each waits for "
     "(waitingFor) and until when (dueAt); invariants show the monitor job's last reading (they scan "
     "whole tables); volume is what escrow released to payees.",
 )
 def overview(call, params):
-    return replace(operator.operator_overview(), market_status=status.summary())
+    return overview_read(fresh=params.get("fresh", False))
 
 
 class ResourcesParams(Params):

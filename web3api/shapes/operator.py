@@ -110,7 +110,7 @@ class StatusOut(serializers.Serializer):
 
 
 # Built from market.selectors.operator.Overview, with `market_status` (web3api.status.Summary).
-class OverviewResult(serializers.Serializer):
+class OverviewFigures(serializers.Serializer):
     checkedAt = serializers.DateTimeField(source="now")
     status = StatusOut(source="market_status", help_text="web3.status.summary: the market's health by part.")
     settlements = SettlementQueueOut(source="*")
@@ -123,6 +123,19 @@ class OverviewResult(serializers.Serializer):
     failedSweeps = FailedSweepOut(
         many=True, source="failed_sweeps", help_text="Money sweeps that failed in the last day (web3.admin.leases)."
     )
+
+
+class OverviewResult(OverviewFigures):
+    """The figures as web3api.overview stores them (already JSON values): passed through as they are."""
+
+    computedAt = serializers.DateTimeField(help_text="When the figures were computed (the same as checkedAt).")
+    tookMs = serializers.IntegerField(help_text="How long computing them took.")
+    stored = serializers.BooleanField(
+        help_text="Read back from the monitor.overview job's store (false: computed now)."
+    )
+
+    def to_representation(self, instance):
+        return dict(instance)
 
 
 # Built from a Resource as operator_resources_shown gives it.
