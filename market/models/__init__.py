@@ -1,6 +1,7 @@
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.archive import ArchiveGrant, ArchiveObject
 from market.models.audit import AuditEvent, AuditHead, AuditParty
+from market.models.brain import SessionBrain
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
@@ -48,6 +49,7 @@ __all__ = [
     "OperationFailure",
     "Resource",
     "Session",
+    "SessionBrain",
     "SessionLine",
     "Settlement",
     "SpendCounter",
