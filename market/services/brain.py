@@ -192,7 +192,11 @@ def brain_resolve(
     the budget or a cap). E_NOT_FOUND for anyone but the session's owner (and its delegation)."""
     with transaction.atomic():
         session = lock_own_session(session_id, actor_id=actor_id, delegation_id=delegation_id)
-        row = SessionBrain.objects.select_for_update().select_related("resource", "lease").filter(session=session)
+        row = (
+            SessionBrain.objects.select_for_update(of=("self",))
+            .select_related("resource", "lease")
+            .filter(session=session)
+        )
         row = row.first()
         if failed and row is not None and row.resource and row.resource.resource_id == failed["resourceId"]:
             row.failures += 1
