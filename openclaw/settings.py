@@ -241,6 +241,10 @@ WEB3_SESSION_MAX_TTL_SEC = env.int("WEB3_SESSION_MAX_TTL_SEC", default=7 * 24 * 
 WEB3_SESSION_APPROVAL_TTL_SEC = env.int("WEB3_SESSION_APPROVAL_TTL_SEC", default=900)
 WEB3_SESSION_BATCH_UNITS = env.int("WEB3_SESSION_BATCH_UNITS", default=100)
 WEB3_SESSION_BATCH_SEC = env.int("WEB3_SESSION_BATCH_SEC", default=300)
+# Brain resolution: model resources (by resource or provider id) any agent may use as its main brain, and
+# how long a brain whose newest call failed is passed over.
+WEB3_BRAIN_ALLOWLIST = [i.lower() for i in env.list("WEB3_BRAIN_ALLOWLIST", default=[])]
+WEB3_BRAIN_COOLDOWN_SEC = env.int("WEB3_BRAIN_COOLDOWN_SEC", default=60)
 WEB3_ALERT_WEBHOOK_URL = env.str("WEB3_ALERT_WEBHOOK_URL", default="")
 WEB3_ALERT_WEBHOOK_SECRET = env.str("WEB3_ALERT_WEBHOOK_SECRET", default="")
 WEB3_MARKET_NAME = env.str("WEB3_MARKET_NAME", default="OpenClaw Web3 Market")

@@ -27,6 +27,7 @@ AGENT_MONEY_METHODS = frozenset(
         "web3.sessions.open",
         "web3.billing.settleSession",
         "web3.resources.invoke",  # through a session only (the method refuses a leaseId from an agent)
+        "web3.brain.invoke",  # always inside a session
         "web3.leases.revoke",
         "web3.market.cancelTask",
         "web3.ledger.append",

@@ -1,9 +1,9 @@
-"""Read-only admin for agent sessions, their lines, debit notes and the delegations' spend counters."""
+"""Read-only admin for agent sessions, their lines, debit notes, brains and the delegations' spend counters."""
 
 from django.contrib import admin
 
 from market.admin.base import ReadOnlyAdmin
-from market.models import DebitNote, Session, SessionLine, SpendCounter
+from market.models import DebitNote, Session, SessionBrain, SessionLine, SpendCounter
 
 
 @admin.register(Session)
@@ -56,4 +56,13 @@ class SpendCounterAdmin(ReadOnlyAdmin):
     list_display = ("delegation_id", "currency", "day", "provider_actor_id", "amount")
     search_fields = ("delegation_id", "provider_actor_id")
     fields = ("delegation_id", "currency", "day", "provider_actor_id", "amount")
+    readonly_fields = fields
+
+
+@admin.register(SessionBrain)
+class SessionBrainAdmin(ReadOnlyAdmin):
+    list_display = ("session", "source", "resource", "model", "reason", "failures", "resolved_at")
+    list_filter = ("source",)
+    search_fields = ("session__session_id", "resource__resource_id")
+    fields = ("session", "source", "resource", "lease", "model", "reason", "failures", "resolutions", "resolved_at")
     readonly_fields = fields

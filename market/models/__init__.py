@@ -2,6 +2,7 @@ from market.models.account_hours import AccountHour, OverviewSnapshot
 from market.models.accounts import Account, MaintenanceFlag, Transfer
 from market.models.archive import ArchiveGrant, ArchiveObject
 from market.models.audit import AuditEvent, AuditHead, AuditParty
+from market.models.brain import SessionBrain
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
@@ -51,6 +52,7 @@ __all__ = [
     "OperationFailure",
     "Resource",
     "Session",
+    "SessionBrain",
     "SessionLine",
     "Settlement",
     "SpendCounter",

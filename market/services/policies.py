@@ -1,11 +1,14 @@
 """Spend policies: what an owner lets a delegated agent spend, within the market-wide limits.
 
 A policy is the object `{sessionCap, dailyCap, counterpartyDailyCap, currencies, providerAllow,
-providerDeny, approvalAbove, callsPerMinute}`, every field optional. Amounts are decimal strings
-read in the scale of the currency they are compared in (a cap of "12.5" is 12.5 USDC for a USDC
-session), rounded down to that scale, so a cap never allows more than it says. The market-wide
-limits (WEB3_AGENT_MAX_SESSION_CAP, WEB3_AGENT_MAX_DAILY_CAP) bound every policy: a policy may ask
-for less, never more, and a policy without a cap gets the market's.
+providerDeny, brainAllow, approvalAbove, callsPerMinute}`, every field optional. brainAllow is the
+owner's own brain allowlist (resource or provider ids its agent may think with, beside the market's
+WEB3_BRAIN_ALLOWLIST: market.selectors.brain); it allows no payment that providerAllow/Deny refuse.
+Amounts are decimal strings read in the scale of the currency they are compared in (a cap of
+"12.5" is 12.5 USDC for a USDC session), rounded down to that scale, so a cap never allows
+more than it says. The market-wide limits (WEB3_AGENT_MAX_SESSION_CAP, WEB3_AGENT_MAX_DAILY_CAP)
+bound every policy: a policy may ask for less, never more, and a policy without a cap gets the
+market's.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from market.errors import InvalidArgument
 from market.money import ceiling_minor, currencies, scale_of
 
 AMOUNT_FIELDS = ("sessionCap", "dailyCap", "counterpartyDailyCap", "approvalAbove")
-LIST_FIELDS = ("currencies", "providerAllow", "providerDeny")
+LIST_FIELDS = ("currencies", "providerAllow", "providerDeny", "brainAllow")
 FIELDS = (*AMOUNT_FIELDS, *LIST_FIELDS, "callsPerMinute")
 MARKET_LIMITS = {"sessionCap": "WEB3_AGENT_MAX_SESSION_CAP", "dailyCap": "WEB3_AGENT_MAX_DAILY_CAP"}
 
@@ -107,6 +110,8 @@ def policy_within(child: dict[str, Any], parent: dict[str, Any]) -> str | None:
     for name in ("currencies", "providerAllow"):
         if name in parent and (name not in child or not set(child[name]) <= set(parent[name])):
             return f"policy.{name} must be within the issuer's"
+    if not set(child.get("brainAllow", ())) <= set(parent.get("brainAllow", ())):
+        return "policy.brainAllow must be within the issuer's"
     if not set(parent.get("providerDeny", ())) <= set(child.get("providerDeny", ())):
         return "policy.providerDeny must include the issuer's"
     if "callsPerMinute" in parent and child.get("callsPerMinute", 10**9) > parent["callsPerMinute"]:

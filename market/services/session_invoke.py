@@ -104,7 +104,9 @@ def _rate_check(session: Session, now) -> None:
         )
 
 
-def _session_lease(session: Session, resource: Resource, now) -> Lease:
+def session_lease(session: Session, resource: Resource, now) -> Lease:
+    """The session's active lease for the resource, issued on first use (the session locked by the
+    caller): it holds no settlement and draws on the session's budget."""
     lease = locks.lock_lease(session=session, resource=resource, status=Lease.Status.ACTIVE)
     if lease is not None:
         return lease
@@ -160,7 +162,7 @@ def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegat
         plan = plan_for(resource, (existing.policy if existing else resource.policy) or {}, input)
         reserve = cost_minor(plan.max_units, priced.unit_price, per)
         _check_caps(session, provider, reserve, counters, now)
-        lease = existing or _session_lease(session, resource, now)
+        lease = existing or session_lease(session, resource, now)
         inv = proxy.invocation_start(
             lease=lease,
             resource=resource,

@@ -409,7 +409,7 @@ def test_settlement_status_follows_the_states(alice, bob, trade):
 
 @pytest.mark.keypath
 def _money(result):
-    return {k: v for k, v in result.items() if k not in ("openSession", "parts")}
+    return {k: v for k, v in result.items() if k not in ("openSession", "brain", "parts")}
 
 
 def test_billing_status_shape(alice, bob, carol, trade):
@@ -426,10 +426,11 @@ def test_billing_status_shape(alice, bob, carol, trade):
         "USDC": {"available": "0.000000", "locked": "0.000000"},
         "openSettlements": 0,
     }
-    assert carol_status["openSession"] is None
+    assert carol_status["openSession"] is None and carol_status["brain"] is None
     assert {name: p["status"] for name, p in carol_status["parts"].items()} == {
         "ledger": "ok",
         "sessions": "ok",
+        "brain": "ok",
         "invoke": "ok",
     }
 

@@ -1,13 +1,14 @@
 """The demo's wallet step: the consumer's agent token, a finished session and an open one; idempotent."""
 
-from market.models import Session
+from market.models import AuditEvent, Session
+from tests.conftest import Api
 from tests.e2e.test_demo_resources import demo_server  # noqa: F401 - the fixture
 from web3api.demo import load_demo
 from web3api.demo.actors import demo_wallets
 from web3api.models import AgentToken
 
 
-def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_server, settings, tmp_path):  # noqa: F811
+def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_server, settings, tmp_path, client):  # noqa: F811
     settings.VAR_DIR = tmp_path
     lines = []
     # when: the demo runs twice
@@ -23,3 +24,9 @@ def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_se
     ]
     assert (tmp_path / "demo" / "agent_token").read_text().startswith("oca_")
     assert not any("oca_" in line for line in lines)
+    # and: the open session thinks with the demo chat model, resolved once, shown by billing.status
+    butler = Api(client, (tmp_path / "demo" / "agent_token").read_text().strip())
+    status = butler.call("web3.billing.status").result
+    assert (status["brain"]["source"], status["brain"]["model"]) == ("web3", "Demo chat model")
+    assert status["brain"]["sessionId"] == sessions.get(label="demo: open").session_id
+    assert AuditEvent.objects.filter(action="brain.resolve", object_id=status["brain"]["sessionId"]).count() == 1

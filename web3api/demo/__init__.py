@@ -8,6 +8,7 @@ idempotent, so the demo can be loaded again at any time.
   staff.py        a ruled dispute, an operator's credit, a checkpoint (the staff and arbitration pages)
   monitor.py      the alert rules and one that the demo's dispute trips
   wallet.py       the consumer's agent token, a finished session and an open one
+  brain.py        the open session's brain: the demo chat model, resolved and leased in the session
   trail.py        archive objects (dispute evidence) and a consumer session's hook trail
   provider.py     the local demo provider itself (`manage.py demo_provider`)
   console.py      money that moved (charged leases), a resource with a token, a low-balance notice
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from web3api.demo.actors import DemoWallet, demo_wallets, step_funds, step_identity
+from web3api.demo.brain import step_brain
 from web3api.demo.console import step_console
 from web3api.demo.doors import step_doors
 from web3api.demo.funds import step_funds_on_chain
@@ -39,6 +41,7 @@ DEMO_STEPS: list[Callable[[dict[str, DemoWallet], Callable[[str], None]], None]]
     step_monitor,
     step_console,
     step_wallet,
+    step_brain,
     step_trail,
     step_doors,
     step_seal,  # last: seals what every step before it did

@@ -25,6 +25,7 @@ BUTLER_SCOPES = [
     "web3.leases.*",
     "web3.market.*",
     "web3.billing.*",
+    "web3.brain.*",
     "web3.settlement.*",
     "web3.ledger.*",
 ]

@@ -19,21 +19,35 @@ from web3api.models import AgentToken
 from web3api.registry import all_methods
 
 LABEL = "demo butler"
-SCOPES = ["web3.sessions.*", "web3.billing.*", "web3.resources.invoke", "web3.resources.list", "web3.identity.whoami"]
+SCOPES = [
+    "web3.sessions.*",
+    "web3.billing.*",
+    "web3.brain.*",
+    "web3.resources.invoke",
+    "web3.resources.list",
+    "web3.identity.whoami",
+]
 POLICY = {"sessionCap": "5", "dailyCap": "20", "counterpartyDailyCap": "10", "approvalAbove": "4"}
 
 
-def _token(owner: str, out: Callable[[str], None]) -> AgentToken:
+def demo_policy(wallets) -> dict:
+    """The butler's spend policy: its owner allows the demo provider's models as its brain."""
+    return {**POLICY, "brainAllow": [wallets["provider"].address]}
+
+
+def demo_token(wallets, out: Callable[[str], None]) -> AgentToken:
+    """The live demo butler token with today's scopes and policy (one from an older demo is replaced)."""
+    owner, policy = wallets["consumer"].address, demo_policy(wallets)
     live = AgentToken.objects.filter(
         owner_actor_id=owner, label=LABEL, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
-    if live is not None:
+    if live is not None and live.policy == policy and set(live.scopes) == set(SCOPES):
         return live
     issued = agent_token_issue(
         owner_actor_id=owner,
         label=LABEL,
         scopes=SCOPES,
-        policy=POLICY,
+        policy=policy,
         ttl_sec=30 * 24 * 3600,
         method_names=[m.name for m in all_methods()],
     )
@@ -48,12 +62,22 @@ def _token(owner: str, out: Callable[[str], None]) -> AgentToken:
     return issued.row
 
 
+def open_demo_session(owner: str, token: AgentToken):
+    return Session.objects.filter(
+        owner_actor_id=owner,
+        delegation_id=token.delegation_id,
+        label="demo: open",
+        status=Session.Status.OPEN,
+        expires_at__gt=timezone.now(),
+    )
+
+
 def step_wallet(wallets, out: Callable[[str], None]) -> None:
     if "USDC" not in currencies():
         out("demo sessions skipped: they are in USDC, which WEB3_CURRENCIES does not list")
         return
     owner = wallets["consumer"].address
-    token = _token(owner, out)
+    token = demo_token(wallets, out)
     opener = Opener(
         owner_actor_id=owner,
         delegation_id=token.delegation_id,
@@ -68,7 +92,7 @@ def step_wallet(wallets, out: Callable[[str], None]) -> None:
         )
         session_settle(session_id=done.session_id, actor_id=owner, delegation_id=token.delegation_id)
         out(f"demo session {done.session_id} opened and settled")
-    if not mine.filter(label="demo: open", status=Session.Status.OPEN, expires_at__gt=timezone.now()).exists():
+    if not open_demo_session(owner, token).exists():
         live = session_open(
             opener=opener, budget=parse_amount("2", "USDC"), currency="USDC", ttl_sec=7 * 24 * 3600, label="demo: open"
         )

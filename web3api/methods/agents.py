@@ -39,6 +39,14 @@ class SpendPolicyParams(Params):
     providerDeny = serializers.ListField(
         child=actor_id_field(), max_length=200, required=False, help_text="These providers are never paid."
     )
+    brainAllow = serializers.ListField(
+        child=serializers.RegexField(r"^(res_[0-9a-z]{26}|0x[0-9a-f]{40})$", max_length=42),
+        max_length=200,
+        required=False,
+        help_text="The owner's brain allowlist: model resources (res_...) or providers (0x...) the agent may use as "
+        "its main brain (web3.brain.*), beside the market's WEB3_BRAIN_ALLOWLIST. Absent: the market's only. It "
+        "allows no payment that providerAllow or providerDeny refuse.",
+    )
     callsPerMinute = serializers.IntegerField(
         min_value=1, max_value=100_000, required=False, help_text="Invocations per minute across a session."
     )

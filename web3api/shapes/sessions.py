@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from market.models import Session
 from web3api.money import AmountOut
+from web3api.shapes.brain import BrainChoiceSerializer
 from web3api.shapes.ledger import BillingStatusResult, SettlementSerializer
 
 
@@ -93,6 +94,10 @@ class WalletStatusResult(BillingStatusResult):
     the health of the parts the answer was read from."""
 
     openSession = SessionSerializer(allow_null=True, help_text="The caller's newest open session, if any.")
+    brain = BrainChoiceSerializer(
+        allow_null=True, help_text="The open session's current brain (web3.brain.resolve); null: none resolved."
+    )
     parts = serializers.DictField(
-        child=PartOut(), help_text="ledger, sessions, invoke: ok, or degraded with a message instead of an error."
+        child=PartOut(),
+        help_text="ledger, sessions, brain, invoke: ok, or degraded with a message instead of an error.",
     )
