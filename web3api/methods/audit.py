@@ -24,7 +24,11 @@ PROOF_FORMAT = (
     '\\n<createdAt>" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that '
     "address); (5) when `anchor` is set, the EVM transaction anchor.txHash on chain anchor.chainId carries "
     "the 32 root bytes as its input. market/audit/proofs.py verify_proof() does (1)-(4) with hashlib and "
-    "eth-account only."
+    "eth-account only. Positions: an event is written with its contentHash (sha256 of the RFC 8785 JSON of "
+    "{eventId, actorId, action, objectType, objectId, payloadSha256, createdAt}) at once; the sequencer gives "
+    "it seq, prevHash and hash within seconds of its commit. web3.audit.query and web3.audit.trace sequence "
+    "what has committed before they answer, so an event written by an earlier request is listed with its "
+    "position; web3.hooks.ingest answers with contentHash and a null seq."
 )
 
 
@@ -141,8 +145,9 @@ def _audit_status() -> tuple[str, str]:
     parts = [
         f"checkpoint {last.tree_size} at {last.created_text} signed by {last.signer}" if last else "no checkpoint yet",
         f"{h['unsealed']} unsealed events",
+        f"{h['unsequenced']} events waiting for their position",
     ]
-    state = "degraded" if h["unsealedAgeSec"] > 600 else "ok"
+    state = "degraded" if h["unsealedAgeSec"] > 600 or h["unsequencedAgeSec"] > 60 else "ok"
     if not chain.configured():
         parts.append("chain anchoring off")
     else:

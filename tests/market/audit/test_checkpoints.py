@@ -17,6 +17,7 @@ from market.audit import merkle
 from market.audit.checkpoints import checkpoint_seal, checkpoint_signer, seal_sweep
 from market.audit.log import audit_record
 from market.audit.proofs import EVENT_FIELDS, ProofError, _canonical, verify_proof
+from market.audit.sequencer import audit_sequence
 from market.audit.verify import problems
 from market.models import AuditEvent, Checkpoint
 from tests.audit_support import audit_proof
@@ -41,6 +42,9 @@ def record(n: int, *, actor: str = A, payload: dict | None = None) -> list[Audit
                     parties=[B],
                 )
             )
+    audit_sequence()  # as after their commits
+    for event in out:
+        event.refresh_from_db()
     return out
 
 
