@@ -154,9 +154,12 @@ def seal_states(covering: dict[int, int | None]) -> dict[int, Seal]:
     return {seq: Seal(size, anchors.get(size)) for seq, size in covering.items()}
 
 
-def audit_health(now: datetime | None = None) -> dict[str, Any]:
+def audit_health(now: datetime | None = None, *, sequence_first: bool = False) -> dict[str, Any]:
     """Figures for the status part: last checkpoint, unsealed events, events waiting for their
-    position (unsequenced), anchoring lag and error."""
+    position (unsequenced), anchoring lag and error. sequence_first: run the sequencer before
+    reading (the status part does; the monitors read the sequencer's lag as it is)."""
+    if sequence_first:
+        ensure_sequenced()
     now = now or timezone.now()
     last = Checkpoint.objects.order_by("-tree_size").first()
     head = AuditHead.objects.filter(pk=1).first()
@@ -171,7 +174,7 @@ def audit_health(now: datetime | None = None) -> dict[str, Any]:
     )
     return {
         "lastCheckpoint": last,
-        "unsealed": total - sealed,
+        "unsealed": total - sealed + unsequenced["n"],  # an event without a position is unsealed too
         "unsealedAgeSec": int((now - oldest_unsealed).total_seconds()) if oldest_unsealed else 0,
         "unsequenced": unsequenced["n"],
         "unsequencedAgeSec": max(0, int((now - unsequenced["oldest"]).total_seconds())) if unsequenced["n"] else 0,

@@ -188,8 +188,8 @@ def test_verify_audit_fails_at_exactly_the_edited_event(db, capsys):
 
 
 def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
-    # given: events 4.. rewritten with consistent hashes (the chain alone looks fine)
-    from market.audit.hashchain import event_hash, event_time_text
+    # given: events 4.. rewritten with consistent hashes, content hashes too (the chain alone looks fine)
+    from market.audit.hashchain import content_hash, event_hash, event_time_text
 
     record(4)
     checkpoint_seal()
@@ -209,7 +209,18 @@ def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
             prev_hash=prev,
             created_at=event_time_text(ev.created_at),
         )
-        AuditEvent.objects.filter(pk=ev.pk).update(action="ledger.forged", prev_hash=prev, hash=digest)
+        content = content_hash(
+            event_id=ev.event_id,
+            actor_id=ev.actor_id,
+            action="ledger.forged",
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            payload_sha256=ev.payload_sha256,
+            created_at=event_time_text(ev.created_at),
+        )
+        AuditEvent.objects.filter(pk=ev.pk).update(
+            action="ledger.forged", content_hash=content, prev_hash=prev, hash=digest
+        )
         prev = digest
     from market.models import AuditHead
 
