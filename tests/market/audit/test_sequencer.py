@@ -105,6 +105,24 @@ def test_the_database_allows_only_the_one_sequencing_update(db):
     assert first.seq == 0 and first.action == "test.note"
 
 
+def test_a_committed_leaf_is_sequenced_right_after_its_commit(transactional_db):
+    # when: a transaction writes two leaves and commits (no sequencer is called)
+    with transaction.atomic():
+        first = audit_record(actor_id=A, action="test.note", object_type="task", object_id="t1")
+        second = audit_record(actor_id=A, action="test.note", object_type="task", object_id="t2")
+        assert first.seq is None
+    # then: its commit ran the sequencer, once for both
+    assert list(AuditEvent.objects.order_by("pk").values_list("event_id", "seq")) == [
+        (first.event_id, 0),
+        (second.event_id, 1),
+    ]
+    # and a leaf whose transaction rolled back never takes a position
+    with transaction.atomic():
+        audit_record(actor_id=A, action="test.note", object_type="task", object_id="t3")
+        transaction.set_rollback(True)
+    assert AuditEvent.objects.count() == 2 and AuditHead.objects.get(pk=1).next_seq == 2
+
+
 @pytest.mark.concurrency
 @pytest.mark.postgres
 def test_writers_take_no_global_lock_and_concurrent_sequencers_chain_every_leaf_once(transactional_db):
