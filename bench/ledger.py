@@ -1,13 +1,15 @@
 """Ledger throughput on PostgreSQL: the services against the same work in raw psycopg.
 
     .venv/bin/python bench/ledger.py [--seconds 10] [--clients 1,8] [--admin-url postgres://...] [--scratch NAME]
+        [--scale-clients 1,8,32] [--scale-only] [--code DIR]
 
 In one run, in a scratch database (`openclaw_bench_ledger`, created here, migrated, dropped at the
 end), with 16 funded actors and each operation between a random pair of them:
 
   (a) raw psycopg, one transaction per operation: lock the two accounts (FOR UPDATE, by id), update
-      their totals, insert the transfer, lock the audit chain head, insert the audit event (RFC 8785
-      payload, sha256, previous hash) and move the head — the minimum the ledger must do;
+      their totals, insert the transfer, insert the audit leaf (RFC 8785 payload, its sha256 and the
+      leaf's content hash; no position: the sequencer gives it one after the commit) — the minimum
+      the ledger must do;
   (b) the services: market.services.escrow.escrow_lock, then escrow_release of that settlement; each
       lock or release is one operation (each also writes its settlement row and audit parties);
 
@@ -16,6 +18,12 @@ at C = 1 and 8 client threads, each phase bounded by --seconds (raw and services
 Prints both rates and the ratio services / raw (goal >= 0.6), and pgbench's TPC-B figure
 (`pgbench -i`, `pgbench -c 8 -T <seconds>`) on the same scratch database as context, when pgbench
 is installed.
+
+Then (bench/ledger_scale.py) the services in worker processes, one database connection each,
+against pgbench's TPC-B tps at --scale-clients (default 1, 8, 32), each for --seconds, with the
+goals services(8) >= 0.4 x pgbench(8) and services(8) >= 2.5 x services(1). --scale-only runs just
+that part; --code DIR takes the market's code (and migrations) from another checkout, so the same
+command measures another branch (its raw phase needs this branch's schema, hence --scale-only).
 
 The admin URL (a database to connect to for CREATE/DROP DATABASE) comes from --admin-url, else
 DATABASE_URL when it is PostgreSQL, else postgres://postgres@127.0.0.1:5432/postgres.
@@ -42,7 +50,8 @@ import psycopg
 import rfc8785
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = "openclaw_bench_ledger"
+# Scratch database names: BENCH_DB_PREFIX (default openclaw_bench) + _ledger and _pgbench.
+SCRATCH = os.environ.get("BENCH_DB_PREFIX", "openclaw_bench") + "_ledger"
 ACTORS = ["0x" + f"{0x20 + i:02x}" * 20 for i in range(16)]
 FUNDING = 10**15
 GOAL = 0.6
@@ -69,7 +78,7 @@ def recreate(admin: str, *, drop_only: bool = False) -> None:
             conn.execute(f'CREATE DATABASE "{SCRATCH}"')
 
 
-def setup_django(url: str, var_dir: str) -> None:
+def setup_django(url: str, var_dir: str, code: Path = ROOT) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["WEB3_VAR_DIR"] = var_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "openclaw.settings"
@@ -78,7 +87,7 @@ def setup_django(url: str, var_dir: str) -> None:
     os.environ.setdefault("WEB3_CHECKPOINT_KEY", "0x" + "4c" * 32)
     os.environ["WEB3_CURRENCIES"] = "USDC:6"
     os.environ["LOG_LEVEL"] = "WARNING"
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(code))
     import django
 
     django.setup()
@@ -160,33 +169,27 @@ def raw_op_factory(url: str, account_ids: list[int]):
                     }
                 ).decode()
                 payload_sha = hashlib.sha256(payload.encode()).hexdigest()
-                cur.execute("SELECT next_seq, last_hash FROM market_audithead WHERE id = 1 FOR UPDATE")
-                next_seq, last_hash = cur.fetchone()
                 created = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 event_id = f"evtb_{transfer_id}"
-                digest = hashlib.sha256(
+                leaf = hashlib.sha256(
                     rfc8785.dumps(
                         {
-                            "seq": next_seq,
                             "eventId": event_id,
                             "actorId": "system",
                             "action": "bench.raw",
                             "objectType": "transfer",
                             "objectId": transfer_id,
                             "payloadSha256": payload_sha,
-                            "prevHash": last_hash,
                             "createdAt": created,
                         }
                     )
                 ).hexdigest()
+                # The audit leaf, without its position (the sequencer chains it after the commit).
                 cur.execute(
-                    "INSERT INTO market_auditevent (seq, event_id, actor_id, action, object_type, object_id, payload, "
-                    "payload_sha256, prev_hash, hash, created_at) VALUES (%s, %s, 'system', 'bench.raw', 'transfer', "
-                    "%s, %s, %s, %s, %s, %s)",
-                    [next_seq, event_id, transfer_id, payload, payload_sha, last_hash, digest, now],
-                )
-                cur.execute(
-                    "UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1", [next_seq + 1, digest]
+                    "INSERT INTO market_auditevent (event_id, actor_id, action, object_type, object_id, payload, "
+                    "payload_sha256, content_hash, created_at) VALUES (%s, 'system', 'bench.raw', 'transfer', "
+                    "%s, %s, %s, %s, %s)",
+                    [event_id, transfer_id, payload, payload_sha, leaf, now],
                 )
             return 1
 
@@ -269,6 +272,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="raw/services alternations per C")
     parser.add_argument("--admin-url", default=None)
     parser.add_argument("--scratch", default=SCRATCH, help=f"the scratch database's name (default {SCRATCH})")
+    parser.add_argument("--scale-clients", default="1,8,32", help="client process counts against pgbench")
+    parser.add_argument("--pgbench-scale", type=int, default=8, help="pgbench -i scale factor")
+    parser.add_argument("--scale-only", action="store_true", help="only the processes-against-pgbench part")
+    parser.add_argument("--code", default=str(ROOT), help="the checkout whose market code is measured")
     args = parser.parse_args()
     SCRATCH = args.scratch
     clients = [int(c) for c in args.clients.split(",")]
@@ -279,7 +286,7 @@ def main() -> None:
     recreate(admin)
     try:
         print(f"scratch database {SCRATCH}: migrating", flush=True)
-        setup_django(url, var_dir)
+        setup_django(url, var_dir, Path(args.code))
         from django.db import connections
 
         from market.models import Account
@@ -289,6 +296,8 @@ def main() -> None:
             ledger.deposit(actor_id=actor, amount=FUNDING, currency="USDC")
         account_ids = list(Account.objects.filter(kind="actor").values_list("pk", flat=True))
         connections.close_all()
+        if args.scale_only:
+            clients = []
 
         # For each C, raw and services alternate in --rounds slices of the phase time, so that a
         # machine busier in one part of the run than in another skews the ratio as little as possible.
@@ -308,12 +317,10 @@ def main() -> None:
                 f"(b) services {rates['services', c]:6.0f} locks and releases/s",
                 flush=True,
             )
-        pgbench = pgbench_tps(url, args.seconds)
+        pgbench = pgbench_tps(url, args.seconds) if clients else "see below"
 
         from market.audit.verify import problems
 
-        found = list(problems())
-        connections.close_all()
         print()
         print(f"{'clients':>8} {'raw/s':>10} {'services/s':>12} {'ratio':>7}")
         for c in clients:
@@ -321,6 +328,12 @@ def main() -> None:
             flag = "ok" if ratio >= GOAL else f"below the goal of {GOAL}"
             print(f"{c:>8} {rates['raw', c]:>10.0f} {rates['services', c]:>12.0f} {ratio:>7.2f}  {flag}")
         print(f"pgbench: {pgbench}")
+        print()
+        from ledger_scale import scale_report
+
+        scale_report(admin, ACTORS, [int(c) for c in args.scale_clients.split(",")], args.seconds, args.pgbench_scale)
+        found = list(problems())
+        connections.close_all()
         print(f"verify_audit after the run: {found[0] if found else 'ok'}")
     finally:
         try:

@@ -6,7 +6,9 @@ The one lock order, in every transaction that changes state:
      its invocation; a resource, an alert rule then its alerts, a
      notification, an anchor; rows of one kind by primary key;
   2. the settlement, then the accounts, by primary key;
-  3. the audit chain head, last (audit_record and audit_record_many take it).
+  3. the audit chain head, last: only the sequencer takes it (market.audit.sequencer), in a
+     transaction of its own, or last in one of the few writers that need their event's position at
+     once (a ruling); the money path writes its audit leaves without it.
 A transaction that follows it never waits on one that holds a later lock while wanting an earlier
 one, so the market does not deadlock. Each helper returns the rows re-read under the lock; the
 caller checks their state again there. select_for_update is a no-op on SQLite, where IMMEDIATE
@@ -315,11 +317,19 @@ def lock_accounts_of(currency: str, owners: Iterable[tuple[str, str]]) -> dict[t
 # --- 3. the audit chain head, last -------------------------------------------------------------------
 
 
-def lock_audit_head() -> tuple[int, str]:
-    """The head's (next seq, last hash), locked; the row is made on first use."""
+def lock_audit_head(*, skip_locked: bool = False) -> tuple[int, str] | None:
+    """The head's (next seq, last hash), locked; the row is made on first use. With skip_locked, None
+    when another transaction holds it (another sequencer is at work)."""
+    conn_has_skip = sql.lock_clause("") != ""
     statement = sql.lock_clause("SELECT next_seq, last_hash FROM market_audithead WHERE id = 1")
+    if skip_locked and conn_has_skip:
+        statement += " SKIP LOCKED"
     head = sql.execute(statement)
     if not head:
+        if AuditHead.objects.filter(pk=1).exists():
+            return None  # held by another sequencer (skip_locked)
         AuditHead.objects.get_or_create(pk=1)
         head = sql.execute(statement)
+        if not head:
+            return None
     return head[0]

@@ -23,6 +23,15 @@ DEFAULT_RULES = [
         "More than 100 audit events are waiting for a checkpoint (for 2 minutes).",
     ),
     (
+        "audit-unsequenced",
+        "P0",
+        "audit_unsequenced_age_seconds",
+        "60",
+        300,
+        0,
+        "An audit event has waited more than 60 seconds for its position in the log (the sequencer is stuck).",
+    ),
+    (
         "dispute-unresolved-24h",
         "P0",
         "dispute_unresolved_seconds",

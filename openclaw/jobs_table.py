@@ -11,7 +11,10 @@ WEB3_PERIODIC_JOBS: dict[str, str] = {
     "invocations.stale": "market.services.invoke.invocation_stale_sweep",
     # Agent sessions past their TTL: settle them (their agent vanished); unanswered approvals lapse.
     "sessions.expire": "market.services.sessions.session_expire_sweep",
-    # Audit: seal new events into a signed checkpoint, then anchor checkpoint roots on the chain.
+    # Audit: give committed events their positions (beat runs this one every
+    # WEB3_AUDIT_SEQUENCE_INTERVAL_SEC), seal them into a signed checkpoint, then anchor checkpoint
+    # roots on the chain.
+    "audit.sequence": "market.audit.sequencer.sequence_sweep",
     "audit.seal": "market.audit.checkpoints.seal_sweep",
     "audit.anchor": "market.audit.anchoring.anchor_sweep",
     # Funds on chain: credit confirmed deposits, send and confirm withdrawals, reconcile the vault.

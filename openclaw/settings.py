@@ -263,6 +263,8 @@ EMAIL_TIMEOUT = 10
 WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
 # How often beat runs every periodic job; the stuck-state monitors allow two intervals.
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
+# How often beat runs the audit sequencer (it also runs after each commit that wrote audit events).
+WEB3_AUDIT_SEQUENCE_INTERVAL_SEC = env.int("WEB3_AUDIT_SEQUENCE_INTERVAL_SEC", default=5)
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
 # Token settlement on chain (market.onchain): all unset, web3.funds.* answers E_UNAVAILABLE naming
@@ -354,7 +356,9 @@ from openclaw.jobs_table import WEB3_MONEY_JOBS, WEB3_PERIODIC_JOBS  # noqa: E40
 CELERY_BEAT_SCHEDULE = {
     f"periodic:{name}": {
         "task": "openclaw.periodic.run_periodic_job_task",
-        "schedule": timedelta(seconds=WEB3_SWEEP_INTERVAL_SEC),
+        "schedule": timedelta(
+            seconds=WEB3_AUDIT_SEQUENCE_INTERVAL_SEC if name == "audit.sequence" else WEB3_SWEEP_INTERVAL_SEC
+        ),
         "args": (name,),
     }
     for name in WEB3_PERIODIC_JOBS

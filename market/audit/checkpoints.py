@@ -7,7 +7,8 @@ WEB3_CHECKPOINT_KEY of market.audit.proofs.checkpoint_statement(tree_size, root,
 Two sealers at once: each locks the first checkpoint row (the audit head before any checkpoint
 exists) and re-reads the largest tree size after the lock (READ COMMITTED gives that
 statement a fresh snapshot; SQLite serialises whole transactions), and the tree size is unique,
-so each event is sealed by exactly one checkpoint.
+so each event is sealed by exactly one checkpoint. The sealer runs the sequencer first
+(market.audit.sequencer): it seals what has a position, and every committed leaf is given one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from eth_account.messages import encode_defunct
 from market.audit.chunks import ChunkMismatch, LogTree, chunks_check, chunks_fill
 from market.audit.hashchain import event_time_text
 from market.audit.proofs import checkpoint_statement
+from market.audit.sequencer import audit_sequence
 from market.locks import lock_sealing
 from market.models import AuditHead, Checkpoint
 
@@ -61,6 +63,7 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
     """Seal every committed event not yet covered. None when there is nothing new (or a concurrent
     sealer has just written this very tree size)."""
     checkpoint_account()  # fail before any work when the key is missing
+    audit_sequence()
     try:
         with transaction.atomic():
             lock_sealing()

@@ -1,9 +1,9 @@
 """The audit log's one write path: every state change appends its event here, inside the
 transaction of the change it records, with secrets redacted from the payload.
 
-The payload is stored as its RFC 8785 canonical JSON text (market.canonical); the event's hash chains
-it to the previous event (market.audit.hashchain). The head row (AuditHead) is locked after every
-other row lock, which orders the chain.
+The payload is stored as its RFC 8785 canonical JSON text (market.canonical). A leaf is written with
+its content hash and no position, and takes no lock: the sequencer (market.audit.sequencer) chains
+the committed leaves afterwards, and is asked to run after this transaction commits.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from market import sql
-from market.audit.hashchain import event_hash, event_time_text
+from market.audit.hashchain import content_hash, event_time_text
+from market.audit.sequencer import schedule_after_commit
 from market.canonical import canonical_text, sha256_text
 from market.ids import new_id
-from market.locks import lock_audit_head
-from market.models import AuditEvent, AuditHead, AuditParty
+from market.models import AuditEvent, AuditParty
 
 REDACTED = "[redacted]"
 # Keys whose values never reach the audit payload (compared case-insensitively, without _ and -).
@@ -73,6 +73,35 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _leaf(rec: dict[str, Any], now) -> tuple[AuditEvent, list[str]]:
+    """The unsequenced event of one record (audit_record's keyword arguments), and its parties."""
+    actor_id = rec["actor_id"]
+    payload_text = canonical_text(redact(_with_agent(actor_id, rec.get("payload"))))
+    payload_sha256 = sha256_text(payload_text)
+    event_id = new_id("evt")
+    event = AuditEvent(
+        event_id=event_id,
+        actor_id=actor_id,
+        action=rec["action"],
+        object_type=rec["object_type"],
+        object_id=rec["object_id"],
+        payload=payload_text,
+        payload_sha256=payload_sha256,
+        content_hash=content_hash(
+            event_id=event_id,
+            actor_id=actor_id,
+            action=rec["action"],
+            object_type=rec["object_type"],
+            object_id=rec["object_id"],
+            payload_sha256=payload_sha256,
+            created_at=event_time_text(now),
+        ),
+        created_at=now,
+    )
+    who = sorted({a for a in (actor_id, *rec.get("parties", ())) if a and a.startswith("0x")})
+    return event, who
+
+
 def audit_record(
     *,
     actor_id: str,
@@ -82,12 +111,10 @@ def audit_record(
     payload: dict[str, Any] | None = None,
     parties: list[str] | tuple[str, ...] = (),
 ) -> AuditEvent:
-    """Append one event to the chain. Call inside the transaction of the change it records, after
-    every other row lock (the head is locked last). `parties`: the actors the object concerns (the
-    acting actor is always one); they can find the event with web3.audit.query.
-
-    Everything that does not need the head is prepared before it is locked, and the statements
-    after are plain SQL (market.sql): every money transaction of the market queues on this row."""
+    """Append one leaf to the log, in the transaction of the change it records (it takes no lock).
+    `parties`: the actors the object concerns (the acting actor is always one); they can find the
+    event with web3.audit.query. The event's seq, prev_hash and hash are None until the sequencer
+    has run (after this transaction commits, or when a read needs them)."""
     if not connection.in_atomic_block:
         with transaction.atomic():
             return audit_record(
@@ -98,60 +125,19 @@ def audit_record(
                 payload=payload,
                 parties=parties,
             )
-    payload_text = canonical_text(redact(_with_agent(actor_id, payload)))
-    payload_sha256 = sha256_text(payload_text)
-    event_id = new_id("evt")
-    who = sorted({a for a in (actor_id, *parties) if a and a.startswith("0x")})
-    seq, prev_hash = lock_audit_head()
-    now = timezone.now()
-    digest = event_hash(
-        seq=seq,
-        event_id=event_id,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        payload_sha256=payload_sha256,
-        prev_hash=prev_hash,
-        created_at=event_time_text(now),
-    )
-    event = AuditEvent(
-        seq=seq,
-        event_id=event_id,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        payload=payload_text,
-        payload_sha256=payload_sha256,
-        prev_hash=prev_hash,
-        hash=digest,
-        created_at=now,
-    )
+    rec = {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id}
+    event, who = _leaf({**rec, "payload": payload, "parties": parties}, timezone.now())
+    schedule_after_commit()
     if sql.batched():
-        # One round trip while the head is held: the event, the head and the parties together.
+        # One round trip: the event and its parties together.
+        statement, params = sql.insert_statement(event)
         event.pk = sql.execute(
-            _PG_APPEND,
-            [
-                seq,
-                event_id,
-                actor_id,
-                action,
-                object_type,
-                object_id,
-                payload_text,
-                payload_sha256,
-                prev_hash,
-                digest,
-                now,
-                seq + 1,
-                digest,
-                who,
-            ],
+            f"WITH ev AS ({statement}), parties AS (INSERT INTO market_auditparty (event_id, actor_id) "  # noqa: S608
+            "SELECT ev.id, p FROM ev, unnest(%s::varchar[]) AS p) SELECT id FROM ev",
+            [*params, who],
         )[0][0]
         return event
     sql.insert(event)
-    sql.execute("UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1", [seq + 1, digest])
     if who:
         sql.execute(
             "INSERT INTO market_auditparty (event_id, actor_id) VALUES "  # noqa: S608 - fixed names
@@ -161,68 +147,19 @@ def audit_record(
     return event
 
 
-_PG_APPEND = """
-WITH ev AS (
-    INSERT INTO market_auditevent (seq, event_id, actor_id, action, object_type, object_id, payload,
-                                   payload_sha256, prev_hash, hash, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
-), head AS (
-    UPDATE market_audithead SET next_seq = %s, last_hash = %s WHERE id = 1
-), parties AS (
-    INSERT INTO market_auditparty (event_id, actor_id) SELECT ev.id, p FROM ev, unnest(%s::varchar[]) AS p
-)
-SELECT id FROM ev
-"""
-
-
 def audit_record_many(records: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Append several events at once, in order (the set-based form of audit_record, for sweeps).
-    Each record has audit_record's keyword arguments. Call after every other row lock."""
+    """Append several leaves at once, in order (the set-based form of audit_record, for sweeps).
+    Each record has audit_record's keyword arguments."""
     if not records:
         return []
-    seq, prev = lock_audit_head()
     now = timezone.now()
-    created = event_time_text(now)
-    events, who = [], []
-    for rec in records:
-        payload_text = canonical_text(redact(_with_agent(rec["actor_id"], rec.get("payload"))))
-        payload_sha256 = sha256_text(payload_text)
-        event_id = new_id("evt")
-        digest = event_hash(
-            seq=seq,
-            event_id=event_id,
-            actor_id=rec["actor_id"],
-            action=rec["action"],
-            object_type=rec["object_type"],
-            object_id=rec["object_id"],
-            payload_sha256=payload_sha256,
-            prev_hash=prev,
-            created_at=created,
-        )
-        events.append(
-            AuditEvent(
-                seq=seq,
-                event_id=event_id,
-                actor_id=rec["actor_id"],
-                action=rec["action"],
-                object_type=rec["object_type"],
-                object_id=rec["object_id"],
-                payload=payload_text,
-                payload_sha256=payload_sha256,
-                prev_hash=prev,
-                hash=digest,
-                created_at=now,
-            )
-        )
-        who.append(sorted({a for a in (rec["actor_id"], *rec.get("parties", ())) if a and a.startswith("0x")}))
-        seq, prev = seq + 1, digest
+    built = [_leaf(rec, now) for rec in records]
+    events = [e for e, _ in built]
     AuditEvent.objects.bulk_create(events)
-    AuditHead.objects.filter(pk=1).update(next_seq=seq, last_hash=prev)
     if any(e.pk is None for e in events):  # a backend that does not return ids from a bulk insert
-        ids = dict(AuditEvent.objects.filter(seq__gte=events[0].seq, seq__lt=seq).values_list("seq", "pk"))
+        ids = dict(AuditEvent.objects.filter(event_id__in=[e.event_id for e in events]).values_list("event_id", "pk"))
         for e in events:
-            e.pk = ids[e.seq]
-    AuditParty.objects.bulk_create(
-        [AuditParty(event_id=e.pk, actor_id=a) for e, actors in zip(events, who, strict=True) for a in actors]
-    )
+            e.pk = ids[e.event_id]
+    AuditParty.objects.bulk_create([AuditParty(event_id=e.pk, actor_id=a) for e, actors in built for a in actors])
+    schedule_after_commit()
     return events

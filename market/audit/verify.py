@@ -1,7 +1,8 @@
 """verify_audit: recompute from first principles everything the market derives or signs, and
 name the first thing that disagrees.
 
-In order: the audit hash chain (every event's payload digest and hash, and the head); every
+In order: the audit hash chain (every event's payload digest, content hash and chain hash, and the
+head; the sequencer runs first, so every committed event has its position); every
 checkpoint's root from the events and its signature; every stored Merkle chunk root; with a chain
 configured, every anchor read back from the chain; every transfer against the audit event that
 records it; every account's totals from its transfers, and the balances' sum per currency; every
@@ -23,7 +24,8 @@ from eth_account.messages import encode_defunct
 
 from market.audit import chain as chain_mod
 from market.audit import merkle
-from market.audit.hashchain import GENESIS_HASH, event_hash, event_time_text
+from market.audit.hashchain import GENESIS_HASH, content_hash, event_hash, event_time_text
+from market.audit.sequencer import ensure_sequenced
 from market.canonical import sha256_text
 from market.models import (
     Account,
@@ -57,10 +59,34 @@ def problems() -> Iterator[str]:
 
 
 # --- the hash chain -----------------------------------------------------------------------------
+def _content_problem(ev: AuditEvent) -> str | None:
+    digest = content_hash(
+        event_id=ev.event_id,
+        actor_id=ev.actor_id,
+        action=ev.action,
+        object_type=ev.object_type,
+        object_id=ev.object_id,
+        payload_sha256=ev.payload_sha256,
+        created_at=event_time_text(ev.created_at),
+    )
+    if sha256_text(ev.payload) != ev.payload_sha256:
+        return "payload does not match its sha256"
+    if digest != ev.content_hash:
+        return "content hash does not match its fields"
+    return None
+
+
 def audit_chain_problems() -> Iterator[str]:
+    ensure_sequenced()
+    for ev in AuditEvent.objects.filter(seq__isnull=True).order_by("pk").iterator(chunk_size=2000):
+        # written by a transaction that committed after the sequencer's run just now
+        problem = _content_problem(ev)
+        if problem:
+            yield f"audit event (unsequenced) ({ev.event_id}): {problem}"
+            return
     prev = GENESIS_HASH
     expected_seq = 0
-    for ev in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+    for ev in AuditEvent.objects.filter(seq__isnull=False).order_by("seq").iterator(chunk_size=2000):
         if ev.seq != expected_seq:
             yield f"audit event seq {expected_seq} is missing (found {ev.seq})"
             return
@@ -83,6 +109,10 @@ def audit_chain_problems() -> Iterator[str]:
         )
         if digest != ev.hash:
             yield f"audit event seq {ev.seq} ({ev.event_id}): hash does not match its fields"
+            return
+        problem = _content_problem(ev)
+        if problem:
+            yield f"audit event seq {ev.seq} ({ev.event_id}): {problem}"
             return
         prev = ev.hash
         expected_seq += 1
@@ -156,7 +186,7 @@ def transfer_audit_problems() -> Iterator[str]:
     withdrawal's hold, post and void by its withdrawal's events (transferId).
     So a transfer edited together with its accounts' totals is still caught."""
     recorded: dict[str, AuditEvent] = {}
-    events = AuditEvent.objects.filter(object_type__in=("transfer", "settlement", "withdrawal")).order_by("seq")
+    events = AuditEvent.objects.filter(object_type__in=("transfer", "settlement", "withdrawal")).order_by("pk")
     for ev in events.iterator(chunk_size=2000):
         payload = json.loads(ev.payload)
         transfer_id = ev.object_id if ev.object_type == "transfer" else payload.get("transferId")
@@ -203,7 +233,12 @@ def checkpoint_problems() -> Iterator[str]:
     tree = merkle.MerkleLog()
     checkpoints = iter(Checkpoint.objects.order_by("tree_size"))
     prev, cp = None, next(checkpoints, None)
-    events = AuditEvent.objects.order_by("seq").values_list("hash", flat=True).iterator(chunk_size=5000)
+    events = (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("seq")
+        .values_list("hash", flat=True)
+        .iterator(chunk_size=5000)
+    )
     while cp is not None:
         while tree.size < cp.tree_size:
             digest = next(events, None)
@@ -227,7 +262,8 @@ def chunk_problems() -> Iterator[str]:
         return
     buffers: dict[int, list[bytes]] = {level: [] for level in stored}
     seen = 0
-    for digest in AuditEvent.objects.order_by("seq").values_list("hash", flat=True).iterator(chunk_size=5000):
+    sequenced = AuditEvent.objects.filter(seq__isnull=False).order_by("seq").values_list("hash", flat=True)
+    for digest in sequenced.iterator(chunk_size=5000):
         leaf = merkle.event_leaf(digest)
         seen += 1
         for level, buf in buffers.items():

@@ -72,7 +72,7 @@ def _timeline(dispute: Dispute) -> list[TimelineItem]:
     ]
     events = AuditEvent.objects.filter(
         Q(object_type="dispute", object_id=dispute.dispute_id) | Q(object_type="task", object_id=dispute.task.task_id)
-    ).order_by("seq")[:200]
+    ).order_by("pk")[:200]
     items += [
         TimelineItem(
             at=e.created_at,

@@ -3,6 +3,10 @@
 Visibility: an actor sees the events it is a party to (AuditParty); staff see all. An object's trace
 is visible to anyone who is a party to some event of that object; for everyone else it does not
 exist (E_NOT_FOUND).
+
+The lists and proofs show positions: they run the sequencer first when a committed event waits for
+its position (market.audit.sequencer.ensure_sequenced), so an event written by an earlier request
+is listed with its seq, and a proof is answered for it as soon as a checkpoint covers it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
 
 from market.audit.chunks import LogTree
+from market.audit.sequencer import ensure_sequenced, position_of
 from market.errors import Conflict, InvalidArgument, NotFound
 from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor
 
@@ -47,6 +52,7 @@ def audit_events(
     *, actor_id: str, is_staff: bool = False, filters: dict[str, Any], queryset: QuerySet[AuditEvent] | None = None
 ) -> QuerySet[AuditEvent]:
     """The events the caller may see (of `queryset`, default all), filtered, newest first, each with `sealed`."""
+    ensure_sequenced()
     fs = AuditEventFilter(
         {k: v for k, v in filters.items() if v not in (None, "")},
         queryset=_visible(AuditEvent.objects.all() if queryset is None else queryset, actor_id, is_staff),
@@ -59,6 +65,7 @@ def audit_events(
 def audit_trace(*, object_type: str, object_id: str, actor_id: str, is_staff: bool = False) -> list[AuditEvent]:
     """Every event of one object, oldest first (at most TRACE_LIMIT), each with `sealed`, if the
     caller is a party to any of them."""
+    ensure_sequenced()
     qs = AuditEvent.objects.filter(object_type=object_type, object_id=object_id)
     if not _visible(qs, actor_id, is_staff).exists():
         raise NotFound("no such object")
@@ -97,6 +104,7 @@ def audit_proof(*, event_id: str, actor_id: str, is_staff: bool = False, tree_si
     """The inclusion proof of one event in its sealing checkpoint (the first that covers it), or in
     the checkpoint of `tree_size`. E_CONFLICT while the event is not sealed."""
     event = event_get(event_id=event_id, actor_id=actor_id, is_staff=is_staff)
+    position_of(event)
     if tree_size is None:
         cp = Checkpoint.objects.filter(tree_size__gt=event.seq).order_by("tree_size").first()
         if cp is None:
@@ -146,14 +154,19 @@ def seal_states(covering: dict[int, int | None]) -> dict[int, Seal]:
     return {seq: Seal(size, anchors.get(size)) for seq, size in covering.items()}
 
 
-def audit_health(now: datetime | None = None) -> dict[str, Any]:
-    """Figures for the status part: last checkpoint, unsealed events, anchoring lag and error."""
+def audit_health(now: datetime | None = None, *, sequence_first: bool = False) -> dict[str, Any]:
+    """Figures for the status part: last checkpoint, unsealed events, events waiting for their
+    position (unsequenced), anchoring lag and error. sequence_first: run the sequencer before
+    reading (the status part does; the monitors read the sequencer's lag as it is)."""
+    if sequence_first:
+        ensure_sequenced()
     now = now or timezone.now()
     last = Checkpoint.objects.order_by("-tree_size").first()
     head = AuditHead.objects.filter(pk=1).first()
     total = head.next_seq if head else 0
     sealed = last.tree_size if last else 0
     oldest_unsealed = AuditEvent.objects.filter(seq=sealed).values_list("created_at", flat=True).first()
+    unsequenced = AuditEvent.objects.filter(seq__isnull=True).aggregate(n=Count("pk"), oldest=Min("created_at"))
     waiting = CheckpointAnchor.objects.exclude(status=CheckpointAnchor.Status.ANCHORED).select_related("checkpoint")
     oldest_waiting = waiting.order_by("checkpoint__tree_size").first()
     last_error = (
@@ -161,8 +174,10 @@ def audit_health(now: datetime | None = None) -> dict[str, Any]:
     )
     return {
         "lastCheckpoint": last,
-        "unsealed": total - sealed,
+        "unsealed": total - sealed + unsequenced["n"],  # an event without a position is unsealed too
         "unsealedAgeSec": int((now - oldest_unsealed).total_seconds()) if oldest_unsealed else 0,
+        "unsequenced": unsequenced["n"],
+        "unsequencedAgeSec": max(0, int((now - unsequenced["oldest"]).total_seconds())) if unsequenced["n"] else 0,
         "anchorsWaiting": waiting.count(),
         "anchorLagSec": int((now - oldest_waiting.checkpoint.created_at).total_seconds()) if oldest_waiting else 0,
         "lastAnchorError": last_error or None,

@@ -195,6 +195,26 @@ def unsealed_check(now: datetime) -> list[dict[str, Any]]:
     )
 
 
+def unsequenced_check(now: datetime) -> list[dict[str, Any]]:
+    from market.models import AuditEvent
+
+    old = AuditEvent.objects.filter(seq__isnull=True, created_at__lt=now - _grace())
+    ids, count = _ids(old, "event_id")
+    return (
+        [
+            _violation(
+                "event_unsequenced",
+                "an audit event without its position in the log for longer than two sweep intervals",
+                "audit_event",
+                ids,
+                count,
+            )
+        ]
+        if count
+        else []
+    )
+
+
 def vault_reconciliation_check(now: datetime) -> list[dict[str, Any]]:
     from market.selectors.funds import difference_text, reconciliation_differences
 
@@ -225,6 +245,7 @@ INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (
     stuck_receipt_check,
     stuck_award_check,
     unsealed_check,
+    unsequenced_check,
     vault_reconciliation_check,
     chain_reorg_check,
 )

@@ -123,6 +123,13 @@ def audit_unsealed_age(now: datetime, window_sec: int) -> Reading:
     return Reading(_d(audit_health(now)["unsealedAgeSec"]))
 
 
+def audit_unsequenced_age(now: datetime, window_sec: int) -> Reading:
+    """Age of the oldest committed audit event still waiting for its position (the sequencer's lag)."""
+    health = audit_health(now)
+    details = {"waiting": health["unsequenced"]} if health["unsequenced"] else {}
+    return Reading(_d(health["unsequencedAgeSec"]), details)
+
+
 def anchor_lag(now: datetime, window_sec: int) -> Reading:
     """Seconds since the oldest checkpoint still waiting for its anchor was written (0: none)."""
     from market.models import CheckpointAnchor
@@ -210,6 +217,12 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("audit_unsealed_events", "audit events not yet sealed in a checkpoint", "count", audit_unsealed),
         Metric("audit_unsealed_age_seconds", "age of the oldest unsealed audit event", "seconds", audit_unsealed_age),
+        Metric(
+            "audit_unsequenced_age_seconds",
+            "age of the oldest audit event waiting for its position in the log",
+            "seconds",
+            audit_unsequenced_age,
+        ),
         Metric(
             "anchor_lag_seconds", "age of the oldest checkpoint not yet anchored on the chain", "seconds", anchor_lag
         ),

@@ -160,7 +160,7 @@ def _with_checkpoint(qs: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
 
 
 def recent_events(limit: int = RECENT_EVENTS) -> list[AuditEvent]:
-    return list(_with_checkpoint(AuditEvent.objects.order_by("-seq"))[:limit])
+    return list(_with_checkpoint(AuditEvent.objects.order_by("-pk"))[:limit])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from market import locks, states
 from market.audit.log import audit_record
+from market.audit.sequencer import position_of
 from market.canonical import canonical_text, sha256_text
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.ids import new_id
@@ -59,7 +60,7 @@ def evidence_bundle(receipt: TaskReceipt) -> dict[str, Any]:
         AuditEvent.objects.filter(
             Q(object_type="task", object_id=task.task_id) | Q(object_type="settlement", object_id=s.settlement_id)
         )
-        .order_by("seq")
+        .order_by("pk")  # written order: the newest may not have a position yet
         .values_list("event_id", flat=True)
     )
     return {
@@ -279,7 +280,8 @@ def dispute_resolve(
             final=final,
             appealDeadline=dispute.appeal_deadline.isoformat() if dispute.appeal_deadline else None,
         )
-        dispute.ruling_event_seq = event.seq
+        # The payout waits for a checkpoint covering this position: the ruling takes it at once.
+        dispute.ruling_event_seq = position_of(event)
         dispute.save(update_fields=["ruling_event_seq", "updated_at"])
         return dispute
 

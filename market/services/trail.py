@@ -52,7 +52,8 @@ class Ingested:
     hash: str  # "sha256:" + hex sha256 of the redacted canonical payload
     cid: str
     event_id: str
-    seq: int
+    content_hash: str  # the audit leaf's content hash, known at once
+    seq: int | None  # its position: None until the sequencer has run (right after the commit)
     redactions: int
 
 
@@ -122,6 +123,13 @@ def hooks_ingest(*, session: TrailSession, actor_id: str, events: list[HookEvent
         archive.blobs_record(actor_id=owner, blobs=blobs, reason=ArchiveGrant.Reason.HOOK)
         audited = audit_record_many(records)
     return [
-        Ingested(hash="sha256:" + b.sha256, cid=b.cid, event_id=e.event_id, seq=e.seq, redactions=r.count)
+        Ingested(
+            hash="sha256:" + b.sha256,
+            cid=b.cid,
+            event_id=e.event_id,
+            content_hash=e.content_hash,
+            seq=e.seq,
+            redactions=r.count,
+        )
         for b, e, r in zip(blobs, audited, redacted, strict=True)
     ]

@@ -184,11 +184,34 @@ def test_an_event_unsealed_past_two_checkpoint_intervals_until_the_seal_sweep(cl
     job("audit.seal")
     with transaction.atomic():
         event = audit_record(actor_id="system", action="test.note", object_type="task", object_id="t1")
+    job("audit.sequence")  # as after its commit: it has its position, and no checkpoint
     clock.shift(121)
     # when / then: named; the audit.seal sweep seals it
     assert_fires_then_resolves(
         staff, lambda: job("audit.seal"), [("event_unsealed", "audit_event", [event.event_id], 1)]
     )
+
+
+def test_an_event_waiting_for_its_position_is_named_and_its_own_p0_fires_until_the_sequencer_runs(clock, staff):
+    # given: a committed audit event no sequencer has run after (not after its commit, nor the job)
+    job("audit.seal")
+    with transaction.atomic():
+        event = audit_record(actor_id="system", action="test.note", object_type="task", object_id="t1")
+    assert event.seq is None and len(event.content_hash) == 64
+    clock.shift(121)
+    # when
+    evaluate()
+    # then: the sequencer's own rule fires, P0, with how many wait
+    [waiting] = alerts(staff, "audit-unsequenced")
+    assert (waiting["status"], waiting["severity"]) == ("alert_active", "P0")
+    assert waiting["details"]["waiting"] >= 1  # this event (and the alerts' own events, just written)
+    # and the invariant monitor names the event; the seal (which runs the sequencer first) puts it right
+    assert_fires_then_resolves(
+        staff, lambda: job("audit.seal"), [("event_unsequenced", "audit_event", [event.event_id], 1)]
+    )
+    event.refresh_from_db()
+    assert event.seq is not None
+    assert alerts(staff, "audit-unsequenced")[0]["status"] == "alert_resolved"
 
 
 def test_each_broken_invariant_is_an_alert_of_its_own(lease, clock, staff):

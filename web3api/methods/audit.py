@@ -24,7 +24,11 @@ PROOF_FORMAT = (
     '\\n<createdAt>" and checkpoint.signature is its EIP-191 personal_sign by checkpoint.signer (pin that '
     "address); (5) when `anchor` is set, the EVM transaction anchor.txHash on chain anchor.chainId carries "
     "the 32 root bytes as its input. market/audit/proofs.py verify_proof() does (1)-(4) with hashlib and "
-    "eth-account only."
+    "eth-account only. Positions: an event is written with its contentHash (sha256 of the RFC 8785 JSON of "
+    "{eventId, actorId, action, objectType, objectId, payloadSha256, createdAt}) at once; the sequencer gives "
+    "it seq, prevHash and hash within seconds of its commit. web3.audit.query and web3.audit.trace sequence "
+    "what has committed before they answer, so an event written by an earlier request is listed with its "
+    "position; web3.hooks.ingest answers with contentHash and a null seq."
 )
 
 
@@ -65,7 +69,9 @@ class QueryResult(serializers.Serializer):
     permissions=["an actor sees events it is a party to; staff see all; a sessionId not the caller's is E_NOT_FOUND"],
     description="With sessionId: the session's hook trail, newest first, each event with its proof once sealed "
     "(its payload holds the hook, at, tool, bytes, redactions, cost, contentSha256 and the archive cid of the "
-    "redacted content); the other filters narrow it further.",
+    "redacted content); the other filters narrow it further. Every event carries its contentHash from the moment "
+    "it is written; its position (seq, prevHash, hash) is given by the sequencer within seconds of its commit, "
+    "and the query runs the sequencer first, so every committed event is listed with its position.",
 )
 def audit_query(call, params):
     filters = {k: params.get(k) for k in ("objectType", "objectId", "since")}
@@ -136,13 +142,15 @@ def audit_proof(call, params):
 
 @status.part("audit")
 def _audit_status() -> tuple[str, str]:
-    h = audit_selectors.audit_health()
+    h = audit_selectors.audit_health(sequence_first=True)
     last = h["lastCheckpoint"]
     parts = [
         f"checkpoint {last.tree_size} at {last.created_text} signed by {last.signer}" if last else "no checkpoint yet",
         f"{h['unsealed']} unsealed events",
     ]
-    state = "degraded" if h["unsealedAgeSec"] > 600 else "ok"
+    if h["unsequenced"]:
+        parts[-1] += f" ({h['unsequenced']} waiting for their position)"
+    state = "degraded" if h["unsealedAgeSec"] > 600 or h["unsequencedAgeSec"] > 60 else "ok"
     if not chain.configured():
         parts.append("chain anchoring off")
     else:

@@ -72,7 +72,14 @@ class IngestedOut(serializers.Serializer):
     )
     cid = serializers.CharField(help_text="The archive object holding those bytes (its digest is the same sha256).")
     eventId = serializers.CharField(source="event_id", help_text="The audit event (web3.audit.proof once sealed).")
-    seq = serializers.IntegerField(help_text="Its position in the audit log.")
+    contentHash = serializers.CharField(
+        source="content_hash", help_text="The audit leaf's content hash (without its position), known at once."
+    )
+    seq = serializers.IntegerField(
+        allow_null=True,
+        help_text="Its position in the audit log; null until the sequencer has given it one "
+        "(web3.audit.query shows it).",
+    )
     redactions = serializers.IntegerField(help_text="How many secrets were taken out of the payload.")
 
 

@@ -13,7 +13,11 @@ from web3api.serializers import HEX64_PATTERN
 
 # The event as hashed: every field a verifier needs, its time in the exact hashed text.
 class EventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField(help_text="Position in the log; also the Merkle leaf index.")
+    seq = serializers.IntegerField(
+        allow_null=True,
+        help_text="Position in the log; also the Merkle leaf index. Null (with prevHash and hash) until the "
+        "sequencer has given the committed event its position, within seconds; contentHash is known at once.",
+    )
     eventId = serializers.CharField(source="event_id")
     actorId = serializers.CharField(source="actor_id", help_text="Who acted: a wallet address or `system`.")
     action = serializers.CharField()
@@ -21,11 +25,20 @@ class EventSerializer(serializers.Serializer):
     objectId = serializers.CharField(source="object_id")
     payload = serializers.CharField(help_text="RFC 8785 canonical JSON text of the redacted payload.")
     payloadSha256 = serializers.CharField(source="payload_sha256")
-    prevHash = serializers.CharField(source="prev_hash", help_text="Hash of the previous event (64 zeros for seq 0).")
+    contentHash = serializers.CharField(
+        source="content_hash",
+        help_text="sha256 of the RFC 8785 JSON of {eventId, actorId, action, objectType, objectId, payloadSha256, "
+        "createdAt}: the event without its position, fixed when it is written.",
+    )
+    prevHash = serializers.CharField(
+        source="prev_hash", allow_null=True, help_text="Hash of the previous event (64 zeros for seq 0)."
+    )
     createdAt = serializers.CharField(
         source="created_text", help_text="UTC time, exactly as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ."
     )
-    hash = serializers.CharField(help_text="sha256 of the RFC 8785 JSON of the event's fields (see proof).")
+    hash = serializers.CharField(
+        allow_null=True, help_text="sha256 of the RFC 8785 JSON of the event's fields with its position (see proof)."
+    )
 
 
 # An event of market.selectors.audit.audit_events or audit_trace, which annotate `sealed`.

@@ -17,6 +17,7 @@ from market.audit import merkle
 from market.audit.checkpoints import checkpoint_seal, checkpoint_signer, seal_sweep
 from market.audit.log import audit_record
 from market.audit.proofs import EVENT_FIELDS, ProofError, _canonical, verify_proof
+from market.audit.sequencer import audit_sequence
 from market.audit.verify import problems
 from market.models import AuditEvent, Checkpoint
 from tests.audit_support import audit_proof
@@ -41,6 +42,9 @@ def record(n: int, *, actor: str = A, payload: dict | None = None) -> list[Audit
                     parties=[B],
                 )
             )
+    audit_sequence()  # as after their commits
+    for event in out:
+        event.refresh_from_db()
     return out
 
 
@@ -184,8 +188,8 @@ def test_verify_audit_fails_at_exactly_the_edited_event(db, capsys):
 
 
 def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
-    # given: events 4.. rewritten with consistent hashes (the chain alone looks fine)
-    from market.audit.hashchain import event_hash, event_time_text
+    # given: events 4.. rewritten with consistent hashes, content hashes too (the chain alone looks fine)
+    from market.audit.hashchain import content_hash, event_hash, event_time_text
 
     record(4)
     checkpoint_seal()
@@ -205,7 +209,18 @@ def test_verify_audit_finds_a_rewritten_chain_by_its_checkpoint(db):
             prev_hash=prev,
             created_at=event_time_text(ev.created_at),
         )
-        AuditEvent.objects.filter(pk=ev.pk).update(action="ledger.forged", prev_hash=prev, hash=digest)
+        content = content_hash(
+            event_id=ev.event_id,
+            actor_id=ev.actor_id,
+            action="ledger.forged",
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            payload_sha256=ev.payload_sha256,
+            created_at=event_time_text(ev.created_at),
+        )
+        AuditEvent.objects.filter(pk=ev.pk).update(
+            action="ledger.forged", content_hash=content, prev_hash=prev, hash=digest
+        )
         prev = digest
     from market.models import AuditHead
 

@@ -14,6 +14,7 @@ from market.audit.checkpoints import checkpoint_seal
 from market.audit.chunks import LogTree
 from market.audit.log import audit_record
 from market.audit.proofs import verify_proof
+from market.audit.sequencer import audit_sequence
 from market.audit.verify import problems
 from market.models import AuditEvent, Checkpoint, MerkleChunk
 from tests.audit_support import audit_proof
@@ -30,6 +31,7 @@ def record(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
             audit_record(actor_id=A, action="test.note", object_type="task", object_id=f"t{i}", payload={"i": i})
+    audit_sequence()  # as after their commits
 
 
 def all_leaves() -> list[bytes]:

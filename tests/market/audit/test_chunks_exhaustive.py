@@ -13,6 +13,7 @@ from django.db import transaction
 from market.audit import merkle
 from market.audit.chunks import LogTree, chunks_fill
 from market.audit.log import audit_record
+from market.audit.sequencer import audit_sequence
 from market.models import AuditEvent, MerkleChunk
 
 A = "0x" + "a1" * 20
@@ -50,6 +51,7 @@ def log300(db):
     for i in range(N):
         with transaction.atomic():
             audit_record(actor_id=A, action="test.note", object_type="task", object_id=f"t{i}", payload={"i": i})
+    audit_sequence()  # as after their commits
     return [merkle.event_leaf(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)]
 
 

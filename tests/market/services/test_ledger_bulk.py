@@ -1,5 +1,6 @@
 """escrow_refund_many and audit_record_many: the set-based forms the expiry sweep uses."""
 
+from market.audit.sequencer import audit_sequence
 from market.audit.verify import problems
 from market.models import AuditEvent, AuditParty, Settlement, Transfer
 from market.selectors.ledger import balances
@@ -37,6 +38,7 @@ def test_refund_many_matches_one_by_one_refunds_and_skips_closed_ones(db):
     assert balances(C)["USDC"] == {"available": 1_000, "locked": 0, "balance": 1_000}
     assert balances(B)["USDC"]["available"] == 120
     assert Transfer.objects.filter(code="escrow_refund").count() == 4
+    audit_sequence()  # as after the commits: the leaves take their positions
     new = AuditEvent.objects.filter(seq__gte=events_before).order_by("seq")
     assert [e.action for e in new] == ["settlement.refund"] * 3
     assert set(AuditParty.objects.filter(event__in=new).values_list("actor_id", flat=True)) == {A, B, C}

@@ -58,7 +58,7 @@ def test_escrow_events_name_their_transfers(db):
     )
     escrow.escrow_release(settlement_id=s.settlement_id, amount=200, by_actor_id="system", reason="usage")
     escrow.escrow_refund(settlement_id=s.settlement_id, by_actor_id="system", reason="ended")
-    events = list(AuditEvent.objects.filter(object_type="settlement").order_by("seq"))
+    events = list(AuditEvent.objects.filter(object_type="settlement").order_by("pk"))  # written order
     transfers = list(Transfer.objects.filter(settlement__settlement_id=s.settlement_id).order_by("pk"))
     assert [e.action for e in events] == ["settlement.lock", "settlement.release", "settlement.refund"]
     assert [payload(e)["transferId"] for e in events] == [t.transfer_id for t in transfers]
