@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0014_console_thresholds'),
+        ('market', '0015_account_days'),
     ]
 
     operations = [

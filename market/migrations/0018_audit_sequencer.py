@@ -164,7 +164,7 @@ def remove_rule(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("market", "0014_console_thresholds")]
+    dependencies = [("market", "0017_session_brain")]
 
     operations = [
         migrations.RunPython(drop_triggers, restore_triggers),
