@@ -51,3 +51,9 @@ def init_keys(var_dir: Path) -> list[str]:
             fh.write(generate() + "\n")
         created.append(name)
     return created
+
+
+def read_key_file(var_dir: Path, filename: str) -> str:
+    """A key kept in var/keys/<filename> (the chain keys: anchor_key, operator_key), else ''."""
+    path = var_dir / "keys" / filename
+    return path.read_text().strip() if path.is_file() else ""

@@ -11,6 +11,7 @@ from django.db import IntegrityError, OperationalError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 
+from openclaw.logs import correlation_id as correlation_id_of_request
 from market.errors import AuthRequired, Forbidden, MarketError
 from web3api.body import BodyRefused
 
@@ -151,7 +152,7 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
             "the database is busy; nothing was changed: try again shortly",
             {"retryAfterSec": DATABASE_RETRY_AFTER_SEC},
         )
-    correlation_id = uuid.uuid4().hex
+    correlation_id = correlation_id_of_request() or uuid.uuid4().hex
     log.error("unhandled error correlationId=%s", correlation_id, exc_info=exc)
     return 500, error_body(
         "E_INTERNAL",
