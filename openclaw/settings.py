@@ -54,8 +54,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before WhiteNoise, so static files get the security headers, the frame denial and the CSP too.
     "openclaw.logs.CorrelationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "openclaw.networks.NetworkLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,8 +66,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.viewer.ViewerMiddleware",
 ]
@@ -153,11 +154,11 @@ LOGIN_URL = "/console/signin/"
 
 CSRF_FAILURE_VIEW = "console.views.errors.csrf_failure"
 # TLS, security headers, cookie flags, network limits, JSON logs: openclaw/production.py.
-from openclaw.production import *  # noqa: E402, F403
-
 # Content-Security-Policy (django-csp): our own scripts and styles only, no inline ones, no CDN.
 # Swagger UI's page bootstraps itself with an inline script, so /api/docs/ is left out.
 from csp.constants import NONE, SELF  # noqa: E402
+
+from openclaw.production import *  # noqa: E402, F403
 
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/api/docs/"],

@@ -11,8 +11,8 @@ from django.db import IntegrityError, OperationalError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 
-from openclaw.logs import correlation_id as correlation_id_of_request
 from market.errors import AuthRequired, Forbidden, MarketError
+from openclaw.logs import correlation_id as correlation_id_of_request
 from web3api.body import BodyRefused
 
 log = logging.getLogger("web3api.errors")

@@ -104,7 +104,8 @@ def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
         w3.eth.send_raw_transaction(anchor.raw_tx)
     except Exception:
         if not _tx_known(w3, anchor.tx_hash):
-            if w3.eth.get_transaction_count(chain.account.address, "latest") > anchor.nonce:
+            # The row's own sender: after a key rotation the stored transaction is the previous key's.
+            if w3.eth.get_transaction_count(w3.to_checksum_address(anchor.sender), "latest") > anchor.nonce:
                 _resign(anchor)  # its nonce was spent by another transaction: this one can never land
                 return
             raise

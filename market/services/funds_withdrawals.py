@@ -137,7 +137,8 @@ def withdrawal_broadcast(*, withdrawal_id: str, chain: client.FundsChain) -> Non
         w3.eth.send_raw_transaction(w.raw_tx)
     except Exception:
         if not _tx_known(w3, w.tx_hash):
-            if w3.eth.get_transaction_count(chain.account.address, "latest") > w.nonce:
+            # The row's own sender: after a key rotation the stored transaction is the previous key's.
+            if w3.eth.get_transaction_count(w3.to_checksum_address(w.sender), "latest") > w.nonce:
                 _resign(w)
                 return
             raise

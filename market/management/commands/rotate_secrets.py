@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from market.services.secrets_rotation import secrets_rotate
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt the providers' endpoints and tokens and the archive's objects with WEB3_SECRETS_KEY "
+        "(decrypting with WEB3_SECRETS_KEY_OLD). Safe to stop and run again; prints counts only."
+    )
+
+    def handle(self, *args, **options):
+        secrets_rotate(report=lambda progress: self.stdout.write(progress.line()))
+        self.stdout.write("ok: everything is encrypted with the current key; WEB3_SECRETS_KEY_OLD may be removed")
