@@ -26,8 +26,9 @@ env = environ.Env()
 _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_header[:2]) if len(_proxy_header) == 2 else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-# /healthz answers the proxy's and the orchestrator's plain-HTTP probes.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz answers the proxy's and the orchestrator's plain-HTTP probes, /metrics the scraper inside the
+# network (limit it with WEB3_METRICS_NETWORKS).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -103,8 +103,11 @@ def archive_rotate(*, report: Report) -> Progress:
     for start in range(0, len(cids), BATCH):
         for cid in cids[start : start + BATCH]:
             name = archive_store.object_name(cid)
-            with storage.open(name, "rb") as fh:
-                token = fh.read()
+            try:
+                with storage.open(name, "rb") as fh:
+                    token = fh.read()
+            except Exception:  # noqa: BLE001 - a storage's error names its files or bucket: only the CID is said
+                raise MarketError(f"archive object {cid} cannot be read from the archive storage") from None
             fresh = None if under_current_key(token) else reseal(token)
             if fresh is not None:
                 _replace(storage, name, fresh)

@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from market.errors import MarketError
 from market.services.secrets_rotation import secrets_rotate
 
 
@@ -10,5 +11,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        secrets_rotate(report=lambda progress: self.stdout.write(progress.line()))
+        try:
+            secrets_rotate(report=lambda progress: self.stdout.write(progress.line()))
+        except MarketError as exc:
+            raise CommandError(f"{exc.message}; what was done so far stays done: run the command again") from None
         self.stdout.write("ok: everything is encrypted with the current key; WEB3_SECRETS_KEY_OLD may be removed")
