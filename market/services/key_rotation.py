@@ -40,7 +40,7 @@ class Rotation:
     address: str
     changed: bool
     from_tree_size: int = 0
-    in_flight: int = 0  # chain keys: transactions of the previous key not yet final
+    in_flight: int = 0  # chain keys: transactions of other (previous) keys not yet final
 
 
 def configured_address(purpose: str) -> str:
@@ -77,13 +77,13 @@ def checkpoint_signer_rotate() -> Rotation:
     return Rotation(P.CHECKPOINT, previous, new, True, sealed)
 
 
-def _in_flight(purpose: str, sender: str) -> int:
+def _in_flight(purpose: str, current: str) -> int:
+    """Transactions signed by any other key than `current` and not yet final."""
     if purpose == P.ANCHOR:
         live = (CheckpointAnchor.Status.SIGNED, CheckpointAnchor.Status.SENT)
-        return CheckpointAnchor.objects.filter(sender=sender, status__in=live).count()
-    return Withdrawal.objects.filter(
-        sender=sender, status__in=(Withdrawal.Status.SIGNED, Withdrawal.Status.SENT)
-    ).count()
+        return CheckpointAnchor.objects.filter(status__in=live).exclude(sender=current).count()
+    live = (Withdrawal.Status.SIGNED, Withdrawal.Status.SENT)
+    return Withdrawal.objects.filter(status__in=live).exclude(sender=current).count()
 
 
 def chain_key_rotate(purpose: str) -> Rotation:
@@ -92,7 +92,7 @@ def chain_key_rotate(purpose: str) -> Rotation:
         current = SignerRecord.objects.select_for_update().filter(purpose=purpose).order_by("-pk").first()
         previous = current.address if current else ""
         if previous == new:
-            return Rotation(purpose, previous, new, False)
+            return Rotation(purpose, previous, new, False, in_flight=_in_flight(purpose, new))
         SignerRecord.objects.create(purpose=purpose, address=new)
         audit_record(
             actor_id="system",
@@ -101,8 +101,21 @@ def chain_key_rotate(purpose: str) -> Rotation:
             object_id=new,
             payload={"purpose": purpose, "previous": previous, "address": new},
         )
-    return Rotation(purpose, previous, new, True, in_flight=_in_flight(purpose, previous) if previous else 0)
+    return Rotation(purpose, previous, new, True, in_flight=_in_flight(purpose, new))
 
 
 def signer_rotate(purpose: str) -> Rotation:
     return checkpoint_signer_rotate() if purpose == P.CHECKPOINT else chain_key_rotate(purpose)
+
+
+def vault_operator() -> str | None:
+    """The operator the vault accepts now, read from the chain (network: never in a transaction);
+    None when funds on chain are not configured or the chain cannot be read."""
+    from market.onchain import client
+
+    if not client.configured():
+        return None
+    try:
+        return str(client.funds_chain().vault.functions.operator().call()).lower()
+    except Exception:  # noqa: BLE001 - reported as unknown; the error's text may name the node
+        return None

@@ -106,3 +106,13 @@ def test_session_and_csrf_cookies_carry_their_flags_by_setting(client, settings)
     other = Client()
     other.get("/admin/login/")
     assert other.cookies["csrftoken"]["secure"] == "" and other.cookies["csrftoken"]["httponly"] is True
+
+
+@pytest.mark.django_db
+def test_plain_http_is_redirected_except_the_probes(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    r = client.get("/console/signin/")
+    assert r.status_code == 301 and r["Location"] == "https://testserver/console/signin/"
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/console/signin/", secure=True).status_code == 200

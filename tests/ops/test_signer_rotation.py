@@ -133,7 +133,7 @@ def test_anchor_key_rotation_keeps_the_signed_transactions_bytes(db, settings):
     settings.WEB3_ANCHOR_PRIVATE_KEY = new_key.key.hex()
     out = rotate_key("anchor")
     assert f"{old.sender} -> {new_key.address.lower()}" in out
-    assert "1 transaction(s) signed by the previous key are in flight" in out
+    assert "1 transaction(s) signed by a previous key are in flight" in out
     note(1)
     checkpoint_seal()
     report = anchor_sweep()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from market.audit.checkpoints import CheckpointSignerNotRecorded
-from market.services.key_rotation import KEY_SETTINGS, signer_rotate
+from market.services.key_rotation import KEY_SETTINGS, signer_rotate, vault_operator
 from openclaw.keys import key_file_for, new_chain_key, replace_key_file
 
 NEXT_STEPS = {
@@ -57,16 +57,22 @@ class Command(BaseCommand):
             rotation = signer_rotate(purpose)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        if not rotation.changed:
+        if rotation.changed:
+            line = f"{purpose} key: {rotation.previous or '(none recorded)'} -> {rotation.address}"
+            if purpose == "checkpoint":
+                line += f", signing the checkpoints after tree size {rotation.from_tree_size}"
+            self.stdout.write(line)
+        else:
             self.stdout.write(f"{purpose} key {rotation.address} is already the recorded one")
-            return
-        line = f"{purpose} key: {rotation.previous or '(none recorded)'} -> {rotation.address}"
-        if purpose == "checkpoint":
-            line += f", signing the checkpoints after tree size {rotation.from_tree_size}"
-        self.stdout.write(line)
         if rotation.in_flight:
             self.stdout.write(
-                f"{rotation.in_flight} transaction(s) signed by the previous key are in flight; "
+                f"{rotation.in_flight} transaction(s) signed by a previous key are in flight; "
                 "they are rebroadcast with their stored bytes"
             )
-        self.stdout.write("next: " + NEXT_STEPS[purpose])
+        if purpose == "operator":
+            current = vault_operator()
+            if current is not None:
+                said = "the new key" if current == rotation.address else f"{current}, not yet the new key"
+                self.stdout.write(f"the vault's operator is {said}")
+        if rotation.changed:
+            self.stdout.write("next: " + NEXT_STEPS[purpose])
