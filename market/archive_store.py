@@ -40,7 +40,7 @@ def archive_storage() -> Storage:
     return storages["archive"]
 
 
-def _name(cid: str) -> str:
+def object_name(cid: str) -> str:
     return f"{cid[7:9]}/{cid}"
 
 
@@ -52,7 +52,7 @@ def _unavailable(doing: str, exc: Exception) -> Unavailable:
 
 def blob_write(cid: str, data: bytes) -> None:
     """Store `data` (whose CID is `cid`) encrypted, unless an object of that CID is stored already."""
-    storage, name = archive_storage(), _name(cid)
+    storage, name = archive_storage(), object_name(cid)
     try:
         if not storage.exists(name):
             storage.save(name, ContentFile(seal_bytes(data)))
@@ -61,7 +61,7 @@ def blob_write(cid: str, data: bytes) -> None:
 
 
 def blob_read(cid: str) -> bytes:
-    storage, name = archive_storage(), _name(cid)
+    storage, name = archive_storage(), object_name(cid)
     try:
         with storage.open(name, "rb") as fh:
             token = fh.read()

@@ -194,7 +194,12 @@ def backup_restore(*, src: Path) -> Restored:
         _run([*cmd, "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(copy)], _pg_env(), copy)
 
     notices = []
-    if manifest["secretsKeyId"] != secrets_key_id(settings.WEB3_SECRETS_KEY):
+    if manifest["secretsKeyId"] in {secrets_key_id(k) for k in settings.WEB3_SECRETS_KEY_OLD}:
+        notices.append(
+            "the provider secrets in this backup are sealed under a key of WEB3_SECRETS_KEY_OLD: they are "
+            "readable; run manage.py rotate_secrets to re-encrypt them with the current key"
+        )
+    elif manifest["secretsKeyId"] != secrets_key_id(settings.WEB3_SECRETS_KEY):
         notices.append(
             "the provider secrets in this backup are sealed under another secrets key: restore that key "
             "(WEB3_SECRETS_KEY or var/keys/secrets_key) or invocations will fail"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import environ
 
-from openclaw.keys import read_key
+from openclaw.keys import read_key, read_key_file
 
 # abnf 2.8.3 (pinned for siwe) warns about its own grammar on import, naming its file path in
 # every command's and server's output; nothing to act on, so it is silenced.
@@ -29,6 +29,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = read_key("SECRET_KEY", VAR_DIR)
 WEB3_SECRETS_KEY = read_key("WEB3_SECRETS_KEY", VAR_DIR)
+# Keys being retired (market/secrets.py): still decrypt, never encrypt; `manage.py rotate_secrets`.
+WEB3_SECRETS_KEY_OLD = env.list("WEB3_SECRETS_KEY_OLD", default=[])
 WEB3_CHECKPOINT_KEY = read_key("WEB3_CHECKPOINT_KEY", VAR_DIR)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -52,15 +54,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before WhiteNoise, so static files get the security headers, the frame denial and the CSP too.
+    "openclaw.logs.CorrelationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "openclaw.networks.NetworkLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.viewer.ViewerMiddleware",
 ]
@@ -147,16 +152,13 @@ STORAGES = {
 }
 LOGIN_URL = "/console/signin/"
 
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "console.views.errors.csrf_failure"
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "DENY"
-
+# TLS, security headers, cookie flags, network limits, JSON logs: openclaw/production.py.
 # Content-Security-Policy (django-csp): our own scripts and styles only, no inline ones, no CDN.
 # Swagger UI's page bootstraps itself with an inline script, so /api/docs/ is left out.
 from csp.constants import NONE, SELF  # noqa: E402
+
+from openclaw.production import *  # noqa: E402, F403
 
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
@@ -172,7 +174,6 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
-SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Request bodies above this are refused with E_INVALID_ARGUMENT (HTTP 413).
 WEB3_MAX_BODY_BYTES = env.int("WEB3_MAX_BODY_BYTES", default=1024 * 1024)
@@ -266,7 +267,7 @@ WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
 # How often beat runs the audit sequencer (it also runs after each commit that wrote audit events).
 WEB3_AUDIT_SEQUENCE_INTERVAL_SEC = env.int("WEB3_AUDIT_SEQUENCE_INTERVAL_SEC", default=5)
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
-WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="")
+WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="") or read_key_file(VAR_DIR, "anchor_key")
 # Token settlement on chain (market.onchain): all unset, web3.funds.* answers E_UNAVAILABLE naming
 # what to set. WEB3_TOKENS is CODE=0xtoken per currency; the operator key is the setting or
 # var/keys/operator_key. `tester://` is web3's in-process chain (tests).
@@ -275,9 +276,7 @@ WEB3_CHAIN_ID = env.int("WEB3_CHAIN_ID", default=0)
 WEB3_VAULT_ADDRESS = env.str("WEB3_VAULT_ADDRESS", default="")
 WEB3_TOKENS = dict(item.split("=", 1) for item in env.list("WEB3_TOKENS", default=[]) if "=" in item)
 WEB3_CHAIN_CONFIRMATIONS = env.int("WEB3_CHAIN_CONFIRMATIONS", default=12)
-WEB3_OPERATOR_PRIVATE_KEY = env.str("WEB3_OPERATOR_PRIVATE_KEY", default="") or (
-    (VAR_DIR / "keys" / "operator_key").read_text().strip() if (VAR_DIR / "keys" / "operator_key").is_file() else ""
-)
+WEB3_OPERATOR_PRIVATE_KEY = env.str("WEB3_OPERATOR_PRIVATE_KEY", default="") or read_key_file(VAR_DIR, "operator_key")
 # The vault's deployment block: the deposit job reads logs from there on.
 WEB3_CHAIN_START_BLOCK = env.int("WEB3_CHAIN_START_BLOCK", default=0)
 # The local chain of `manage.py devchain` (scripts/run sets it): its var/chain/devchain.json fills
@@ -364,18 +363,7 @@ CELERY_BEAT_SCHEDULE = {
     for name in WEB3_PERIODIC_JOBS
 }
 
-# --- logging: no secrets; request bodies are never logged -----------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
-    },
-}
+# --- logging: no secrets; request bodies are never logged (LOGGING: openclaw/production.py) ---------
 
 # Redaction of hook payloads and archive uploads (market/redaction.py): key names and patterns added
 # to the built-in ones. WEB3_REDACT_KEYS is a comma list; WEB3_REDACT_PATTERNS a JSON object {kind: regex}.

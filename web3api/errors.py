@@ -13,6 +13,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 
 from market.errors import AuthRequired, Forbidden, MarketError
+from openclaw.logs import correlation_id as correlation_id_of_request
 from web3api.body import BodyRefused
 
 log = logging.getLogger("web3api.errors")
@@ -167,7 +168,7 @@ def to_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
             "the database is busy; nothing was changed: try again shortly",
             {"retryAfterSec": DATABASE_RETRY_AFTER_SEC},
         )
-    correlation_id = uuid.uuid4().hex
+    correlation_id = correlation_id_of_request() or uuid.uuid4().hex
     log.error("unhandled error correlationId=%s", correlation_id, exc_info=exc)
     return 500, error_body(
         "E_INTERNAL",

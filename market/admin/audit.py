@@ -1,10 +1,18 @@
 """Read-only admin for the audit log: events, the head, parties, checkpoints, Merkle chunks and
-chain anchors."""
+chain anchors, and the signer history of the keys that sign them."""
 
 from django.contrib import admin
 
 from market.admin.base import ReadOnlyAdmin
-from market.models import AuditEvent, AuditHead, AuditParty, Checkpoint, CheckpointAnchor, MerkleChunk
+from market.models import (
+    AuditEvent,
+    AuditHead,
+    AuditParty,
+    Checkpoint,
+    CheckpointAnchor,
+    MerkleChunk,
+    SignerRecord,
+)
 
 
 @admin.register(AuditEvent)
@@ -61,3 +69,11 @@ class AuditPartyAdmin(ReadOnlyAdmin):
 for model, model_admin in ((AuditHead, AuditHeadAdmin), (AuditParty, AuditPartyAdmin)):
     if not admin.site.is_registered(model):
         admin.site.register(model, model_admin)
+
+
+@admin.register(SignerRecord)
+class SignerRecordAdmin(ReadOnlyAdmin):
+    list_display = ("purpose", "address", "from_tree_size", "recorded_at")
+    list_filter = ("purpose",)
+    search_fields = ("address",)
+    ordering = ("-pk",)

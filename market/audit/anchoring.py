@@ -77,7 +77,7 @@ def anchor_broadcast(*, anchor_id: int, chain: chain_mod.Chain) -> None:
     anchor = CheckpointAnchor.objects.get(pk=anchor_id)
     if anchor.status in (S.SIGNED, S.SENT):
         what = f"anchor transaction of checkpoint {anchor.checkpoint_id}"
-        outbox.broadcast(anchor, w3=chain.w3, address=chain.account.address, what=what)
+        outbox.broadcast(anchor, w3=chain.w3, what=what)
 
 
 def anchor_confirm(*, anchor_id: int, chain: chain_mod.Chain, now: datetime) -> str:

@@ -9,6 +9,11 @@ exists) and re-reads the largest tree size after the lock (READ COMMITTED gives 
 statement a fresh snapshot; SQLite serialises whole transactions), and the tree size is unique,
 so each event is sealed by exactly one checkpoint. The sealer runs the sequencer first
 (market.audit.sequencer): it seals what has a position, and every committed leaf is given one.
+
+The signer: only the key the signer history (market.models.signers) names as current signs; the
+first seal of a fresh log records its key. A key changed without `manage.py rotate_key checkpoint`
+stops sealing with CheckpointSignerNotRecorded (loudly, in the sweep's log and the unsealed-events
+alert) rather than signing with a key that verify_audit would refuse.
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ from market.audit.hashchain import event_time_text
 from market.audit.proofs import checkpoint_statement
 from market.audit.sequencer import audit_sequence
 from market.locks import lock_sealing
-from market.models import AuditHead, Checkpoint
+from market.models import AuditHead, Checkpoint, SignerRecord
 
 log = logging.getLogger("market.checkpoints")
 
 
 class CheckpointKeyMissing(RuntimeError):
     """WEB3_CHECKPOINT_KEY is not set (`manage.py init_keys` creates it)."""
+
+
+class CheckpointSignerNotRecorded(RuntimeError):
+    """The configured key is not the recorded current signer (run `manage.py rotate_key checkpoint`)."""
 
 
 def checkpoint_account():
@@ -53,6 +62,23 @@ def sign_statement(statement: str) -> tuple[str, str]:
     account = checkpoint_account()
     signature = account.sign_message(encode_defunct(text=statement)).signature.hex()
     return ("0x" + signature.removeprefix("0x")), account.address.lower()
+
+
+def recorded_signer() -> SignerRecord | None:
+    """The current checkpoint signer of the history (the latest row), or None before the first seal."""
+    return SignerRecord.objects.filter(purpose=SignerRecord.Purpose.CHECKPOINT).order_by("-pk").first()
+
+
+def _check_signer(signer: str, sealed: int) -> None:
+    """Under the sealers' lock: the key must be the recorded one; a fresh history records it."""
+    current = recorded_signer()
+    if current is None:
+        SignerRecord.objects.create(purpose=SignerRecord.Purpose.CHECKPOINT, address=signer, from_tree_size=sealed)
+    elif current.address != signer:
+        raise CheckpointSignerNotRecorded(
+            f"the checkpoint key {signer} is not the recorded signer {current.address}: "
+            "run manage.py rotate_key checkpoint to record it"
+        )
 
 
 def last_tree_size() -> int:
@@ -82,6 +108,7 @@ def checkpoint_seal(*, now: datetime | None = None) -> Checkpoint | None:
             created = timezone.now() if now is None else now
             statement = checkpoint_statement(size, root, event_time_text(created))
             signature, signer = sign_statement(statement)
+            _check_signer(signer, sealed)
             checkpoint = Checkpoint.objects.create(
                 tree_size=size,
                 root=root,

@@ -2,12 +2,12 @@
 name the first thing that disagrees.
 
 In order: the audit hash chain (every event's payload digest, content hash and chain hash, and the
-head; the sequencer runs first, so every committed event has its position); every
-checkpoint's root from the events and its signature; every stored Merkle chunk root; with a chain
-configured, every anchor read back from the chain; every transfer against the audit event that
-records it; every account's totals from its transfers, and the balances' sum per currency; every
-settlement's amounts; the leases' figures against their settlements and usage. `problems()` runs
-them all; each check stops at its first problem.
+head; the sequencer runs first, so every committed event has its position); every checkpoint's root
+from the events, its signature, and its signer against the signer history; every stored Merkle chunk
+root; with a chain configured, every anchor read back from the chain; every transfer against the
+audit event that records it; every account's totals from its transfers, and the balances' sum per
+currency; every settlement's amounts; the leases' figures against their settlements and usage.
+`problems()` runs them all; each check stops at its first problem.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from market.models import (
     Lease,
     MerkleChunk,
     Settlement,
+    SignerRecord,
     Transfer,
 )
 from market.money import currencies, format_amount
@@ -213,7 +214,17 @@ def transfer_audit_problems() -> Iterator[str]:
 
 
 # --- checkpoints, chunks, anchors --------------------------------------------------------------
-def _checkpoint_problem(cp: Checkpoint, root_hex: str, prev: Checkpoint | None) -> str | None:
+def recorded_signer_for(history: list[SignerRecord], tree_size: int) -> str | None:
+    """The checkpoint signer the history names for a checkpoint of `tree_size`: the latest row
+    whose range starts below it."""
+    signer = None
+    for row in history:
+        if row.from_tree_size < tree_size:
+            signer = row.address
+    return signer
+
+
+def _checkpoint_problem(cp: Checkpoint, root_hex: str, prev: Checkpoint | None, history: list) -> str | None:
     first = prev.tree_size if prev else 0
     if cp.root != root_hex:
         return f"checkpoint {cp.tree_size}: root does not match audit events {first}..{cp.tree_size - 1}"
@@ -223,6 +234,8 @@ def _checkpoint_problem(cp: Checkpoint, root_hex: str, prev: Checkpoint | None) 
         signer = None
     if signer != cp.signer:
         return f"checkpoint {cp.tree_size}: signature is not by its signer"
+    if recorded_signer_for(history, cp.tree_size) != cp.signer:
+        return f"checkpoint {cp.tree_size}: signed by {cp.signer}, not the signer the history records for it"
     if prev is not None and cp.created_at < prev.created_at:
         return f"checkpoint {cp.tree_size}: created before checkpoint {prev.tree_size}"
     return None
@@ -231,6 +244,7 @@ def _checkpoint_problem(cp: Checkpoint, root_hex: str, prev: Checkpoint | None) 
 def checkpoint_problems() -> Iterator[str]:
     """One pass over the events: the root of every checkpointed prefix is compared as it passes."""
     tree = merkle.MerkleLog()
+    history = list(SignerRecord.objects.filter(purpose=SignerRecord.Purpose.CHECKPOINT).order_by("pk"))
     checkpoints = iter(Checkpoint.objects.order_by("tree_size"))
     prev, cp = None, next(checkpoints, None)
     events = (
@@ -246,7 +260,7 @@ def checkpoint_problems() -> Iterator[str]:
                 yield f"checkpoint {cp.tree_size}: covers audit events that do not exist (only {tree.size})"
                 return
             tree.append(merkle.event_leaf(digest))
-        problem = _checkpoint_problem(cp, tree.root().hex(), prev)
+        problem = _checkpoint_problem(cp, tree.root().hex(), prev, history)
         if problem:
             yield problem
             return

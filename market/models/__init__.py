@@ -20,6 +20,7 @@ from market.models.preferences import BalanceThreshold
 from market.models.resources import Resource  # noqa: I001
 from market.models.sessions import DebitNote, Session, SessionLine, SpendCounter
 from market.models.settlements import Settlement
+from market.models.signers import SignerRecord
 from market.models.tasks import TaskAward, TaskBid, TaskOrder, TaskReceipt, TaskResult
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "SessionBrain",
     "SessionLine",
     "Settlement",
+    "SignerRecord",
     "SpendCounter",
     "TaskAward",
     "TaskBid",

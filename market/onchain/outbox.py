@@ -53,14 +53,15 @@ def sign_into(
     states.transition(row, "sign", update_fields=["chain_id", "sender", "nonce", "raw_tx", "tx_hash"])
 
 
-def broadcast(row: models.Model, *, w3: Any, address: str, what: str) -> bool:
+def broadcast(row: models.Model, *, w3: Any, what: str) -> bool:
     """(Re)broadcast the row's stored raw transaction and mark it sent. False if its nonce was spent
-    by another transaction (the row is back to pending, to be signed again)."""
+    by another transaction (the row is back to pending, to be signed again). The nonce is the row's
+    own sender's: after a key rotation a stored transaction is the previous key's."""
     try:
         w3.eth.send_raw_transaction(row.raw_tx)
     except Exception:
         if not tx_known(w3, row.tx_hash):
-            if w3.eth.get_transaction_count(address, "latest") > row.nonce:
+            if w3.eth.get_transaction_count(w3.to_checksum_address(row.sender), "latest") > row.nonce:
                 resign(row, what=what)
                 return False
             raise

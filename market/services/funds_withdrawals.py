@@ -105,7 +105,7 @@ def withdrawal_broadcast(*, withdrawal_id: str, chain: client.FundsChain) -> Non
     """(Re)broadcast the stored raw transaction; an error is fine if the chain already knows it."""
     w = Withdrawal.objects.get(withdrawal_id=withdrawal_id)
     if w.status in (S.SIGNED, S.SENT):
-        outbox.broadcast(w, w3=chain.w3, address=chain.account.address, what=f"withdrawal {w.withdrawal_id}")
+        outbox.broadcast(w, w3=chain.w3, what=f"withdrawal {w.withdrawal_id}")
 
 
 def _settle(withdrawal_id: str, verb: str, *, block_number: int | None, now: datetime, why: str) -> str:
