@@ -82,3 +82,16 @@ def test_lowering_a_limit_bounds_the_tokens_already_issued(staff, alice):
     # and handing the limits back to their defaults gives the token its own caps again
     assert staff.call("web3.admin.setLimits", {"sessionCap": None, "dailyCap": None}).ok
     assert agent.call("web3.billing.guard", guard).result["allow"] is True
+
+
+def test_a_session_waiting_for_approval_is_held_to_a_limit_lowered_meanwhile(staff, alice):
+    # given a session that waits for its owner, within the limits when it was opened
+    fund(alice.actor_id, 50)
+    agent = agent_api(alice, policy={"approvalAbove": "1"})
+    sid = agent.call("web3.sessions.open", {"budget": "5", "currency": "USDC", "ttlSec": 600}).result["sessionId"]
+    # when staff lower the session limit below its budget, and the owner approves
+    assert staff.call("web3.admin.setLimits", {"sessionCap": "3"}).ok
+    refused = alice.call("web3.sessions.approve", {"sessionId": sid})
+    # then nothing is locked and the session still waits
+    assert refused.code == "E_QUOTA_EXCEEDED" and refused.body["error"]["details"]["cap"] == "sessionCap"
+    assert alice.call("web3.sessions.get", {"sessionId": sid}).result["status"] == "session_pending_approval"
