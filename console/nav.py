@@ -39,10 +39,13 @@ NAV: list[NavItem] = [
     NavItem("Leases", "console:leases", _anyone),
     NavItem("Ledger", "console:ledger", _anyone),
     NavItem("Funds", "console:funds", _anyone),
+    NavItem("Agents", "console:agent-tokens", _anyone),
+    NavItem("Sessions", "console:sessions", _anyone),
     NavItem("Tasks", "console:tasks", _anyone),
     NavItem("Disputes", "console:disputes", _anyone),
     NavItem("Alerts", "console:alerts", _staff),
     NavItem("Actors", "console:actors", _staff),
+    NavItem("Limits", "console:staff-limits", _staff),
     NavItem("Arbitration", "console:arbitration", _arbitrator),
 ]
 

@@ -3,7 +3,7 @@ urls_staff.py, arbitrators' in urls_arbitration.py."""
 
 from django.urls import include, path
 
-from console.views import auth, dashboard, disputes, funds, leases, ledger, resources, tasks
+from console.views import auth, dashboard, disputes, funds, leases, ledger, resources, sessions, tasks
 
 app_name = "console"
 
@@ -21,6 +21,11 @@ urlpatterns = [
     path("leases/<str:lease_id>/", leases.LeaseDetailView.as_view(), name="lease"),
     path("ledger/", ledger.LedgerView.as_view(), name="ledger"),
     path("funds/", funds.FundsView.as_view(), name="funds"),
+    path("agents/", sessions.AgentTokensView.as_view(), name="agent-tokens"),
+    path("agents/<str:token_id>/revoke/", sessions.AgentTokenRevokeView.as_view(), name="agent-token-revoke"),
+    path("sessions/", sessions.SessionListView.as_view(), name="sessions"),
+    path("sessions/<str:session_id>/", sessions.SessionDetailView.as_view(), name="session"),
+    path("sessions/<str:session_id>/decide/", sessions.SessionDecideView.as_view(), name="session-decide"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("tasks/new/", tasks.TaskCreateView.as_view(), name="task-new"),
     path("tasks/<str:task_id>/", tasks.TaskDetailView.as_view(), name="task"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console.views import staff, staff_actors, staff_alerts
+from console.views import staff, staff_actors, staff_alerts, staff_limits
 
 urlpatterns = [
     path("overview/", staff.OverviewView.as_view(), name="overview"),
@@ -16,5 +16,6 @@ urlpatterns = [
     path("staff/resources/", staff.StaffResourcesView.as_view(), name="staff-resources"),
     path("staff/leases/", staff.StaffLeasesView.as_view(), name="staff-leases"),
     path("staff/ledger/", staff.StaffLedgerView.as_view(), name="staff-ledger"),
+    path("staff/limits/", staff_limits.LimitsView.as_view(), name="staff-limits"),
     path("staff/sweeps/retry/", staff.RetrySweepView.as_view(), name="staff-sweep-retry"),
 ]

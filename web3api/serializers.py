@@ -12,6 +12,7 @@ a field or a Params class holds the extra keywords (web3api.schema.ParamsExtensi
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,25 @@ def type_error(field: serializers.Field, value: Any) -> Any:
     return None if ok else [f"must be a JSON {wanted}, not {_json_name(value)}"]
 
 
-class Params(serializers.Serializer):
+class LeanFields:
+    """A serializer whose per-instance fields are shallow copies of its declared ones where a field
+    holds no field of its own. DRF deep-copies every declared field for every instance, which runs
+    the field's __init__ again (a money field builds its pattern anew on every call); a leaf field
+    keeps no state of a call, so a copy bound to this instance is enough. Fields that hold others
+    (lists, dicts, nested objects) are deep-copied as DRF does, so each child is bound to its own."""
+
+    def get_fields(self):
+        return {
+            name: copy.deepcopy(field) if _holds_fields(field) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+def _holds_fields(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation")
+
+
+class Params(LeanFields, serializers.Serializer):
     """The base of every params serializer and of the objects nested in one."""
 
     # Extra JSON Schema keywords for the object (cross-field rules), or a callable giving them.

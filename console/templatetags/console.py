@@ -93,6 +93,8 @@ STATUS_PREFIXES = (
     "resource_",
     "deposit_",
     "withdrawal_",
+    "session_",
+    "agent_token_",
 )
 
 

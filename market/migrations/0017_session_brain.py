@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0015_account_days'),
+        ('market', '0016_market_limits'),
     ]
 
     operations = [

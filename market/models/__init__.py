@@ -8,6 +8,7 @@ from market.models.disputes import Dispute, DisputeEvidence
 from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
 from market.models.index import IndexReport
 from market.models.leases import Invocation, Lease, UsageEntry
+from market.models.limits import MarketLimits
 from market.models.monitor import (
     Alert,
     AlertNotification,
@@ -36,6 +37,7 @@ __all__ = [
     "AuditHead",
     "AuditParty",
     "BalanceThreshold",
+    "MarketLimits",
     "ChainCursor",
     "Checkpoint",
     "DebitNote",

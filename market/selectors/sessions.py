@@ -22,6 +22,7 @@ from market.errors import NotFound
 from market.models import Account, Invocation, Resource, Session
 from market.models.resources import PER_MILLION_UNITS
 from market.money import cost_minor
+from market.selectors.limits import limit_or_default
 from market.services.policies import cap_minor, provider_allowed
 
 S = Session.Status
@@ -74,14 +75,16 @@ class Verdict:
 
 
 # The guard's one read: the session, today's spend counters of its delegation (all providers, and the
-# resource's provider) and the resource, in one statement (it runs before every tool call).
+# resource's provider), the resource and the market's daily limit, in one statement (it runs before
+# every tool call).
 _GUARD_READ = """
 SELECT s.status, s.expires_at > %s, s.mode, s.currency, s.budget, s.accrued, s.released, s.policy, s.delegation_id,
        (SELECT c.amount FROM market_spendcounter c WHERE c.delegation_id = s.delegation_id
           AND c.currency = s.currency AND c.day = %s AND c.provider_actor_id = ''),
        (SELECT c.amount FROM market_spendcounter c WHERE c.delegation_id = s.delegation_id
           AND c.currency = s.currency AND c.day = %s AND c.provider_actor_id = r.provider_actor_id),
-       r.resource_id, r.status, r.provider_actor_id, r.unit, r.unit_price, s.owner_actor_id
+       r.resource_id, r.status, r.provider_actor_id, r.unit, r.unit_price, s.owner_actor_id,
+       (SELECT l.max_daily_cap FROM market_marketlimits l WHERE l.id = 1)
 FROM market_session s LEFT JOIN market_resource r ON r.resource_id = %s
 WHERE s.session_id = %s AND s.owner_actor_id = %s
 """
@@ -120,6 +123,7 @@ def guard_check(
         return Verdict(False, "no_session", None, None)
     status, live, mode, c, budget, accrued, released, policy, delegation, spent_all, spent_party = row[:11]
     r_id, r_status, provider, unit, unit_price = row[11:16]
+    limits = {"dailyCap": limit_or_default("dailyCap", row[17])}
     policy = json.loads(policy) if isinstance(policy, str) else policy
     remaining = budget - accrued
     if status == S.PENDING_APPROVAL:
@@ -152,13 +156,13 @@ def guard_check(
         if account is None or account.available < accrued - released + cost:
             return Verdict(False, "insufficient_budget", remaining, c)
     if delegation:
-        daily = cap_minor(policy, "dailyCap", c)
+        daily = cap_minor(policy, "dailyCap", c, limits)
         if daily is not None:
             left = daily - (spent_all or 0)
             if cost > left:
                 return Verdict(False, "daily_cap", max(left, 0), c)
             remaining = min(remaining, left)
-        party = cap_minor(policy, "counterpartyDailyCap", c)
+        party = cap_minor(policy, "counterpartyDailyCap", c, limits)
         if party is not None and r_id is not None:
             left = party - (spent_party or 0)
             if cost > left:

@@ -5,10 +5,12 @@ providerDeny, brainAllow, approvalAbove, callsPerMinute}`, every field optional.
 owner's own brain allowlist (resource or provider ids its agent may think with, beside the market's
 WEB3_BRAIN_ALLOWLIST: market.selectors.brain); it allows no payment that providerAllow/Deny refuse.
 Amounts are decimal strings read in the scale of the currency they are compared in (a cap of
-"12.5" is 12.5 USDC for a USDC session), rounded down to that scale, so a cap never allows
-more than it says. The market-wide limits (WEB3_AGENT_MAX_SESSION_CAP, WEB3_AGENT_MAX_DAILY_CAP)
-bound every policy: a policy may ask for less, never more, and a policy without a cap gets the
-market's.
+"12.5" is 12.5 USDC for a USDC session), rounded down to that scale, so a cap never allows more than
+it says. The market-wide limits that staff set (web3.admin.setLimits; defaults
+WEB3_AGENT_MAX_SESSION_CAP and WEB3_AGENT_MAX_DAILY_CAP) bound every policy: a policy may ask for
+less, never more (issuing one above a limit is E_INVALID_ARGUMENT naming it), and a policy without a
+cap gets the market's. The effective cap is computed where it is checked, so a limit lowered later
+bounds existing tokens too (market.selectors.limits).
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
-
 from market.errors import InvalidArgument
 from market.money import ceiling_minor, currencies, scale_of
+from market.selectors.limits import LIMITS, limits_current
 
 AMOUNT_FIELDS = ("sessionCap", "dailyCap", "counterpartyDailyCap", "approvalAbove")
 LIST_FIELDS = ("currencies", "providerAllow", "providerDeny", "brainAllow")
 FIELDS = (*AMOUNT_FIELDS, *LIST_FIELDS, "callsPerMinute")
-MARKET_LIMITS = {"sessionCap": "WEB3_AGENT_MAX_SESSION_CAP", "dailyCap": "WEB3_AGENT_MAX_DAILY_CAP"}
 
 
 def _decimal(text: str, field: str) -> Decimal:
@@ -37,11 +37,6 @@ def _decimal(text: str, field: str) -> Decimal:
     return value
 
 
-def market_limits() -> dict[str, str]:
-    """The market-wide caps, as decimal strings."""
-    return {name: getattr(settings, setting) for name, setting in MARKET_LIMITS.items()}
-
-
 def policy_normalize(policy: dict[str, Any] | None) -> dict[str, Any]:
     """The policy as it is stored: only the fields given, lists without repeats, in order; refused
     with E_INVALID_ARGUMENT (naming `policy.<field>`) for an unknown currency or a cap above the
@@ -51,13 +46,13 @@ def policy_normalize(policy: dict[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise InvalidArgument.field(f"policy.{unknown[0]}", "unknown field")
     out: dict[str, Any] = {}
+    limits = limits_current() if any(name in policy for name in LIMITS) else {}
     for name in AMOUNT_FIELDS:
         if name in policy:
             value = _decimal(policy[name], f"policy.{name}")
-            limit = MARKET_LIMITS.get(name)
-            if limit and value > Decimal(getattr(settings, limit)):
+            if name in limits and value > Decimal(limits[name]):
                 raise InvalidArgument.field(
-                    f"policy.{name}", f"above the market's limit of {getattr(settings, limit)} ({limit})"
+                    f"policy.{name}", f"above the market's limit {name} of {limits[name]} (web3.admin.getLimits)"
                 )
             out[name] = policy[name]
     for name in LIST_FIELDS:
@@ -71,16 +66,19 @@ def policy_normalize(policy: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def cap_minor(policy: dict[str, Any] | None, name: str, currency: str) -> int | None:
+def cap_minor(
+    policy: dict[str, Any] | None, name: str, currency: str, limits: dict[str, str] | None = None
+) -> int | None:
     """The effective cap `name` in minor units of `currency`: the policy's, bounded by the market's
-    (None: no cap of that kind). Owners without a policy (policy None) have only the market's."""
+    limit in force (`limits`, read now when not given; None: no cap of that kind). Owners without a
+    policy (policy None) have only the market's."""
     scale = scale_of(currency)
     caps = []
     if policy and name in policy:
         caps.append(ceiling_minor(policy[name], scale, field=name))
-    limit = MARKET_LIMITS.get(name)
-    if limit:
-        caps.append(ceiling_minor(getattr(settings, limit), scale, field=name))
+    if name in LIMITS:
+        limit = (limits if limits is not None else limits_current())[name]
+        caps.append(ceiling_minor(limit, scale, field=name))
     return min(caps) if caps else None
 
 

@@ -148,6 +148,10 @@ def session_decide(*, session_id: str, actor_id: str, approve: bool) -> Session:
         if session.approval_expires_at <= now:
             raise Expired("the approval window has passed", details={"status": session.status})
         if approve:
+            # A limit lowered while the session waited applies to it (market.selectors.limits).
+            session_cap = cap_minor(session.policy, "sessionCap", session.currency)
+            if session_cap is not None and session.budget > session_cap:
+                raise quota_refusal("sessionCap", session_cap, session.currency, "the budget is above the session cap")
             session.expires_at = max(session.expires_at, now + timedelta(seconds=session.ttl_sec))
             if session.mode == M.PREPAID:
                 session.settlement = _lock(session)

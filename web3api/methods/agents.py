@@ -13,12 +13,12 @@ from web3api.serializers import Params, StrictCharField, actor_id_field, cursor_
 class SpendPolicyParams(Params):
     sessionCap = money_field(
         "The most one session may spend (and lock), read in the session's currency. At most the market's "
-        "WEB3_AGENT_MAX_SESSION_CAP; absent: the market's.",
+        "sessionCap limit (web3.admin.getLimits); absent: the market's.",
         required=False,
     )
     dailyCap = money_field(
         "The most all sessions of the token (and of tokens issued from it) may spend in a UTC day, per currency. "
-        "At most the market's WEB3_AGENT_MAX_DAILY_CAP; absent: the market's.",
+        "At most the market's dailyCap limit (web3.admin.getLimits); absent: the market's.",
         required=False,
     )
     counterpartyDailyCap = money_field("The most paid to any one provider in a UTC day, per currency.", required=False)
@@ -104,8 +104,8 @@ class AgentTokenListResult(serializers.Serializer):
     errors=["E_FORBIDDEN"],
     unexpressible={
         "scopes": "each must name a method or group this market has",
-        "policy.sessionCap": "at most the market's WEB3_AGENT_MAX_SESSION_CAP",
-        "policy.dailyCap": "at most the market's WEB3_AGENT_MAX_DAILY_CAP",
+        "policy.sessionCap": "at most the market's sessionCap limit (web3.admin.getLimits)",
+        "policy.dailyCap": "at most the market's dailyCap limit (web3.admin.getLimits)",
         "ttlSec": "at most WEB3_AGENT_TOKEN_MAX_TTL_SEC",
     },
     description="The token acts as the owner's actor without the owner's roles, only for the methods its scopes "

@@ -58,8 +58,19 @@ def billing_guard(call, params):
         verdict = {"allow": False, "reason": "market_unavailable", "remaining": None, "retryAfterSec": 60}
     else:
         verdict = _verdict(call, params)
-    DECISIONS.labels(verdict["reason"]).inc()
+    _counter(verdict["reason"]).inc()
     return verdict
+
+
+_COUNTERS: dict = {}
+
+
+def _counter(reason: str):
+    # The labelled child once per reason: prometheus' labels() takes a lock and builds a key each time.
+    child = _COUNTERS.get(reason)
+    if child is None:
+        child = _COUNTERS[reason] = DECISIONS.labels(reason)
+    return child
 
 
 def _estimate(text: str | None):

@@ -64,7 +64,7 @@ class SessionOpenParams(Params):
     errors=["E_INSUFFICIENT_FUNDS", "E_QUOTA_EXCEEDED", "E_FORBIDDEN"],
     unexpressible={"ttlSec": "at most WEB3_SESSION_MAX_TTL_SEC"},
     permissions=["the owner, or its agent token (then under the token's spend policy)"],
-    description="A budget above the policy's sessionCap (or the market's WEB3_AGENT_MAX_SESSION_CAP) is "
+    description="A budget above the policy's sessionCap (or the market's sessionCap limit, web3.admin.getLimits) is "
     "E_QUOTA_EXCEEDED with details.cap naming the cap, and nothing is locked. Above the policy's approvalAbove, the "
     "session is session_pending_approval: nothing is locked until the owner calls web3.sessions.approve (within "
     "WEB3_SESSION_APPROVAL_TTL_SEC, else it lapses to session_expired). A currency the policy does not allow, or a "
@@ -133,8 +133,10 @@ def _owner_only(call) -> None:
     result=SessionSerializer,
     moves_money=True,
     risk="medium",
-    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_INSUFFICIENT_FUNDS"],
+    errors=["E_NOT_FOUND", "E_CONFLICT", "E_EXPIRED", "E_INSUFFICIENT_FUNDS", "E_QUOTA_EXCEEDED"],
     permissions=["the owner signed in with its wallet (an agent token: E_FORBIDDEN)"],
+    description="The session cap in force now applies: a budget above it (the market's sessionCap limit was "
+    "lowered while the session waited) is E_QUOTA_EXCEEDED naming the cap, and nothing is locked.",
 )
 def sessions_approve(call, params):
     _owner_only(call)

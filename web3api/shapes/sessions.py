@@ -83,6 +83,14 @@ class GuardResult(serializers.Serializer):
     )
     retryAfterSec = serializers.IntegerField(required=False, help_text="For rate_limited and market_unavailable.")
 
+    def to_representation(self, instance):
+        # The guard's answer is made of JSON values already (web3api.methods.guard): shaping it field
+        # by field again would cost more than the check itself, which runs before every tool call.
+        return {name: instance[name] for name in GUARD_FIELDS if name in instance}
+
+
+GUARD_FIELDS = ("allow", "reason", "remaining", "retryAfterSec")
+
 
 class PartOut(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "degraded", "down"])
