@@ -26,7 +26,7 @@ FAST = {
     "WEB3_RETRY_BASE_SEC": "1",
     "WEB3_INVOCATION_RESERVATION_TTL_SEC": "3",
     "WEB3_IDEMPOTENCY_STALE_SEC": "4",
-    "WEB3_ALERT_WEBHOOK_TIMEOUT_SEC": "1.5",
+    "WEB3_ALERT_WEBHOOK_TIMEOUT_SEC": "1",
     "WEB3_ALERT_CLAIM_SEC": "1",
     # a small limit on one method, to see where it holds and where it fails open
     "WEB3_RATE_LIMITS": "web3.capabilities.list=5/m",

@@ -1,8 +1,8 @@
 """Redis killed (SIGKILL, nothing saved: it comes back empty) while both web servers serve and beat
 runs, then started again. The API keeps answering and no call gets E_INTERNAL: the per-method rate
 limit, counted in Redis, fails open (README "Faults"), and a job that could not be queued is left to
-its periodic sweep. Nothing is swept while the broker is gone; once it is back, beat and the workers
-carry on and every sweep catches up from the database (the outbox): the lease issued meanwhile
+its periodic sweep. Once Redis is back, beat and the workers carry on and every sweep catches up
+from the database (the outbox): the lease issued meanwhile
 expires and is settled, the withdrawal requested meanwhile is sent and completed, and the events
 written meanwhile are sealed. Then the rate limit holds again."""
 

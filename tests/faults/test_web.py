@@ -17,7 +17,7 @@ from tests.faults.harness import wait_for
 
 def invocations(cluster, lease_id: str) -> list[tuple[str, int]]:
     return cluster.sql(
-        "SELECT i.status, i.cost FROM market_invocation i JOIN market_lease l ON l.id = i.lease_id "
+        "SELECT i.status, coalesce(i.cost, 0) FROM market_invocation i JOIN market_lease l ON l.id = i.lease_id "
         "WHERE l.lease_id = %s ORDER BY i.id",
         (lease_id,),
     )

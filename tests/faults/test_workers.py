@@ -11,7 +11,7 @@ from collections import Counter
 from tests.e2e.test_cluster import available
 from tests.faults.harness import AUDIT_HEAD, HeldLock, wait_for
 
-ALWAYS = {"name": "faults-always", "severity": "P2", "metric": "audit_unsealed_events", "comparator": "gte"}
+ALWAYS = {"name": "faults-always", "severity": "P1", "metric": "audit_unsealed_events", "comparator": "gte"}
 
 
 def sweeping_session(cluster) -> tuple[str, int] | None:
