@@ -1,7 +1,8 @@
 """The retry schedule of a transient failure (a webhook, the chain): Celery's own exponential backoff,
-as its tasks' retry_backoff=BASE_SEC and retry_backoff_max=MAX_SEC (without jitter) compute it. The
-outbox rows' next_attempt_at follow it too, so a job's retry and the periodic sweep agree on when
-the next attempt is due: WEB3_RETRY_BASE_SEC (15 s) after the first failure, doubling, at most an hour."""
+as its tasks' retry_backoff=WEB3_RETRY_BASE_SEC and retry_backoff_max=MAX_SEC (without jitter)
+compute it. The outbox rows' next_attempt_at follow it too, so a job's retry and the periodic sweep
+agree on when the next attempt is due: WEB3_RETRY_BASE_SEC (15 s) after the first failure,
+doubling, at most an hour."""
 
 from __future__ import annotations
 

@@ -72,11 +72,12 @@ def faults():
             w3 = Web3(Web3.HTTPProvider(chain["rpcUrl"]))
             wallet = Account.from_key(chain["accounts"][0]["privateKey"])
             provider, consumer, staff = sign_in(cluster), sign_in(cluster, wallet), sign_in(cluster)
-            cluster.manage("actor_role", staff.actor_id, "--add", "staff")
+            made_staff = cluster.manage_in_background("actor_role", staff.actor_id, "--add", "staff")
             deposit = consumer.call("web3.funds.depositInfo", {"currency": "USDC", "amount": "100"}).result
             send_calls(w3, wallet, deposit)
             resource = publish(provider, server, policy={"maxConcurrent": 2}).result
             wait_for(lambda: available(consumer) == "100.000000", "the deposit to be credited")
+            assert made_staff.wait(120) == 0
             yield Faults(cluster, redis, receiver, server, w3, provider, consumer, staff, resource["resourceId"])
     finally:
         server.__exit__()

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from bench.gateway import free_port
-from tests.cluster import ROOT, Cluster
+from tests.cluster import PYTHON, ROOT, Cluster
 
 
 def wait_for(fn, what: str, timeout: float = 60, every: float = 0.3):
@@ -96,6 +96,11 @@ class FaultCluster(Cluster):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
         super().__exit__(*exc)
+
+    def manage_in_background(self, *args: str) -> subprocess.Popen:
+        """A manage.py command run beside the test's own work (its output discarded)."""
+        cmd = [PYTHON, "manage.py", *args]
+        return subprocess.Popen(cmd, cwd=ROOT, env=self.env("manage"), stdout=subprocess.DEVNULL)
 
     def proc(self, role: str) -> subprocess.Popen:
         return [p for r, p in self.procs if r == role][-1]
