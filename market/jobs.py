@@ -6,6 +6,7 @@ a lost or exhausted message only delays the work. Imported as `<name>_task`."""
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from market import backoff
 from market.services import notify
@@ -19,7 +20,7 @@ class NotDelivered(Exception):
     name="market.deliver_alert_notification",  # as before the move: messages queued under it still run
     ignore_result=True,
     autoretry_for=(NotDelivered,),
-    retry_backoff=backoff.BASE_SEC,
+    retry_backoff=settings.WEB3_RETRY_BASE_SEC,
     retry_backoff_max=backoff.MAX_SEC,
     retry_jitter=False,
     # Unbounded here: the outbox row counts the attempts and gives up after WEB3_ALERT_MAX_ATTEMPTS,

@@ -121,7 +121,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache: throttles and counters ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # With Redis unreachable a call waits at most 0.5 s for its counter, then goes through (ratelimit.py).
+    _redis = {"LOCATION": REDIS_URL, "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", **_redis}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "openclaw"}}
 
@@ -262,6 +264,10 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="market-alerts@localhost")
 EMAIL_TIMEOUT = 10
 WEB3_ALERT_MAX_ATTEMPTS = env.int("WEB3_ALERT_MAX_ATTEMPTS", default=10)
+# A claimed delivery is left to its worker this long (at least 4x the webhook timeout): then it is retried.
+WEB3_ALERT_CLAIM_SEC = env.int("WEB3_ALERT_CLAIM_SEC", default=120)
+# The first wait after a failed chain call or notification (doubling each time, at most an hour).
+WEB3_RETRY_BASE_SEC = env.int("WEB3_RETRY_BASE_SEC", default=15)
 # How often beat runs every periodic job; the stuck-state monitors allow two intervals.
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
 # How often beat runs the audit sequencer (it also runs after each commit that wrote audit events).
@@ -318,7 +324,10 @@ WEB3_IDEMPOTENCY_TTL_SEC = 24 * 3600
 # A duplicate that finds the first request still running waits this long for its answer, then
 # gets E_CONFLICT. A claim whose request died without an answer is released after the stale age.
 WEB3_IDEMPOTENCY_WAIT_SEC = env.float("WEB3_IDEMPOTENCY_WAIT_SEC", default=5.0)
-WEB3_IDEMPOTENCY_STALE_SEC = 300
+WEB3_IDEMPOTENCY_STALE_SEC = env.int("WEB3_IDEMPOTENCY_STALE_SEC", default=300)
+# An invocation whose process died mid-call stops holding its reservation after this long, and the
+# invocations.stale job fails it (charging nothing). Keep it above the slowest provider call.
+WEB3_INVOCATION_RESERVATION_TTL_SEC = env.int("WEB3_INVOCATION_RESERVATION_TTL_SEC", default=120)
 WEB3_TX_RETRIES = 5
 # The audit Merkle tree keeps the root of every complete chunk of 2**level events (see market/audit/chunks.py).
 WEB3_MERKLE_CHUNK_LEVEL = env.int("WEB3_MERKLE_CHUNK_LEVEL", default=10)

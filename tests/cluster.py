@@ -91,8 +91,10 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         try:
             if self.chain:
-                self._start_devchain()
+                self._launch_devchain()  # it boots while the database is migrated
             self.manage("migrate", "--noinput", "-v", "0")
+            if self.chain:
+                self._await_devchain()
             for i in range(self.web_count):
                 port = free_port()
                 self.bases.append(f"http://127.0.0.1:{port}")
@@ -109,15 +111,19 @@ class Cluster:
             raise
         return self
 
-    def _start_devchain(self) -> None:
+    def _launch_devchain(self) -> None:
         """`manage.py devchain` (eth-tester over JSON-RPC) as a process of its own, as scripts/run
         starts it; every other process reads its var/chain/devchain.json (WEB3_DEVCHAIN_FILE)."""
-        port = free_port()
-        self._start("devchain", [PYTHON, "manage.py", "devchain", "--port", str(port)])
+        self.devchain_port = free_port()
+        self._start("devchain", [PYTHON, "manage.py", "devchain", "--port", str(self.devchain_port)])
+
+    def _await_devchain(self) -> None:
+        port = self.devchain_port
         info = self.tmp / "devchain" / "chain" / "devchain.json"
+        devchain = next(proc for role, proc in self.procs if role == "devchain")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if self.procs[-1][1].poll() is not None:
+            if devchain.poll() is not None:
                 raise RuntimeError("devchain exited: " + self.log("devchain"))
             try:
                 request = urllib.request.Request(

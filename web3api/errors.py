@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
@@ -83,6 +83,26 @@ def constraint_name(exc: IntegrityError) -> str | None:
 _PG_BUSY = {"55P03", "53300", "57P03", "40001", "40P01"}
 # Seconds a client is told to wait before it tries again when the database was busy.
 DATABASE_RETRY_AFTER_SEC = 1
+
+
+# SQLSTATEs of a session the server ended (pg_terminate_backend, a crash or fast shutdown) and the
+# connection exceptions (class 08).
+_PG_SESSION_ENDED = {"57P01", "57P02"}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when the connection to the database died under the statement (the server ended the
+    session, the socket closed). Its transaction is then rolled back by the server unless the loss
+    came during the COMMIT itself, which only the caller knows (web3api.gateway.run_in_transaction)."""
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_SESSION_ENDED or sqlstate.startswith("08")
+    # psycopg's errors without a SQLSTATE: "server closed the connection unexpectedly", "the
+    # connection is lost", "the connection is closed" (a connection attempt is database_busy's).
+    return type(cause).__module__.startswith("psycopg") and not database_busy(exc)
 
 
 def database_busy(exc: BaseException) -> bool:

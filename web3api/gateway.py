@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.negotiation import BaseContentNegotiation
@@ -32,11 +32,11 @@ from rest_framework.views import APIView
 
 from market.audit.log import acting_agent
 from market.audit.sequencer import sequencing
-from market.errors import InvalidArgument, NotFound
+from market.errors import InvalidArgument, NotFound, Unavailable
 from market.services.monitor import failure_record
 from web3api import idempotency, ratelimit
 from web3api.body import body_params
-from web3api.errors import database_busy, error_headers, to_error
+from web3api.errors import DATABASE_RETRY_AFTER_SEC, connection_lost, database_busy, error_headers, to_error
 from web3api.identity.auth import BearerTokenAuthentication, CallerRequest, ConsoleSessionAuthentication
 from web3api.metrics import LATENCY, REQUESTS
 from web3api.permissions import MethodAuthLevel, MethodEnabled
@@ -61,15 +61,31 @@ def run_in_transaction(fn, *args, **kwargs):
 
     No retry starts once the busy timeout has passed since the first attempt: an attempt that
     found SQLite locked has already waited that long, and five of them would outlast the web
-    server's worker timeout, so the caller would get a dropped connection instead of a 503."""
+    server's worker timeout, so the caller would get a dropped connection instead of a 503.
+
+    A connection lost before the COMMIT was sent (the session terminated, the server gone) left
+    nothing behind: E_UNAVAILABLE, to be retried (with the same Idempotency-Key, whose claim is
+    released). Lost during the COMMIT, the outcome is unknown: it stays E_INTERNAL, and a retry with
+    the same key replays the answer if the change did commit (the answer commits with it)."""
     attempts = settings.WEB3_TX_RETRIES if not connection.in_atomic_block else 1
     deadline = time.monotonic() + settings.WEB3_DB_BUSY_TIMEOUT_SEC
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             with transaction.atomic():
-                return fn(*args, **kwargs)
-        except OperationalError as exc:
-            if attempt >= attempts or not _retryable(exc) or time.monotonic() >= deadline:
+                result = fn(*args, **kwargs)
+                committing = True
+            return result
+        except (OperationalError, InterfaceError) as exc:
+            if connection_lost(exc) and not committing:
+                log.warning("database connection lost mid-transaction, answered E_UNAVAILABLE: %s", type(exc).__name__)
+                raise Unavailable(
+                    "the connection to the database was lost; nothing was changed: try again",
+                    details={"retryAfterSec": DATABASE_RETRY_AFTER_SEC},
+                ) from exc
+            if not isinstance(exc, OperationalError) or attempt >= attempts:
+                raise
+            if not _retryable(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")

@@ -1,10 +1,17 @@
 """The per-method rate limit as a DRF throttle: fixed windows per (actor or client address,
 method), counted in Django's cache (Redis when REDIS_URL is set, so every process shares the
-counters)."""
+counters).
+
+If the cache cannot be reached (Redis down), the limit fails OPEN: the call is let through and a
+warning logged, at most once a minute per process. The rate limit guards the servers against
+bursts, not money: every cap that protects money (open tasks, bids and disputes per period, the
+sessions' spend caps, the lease budgets) is counted in the database and holds with Redis down."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -12,6 +19,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from market.errors import QuotaExceeded
 from web3api.registry import Method
 
+log = logging.getLogger("web3api.ratelimit")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([smhd])\s*$")
 
@@ -66,16 +74,33 @@ class MethodRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         key = f"{self.get_cache_key(request, view)}:{self.duration}:{window}"
-        self.cache.add(key, 0, timeout=self.duration + 1)
         try:
-            count = self.cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            self.cache.add(key, 1, timeout=self.duration + 1)
-            count = 1
+            count = self._count(key)
+        except Exception as exc:  # noqa: BLE001 - the cache unreachable: fail open (module docstring)
+            _cache_down(exc)
+            return True
         if count <= self.num_requests:
             return True
         self.retry_after_sec = max(1, int((window + 1) * self.duration - now + 0.999))
         return False
 
+    def _count(self, key: str) -> int:
+        self.cache.add(key, 0, timeout=self.duration + 1)
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            self.cache.add(key, 1, timeout=self.duration + 1)
+            return 1
+
     def wait(self) -> int:
         return self.retry_after_sec
+
+
+_last_warning = [0.0]
+
+
+def _cache_down(exc: BaseException) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] >= 60 or not _last_warning[0]:
+        _last_warning[0] = now
+        log.warning("rate-limit counters unreachable (%s): calls are let through", type(exc).__name__)

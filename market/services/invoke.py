@@ -13,7 +13,7 @@ remaining budget pays for); the cost is exactly the billed units' price, so unit
 agree. A provider reporting more than was reserved is paid the reservation, and its report is kept
 beside the billed units on the invocation, the usage entry and the audit event.
 
-maxConcurrent counts the lease's pending invocations younger than RESERVATION_TTL in the database,
+maxConcurrent counts the lease's pending invocations younger than reservation_ttl() in the database,
 so it holds across processes, and a reservation whose process died stops counting after the TTL.
 """
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -51,7 +52,12 @@ from market.services.leases import charge, lock_lease, require_active, units_pai
 
 log = logging.getLogger("market.invoke")
 
-RESERVATION_TTL = timedelta(seconds=120)
+
+def reservation_ttl() -> timedelta:
+    """How long a pending invocation holds its reservation (WEB3_INVOCATION_RESERVATION_TTL_SEC)."""
+    return timedelta(seconds=settings.WEB3_INVOCATION_RESERVATION_TTL_SEC)
+
+
 INV = Invocation.Status
 
 
@@ -65,7 +71,7 @@ class InvokeResult:
 
 
 def _live_pending(lease: Lease, now):
-    return Invocation.objects.filter(lease=lease, status=INV.PENDING, started_at__gt=now - RESERVATION_TTL)
+    return Invocation.objects.filter(lease=lease, status=INV.PENDING, started_at__gt=now - reservation_ttl())
 
 
 def invocation_start(
@@ -229,9 +235,9 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
 
 
 def invocation_stale_sweep() -> dict[str, int]:
-    """Fail pending invocations older than RESERVATION_TTL (their process died mid-call): their
+    """Fail pending invocations older than reservation_ttl() (their process died mid-call): their
     reservations already stopped counting; this closes them, set-based."""
-    cutoff = timezone.now() - RESERVATION_TTL
+    cutoff = timezone.now() - reservation_ttl()
     with transaction.atomic():
         pks = locks.lock_stale_invocations(cutoff, 5000)
         failed = states.bulk_transition(

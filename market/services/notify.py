@@ -9,7 +9,10 @@ only delays a notification). After WEB3_ALERT_MAX_ATTEMPTS the notification is m
 
 Webhook: POST of the JSON body {"event", "alert", "market"} to WEB3_ALERT_WEBHOOK_URL, configured by
 the operator and so not subject to the resource SSRF guard; no redirects; connect/read timeouts.
-Headers: `X-Web3-Timestamp: <unix seconds>` and, when WEB3_ALERT_WEBHOOK_SECRET is set,
+Headers: `X-Web3-Timestamp: <unix seconds>`, `X-Web3-Notification-Id: <id>` (the same on every
+attempt of one notification: a worker that died mid-send leaves the receiver unsure whether it was
+answered, so delivery is at least once and a receiver drops a second delivery of an id it has
+acknowledged) and, when WEB3_ALERT_WEBHOOK_SECRET is set,
 `X-Web3-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`. A receiver recomputes
 the HMAC over the raw body and rejects old timestamps. Any 2xx answer is a delivery.
 """
@@ -45,9 +48,10 @@ BATCH = 100
 
 
 def claim_seconds() -> int:
-    """How long a claimed delivery is left to its worker: well past the webhook timeout (connect
-    plus read), so another worker never sends the same notification while the first still waits."""
-    return int(max(120, 4 * settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC + 30))
+    """How long a claimed delivery is left to its worker (WEB3_ALERT_CLAIM_SEC): well past the
+    webhook timeout (connect, write and read), so another worker never sends the same notification
+    while the first still waits; after it, a notification whose worker died is retried."""
+    return int(max(settings.WEB3_ALERT_CLAIM_SEC, 4 * settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC + 2))
 
 
 class DeliveryFailed(Exception):
@@ -94,12 +98,13 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _send_webhook(body: bytes) -> None:
+def _send_webhook(body: bytes, notification_id: str = "") -> None:
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "openclaw-market-alerts",
         "X-Web3-Timestamp": str(timestamp),
+        "X-Web3-Notification-Id": notification_id,
     }
     if settings.WEB3_ALERT_WEBHOOK_SECRET:
         headers["X-Web3-Signature"] = webhook_signature(settings.WEB3_ALERT_WEBHOOK_SECRET, timestamp, body)
@@ -162,7 +167,7 @@ def notification_deliver(*, notification_id: str, now: datetime | None = None) -
     body = json.dumps(payload(row.alert, row.event), cls=DjangoJSONEncoder, sort_keys=True).encode()
     try:
         if row.channel == AlertNotification.Channel.WEBHOOK:
-            _send_webhook(body)
+            _send_webhook(body, row.notification_id)
         else:
             _send_email(row.alert, row.event, body)
     except DeliveryFailed as exc:

@@ -45,7 +45,7 @@ def require_open(session: Session, now) -> None:
 
 def held_by(leases, now) -> int:
     """What running calls on these leases still reserve."""
-    live = Invocation.objects.filter(lease__in=leases, status=INV.PENDING, started_at__gt=now - proxy.RESERVATION_TTL)
+    live = Invocation.objects.filter(lease__in=leases, status=INV.PENDING, started_at__gt=now - proxy.reservation_ttl())
     return live.aggregate(total=Sum("reserved"))["total"] or 0
 
 

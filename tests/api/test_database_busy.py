@@ -216,6 +216,7 @@ def test_a_connection_lost_in_a_session_is_not_called_unavailable():
     finally:
         doomed.close()
 
-    # then it stays E_INTERNAL: only failures that changed nothing are E_UNAVAILABLE
+    # then it stays E_INTERNAL: only failures that changed nothing are E_UNAVAILABLE (the gateway,
+    # which knows whether it had sent the COMMIT, says so for a loss before it: tests/faults)
     status, body = to_error(caught.value)
     assert (status, body["error"]["code"]) == (500, "E_INTERNAL")

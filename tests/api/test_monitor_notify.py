@@ -630,7 +630,7 @@ def test_a_sweep_running_long_claims_and_backs_off_from_the_time_it_attempts_not
 
     with time_machine.travel(start, tick=False) as clock:
 
-        def slow_send(body):
+        def slow_send(body, notification_id=""):
             clock.shift(100)
             # meanwhile, could another worker (a later sweep, the task) take the row being sent?
             [sending] = [
