@@ -4,7 +4,7 @@ from market.models.audit import AuditEvent, AuditHead, AuditParty
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
-from market.models.index import IndexReport
+from market.models.index import IndexReport, ProviderStanding, ResourceStanding
 from market.models.leases import Invocation, Lease, UsageEntry
 from market.models.monitor import (
     Alert,
@@ -46,7 +46,9 @@ __all__ = [
     "MerkleChunk",
     "MetricReading",
     "OperationFailure",
+    "ProviderStanding",
     "Resource",
+    "ResourceStanding",
     "Session",
     "SessionLine",
     "Settlement",

@@ -77,7 +77,11 @@ class Lease(models.Model):
                 name="%(app_label)s_%(class)s_one_active_per_session_resource",
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            # A provider's settled leases, counted for its reputation.
+            models.Index(fields=["provider_actor_id", "status"], name="market_lease_provider_status"),
+        ]
 
     def __str__(self) -> str:
         return self.lease_id
