@@ -60,7 +60,7 @@ def build(resources: int, invocations: int, *, now: datetime | None = None, prog
             status, created_at, updated_at)
         SELECT %(base)s + g - 1, 'res_bench' || g, '0x' || lpad(to_hex(g %% %(p)s), 40, '0'),
             (ARRAY['model', 'search', 'storage'])[g %% 3 + 1], 'bench resource ' || g, '', 'custom',
-            'sealed', '', 'call', (g * 7919) %% 1000000, 'USDC', '{}'::jsonb,
+            'sealed', '', 'call', (g::bigint * 7919) %% 1000000, 'USDC', '{}'::jsonb,
             jsonb_build_array('t' || (g %% %(tc)s), 'r' || (g %% %(tr)s)),
             ',t' || (g %% %(tc)s) || ',r' || (g %% %(tr)s) || ',', 'bench',
             CASE WHEN g %% 20 = 0 THEN 'resource_unpublished' ELSE 'resource_published' END, %(now)s, %(now)s

@@ -63,6 +63,7 @@ class LogTree:
         self.complete = size >> self.level  # chunks 0..complete-1 lie wholly inside the tree
         self._nodes: dict[tuple[int, int], bytes] = {}  # (level, index) -> root, stored or computed
         self._leaves: dict[int, list[bytes]] = {}  # chunk index -> its events' leaf hashes
+        self._absent: set[tuple[int, int]] = set()  # nodes looked up and not stored
 
     def _chunk_leaves(self, chunk: int) -> list[bytes]:
         if chunk not in self._leaves:
@@ -102,7 +103,11 @@ class LogTree:
             return _DUMMY
 
         walk(lambda lo, hi: merkle.subtree_root(lo, hi, leaf=lambda i: _DUMMY, perfect=record))
-        self._nodes.update(_stored(wanted - self._nodes.keys()))
+        missing = wanted - self._nodes.keys() - self._absent
+        if missing:
+            found = _stored(missing)
+            self._nodes.update(found)
+            self._absent |= missing - found.keys()  # computed when needed, never asked for again
 
     def subtree(self, lo: int, hi: int) -> bytes:
         return merkle.subtree_root(lo, hi, leaf=self._leaf, perfect=self._perfect)
