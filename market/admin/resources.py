@@ -4,7 +4,7 @@ sealed endpoint and token are never shown (not even encrypted)."""
 from django.contrib import admin
 
 from market.admin.base import ReadOnlyAdmin
-from market.models import IndexReport, Invocation, Lease, Resource, UsageEntry
+from market.models import IndexReport, Invocation, Lease, ProviderStanding, Resource, ResourceStanding, UsageEntry
 
 
 @admin.register(Resource)
@@ -86,3 +86,26 @@ class IndexReportAdmin(ReadOnlyAdmin):
     list_display = ("report_id", "resource", "provider_actor_id", "reported_at", "created_at")
     search_fields = ("report_id", "provider_actor_id", "resource__resource_id")
     list_select_related = ("resource",)
+
+
+@admin.register(ResourceStanding)
+class ResourceStandingAdmin(ReadOnlyAdmin):
+    list_display = (
+        "resource",
+        "last_reported_at",
+        "window_start",
+        "window_calls",
+        "window_faults",
+        "prior_calls",
+        "prior_faults",
+        "degraded_from",
+        "degraded_until",
+    )
+    search_fields = ("resource__resource_id",)
+    list_select_related = ("resource",)
+
+
+@admin.register(ProviderStanding)
+class ProviderStandingAdmin(ReadOnlyAdmin):
+    list_display = ("actor_id", "calls", "faults")
+    search_fields = ("actor_id",)

@@ -268,31 +268,33 @@ def checkpoint_problems() -> Iterator[str]:
 
 
 def chunk_problems() -> Iterator[str]:
-    """Every stored chunk root (market.audit.chunks) recomputed from its events, in one pass."""
-    stored: dict[int, dict[int, str]] = {}
-    for level, index, root in MerkleChunk.objects.values_list("level", "index", "root"):
-        stored.setdefault(level, {})[index] = root
+    """Every stored Merkle node (market.audit.chunks: chunk roots and the nodes above them)
+    recomputed from the events, in one pass: the events are folded into the perfect subtrees they
+    complete (each node of every level once, n - 1 hashes in all) and each is compared with its
+    stored root, if any."""
+    stored: dict[tuple[int, int], str] = {
+        (level, index): root for level, index, root in MerkleChunk.objects.values_list("level", "index", "root")
+    }
     if not stored:
         return
-    buffers: dict[int, list[bytes]] = {level: [] for level in stored}
+    stack: list[tuple[int, bytes]] = []  # (level, root) of the right edge's complete subtrees
     seen = 0
     sequenced = AuditEvent.objects.filter(seq__isnull=False).order_by("seq").values_list("hash", flat=True)
     for digest in sequenced.iterator(chunk_size=5000):
-        leaf = merkle.event_leaf(digest)
+        node = (0, merkle.event_leaf(digest))
         seen += 1
-        for level, buf in buffers.items():
-            buf.append(leaf)
-            if len(buf) == 1 << level:
-                index = (seen >> level) - 1
-                root = stored[level].pop(index, None)
-                if root is not None and root != merkle.subtree_root(0, len(buf), leaf=buf.__getitem__).hex():
-                    yield f"merkle chunk {index} (level {level}): root does not match audit events"
-                    return
-                buf.clear()
-    for level, rest in stored.items():
-        for index in sorted(rest)[:1]:
-            yield f"merkle chunk {index} (level {level}): covers audit events that do not exist (only {seen})"
-            return
+        while True:
+            level, root = node
+            expected = stored.pop((level, (seen >> level) - 1), None)
+            if expected is not None and expected != root.hex():
+                yield f"merkle chunk {(seen >> level) - 1} (level {level}): root does not match audit events"
+                return
+            if not stack or stack[-1][0] != level:
+                break
+            node = (level + 1, merkle.node_hash(stack.pop()[1], root))
+        stack.append(node)
+    for level, index in sorted(stored, key=lambda key: (key[1] << key[0], key))[:1]:
+        yield f"merkle chunk {index} (level {level}): covers audit events that do not exist (only {seen})"
 
 
 def anchor_problems() -> Iterator[str]:

@@ -20,7 +20,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0018_audit_sequencer'),
+        ('market', '0019_index_scale'),
     ]
 
     operations = [

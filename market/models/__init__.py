@@ -6,7 +6,7 @@ from market.models.brain import SessionBrain
 from market.models.checkpoints import Checkpoint, CheckpointAnchor, MerkleChunk
 from market.models.disputes import Dispute, DisputeEvidence
 from market.models.funds import ChainCursor, Deposit, VaultReconciliation, Withdrawal
-from market.models.index import IndexReport
+from market.models.index import IndexReport, ProviderStanding, ResourceStanding
 from market.models.leases import Invocation, Lease, UsageEntry
 from market.models.limits import MarketLimits
 from market.models.monitor import (
@@ -53,7 +53,9 @@ __all__ = [
     "MerkleChunk",
     "MetricReading",
     "OperationFailure",
+    "ProviderStanding",
     "Resource",
+    "ResourceStanding",
     "Session",
     "SessionBrain",
     "SessionLine",

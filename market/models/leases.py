@@ -82,6 +82,8 @@ class Lease(models.Model):
             # An actor's leases on each side, newest first (the console's list reads each in index order).
             models.Index(fields=["consumer_actor_id", "id"], name="market_lease_consumer_id"),
             models.Index(fields=["provider_actor_id", "id"], name="market_lease_provider_id"),
+            # A provider's settled leases, counted for its reputation.
+            models.Index(fields=["provider_actor_id", "status"], name="market_lease_provider_status"),
         ]
 
     def __str__(self) -> str:

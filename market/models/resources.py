@@ -80,6 +80,11 @@ class Resource(models.Model):
             models.Index(fields=["status", "kind"]),
             # Lists of one status, newest first (the console's discover list): read in index order.
             models.Index(fields=["status", "id"], name="market_resource_status_id"),
+            # The index's filters, each read newest first in index order (keyset pages by id); the
+            # tag filter has a trigram index on PostgreSQL (migration 0019).
+            models.Index(fields=["status", "kind", "id"], name="market_resource_kind_id"),
+            models.Index(fields=["provider_actor_id", "status", "id"], name="market_resource_provider_id"),
+            models.Index(fields=["status", "currency", "unit_price"], name="market_resource_price"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from market.errors import Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash, signed_pricing, verify_signature
 from market.ids import new_id
 from market.models import IndexReport, Resource
+from market.services.standing import standing_record_report
 
 MAX_SKEW_SEC = 300
 
@@ -81,4 +82,5 @@ def index_report(*, resource_id: str, actor_id: str, entry: dict[str, Any], sign
             payload={"reportId": report.report_id, "entryHash": digest, "reportedAt": entry["reportedAt"]},
             parties=[actor_id],
         )
+        standing_record_report(resource_pk=resource.pk, reported_at=reported_at)
         return report

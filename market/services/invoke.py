@@ -49,6 +49,7 @@ from market.money import cost_minor, format_amount
 from market.secrets import unseal
 from market.services.backends import Plan, interpret, plan_for
 from market.services.leases import charge, lock_lease, require_active, units_paid_by
+from market.services.standing import standing_record_call, standing_record_calls
 
 log = logging.getLogger("market.invoke")
 
@@ -181,6 +182,7 @@ def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
         payload={"invocationId": inv.invocation_id, "error": code},
         parties=[lease.consumer_actor_id, lease.provider_actor_id],
     )
+    standing_record_call(resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id, error_code=code)
 
 
 def invoke_fail(*, invocation_id: str, code: str) -> None:
@@ -231,6 +233,7 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
         )
         inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, timezone.now()
         states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
+        standing_record_call(resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id)
         return inv, lease, billed, cost, None
 
 
@@ -240,6 +243,8 @@ def invocation_stale_sweep() -> dict[str, int]:
     cutoff = timezone.now() - reservation_ttl()
     with transaction.atomic():
         pks = locks.lock_stale_invocations(cutoff, 5000)
+        calls = Invocation.objects.filter(pk__in=pks).values_list("resource_id", "lease__provider_actor_id")
+        standing_record_calls([(resource_pk, provider, "E_TIMEOUT") for resource_pk, provider in calls])
         failed = states.bulk_transition(
             Invocation.objects.filter(pk__in=pks), "fail", error_code="E_TIMEOUT", finished_at=timezone.now()
         )

@@ -29,6 +29,7 @@ from market.services.backends import plan_for
 from market.services.leases import lease_hash, units_paid_by
 from market.services.policies import cap_minor, provider_allowed
 from market.services.sessions import lock_own_session, quota_refusal, release_lines
+from market.services.standing import standing_record_call
 
 INV = Invocation.Status
 S = Session.Status
@@ -199,6 +200,9 @@ def session_accrue(*, invocation_id: str, units: int | None):
         if lease.status != Lease.Status.ACTIVE or session.status != S.OPEN:
             inv.error_code, inv.finished_at = "E_EXPIRED", now
             states.transition(inv, "fail", update_fields=["error_code", "finished_at"])
+            standing_record_call(
+                resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id, error_code="E_EXPIRED"
+            )
             return lease, 0, 0, Expired("the session ended while the call ran; nothing was charged")
         billed = inv.reserved_units if units is None else min(units, inv.reserved_units)
         cost = min(cost_minor(billed, lease.unit_price, lease.per_units), inv.reserved, session.remaining)
@@ -242,6 +246,7 @@ def session_accrue(*, invocation_id: str, units: int | None):
             },
             parties=[session.owner_actor_id, lease.provider_actor_id],
         )
+        standing_record_call(resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id)
         if _due_for_release(session, now):
             release_lines(session, by_actor_id=session.owner_actor_id, reason="batch")
         return lease, billed, cost, None

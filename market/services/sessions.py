@@ -25,6 +25,7 @@ from market.models.sessions import SESSION_ESCROW
 from market.money import format_amount
 from market.services import escrow, ledger
 from market.services.policies import cap_minor, currency_allowed
+from market.services.standing import standing_record_calls
 
 log = logging.getLogger("market.sessions")
 
@@ -233,8 +234,11 @@ def _settle(session: Session, *, by_actor_id: str) -> Session:
         lease.ended_at = now
     if leases:
         states.bulk_transition(Lease.objects.filter(pk__in=[x.pk for x in leases]), "end_with_session", ended_at=now)
+        pending = Invocation.objects.filter(lease__in=leases, status=Invocation.Status.PENDING)
+        calls = pending.values_list("resource_id", "lease__provider_actor_id")
+        standing_record_calls([(resource_pk, provider, "E_EXPIRED") for resource_pk, provider in calls])
         states.bulk_transition(
-            Invocation.objects.filter(lease__in=leases, status=Invocation.Status.PENDING),
+            pending,
             "fail",
             error_code="E_EXPIRED",
             finished_at=now,

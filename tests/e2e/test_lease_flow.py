@@ -161,3 +161,6 @@ def test_provider_faults_degrade_health_and_reputation(sign_in, provider_server)
     assert (rep["invocations"], rep["failures"], rep["failureRate"], rep["score"]) == (3, 2, 0.6667, 0)
     listed = consumer.call("web3.index.list", {}).result["items"]
     assert [(i["resourceId"], i["health"]) for i in listed] == [(resource["resourceId"], "degraded")]
+    # and the health filter finds it by its stored standing
+    by_health = {h: consumer.call("web3.index.list", {"health": h}).result["items"] for h in ("degraded", "healthy")}
+    assert [i["resourceId"] for i in by_health["degraded"]] == [resource["resourceId"]] and not by_health["healthy"]

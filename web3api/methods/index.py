@@ -2,13 +2,13 @@
 
 from rest_framework import serializers
 
+from market.health import HEALTH_STATES
 from market.selectors import index as index_selectors
 from market.selectors import resources as resource_selectors
 from market.services import index as index_service
 from market.services.index import MAX_SKEW_SEC
 from web3api import status
-from web3api.methods.resources import KINDS, TAG, PricingSerializer
-from web3api.money import currency_field
+from web3api.methods.resources import DiscoverParams, PricingSerializer
 from web3api.pagination import paginate
 from web3api.registry import method
 from web3api.serializers import (
@@ -16,9 +16,7 @@ from web3api.serializers import (
     Params,
     StrictRegexField,
     actor_id_field,
-    cursor_field,
     id_field,
-    limit_field,
     with_schema,
 )
 from web3api.shapes.index import HealthResult, IndexListResult, ReportResult, ReputationSerializer
@@ -109,12 +107,12 @@ def report(call, params):
     )
 
 
-class IndexListParams(Params):
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
-    currency = currency_field(required=False)
-    tag = serializers.RegexField(TAG, max_length=40, required=False)
-    limit = limit_field()
-    cursor = cursor_field()
+class IndexListParams(DiscoverParams):
+    health = serializers.ChoiceField(
+        choices=HEALTH_STATES,
+        required=False,
+        help_text="Only resources in this health now (as each item's `health` shows it).",
+    )
 
 
 @method(
@@ -126,7 +124,8 @@ class IndexListParams(Params):
     result=IndexListResult,
 )
 def index_list(call, params):
-    page = paginate(index_selectors.index_resources({k: params.get(k) for k in ("kind", "currency", "tag")}), params)
+    filters = {k: params.get(k) for k in ("kind", "providerActorId", "currency", "maxUnitPrice", "tag", "health")}
+    page = paginate(index_selectors.index_resources(filters), params)
     return {**page, "items": index_selectors.index_entries(page["items"])}
 
 

@@ -233,7 +233,10 @@ def get(call, params):
     return selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id, is_staff=call.is_staff)
 
 
-class ListParams(Params):
+class DiscoverParams(Params):
+    """The filters web3.resources.list and web3.index.list share; each is served by an index and
+    read newest first by keyset (the cursor is the last row's id)."""
+
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     providerActorId = actor_id_field(required=False)
     currency = currency_field(required=False)
@@ -247,9 +250,6 @@ class ListParams(Params):
         currency="currency",
         required=False,
     )
-    status = serializers.ChoiceField(
-        choices=Resource.Status.values, required=False, help_text="Default resource_published."
-    )
     tag = serializers.RegexField(TAG, max_length=40, required=False)
     limit = limit_field()
     cursor = cursor_field()
@@ -259,6 +259,12 @@ class ListParams(Params):
         if "maxUnitPrice" in attrs:
             attrs["maxUnitPrice"] = price_ceilings(attrs["maxUnitPrice"], attrs.get("currency"), field="maxUnitPrice")
         return attrs
+
+
+class ListParams(DiscoverParams):
+    status = serializers.ChoiceField(
+        choices=Resource.Status.values, required=False, help_text="Default resource_published."
+    )
 
 
 @method(

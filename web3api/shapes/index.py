@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from market.selectors.index import HEALTH_STATES
+from market.health import HEALTH_STATES
 from web3api.money import AmountsByCurrencyOut
 from web3api.shapes.resources import PricingOut
 
@@ -57,8 +57,9 @@ class HealthResult(serializers.Serializer):
     resourceId = serializers.CharField(source="resource_id")
     status = serializers.ChoiceField(
         choices=HEALTH_STATES,
-        help_text="stale: no signed report within 1 h; degraded: "
-        "over 20% of at least 3 calls in the last hour failed; healthy otherwise.",
+        help_text="stale: no signed report within 1 h; degraded: over 20% of at least 3 recent calls "
+        "failed by the provider's fault (unavailable, timeout); healthy otherwise. Recent calls are counted in "
+        "half-hour buckets kept with each call: the current bucket and the one before it (30 to 60 minutes).",
     )
     lastReportedAt = serializers.DateTimeField(source="last_reported_at", allow_null=True)
     freshnessSec = serializers.IntegerField(source="freshness_sec", allow_null=True)

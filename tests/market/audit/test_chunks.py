@@ -7,12 +7,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from market.audit import merkle
 from market.audit.checkpoints import checkpoint_seal
 from market.audit.chunks import LogTree
-from market.audit.log import audit_record
+from market.audit.log import audit_record, audit_record_many
 from market.audit.proofs import verify_proof
 from market.audit.sequencer import audit_sequence
 from market.audit.verify import problems
@@ -63,11 +64,12 @@ def test_every_proof_and_root_equals_the_whole_trees_at_every_size(db):
 
 
 def test_a_log_without_stored_chunks_still_proves(db, settings):
-    # given a log sealed with chunks of 4, then read with chunks of 8 (none stored at that level)
+    # given a log sealed with chunks of 32 (none complete), then read with chunks of 4: no node is stored
+    settings.WEB3_MERKLE_CHUNK_LEVEL = 5
     record(21)
     cp = checkpoint_seal()
-    settings.WEB3_MERKLE_CHUNK_LEVEL = 3
-    assert not MerkleChunk.objects.filter(level=3).exists()
+    settings.WEB3_MERKLE_CHUNK_LEVEL = 2
+    assert not MerkleChunk.objects.exists()
 
     # then its proofs are computed from the events, and hold
     for event in AuditEvent.objects.order_by("seq"):
@@ -115,3 +117,41 @@ def test_a_wrong_stored_chunk_stops_the_seal_instead_of_being_signed(db):
     # then nothing was signed past the last good checkpoint, and verify_audit names the chunk
     assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [first.tree_size]
     assert list(problems()) == ["merkle chunk 1 (level 2): root does not match audit events"]
+
+
+def _grow(to: int) -> None:
+    from market.models import AuditHead
+
+    head = AuditHead.objects.filter(pk=1).first()
+    have = head.next_seq if head else 0
+    with transaction.atomic():
+        audit_record_many(
+            [
+                {"actor_id": A, "action": "test.note", "object_type": "task", "object_id": f"t{i}", "payload": {"i": i}}
+                for i in range(have, to)
+            ]
+        )
+
+
+def test_a_proof_and_a_seal_read_a_few_stored_nodes_whatever_the_size(db):
+    # given logs of 64 and of 512 events (chunks of 4), sealed, then 10 more events each
+    reads = {}
+    for size in (64, 512):
+        _grow(size)
+        checkpoint_seal()
+        _grow(size + 10)
+        with CaptureQueriesContext(connection) as seal:
+            cp = checkpoint_seal()
+        tree = LogTree(cp.tree_size)
+        with CaptureQueriesContext(connection) as proof:
+            path = tree.inclusion_path(size // 2 + 1)
+        assert path == merkle.inclusion_proof(size // 2 + 1, all_leaves()[: cp.tree_size])
+        nodes = sum(q["sql"].count('"market_merklechunk"."index" =') for q in proof.captured_queries)
+        reads[size] = (len(seal.captured_queries), len(proof.captured_queries), nodes)
+    # then a proof is one read of stored nodes (at most about two per level) and the events of at most
+    # two chunks (its leaf's, the incomplete last one), and a seal costs about as many statements at 8x
+    # the events (one more level of nodes to look at)
+    assert reads[64][1] == reads[512][1] <= 3, reads
+    assert reads[512][2] <= 2 * 9, reads
+    assert reads[512][0] <= reads[64][0] + 3, reads
+    assert list(problems()) == []
