@@ -68,11 +68,11 @@ def discover_page(*, actor_id: str, filters: dict[str, Any], offset: int, limit:
     more = len(ids) > limit
     ids = ids[:limit]
     if filters.get("status", Resource.Status.PUBLISHED) == Resource.Status.PUBLISHED:
-        rows = {r.pk: r for r in _with_health(ids)}
+        rows, now = {r.pk: r for r in _with_health(ids)}, timezone.now()
         out = [
             DiscoverRow(
                 rows[i],
-                health_state(rows[i].last_reported_at, rows[i].recent_calls, rows[i].recent_failures),
+                health_state(rows[i].last_reported_at, rows[i].recent_calls, rows[i].recent_failures, now),
                 rows[i].last_reported_at,
             )
             for i in ids

@@ -128,7 +128,7 @@ def test_evidence_bundle(cast):
         "remaining": "8.000000",
     }
     actions = list(
-        AuditEvent.objects.filter(event_id__in=bundle["auditEventIds"]).order_by("seq").values_list("action", flat=True)
+        AuditEvent.objects.filter(event_id__in=bundle["auditEventIds"]).order_by("pk").values_list("action", flat=True)
     )
     assert actions == ["task.publish", "bid.place", "settlement.lock", "task.award", "result.submit", "result.review"]
 

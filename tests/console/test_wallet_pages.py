@@ -16,6 +16,7 @@ from django.utils import timezone
 from eth_account import Account
 
 from market.audit.checkpoints import seal_sweep
+from market.audit.sequencer import audit_sequence
 from market.models import AuditEvent, Session
 from market.selectors.trail import trail_session
 from market.services.sessions import Opener, session_open
@@ -209,7 +210,9 @@ def test_the_wallet_pages_cost_the_same_queries_with_50_and_500_objects(db, sett
         return out
 
     _grow(owner, sid, 50)
+    audit_sequence()  # as after their commits (the test's own transaction never commits)
     small = counts()
     seal_sweep()
     _grow(owner, sid, 500)
+    audit_sequence()
     assert counts() == small

@@ -38,6 +38,7 @@ def events(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
             audit_record(actor_id="system", action="test.note", object_type="task", object_id=f"t{i}")
+    job("audit.sequence")  # as after their commits: the test's own transaction never commits
 
 
 def unsealed_rule(staff, name: str = "unsealed-any", **extra) -> dict:

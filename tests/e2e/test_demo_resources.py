@@ -32,11 +32,13 @@ def test_demo_publishes_leases_and_reports_resources_once(db, demo_server):
     names = [spec["name"] for spec in resources.DEMO_RESOURCES]  # the console's demo step adds its own
     model = names[0]
     assert Resource.objects.filter(provider_actor_id=wallets["provider"].address, name__in=names).count() == 2
-    assert Lease.objects.filter(consumer_actor_id=wallets["consumer"].address, resource__name=model).count() == 1
+    outside_sessions = Lease.objects.filter(session__isnull=True)
+    assert outside_sessions.filter(consumer_actor_id=wallets["consumer"].address, resource__name=model).count() == 1
+    assert Lease.objects.filter(session__isnull=False, resource__name=model).count() == 1  # the demo session's brain
     assert IndexReport.objects.count() == 2
     assert not any("localhost" in line for line in lines)
     # and the consumer's lease reaches the demo provider through the market
-    lease = Lease.objects.get(resource__name=model)
+    lease = outside_sessions.get(resource__name=model)
     out = invoke(
         lease_id=lease.lease_id,
         actor_id=wallets["consumer"].address,
