@@ -154,8 +154,8 @@ class FaultCluster(Cluster):
 
 
 class HeldLock:
-    """A row lock held by the test in a transaction of its own, until `release`: whoever needs the
-    row waits there, in the middle of its transaction, for as long as the test likes."""
+    """A lock held by the test in a transaction of its own, until `release`: whoever needs what it
+    locks waits there, in the middle of its transaction, for as long as the test likes."""
 
     def __init__(self, cluster: FaultCluster, query: str, params: tuple = ()) -> None:
         self.conn = psycopg.connect(cluster.db_url)
@@ -173,7 +173,9 @@ class HeldLock:
         self.release()
 
 
-AUDIT_HEAD = "SELECT * FROM market_audithead WHERE id = 1 FOR UPDATE"  # every money transaction's last lock
+# Every money transaction's last write is its audit leaf: with the leaves' table held in SHARE mode,
+# a writer waits at that INSERT, its other rows written, in the middle of its transaction.
+AUDIT_LEAVES = "LOCK TABLE market_auditevent IN SHARE MODE"
 
 
 class WebhookReceiver:

@@ -1,6 +1,6 @@
 """The database session of a web server ended by PostgreSQL (pg_terminate_backend) in the middle of
 a money transaction: after the lease's escrow lock and its transfer were written, while it waits
-for the audit head (the last lock every money transaction takes). The client gets a stable,
+at its audit leaf (the last write of every money transaction). The client gets a stable,
 retryable E_UNAVAILABLE; nothing of the transaction is stored; a retry with the same
 Idempotency-Key has one effect, and a second retry replays it."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from tests.e2e.test_cluster import available
-from tests.faults.harness import AUDIT_HEAD, HeldLock, wait_for
+from tests.faults.harness import AUDIT_LEAVES, HeldLock, wait_for
 
 # What a lease issue writes, counted for one consumer (sweeps write beside the test meanwhile).
 OF_CONSUMER = {
@@ -45,13 +45,13 @@ def test_a_session_cut_mid_transaction_is_unavailable_stores_nothing_and_a_retry
     before, funds = counts(cluster, consumer.actor_id), available(consumer)
     answer = {}
 
-    # given a lease being issued, its escrow written, waiting for the audit head the test holds
-    with HeldLock(cluster, AUDIT_HEAD):
+    # given a lease being issued, its escrow written, waiting for its audit leaf (the test holds their table)
+    with HeldLock(cluster, AUDIT_LEAVES):
         call = threading.Thread(
             target=lambda: answer.update(r=consumer.call("web3.leases.issue", params, idempotency_key="cut-1"))
         )
         call.start()
-        pid = wait_for(lambda: writing_session(cluster), "the lease's transaction to wait at the audit head", 20)
+        pid = wait_for(lambda: writing_session(cluster), "the lease's transaction to wait at its audit leaf", 20)
         # when PostgreSQL ends that session
         assert cluster.sql("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
     call.join(30)

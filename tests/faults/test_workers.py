@@ -1,6 +1,6 @@
 """A Celery worker killed with SIGKILL (its whole process group) in the middle of a job, and a new
 worker started in its place: in a settlement sweep, after it expired the leases and wrote their
-refunds, while it waits for the audit head the test holds; and in a notification send, while the
+refunds, while it waits for its audit leaf (the test holds their table); and in a notification send, while the
 operator's webhook holds the request unanswered. Each settlement is settled once, each notification
 acknowledged once (a retry carries the same X-Web3-Notification-Id), and verify_audit is clean."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from tests.e2e.test_cluster import available
-from tests.faults.harness import AUDIT_HEAD, HeldLock, wait_for
+from tests.faults.harness import AUDIT_LEAVES, HeldLock, wait_for
 
 ALWAYS = {"name": "faults-always", "severity": "P1", "metric": "audit_unsealed_events", "comparator": "gte"}
 
@@ -45,9 +45,9 @@ def test_a_worker_killed_mid_settlement_sweep_leaves_each_lease_settled_once(fau
     issue = {"resourceId": faults.resource_id, "maxCost": "1.00", "ttlSec": 3}
     leases = [consumer.call("web3.leases.issue", issue).result["leaseId"] for _ in range(2)]
 
-    # given the expiry sweep of a worker stopped at the audit head, the leases' expiry written
-    with HeldLock(cluster, AUDIT_HEAD):
-        role, _ = wait_for(lambda: sweeping_session(cluster), "a worker's expiry sweep to wait at the audit head", 30)
+    # given the expiry sweep of a worker stopped at its audit leaves, the leases' expiry written
+    with HeldLock(cluster, AUDIT_LEAVES):
+        role, _ = wait_for(lambda: sweeping_session(cluster), "a worker's expiry sweep to wait at its audit leaf", 30)
         # when that worker is killed, and a new one started
         cluster.kill(role)
     cluster.start(role)
