@@ -69,6 +69,10 @@ class SetLimitsParams(Params):
     auth="staff",
     params=SetLimitsParams,
     result=LimitsResult,
+    unexpressible={
+        "sessionCap": "a decimal string above zero (or null)",
+        "dailyCap": "a decimal string above zero (or null)",
+    },
     risk="medium",
     permissions=STAFF,
     description="Only the limits given change; every change is an audit event (market_limits.set) with the limits "

@@ -160,7 +160,9 @@ class OperatorResourcesResult(serializers.Serializer):
 
 # Built from a Lease as operator_leases annotates it.
 class OperatorLeaseOut(LeaseSerializer):
-    settlement = SettlementSerializer()
+    settlement = SettlementSerializer(
+        allow_null=True, help_text="null for a lease issued inside a session: it draws on the session's."
+    )
     spentBps = serializers.IntegerField(source="spent_bps", help_text="spent / maxCost in basis points.")
     stuck = serializers.BooleanField(help_text="Active, past its expiry by more than the sweep's grace.")
 
