@@ -60,16 +60,21 @@ def problems() -> Iterator[str]:
 
 
 # --- the hash chain -----------------------------------------------------------------------------
+def _hashed_fields(ev: AuditEvent) -> dict[str, str]:
+    """The fields both of an event's hashes cover (its content hash, and with seq and prev its chain hash)."""
+    return {
+        "event_id": ev.event_id,
+        "actor_id": ev.actor_id,
+        "action": ev.action,
+        "object_type": ev.object_type,
+        "object_id": ev.object_id,
+        "payload_sha256": ev.payload_sha256,
+        "created_at": event_time_text(ev.created_at),
+    }
+
+
 def _content_problem(ev: AuditEvent) -> str | None:
-    digest = content_hash(
-        event_id=ev.event_id,
-        actor_id=ev.actor_id,
-        action=ev.action,
-        object_type=ev.object_type,
-        object_id=ev.object_id,
-        payload_sha256=ev.payload_sha256,
-        created_at=event_time_text(ev.created_at),
-    )
+    digest = content_hash(**_hashed_fields(ev))
     if sha256_text(ev.payload) != ev.payload_sha256:
         return "payload does not match its sha256"
     if digest != ev.content_hash:
@@ -97,17 +102,7 @@ def audit_chain_problems() -> Iterator[str]:
         if ev.prev_hash != prev:
             yield f"audit event seq {ev.seq} ({ev.event_id}): prev_hash breaks the chain"
             return
-        digest = event_hash(
-            seq=ev.seq,
-            event_id=ev.event_id,
-            actor_id=ev.actor_id,
-            action=ev.action,
-            object_type=ev.object_type,
-            object_id=ev.object_id,
-            payload_sha256=ev.payload_sha256,
-            prev_hash=ev.prev_hash,
-            created_at=event_time_text(ev.created_at),
-        )
+        digest = event_hash(seq=ev.seq, prev_hash=ev.prev_hash, **_hashed_fields(ev))
         if digest != ev.hash:
             yield f"audit event seq {ev.seq} ({ev.event_id}): hash does not match its fields"
             return
