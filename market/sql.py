@@ -9,7 +9,9 @@ written once, by name, where they belong: the account and head locks in market.l
 totals in market.services.ledger, the event append in market.audit.log; the settlement and transfer
 rows go through the generic INSERT/UPDATE/SELECT of a model's row built here (the column list from
 the model, values converted as the ORM converts them: pre_save and get_db_prep_save on the way in,
-the backend's converters and Model.from_db on the way out).
+the backend's converters and Model.from_db on the way out). One read path is written the same
+way, for the same reason: the dashboard's figures (market.selectors.economics_sql, measured by
+bench/console.py).
 
 Every statement goes through connection.cursor(), so every execute wrapper (the gateway's read-only
 guard, a test's query counter) sees it, on every database. (A psycopg cursor of its own, binding on

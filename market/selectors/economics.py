@@ -15,43 +15,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from market.models import (
-    Account,
-    AccountHour,
-    BalanceThreshold,
-    Resource,
-    Session,
-    Settlement,
-    TaskOrder,
-    Transfer,
-    Withdrawal,
-)
-from market.models.account_hours import NO_RESOURCE
+from market.models import Account, Resource, TaskOrder, Transfer
 from market.money import currencies
+from market.selectors import economics_sql
 
 RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
 SETTLED_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
 WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 RUNWAY_WINDOW_DAYS = 7
-# A task award's settlement reference is task:<taskId>; the range [task:, task;) holds exactly those.
-AWARD_REFERENCE, AWARD_REFERENCE_END = "task:", "task;"
 
 
 def _settled() -> Q:
     return Q(kind__in=RELEASES, code__in=SETTLED_CODES)
-
-
-def _mine(side: str, account_ids: list[int]) -> Q:
-    """Transfers crediting (or debiting) one of the actor's accounts, by account id: no join, and
-    each side reads its own (account, created_at) index."""
-    return Q(**{f"{side}_account_id__in": account_ids})
-
-
-def _touching(account_ids: list[int], since: datetime) -> Q:
-    return _settled() & Q(created_at__gte=since) & (_mine("credit", account_ids) | _mine("debit", account_ids))
 
 
 @dataclass(frozen=True)
@@ -95,6 +73,7 @@ class CurrencyEconomics:
 
 
 HOUR = 3600
+EPOCH = date(1970, 1, 1)
 
 
 def _hour(at: datetime) -> int:
@@ -111,163 +90,104 @@ def _first_whole_hour(at: datetime) -> int:
     return hour if _hour_start(hour) >= at else hour + 1
 
 
-def _hourly(account_ids: list[int], since_hour: int) -> dict[str, list[tuple[int, int, int]]]:
-    """Per currency, (hour, income, expense) of the actor's hours since `since_hour`: one query over
-    at most one row per hour and counterparty, whatever the number of transfers."""
-    rows = (
-        AccountHour.objects.filter(account_id__in=account_ids, hour__gte=since_hour)
-        .values("currency", "hour")
-        .annotate(income=Sum("income"), expense=Sum("expense"))
-        .order_by()
-    )
-    out: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-    for row in rows:
-        out[row["currency"]].append((row["hour"], row["income"], row["expense"]))
+def _offset(hour: int) -> int:
+    """The current (the viewer's) time zone's UTC offset, in seconds, at the start of `hour`."""
+    return int(_hour_start(hour).astimezone(timezone.get_current_timezone()).utcoffset().total_seconds())
+
+
+def _zone_runs(first_hour: int, last_hour: int) -> list[tuple[int, int]]:
+    """(first hour, UTC offset in seconds) of each run of hours from `first_hour` to `last_hour`
+    over which the current zone keeps one offset, oldest first: one run unless the zone changed its
+    offset (daylight saving) in between. Reads the offset once a day and, where it changed, finds the
+    hour of the change by halving (zones change offset at most once a day)."""
+    runs = [(first_hour, _offset(first_hour))]
+    day = first_hour
+    while day < last_hour:
+        step = min(day + 24, last_hour)
+        if _offset(step) != runs[-1][1]:
+            low, high = day, step  # the offset at `low` is the run's; at `high`, the next one
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if _offset(middle) == runs[-1][1] else (low, middle)
+            runs.append((high, _offset(high)))
+        day = step
+    return runs
+
+
+def _flows(account_ids: list[int], now: datetime, start_hour: int) -> dict[str, tuple[dict, dict]]:
+    """Per currency, the whole hours of each window ({name: [income, expense]}) and the daily
+    series ({day: [income, expense]} from `start_hour`, by the day in the current zone that each
+    hour begins on: exact in every zone whose offset is whole hours)."""
+    firsts = [_first_whole_hour(now - span) for _, span in WINDOWS]
+    since = min(start_hour, *firsts)
+    rows = economics_sql.flows(account_ids, since, start_hour, firsts, _zone_runs(since, _hour(now)))
+    out: dict[str, tuple[dict, dict]] = defaultdict(lambda: (defaultdict(lambda: [0, 0]), {}))
+    for currency, day, day_income, day_expense, *windowed in rows:
+        windows, daily = out[currency]
+        for index, (name, _) in enumerate(WINDOWS):
+            windows[name][0] += windowed[2 * index]
+            windows[name][1] += windowed[2 * index + 1]
+        if day_income or day_expense:
+            daily[EPOCH + timedelta(days=day)] = [day_income, day_expense]
     return out
 
 
 def _edges(account_ids: list[int], now: datetime) -> dict[str, dict[str, Flow]]:
     """Per currency and window, what the transfers before the window's first whole hour add (the
-    hour buckets count whole hours): one query per window and side, each a range of at most an hour
-    of that side's (account, created_at) index."""
-    found: dict[str, dict[str, list[int]]] = defaultdict(lambda: {name: [0, 0] for name, _ in WINDOWS})
-    for name, span in WINDOWS:
-        since = now - span
-        edge = Q(created_at__gte=since, created_at__lt=_hour_start(_first_whole_hour(since)))
-        for index, (side, _) in enumerate(SIDES):
-            rows = (
-                Transfer.objects.filter(_settled(), edge, _mine(side, account_ids))
-                .values("currency")
-                .annotate(total=Sum("amount"))
-                .order_by()
-            )
-            for row in rows:
-                found[row["currency"]][name][index] += row["total"] or 0
-    return {c: {name: Flow(*flows[name]) for name, _ in WINDOWS} for c, flows in found.items()}
+    hour buckets count whole hours): at most an hour of transfers per window and side."""
+    ranges = [(now - span, _hour_start(_first_whole_hour(now - span))) for _, span in WINDOWS]
+    found: dict[str, list[list[int]]] = defaultdict(lambda: [[0, 0] for _ in WINDOWS])
+    for currency, index, side, total in economics_sql.edges(account_ids, ranges):
+        found[currency][index][side] += total
+    return {c: {name: Flow(*flows[i]) for i, (name, _) in enumerate(WINDOWS)} for c, flows in found.items()}
 
 
-def _windows(hours: list[tuple[int, int, int]], edges: dict[str, Flow], now: datetime) -> dict[str, Flow]:
+def _windows(hours: dict[str, list[int]], edges: dict[str, Flow]) -> dict[str, Flow]:
     out = {}
-    for name, span in WINDOWS:
-        first = _first_whole_hour(now - span)
-        edge = edges.get(name, Flow())
-        out[name] = Flow(
-            edge.income + sum(i for h, i, _ in hours if h >= first),
-            edge.expense + sum(e for h, _, e in hours if h >= first),
-        )
+    for name, _ in WINDOWS:
+        edge, (income, expense) = edges.get(name, Flow()), hours.get(name, [0, 0])
+        out[name] = Flow(edge.income + income, edge.expense + expense)
     return out
 
 
-def _daily(hours: list[tuple[int, int, int]], start_hour: int) -> dict[date, list[int]]:
-    """Per day in the current (the viewer's) time zone, income and expense: each hour counts on the
-    day it begins on (exact in every zone whose offset is whole hours)."""
-    out: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for hour, income, expense in hours:
-        if hour >= start_hour:
-            day = timezone.localtime(_hour_start(hour)).date()
-            out[day][0] += income
-            out[day][1] += expense
-    return out
-
-
-def _open_held(qs) -> dict[str, int]:
-    rows = qs.values("currency").annotate(total=Sum(F("locked") - F("released") - F("refunded"))).order_by()
-    return {row["currency"]: row["total"] or 0 for row in rows}
-
-
-def _reserved(actor_id: str, pending: dict[str, int]) -> dict[str, Reserved]:
-    """The account's pending debits by what holds them, each part read from the few rows that make
-    it: open prepaid sessions (what their lock still holds: the budget less what was released to
-    providers), task awards (open settlements whose reference is `task:...`, a range of the payer's
-    index), withdrawals on their way out (`other`); the rest is what open leases hold (every other
-    settlement is a lease's), so no part reads every open lease and the parts add up exactly."""
-    open_settlements = Settlement.objects.filter(payer_actor_id=actor_id, status__in=Settlement.OPEN)
-    # From the owner's open sessions (their index), each to its settlement by id.
-    sessions = {
-        row["currency"]: row["total"] or 0
-        for row in Session.objects.filter(
-            owner_actor_id=actor_id,
-            status=Session.Status.OPEN,
-            mode=Session.Mode.PREPAID,
-            settlement__status__in=Settlement.OPEN,
-        )
-        .values("currency")
-        .annotate(total=Sum(F("settlement__locked") - F("settlement__released") - F("settlement__refunded")))
-        .order_by()
-    }
-    awards = _open_held(open_settlements.filter(reference__gte=AWARD_REFERENCE, reference__lt=AWARD_REFERENCE_END))
-    withdrawals = dict(
-        Withdrawal.objects.filter(actor_id=actor_id, status__in=Withdrawal.LIVE)
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by()
-        .values_list("currency", "total")
-    )
+def _holds(actor_id: str, pending: dict[str, int]) -> tuple[dict[str, Reserved], dict[str, int]]:
+    """The account's pending debits by what holds them (open prepaid sessions: what their lock
+    still holds; task awards; withdrawals on their way out, `other`; the rest is what open leases
+    hold, every other settlement being a lease's, so the parts add up exactly without reading every
+    open lease), and the low-balance thresholds by currency."""
+    parts: dict[str, dict[str, int]] = defaultdict(dict)
+    for part, currency, amount in economics_sql.holds(actor_id):
+        parts[part][currency] = amount or 0
     out: dict[str, Reserved] = defaultdict(Reserved)
     for currency, held in pending.items():
         reserved = out[currency]
-        reserved.session, reserved.award = sessions.get(currency, 0), awards.get(currency, 0)
-        reserved.other = withdrawals.get(currency, 0)
+        reserved.session = parts["session"].get(currency, 0)
+        reserved.award = parts["award"].get(currency, 0)
+        reserved.other = parts["withdrawal"].get(currency, 0)
         reserved.lease = held - reserved.session - reserved.award - reserved.other
-    return out
+    return out, parts["threshold"]
 
 
-SIDES = (("credit", "income"), ("debit", "expense"))
+TOP_LISTS = ("counterparty_income", "counterparty_expense", "resource_income", "resource_expense")
 
 
-def _top(account_ids: list[int], since_hour: int, limit: int, side: str, group: dict[str, F]) -> dict[str, list[dict]]:
-    """The largest sums of the actor's income (side credit) or expense (debit) since `since_hour`,
-    grouped by `group`, per currency: one query over the actor's hours."""
-    label = dict(SIDES)[side]
-    rows = (
-        AccountHour.objects.filter(account_id__in=account_ids, hour__gte=since_hour)
-        .exclude(**({"resource_ref": NO_RESOURCE} if "ref" in group else {}))
-        .values("currency", **group)
-        .annotate(total=Sum(label))
-        .filter(total__gt=0)
-        .order_by("-total", *group)
-    )
-    out: dict[str, list[dict]] = defaultdict(list)
-    for row in rows[: limit * 4]:
-        if len(out[row["currency"]]) >= limit:
+def _tops(account_ids: list[int], since_hour: int, limit: int) -> tuple[dict, dict]:
+    """Per currency, who paid the actor most and whom it paid most, and the resources it earned
+    most from (as provider) or spent most on (as consumer), since `since_hour`."""
+    parties: dict[str, list[dict]] = defaultdict(list)
+    resources: dict[str, list[dict]] = defaultdict(list)
+    order = {part: i for i, part in enumerate(TOP_LISTS)}
+    rows = sorted(economics_sql.tops(account_ids, since_hour), key=lambda r: (order[r[0]], r[1], -r[4], r[2]))
+    for part, currency, key, name, total in rows:
+        kind, direction = part.split("_")
+        target = parties if kind == "counterparty" else resources
+        if sum(1 for r in target[currency] if r["direction"] == direction) >= limit:
             continue
-        out[row["currency"]].append({**{k: row[k] for k in group}, "direction": label, "total": row["total"]})
-    return out
-
-
-def _merge(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = defaultdict(list)
-    for part in parts:
-        for currency, rows in part.items():
-            out[currency] += rows
-    return out
-
-
-def _top_counterparties(account_ids: list[int], since_hour: int, limit: int) -> dict[str, list[dict]]:
-    """Who paid the actor most and whom it paid most."""
-    group = {"actor_id": F("counterparty__actor_id")}
-    return _merge(*(_top(account_ids, since_hour, limit, side, group) for side, _ in SIDES))
-
-
-def _top_resources(account_ids: list[int], since_hour: int, limit: int) -> dict[str, list[dict]]:
-    """The resources the actor earned most from (as provider) or spent most on (as consumer):
-    releases of their leases' settlements."""
-    group = {"ref": F("resource_ref")}
-    found = _merge(*(_top(account_ids, since_hour, limit, side, group) for side, _ in SIDES))
-    refs = {r["ref"] for rows in found.values() for r in rows}
-    names = {
-        pk: (rid, name)
-        for pk, rid, name in Resource.objects.filter(pk__in=refs).values_list("pk", "resource_id", "name")
-    }
-    out: dict[str, list[dict]] = defaultdict(list)
-    for currency, rows in found.items():
-        for r in rows:
-            if r["ref"] in names:
-                rid, name = names[r["ref"]]
-                out[currency].append(
-                    {"resource_id": rid, "name": name, "direction": r["direction"], "total": r["total"]}
-                )
-    return out
+        if kind == "counterparty":
+            target[currency].append({"actor_id": key, "direction": direction, "total": total})
+        else:
+            target[currency].append({"resource_id": key, "name": name, "direction": direction, "total": total})
+    return parties, resources
 
 
 def actor_economics(
@@ -276,7 +196,7 @@ def actor_economics(
     """Everything the dashboard shows, per currency (every configured one, and any the actor
     holds): available and reserved (by lease, award, session), income/expense/net for 24 h, 7 d and
     30 d, a daily series, the runway at the last 7 days' spend, the low-balance threshold, and the
-    top counterparties and resources."""
+    top counterparties and resources. Five statements, whatever the number of transfers."""
     now = now or timezone.now()
     own = list(Account.objects.filter(actor_id=actor_id, kind=Account.Kind.ACTOR))
     accounts, ids = {a.currency: a.available for a in own}, [a.pk for a in own]
@@ -284,16 +204,15 @@ def actor_economics(
     start = timezone.localtime(now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     start_hour = _hour(start)
     since_hour = _first_whole_hour(now - timedelta(days=days))
-    hourly = _hourly(ids, min(start_hour, since_hour, *(_first_whole_hour(now - span) for _, span in WINDOWS)))
-    edges, reserved = _edges(ids, now), _reserved(actor_id, {a.currency: a.debits_pending for a in own})
-    thresholds = dict(BalanceThreshold.objects.filter(actor_id=actor_id).values_list("currency", "amount"))
-    parties, resources = _top_counterparties(ids, since_hour, top), _top_resources(ids, since_hour, top)
+    flows_by_currency = _flows(ids, now, start_hour) if ids else {}
+    edges = _edges(ids, now) if ids else {}
+    reserved, thresholds = _holds(actor_id, {a.currency: a.debits_pending for a in own})
+    parties, resources = _tops(ids, since_hour, top) if ids else ({}, {})
     today = timezone.localdate(now)
     out = []
     for currency in dict.fromkeys([*currencies(), *accounts]):
-        hours = hourly.get(currency, [])
-        flows = _windows(hours, edges.get(currency, {}), now)
-        daily = _daily(hours, start_hour)
+        hours, daily = flows_by_currency.get(currency, ({}, {}))
+        flows = _windows(hours, edges.get(currency, {}))
         series = []
         for offset in range(days - 1, -1, -1):
             day = today - timedelta(days=offset)
