@@ -35,7 +35,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(values)
 def test_canonical_is_rfc8785(value):
     try:
@@ -92,7 +92,7 @@ def _standalone_or_refusal(value):
         return None
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.dictionaries(ascii_keys, plain_values, max_size=10))
 def test_the_standalone_copy_agrees_with_canonical(value):
     # given: an object of the kind an event body is
@@ -106,7 +106,7 @@ def test_the_standalone_copy_agrees_with_canonical(value):
         assert standalone == canonical(value)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seq=st.integers(min_value=0, max_value=2**53 - 1), fields=st.lists(st.text(), min_size=7, max_size=7))
 def test_every_event_hash_recomputes_offline(seq, fields):
     # given: an event's fields, whatever text they hold
