@@ -1,4 +1,5 @@
-"""The demo's wallet step: the consumer's agent token, a finished session and an open one; idempotent."""
+"""The demo's wallet step: the consumer's agent token, a finished session, an open one and one waiting
+for the owner's approval; idempotent."""
 
 from market.models import AuditEvent, Session
 from tests.conftest import Api
@@ -8,7 +9,7 @@ from web3api.demo.actors import demo_wallets
 from web3api.models import AgentToken
 
 
-def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_server, settings, tmp_path, client):  # noqa: F811
+def test_demo_adds_an_agent_with_finished_open_and_waiting_sessions_once(db, demo_server, settings, tmp_path, client):  # noqa: F811
     settings.VAR_DIR = tmp_path
     lines = []
     # when: the demo runs twice
@@ -21,7 +22,9 @@ def test_demo_adds_an_agent_with_a_finished_and_an_open_session_once(db, demo_se
     assert sorted(sessions.values_list("label", "status")) == [
         ("demo: finished", "session_settled"),
         ("demo: open", "session_open"),
+        ("demo: waiting", "session_pending_approval"),
     ]
+    assert sessions.get(label="demo: waiting").settlement_id is None  # nothing locked while it waits
     assert (tmp_path / "demo" / "agent_token").read_text().startswith("oca_")
     assert not any("oca_" in line for line in lines)
     # and: the open session thinks with the demo chat model, resolved once, shown by billing.status

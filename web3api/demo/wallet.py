@@ -1,7 +1,8 @@
 """Demo step: the consumer's agent (an agent token with a spend policy, the token kept under
-var/demo/agent_token, mode 0600, for local use only), one finished session and one open one, so the
-console and web3.sessions.list show them. Idempotent: a live demo token and the demo's sessions are
-reused."""
+var/demo/agent_token, mode 0600, for local use only), one finished session, one open one and one
+waiting for the owner's approval (its budget is above the policy's approvalAbove), so the console
+(Sessions: Approve / Decline) and web3.sessions.list show them. Idempotent: a live demo token and
+the demo's sessions are reused; a waiting session whose approval lapsed is asked for again."""
 
 from __future__ import annotations
 
@@ -97,3 +98,11 @@ def step_wallet(wallets, out: Callable[[str], None]) -> None:
             opener=opener, budget=parse_amount("2", "USDC"), currency="USDC", ttl_sec=7 * 24 * 3600, label="demo: open"
         )
         out(f"demo session {live.session_id} open with a 2 USDC budget")
+    waiting = mine.filter(
+        label="demo: waiting", status=Session.Status.PENDING_APPROVAL, approval_expires_at__gt=timezone.now()
+    )
+    if not waiting.exists():
+        asked = session_open(
+            opener=opener, budget=parse_amount("4.5", "USDC"), currency="USDC", ttl_sec=24 * 3600, label="demo: waiting"
+        )
+        out(f"demo session {asked.session_id} waits for the owner's approval (4.5 USDC, above the policy's 4)")
