@@ -43,7 +43,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_env(var_dir: Path, port: int, workers: int, threads: int) -> dict[str, str]:
+def server_env(var_dir: Path, port: int, workers: int, threads: int, store: dict | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -59,6 +59,7 @@ def server_env(var_dir: Path, port: int, workers: int, threads: int) -> dict[str
             # the limiter still counts every call; the limit is just out of reach
             "WEB3_DEFAULT_RATE_LIMIT": "100000000/m",
             "LOG_LEVEL": "WARNING",
+            **(store or {}),
         }
     )
     return env
@@ -143,13 +144,16 @@ def measure(
 
 
 @contextmanager
-def bench_server(prefix: str, workers: int, threads: int) -> Iterator[tuple[str, int, dict[str, str]]]:
+def bench_server(
+    prefix: str, workers: int, threads: int, store: dict | None = None
+) -> Iterator[tuple[str, int, dict[str, str]]]:
     """A migrated market under gunicorn on a free loopback port with a throw-away var/ (the bench
-    settings): yields (base URL, port, the server's environment); stops it and removes var/ after."""
+    settings; SQLite unless `store` names a DATABASE_URL): yields (base URL, port, the server's
+    environment); stops it and removes var/ after."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = server_env(tmp / "var", port, workers, threads)
+    env = server_env(tmp / "var", port, workers, threads, store)
     proc = None
     try:
         for command in (["init_keys"], ["migrate", "--noinput", "-v", "0"]):
