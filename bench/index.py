@@ -2,7 +2,7 @@
 PostgreSQL, against a trivial view, in the same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/index.py \\
-        [--resources 1000000] [--invocations 10000000] [--requests 40] [--scratch bench_index]
+        [--resources 1000000] [--invocations 10000000] [--requests 40] [--scratch bench_index] [--keep | --reuse]
 
 Creates the scratch database (dropped first and at the end), migrates it, builds the market with
 set-based SQL (bench/index_data.py: generate_series, then ANALYZE), then calls each method through
@@ -65,14 +65,20 @@ def main() -> int:
         "--scratch", default=sweep.SCRATCH, help="name of the scratch database (dropped first and at the end)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the market a --keep run left in the scratch database (same --resources and --invocations)",
+    )
     args = parser.parse_args()
     sweep.SCRATCH = args.scratch
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         print("set DATABASE_URL to a PostgreSQL server (the bench creates its own scratch database there)")
         return 2
-    sweep.admin_sql(url, f"DROP DATABASE IF EXISTS {sweep.SCRATCH}")
-    sweep.admin_sql(url, f"CREATE DATABASE {sweep.SCRATCH}")
+    if not args.reuse:
+        sweep.admin_sql(url, f"DROP DATABASE IF EXISTS {sweep.SCRATCH}")
+        sweep.admin_sql(url, f"CREATE DATABASE {sweep.SCRATCH}")
     try:
         sweep.setup_django(url)
         from django.conf import settings
@@ -84,7 +90,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             sweep.admin_sql(url, f"DROP DATABASE IF EXISTS {sweep.SCRATCH}")
 
 
@@ -97,11 +103,14 @@ def run(args) -> int:
     from web3api.models import ActorToken
 
     started = time.perf_counter()
-    build(
-        args.resources,
-        args.invocations,
-        progress=lambda text: print(f"  built {text} ({time.perf_counter() - started:.0f} s)", flush=True),
-    )
+    if args.reuse:
+        print(f"  measuring the market built earlier in {sweep.SCRATCH}")
+    else:
+        build(
+            args.resources,
+            args.invocations,
+            progress=lambda text: print(f"  built {text} ({time.perf_counter() - started:.0f} s)", flush=True),
+        )
     token = TOKEN_PREFIX + os.urandom(24).hex()
     ActorToken.objects.create(
         token_hash=hash_token(token), actor_id="0x" + "ab" * 20, expires_at=timezone.now() + timedelta(days=1)
