@@ -8,6 +8,8 @@ The ruling's audit event seq is kept so its payout can wait for a checkpoint tha
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -84,6 +86,17 @@ class Dispute(models.Model):
     @property
     def is_final(self) -> bool:
         return self.round == 2 and self.status in (self.Status.RESOLVED, self.Status.REJECTED)
+
+    def ruling_entry(self) -> dict[str, Any]:
+        """The current ruling as `history` keeps it (an appeal moves it there; the ruling page lists it)."""
+        return {
+            "decision": self.decision,
+            "payeeShareBps": self.payee_share_bps,
+            "rationale": self.rationale,
+            "arbitratorActorId": self.arbitrator_actor_id,
+            "ruledAt": self.ruled_at.isoformat(),
+            "rulingEventSeq": self.ruling_event_seq,
+        }
 
     @property
     def hash(self) -> str:
