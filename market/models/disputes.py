@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from market.canonical import object_hash
+from market.models.constraints import status_check
 
 
 class Dispute(models.Model):
@@ -56,10 +57,7 @@ class Dispute(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["dispute_open", "dispute_resolved", "dispute_rejected", "dispute_appealed"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("dispute_open", "dispute_resolved", "dispute_rejected", "dispute_appealed"),
             models.CheckConstraint(
                 condition=Q(arbitrator_type__in=["offchain", "onchain"]), name="%(app_label)s_%(class)s_arbitrator_type"
             ),
