@@ -9,6 +9,13 @@ from django.db.models import Q
 ACTOR_ID_REGEX = r"^0x[0-9a-f]{40}$"
 
 
+def _actor_id_check(field: str) -> models.CheckConstraint:
+    """The column holds an actor id (a lowercase 0x address); the constraint is named after the column."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__regex": ACTOR_ID_REGEX}), name=f"%(app_label)s_%(class)s_{field}"
+    )
+
+
 class SiweNonce(models.Model):
     """A server-side challenge nonce: single use, short life, bound to the exact message issued
     with it (its sha256: only that text signs in)."""
@@ -47,9 +54,7 @@ class ActorToken(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(actor_id__regex=ACTOR_ID_REGEX), name="%(app_label)s_%(class)s_actor_id"
-            ),
+            _actor_id_check("actor_id"),
         ]
 
     def __str__(self) -> str:
@@ -133,9 +138,7 @@ class AgentToken(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(owner_actor_id__regex=ACTOR_ID_REGEX), name="%(app_label)s_%(class)s_owner_actor_id"
-            ),
+            _actor_id_check("owner_actor_id"),
         ]
 
     STATES = ("agent_token_active", "agent_token_revoked", "agent_token_expired")

@@ -34,19 +34,8 @@ class AlertRuleForm(forms.ModelForm):
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
     form = AlertRuleForm
-    list_display = (
-        "name",
-        "severity",
-        "metric",
-        "comparator",
-        "threshold",
-        "window_sec",
-        "for_sec",
-        "enabled",
-        "silenced_until",
-        "last_value",
-        "last_evaluated_at",
-    )
+    # the name, what the service edits (but the long description), and the last evaluation
+    list_display = ("name", *(f for f in EDITABLE if f != "description"), "last_value", "last_evaluated_at")
     list_filter = ("severity", "enabled")
     search_fields = ("name", "metric")
     readonly_fields = ("pending_since", "last_value", "last_evaluated_at", "created_at", "updated_at")

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from market import sql
-from market.audit.hashchain import content_hash, event_time_text
+from market.audit.hashchain import content_hash, hashed_fields
 from market.audit.sequencer import schedule_after_commit
 from market.canonical import canonical_text, sha256_text
 from market.ids import new_id
@@ -77,27 +77,16 @@ def _leaf(rec: dict[str, Any], now) -> tuple[AuditEvent, list[str]]:
     """The unsequenced event of one record (audit_record's keyword arguments), and its parties."""
     actor_id = rec["actor_id"]
     payload_text = canonical_text(redact(_with_agent(actor_id, rec.get("payload"))))
-    payload_sha256 = sha256_text(payload_text)
-    event_id = new_id("evt")
-    event = AuditEvent(
-        event_id=event_id,
-        actor_id=actor_id,
-        action=rec["action"],
-        object_type=rec["object_type"],
-        object_id=rec["object_id"],
-        payload=payload_text,
-        payload_sha256=payload_sha256,
-        content_hash=content_hash(
-            event_id=event_id,
-            actor_id=actor_id,
-            action=rec["action"],
-            object_type=rec["object_type"],
-            object_id=rec["object_id"],
-            payload_sha256=payload_sha256,
-            created_at=event_time_text(now),
-        ),
-        created_at=now,
-    )
+    values = {
+        "event_id": new_id("evt"),
+        "actor_id": actor_id,
+        "action": rec["action"],
+        "object_type": rec["object_type"],
+        "object_id": rec["object_id"],
+        "payload_sha256": sha256_text(payload_text),
+        "created_at": now,
+    }
+    event = AuditEvent(**values, payload=payload_text, content_hash=content_hash(**hashed_fields(values)))
     who = sorted({a for a in (actor_id, *rec.get("parties", ())) if a and a.startswith("0x")})
     return event, who
 

@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from django.db import connection, transaction
 
 from market import sql
-from market.audit.hashchain import event_hash, event_time_text
+from market.audit.hashchain import HASHED_FIELDS, event_hash, hashed_fields
 from market.locks import lock_audit_head
 from market.models import AuditEvent
 
@@ -55,28 +55,13 @@ def _as_sequencer() -> Iterator[None]:
 
 def _batch(next_seq: int, last_hash: str) -> tuple[int, str, int]:
     """Sequence up to BATCH waiting leaves after (next_seq, last_hash); the new head and how many."""
-    rows = list(
-        AuditEvent.objects.filter(seq__isnull=True)
-        .order_by("pk")
-        .values_list(
-            "pk", "event_id", "actor_id", "action", "object_type", "object_id", "payload_sha256", "created_at"
-        )[:BATCH]
-    )
+    rows = list(AuditEvent.objects.filter(seq__isnull=True).order_by("pk").values("pk", *HASHED_FIELDS)[:BATCH])
     if not rows:
         return next_seq, last_hash, 0
     seq, prev, values = next_seq, last_hash, []
-    for pk, event_id, actor_id, action, object_type, object_id, payload_sha256, created_at in rows:
-        digest = event_hash(
-            seq=seq,
-            event_id=event_id,
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            payload_sha256=payload_sha256,
-            prev_hash=prev,
-            created_at=event_time_text(created_at),
-        )
+    for row in rows:
+        pk = row["pk"]
+        digest = event_hash(seq=seq, prev_hash=prev, **hashed_fields(row))
         values.append((pk, seq, prev, digest))
         seq, prev = seq + 1, digest
     if sql.batched():

@@ -24,7 +24,7 @@ from eth_account.messages import encode_defunct
 
 from market.audit import chain as chain_mod
 from market.audit import merkle
-from market.audit.hashchain import GENESIS_HASH, content_hash, event_hash, event_time_text
+from market.audit.hashchain import GENESIS_HASH, HASHED_FIELDS, content_hash, event_hash, hashed_fields
 from market.audit.sequencer import ensure_sequenced
 from market.canonical import sha256_text
 from market.models import (
@@ -61,16 +61,7 @@ def problems() -> Iterator[str]:
 
 # --- the hash chain -----------------------------------------------------------------------------
 def _hashed_fields(ev: AuditEvent) -> dict[str, str]:
-    """The fields both of an event's hashes cover (its content hash, and with seq and prev its chain hash)."""
-    return {
-        "event_id": ev.event_id,
-        "actor_id": ev.actor_id,
-        "action": ev.action,
-        "object_type": ev.object_type,
-        "object_id": ev.object_id,
-        "payload_sha256": ev.payload_sha256,
-        "created_at": event_time_text(ev.created_at),
-    }
+    return hashed_fields({name: getattr(ev, name) for name in HASHED_FIELDS})
 
 
 def _content_problem(ev: AuditEvent) -> str | None:

@@ -8,10 +8,13 @@ The ruling's audit event seq is kept so its payout can wait for a checkpoint tha
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
 from market.canonical import object_hash
+from market.models.constraints import status_check
 
 
 class Dispute(models.Model):
@@ -54,10 +57,7 @@ class Dispute(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["dispute_open", "dispute_resolved", "dispute_rejected", "dispute_appealed"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("dispute_open", "dispute_resolved", "dispute_rejected", "dispute_appealed"),
             models.CheckConstraint(
                 condition=Q(arbitrator_type__in=["offchain", "onchain"]), name="%(app_label)s_%(class)s_arbitrator_type"
             ),
@@ -84,6 +84,17 @@ class Dispute(models.Model):
     @property
     def is_final(self) -> bool:
         return self.round == 2 and self.status in (self.Status.RESOLVED, self.Status.REJECTED)
+
+    def ruling_entry(self) -> dict[str, Any]:
+        """The current ruling as `history` keeps it (an appeal moves it there; the ruling page lists it)."""
+        return {
+            "decision": self.decision,
+            "payeeShareBps": self.payee_share_bps,
+            "rationale": self.rationale,
+            "arbitratorActorId": self.arbitrator_actor_id,
+            "ruledAt": self.ruled_at.isoformat(),
+            "rulingEventSeq": self.ruling_event_seq,
+        }
 
     @property
     def hash(self) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from market.models.constraints import status_check
+
 
 class Lease(models.Model):
     class Status(models.TextChoices):
@@ -49,10 +51,7 @@ class Lease(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["lease_active", "lease_expired", "lease_revoked", "lease_exhausted"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("lease_active", "lease_expired", "lease_revoked", "lease_exhausted"),
             models.CheckConstraint(condition=Q(max_cost__gt=0), name="%(app_label)s_%(class)s_max_cost_positive"),
             models.CheckConstraint(
                 condition=Q(spent__gte=0) & Q(spent__lte=F("max_cost")),
@@ -130,10 +129,7 @@ class Invocation(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["invocation_pending", "invocation_succeeded", "invocation_failed"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("invocation_pending", "invocation_succeeded", "invocation_failed"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="%(app_label)s_%(class)s_reserved"),
             models.CheckConstraint(
                 condition=Q(cost__isnull=True) | Q(cost__gte=0, cost__lte=F("reserved")),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from market.models.constraints import status_check
+
 
 class AlertRule(models.Model):
     class Severity(models.TextChoices):
@@ -103,10 +105,7 @@ class Alert(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["alert_active", "alert_acknowledged", "alert_resolved"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("alert_active", "alert_acknowledged", "alert_resolved"),
             models.UniqueConstraint(
                 fields=["rule", "key"],
                 condition=Q(status__in=["alert_active", "alert_acknowledged"]),
@@ -162,10 +161,7 @@ class AlertNotification(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["notify_pending", "notify_delivered", "notify_failed"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("notify_pending", "notify_delivered", "notify_failed"),
             models.CheckConstraint(
                 condition=Q(channel__in=["webhook", "email"]), name="%(app_label)s_%(class)s_channel"
             ),

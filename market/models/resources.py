@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from market.models.constraints import status_check
+
 UNITS_BY_KIND = {"model": ("token", "call"), "search": ("query", "call"), "storage": ("byte", "call")}
 PER_MILLION_UNITS = ("token", "byte")
 
@@ -59,10 +61,7 @@ class Resource(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["resource_published", "resource_unpublished"]),
-                name="%(app_label)s_%(class)s_status",
-            ),
+            status_check("resource_published", "resource_unpublished"),
             models.CheckConstraint(
                 condition=Q(backend__in=["openai-compat", "searxng", "http-blob", "custom"]),
                 name="%(app_label)s_%(class)s_backend",

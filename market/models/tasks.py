@@ -10,9 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-
-def _status_check(*values: str) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(status__in=values), name="%(app_label)s_%(class)s_status")
+from market.models.constraints import status_check
 
 
 class TaskOrder(models.Model):
@@ -40,7 +38,7 @@ class TaskOrder(models.Model):
 
     class Meta:
         constraints = [
-            _status_check("task_open", "task_awarded", "task_closed", "task_cancelled", "task_expired"),
+            status_check("task_open", "task_awarded", "task_closed", "task_cancelled", "task_expired"),
             models.CheckConstraint(condition=Q(budget__gt=0), name="%(app_label)s_%(class)s_budget_positive"),
             models.CheckConstraint(
                 condition=Q(review_window_sec__gt=0), name="%(app_label)s_%(class)s_review_window_positive"
@@ -74,7 +72,7 @@ class TaskBid(models.Model):
 
     class Meta:
         constraints = [
-            _status_check("bid_submitted", "bid_withdrawn", "bid_accepted", "bid_rejected"),
+            status_check("bid_submitted", "bid_withdrawn", "bid_accepted", "bid_rejected"),
             models.CheckConstraint(condition=Q(price__gt=0), name="%(app_label)s_%(class)s_price_positive"),
             models.CheckConstraint(
                 condition=Q(price__lte=F("task_budget")), name="%(app_label)s_%(class)s_price_within_budget"
@@ -107,7 +105,7 @@ class TaskAward(models.Model):
 
     class Meta:
         constraints = [
-            _status_check("award_active", "award_revoked"),
+            status_check("award_active", "award_revoked"),
             models.UniqueConstraint(
                 fields=["task"], condition=Q(status="award_active"), name="%(app_label)s_%(class)s_one_active_award"
             ),
@@ -142,7 +140,7 @@ class TaskResult(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [_status_check("result_submitted", "result_accepted", "result_rejected")]
+        constraints = [status_check("result_submitted", "result_accepted", "result_rejected")]
 
     def __str__(self) -> str:
         return self.result_id
@@ -176,7 +174,7 @@ class TaskReceipt(models.Model):
 
     class Meta:
         constraints = [
-            _status_check("receipt_pending", "receipt_settled", "receipt_refunded", "receipt_disputed"),
+            status_check("receipt_pending", "receipt_settled", "receipt_refunded", "receipt_disputed"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"),
         ]
         indexes = [models.Index(fields=["status", "dispute_deadline"])]

@@ -92,17 +92,7 @@ def _rulings(dispute: Dispute) -> list[PastRuling]:
     """Every ruling, oldest first: the earlier ones from the dispute's history, then its current one."""
     raw: list[dict[str, Any]] = [dict(h, round=1) for h in dispute.history]
     if dispute.ruled_at is not None:
-        raw.append(
-            {
-                "round": dispute.round,
-                "decision": dispute.decision,
-                "payeeShareBps": dispute.payee_share_bps,
-                "rationale": dispute.rationale,
-                "arbitratorActorId": dispute.arbitrator_actor_id,
-                "ruledAt": dispute.ruled_at.isoformat(),
-                "rulingEventSeq": dispute.ruling_event_seq,
-            }
-        )
+        raw.append({"round": dispute.round, **dispute.ruling_entry()})
     seqs = [r.get("rulingEventSeq") for r in raw if r.get("rulingEventSeq") is not None]
     covering = {}
     for seq in seqs:  # at most two rulings per dispute

@@ -51,8 +51,11 @@ def overdue_awards(now: datetime, grace: timedelta) -> QuerySet[TaskAward]:
 
 
 # --- the monitors -------------------------------------------------------------
-def _violation(monitor: str, message: str, kind: str, ids: list[str], count: int) -> dict[str, Any]:
-    return {"monitor": monitor, "message": message, "objectType": kind, "objects": ids[:NAMED_MAX], "count": count}
+def _violations(monitor: str, message: str, kind: str, ids: list[str], count: int) -> list[dict[str, Any]]:
+    """A check's answer: none when nothing is wrong (count 0), else its one violation naming the first ids."""
+    if not count:
+        return []
+    return [{"monitor": monitor, "message": message, "objectType": kind, "objects": ids[:NAMED_MAX], "count": count}]
 
 
 def _ids(qs: QuerySet, field_name: str) -> tuple[list[str], int]:
@@ -70,11 +73,8 @@ def ledger_sum_check(now: datetime) -> list[dict[str, Any]]:
         .exclude(posted=0, pending=0)
     )
     bad = sorted(r["currency"] for r in rows)
-    return (
-        [_violation("ledger_sum_zero", "the currency's account balances do not sum to zero", "currency", bad, len(bad))]
-        if bad
-        else []
-    )
+    message = "the currency's account balances do not sum to zero"
+    return _violations("ledger_sum_zero", message, "currency", bad, len(bad))
 
 
 def settlement_transfers_check(now: datetime) -> list[dict[str, Any]]:
@@ -85,19 +85,8 @@ def settlement_transfers_check(now: datetime) -> list[dict[str, Any]]:
         t_refunded=Coalesce(Sum("transfers__amount", filter=Q(transfers__kind=Transfer.Kind.VOID_PENDING)), zero),
     ).exclude(locked=F("t_locked"), released=F("t_released"), refunded=F("t_refunded"))
     bad = list(qs.order_by("pk").values_list("settlement_id", flat=True))
-    return (
-        [
-            _violation(
-                "settlement_matches_transfers",
-                "the settlement's amounts differ from its transfers",
-                "settlement",
-                bad,
-                len(bad),
-            )
-        ]
-        if bad
-        else []
-    )
+    message = "the settlement's amounts differ from its transfers"
+    return _violations("settlement_matches_transfers", message, "settlement", bad, len(bad))
 
 
 def account_hours_check(now: datetime) -> list[dict[str, Any]]:
@@ -106,20 +95,14 @@ def account_hours_check(now: datetime) -> list[dict[str, Any]]:
     from market.selectors.account_hours import mismatched_accounts
 
     ids, count = mismatched_accounts(NAMED_MAX)
-    if not count:
-        return []
     message = "the account's hourly totals differ from its transfers"
-    return [_violation("account_hours_match_transfers", message, "account", [str(i) for i in ids], count)]
+    return _violations("account_hours_match_transfers", message, "account", [str(i) for i in ids], count)
 
 
 def open_bid_check(now: datetime) -> list[dict[str, Any]]:
     bids = TaskBid.objects.filter(status=TaskBid.Status.SUBMITTED).exclude(task__status=TaskOrder.Status.OPEN)
     ids, count = _ids(bids, "bid_id")
-    return (
-        [_violation("open_bid_on_closed_task", "an open bid on a task that is no longer open", "bid", ids, count)]
-        if count
-        else []
-    )
+    return _violations("open_bid_on_closed_task", "an open bid on a task that is no longer open", "bid", ids, count)
 
 
 def _grace() -> timedelta:
@@ -128,50 +111,21 @@ def _grace() -> timedelta:
 
 def stuck_lease_check(now: datetime) -> list[dict[str, Any]]:
     ids, count = _ids(overdue_leases(now, _grace()), "lease_id")
-    return (
-        [
-            _violation(
-                "lease_past_expiry", "a lease still active two sweep intervals past its expiry", "lease", ids, count
-            )
-        ]
-        if count
-        else []
-    )
+    message = "a lease still active two sweep intervals past its expiry"
+    return _violations("lease_past_expiry", message, "lease", ids, count)
 
 
 def stuck_receipt_check(now: datetime) -> list[dict[str, Any]]:
     ids, count = _ids(overdue_receipts(now, _grace()), "receipt_id")
-    return (
-        [
-            _violation(
-                "receipt_past_payout",
-                "a receipt not paid out two sweep intervals past its payout time",
-                "receipt",
-                ids,
-                count,
-            )
-        ]
-        if count
-        else []
-    )
+    message = "a receipt not paid out two sweep intervals past its payout time"
+    return _violations("receipt_past_payout", message, "receipt", ids, count)
 
 
 def stuck_award_check(now: datetime) -> list[dict[str, Any]]:
     grace = timedelta(seconds=settings.WEB3_DELIVERY_GRACE_SEC) + _grace()
     ids, count = _ids(overdue_awards(now, grace), "award_id")
-    return (
-        [
-            _violation(
-                "award_past_delivery",
-                "an award still active, with no result, the delivery grace plus two sweep intervals past its deliverBy",
-                "award",
-                ids,
-                count,
-            )
-        ]
-        if count
-        else []
-    )
+    message = "an award still active, with no result, the delivery grace plus two sweep intervals past its deliverBy"
+    return _violations("award_past_delivery", message, "award", ids, count)
 
 
 def unsealed_check(now: datetime) -> list[dict[str, Any]]:
@@ -180,19 +134,8 @@ def unsealed_check(now: datetime) -> list[dict[str, Any]]:
 
     old = AuditEvent.objects.filter(seq__gte=sealed_size(), created_at__lt=now - _grace())
     ids, count = _ids(old, "event_id")
-    return (
-        [
-            _violation(
-                "event_unsealed",
-                "an audit event unsealed for longer than two checkpoint intervals",
-                "audit_event",
-                ids,
-                count,
-            )
-        ]
-        if count
-        else []
-    )
+    message = "an audit event unsealed for longer than two checkpoint intervals"
+    return _violations("event_unsealed", message, "audit_event", ids, count)
 
 
 def unsequenced_check(now: datetime) -> list[dict[str, Any]]:
@@ -200,29 +143,16 @@ def unsequenced_check(now: datetime) -> list[dict[str, Any]]:
 
     old = AuditEvent.objects.filter(seq__isnull=True, created_at__lt=now - _grace())
     ids, count = _ids(old, "event_id")
-    return (
-        [
-            _violation(
-                "event_unsequenced",
-                "an audit event without its position in the log for longer than two sweep intervals",
-                "audit_event",
-                ids,
-                count,
-            )
-        ]
-        if count
-        else []
-    )
+    message = "an audit event without its position in the log for longer than two sweep intervals"
+    return _violations("event_unsequenced", message, "audit_event", ids, count)
 
 
 def vault_reconciliation_check(now: datetime) -> list[dict[str, Any]]:
     from market.selectors.funds import difference_text, reconciliation_differences
 
     rows = reconciliation_differences()
-    if not rows:
-        return []
     message = "; ".join(f"{difference_text(r)} (block {r.block_number})" for r in rows)
-    return [_violation("vault_reconciliation", message, "currency", [r.currency for r in rows], len(rows))]
+    return _violations("vault_reconciliation", message, "currency", [r.currency for r in rows], len(rows))
 
 
 def chain_reorg_check(now: datetime) -> list[dict[str, Any]]:
@@ -233,7 +163,7 @@ def chain_reorg_check(now: datetime) -> list[dict[str, Any]]:
     if not named:
         return []
     message = "the chain reorganised below the confirmed depth; deposits are stopped until an operator has checked"
-    return [_violation("chain_reorg", message, "chain", named, rows.count())]
+    return _violations("chain_reorg", message, "chain", named, rows.count())
 
 
 INVARIANT_CHECKS: tuple[Callable[[datetime], list[dict[str, Any]]], ...] = (

@@ -36,6 +36,8 @@ D, Rc = Dispute.Status, TaskReceipt.Status
 SYSTEM = "system"
 MAX_EVIDENCE_PER_PARTY = 5
 MAX_EVIDENCE_BYTES = 10 * 1024
+# The columns a ruling sets and an appeal clears.
+RULING_FIELDS = ("decision", "payee_share_bps", "rationale", "arbitrator_actor_id", "ruled_at", "appeal_deadline")
 
 
 def _audit(dispute: Dispute, action: str, actor_id: str, **payload: Any) -> AuditEvent:
@@ -258,14 +260,7 @@ def dispute_resolve(
         states.transition(
             dispute,
             decision,
-            update_fields=[
-                "decision",
-                "payee_share_bps",
-                "rationale",
-                "arbitrator_actor_id",
-                "ruled_at",
-                "appeal_deadline",
-            ],
+            update_fields=list(RULING_FIELDS),
         )
         receipt.payout_due_at = dispute.appeal_deadline or now
         receipt.save(update_fields=["payout_due_at", "updated_at"])
@@ -302,17 +297,7 @@ def dispute_appeal(
                 "the appeal window has closed", details={"appealDeadline": dispute.appeal_deadline.isoformat()}
             )
         receipt = dispute.receipt
-        dispute.history = [
-            *dispute.history,
-            {
-                "decision": dispute.decision,
-                "payeeShareBps": dispute.payee_share_bps,
-                "rationale": dispute.rationale,
-                "arbitratorActorId": dispute.arbitrator_actor_id,
-                "ruledAt": dispute.ruled_at.isoformat(),
-                "rulingEventSeq": dispute.ruling_event_seq,
-            },
-        ]
+        dispute.history = [*dispute.history, dispute.ruling_entry()]
         dispute.first_arbitrator_actor_id = dispute.arbitrator_actor_id
         dispute.appealed_by, dispute.appeal_reason = actor_id, reason
         dispute.decision, dispute.payee_share_bps, dispute.rationale = "", None, ""
@@ -326,12 +311,7 @@ def dispute_appeal(
                 "first_arbitrator_actor_id",
                 "appealed_by",
                 "appeal_reason",
-                "decision",
-                "payee_share_bps",
-                "rationale",
-                "arbitrator_actor_id",
-                "ruled_at",
-                "appeal_deadline",
+                *RULING_FIELDS,
                 "ruling_event_seq",
                 "round",
                 "updated_at",

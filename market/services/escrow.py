@@ -7,7 +7,7 @@ inside audit_record), re-checks state under the lock and writes its audit event.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -97,17 +97,22 @@ def _lock_open_settlement(settlement_id: str) -> Settlement:
     return settlement
 
 
+class _Settling(NamedTuple):
+    """How a settlement's pending lock is settled: the transfer kind and code, the settlement column
+    that grows, and the audit action."""
+
+    kind: str
+    code: str
+    changed: str
+    action: str
+
+
+_RELEASE = _Settling(K.POST_PENDING, Transfer.Code.ESCROW_RELEASE, "released", "settlement.release")
+_REFUND = _Settling(K.VOID_PENDING, Transfer.Code.ESCROW_REFUND, "refunded", "settlement.refund")
+
+
 def _settle_pending(
-    settlement: Settlement,
-    *,
-    amount: int,
-    kind: str,
-    code: str,
-    changed: str,
-    action: str,
-    by_actor_id: str,
-    reason: str,
-    reference: str,
+    settlement: Settlement, how: _Settling, amount: int, *, by_actor_id: str, reason: str, reference: str
 ) -> Transfer:
     """Post (release) or void (refund) `amount` of the settlement's pending lock, with the
     settlement's new state and its audit event, in the caller's transaction."""
@@ -116,16 +121,16 @@ def _settle_pending(
         credit_account_id=settlement.payee_account_id,
         amount=amount,
         currency=settlement.currency,
-        kind=kind,
-        code=code,
+        kind=how.kind,
+        code=how.code,
         pending_id=settlement.lock_transfer_id,
         settlement=settlement,
         reference=reference or settlement.reference,
-        also=(sql.update_statement(settlement, ["status", changed, "updated_at"]),),
+        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]),),
     )
     audit_record(
         actor_id=by_actor_id,
-        action=action,
+        action=how.action,
         object_type="settlement",
         object_id=settlement.settlement_id,
         payload=_settlement_payload(
@@ -158,17 +163,7 @@ def escrow_release(
             )
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
-        _settle_pending(
-            settlement,
-            amount=amount,
-            kind=K.POST_PENDING,
-            code=Transfer.Code.ESCROW_RELEASE,
-            changed="released",
-            action="settlement.release",
-            by_actor_id=by_actor_id,
-            reason=reason,
-            reference=reference,
-        )
+        _settle_pending(settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference)
         return settlement
 
 
@@ -179,17 +174,7 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
         states.transition(settlement, "refund", save=False)
-        _settle_pending(
-            settlement,
-            amount=remaining,
-            kind=K.VOID_PENDING,
-            code=Transfer.Code.ESCROW_REFUND,
-            changed="refunded",
-            action="settlement.refund",
-            by_actor_id=by_actor_id,
-            reason=reason,
-            reference=reference,
-        )
+        _settle_pending(settlement, _REFUND, remaining, by_actor_id=by_actor_id, reason=reason, reference=reference)
         return settlement
 
 
@@ -213,8 +198,8 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
                 credit_account_id=s.payee_account_id,
                 amount=s.remaining,
                 currency=s.currency,
-                kind=K.VOID_PENDING,
-                code=Transfer.Code.ESCROW_REFUND,
+                kind=_REFUND.kind,
+                code=_REFUND.code,
                 pending_id=s.lock_transfer_id,
                 settlement=s,
                 reference=s.reference,
@@ -249,7 +234,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
             [
                 {
                     "actor_id": by_actor_id,
-                    "action": "settlement.refund",
+                    "action": _REFUND.action,
                     "object_type": "settlement",
                     "object_id": s.settlement_id,
                     "parties": [s.payer_actor_id, s.payee_actor_id],

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from market import locks, outbound, states
+from market import locks, states
 from market.audit.log import audit_record
 from market.errors import (
     Conflict,
@@ -146,20 +146,7 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
 
 
 def _call_provider(resource: Resource, policy: dict[str, Any], plan: Plan) -> tuple[Any, int | None]:
-    endpoint = unseal(resource.endpoint_sealed)
-    token = unseal(resource.access_token_sealed)
-    headers = {"Accept": "application/json", **plan.headers}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    answer = outbound.call(
-        plan.method,
-        plan.url(endpoint),
-        headers=headers,
-        json_body=plan.json_body,
-        content=plan.content,
-        params=plan.params,
-        max_bytes=plan.max_response_bytes,
-    )
+    answer = plan.send(unseal(resource.endpoint_sealed), unseal(resource.access_token_sealed))
     if 300 <= answer.status < 400:
         raise Unavailable("the provider answered with a redirect, which the market does not follow")
     if answer.status >= 500 or answer.status in (401, 403, 407, 408, 429):

@@ -8,7 +8,7 @@ The statements of the hot path are plain SQL through market.sql (see there why).
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 
@@ -181,20 +181,33 @@ def _replayed(
     return existing
 
 
-def _posted_transfer(
-    *,
-    debit: Owner,
-    credit: Owner,
-    currency: str,
-    amount: int,
-    code: str,
-    by_actor_id: str,
-    reason: str,
-    reference: str,
-    idempotency_key: str | None,
-    action: str,
-    check_available: bool,
-) -> Transfer:
+class _Move(NamedTuple):
+    """A kind of posted transfer: its code, its audit action, whether the payer must hold the amount."""
+
+    code: str
+    action: str
+    check_available: bool
+
+
+_DEPOSIT = _Move(Transfer.Code.DEPOSIT, "ledger.deposit", check_available=False)
+_CHAIN_DEPOSIT = _Move(Transfer.Code.DEPOSIT, "ledger.chain_deposit", check_available=False)
+_WITHDRAWAL = _Move(Transfer.Code.WITHDRAWAL, "ledger.withdraw", check_available=True)
+_TRANSFER = _Move(Transfer.Code.TRANSFER, "ledger.transfer", check_available=True)
+
+
+class _Posting(NamedTuple):
+    """What the caller of a posted transfer says: how much, by whom, why, and its idempotency key."""
+
+    amount: int
+    currency: str
+    by_actor_id: str
+    reason: str
+    reference: str
+    idempotency_key: str | None
+
+
+def _posted_transfer(move: _Move, debit: Owner, credit: Owner, posting: _Posting) -> Transfer:
+    amount, currency, code, idempotency_key = posting.amount, posting.currency, move.code, posting.idempotency_key
     amount_check(amount)
     replay_of = {"debit": debit, "credit": credit, "currency": currency, "amount": amount, "code": code}
     with transaction.atomic():
@@ -202,7 +215,7 @@ def _posted_transfer(
         if replay is not None:
             return replay
         payer, payee = owner_accounts_lock(currency, debit, credit)
-        if check_available:
+        if move.check_available:
             available_check(payer, amount, currency)
         try:
             with transaction.atomic():
@@ -213,7 +226,7 @@ def _posted_transfer(
                     currency=currency,
                     kind=K.POSTED,
                     code=code,
-                    reference=reference,
+                    reference=posting.reference,
                     idempotency_key=idempotency_key,
                 )
         except IntegrityError:
@@ -223,8 +236,8 @@ def _posted_transfer(
                 raise
             return replay
         audit_record(
-            actor_id=by_actor_id,
-            action=action,
+            actor_id=posting.by_actor_id,
+            action=move.action,
             object_type="transfer",
             object_id=transfer.transfer_id,
             payload={
@@ -233,8 +246,8 @@ def _posted_transfer(
                 "amount": format_amount(amount, currency),
                 "currency": currency,
                 "code": code,
-                "reason": reason,
-                "reference": reference,
+                "reason": posting.reason,
+                "reference": posting.reference,
             },
             parties=[payer.actor_id, payee.actor_id],
         )
@@ -252,38 +265,16 @@ def deposit(
     idempotency_key: str | None = None,
 ) -> Transfer:
     """Money arrives from outside: external -> the actor."""
-    return _posted_transfer(
-        debit=EXTERNAL_OWNER,
-        credit=actor_owner(actor_id),
-        currency=currency,
-        amount=amount,
-        code=Transfer.Code.DEPOSIT,
-        by_actor_id=by_actor_id,
-        reason=reason,
-        reference=reference,
-        idempotency_key=idempotency_key,
-        action="ledger.deposit",
-        check_available=False,
-    )
+    posting = _Posting(amount, currency, by_actor_id, reason, reference, idempotency_key)
+    return _posted_transfer(_DEPOSIT, EXTERNAL_OWNER, actor_owner(actor_id), posting)
 
 
 def reserve_deposit(
     *, actor_id: str, amount: int, currency: str, reason: str, reference: str, idempotency_key: str
 ) -> Transfer:
     """Tokens arrived in the vault for the actor: the currency's on-chain reserve -> the actor."""
-    return _posted_transfer(
-        debit=RESERVE_OWNER,
-        credit=actor_owner(actor_id),
-        currency=currency,
-        amount=amount,
-        code=Transfer.Code.DEPOSIT,
-        by_actor_id=SYSTEM,
-        reason=reason,
-        reference=reference,
-        idempotency_key=idempotency_key,
-        action="ledger.chain_deposit",
-        check_available=False,
-    )
+    posting = _Posting(amount, currency, SYSTEM, reason, reference, idempotency_key)
+    return _posted_transfer(_CHAIN_DEPOSIT, RESERVE_OWNER, actor_owner(actor_id), posting)
 
 
 def withdraw(
@@ -297,19 +288,8 @@ def withdraw(
     idempotency_key: str | None = None,
 ) -> Transfer:
     """Money leaves to the outside: the actor -> external. Never more than is available."""
-    return _posted_transfer(
-        debit=actor_owner(actor_id),
-        credit=EXTERNAL_OWNER,
-        currency=currency,
-        amount=amount,
-        code=Transfer.Code.WITHDRAWAL,
-        by_actor_id=by_actor_id,
-        reason=reason,
-        reference=reference,
-        idempotency_key=idempotency_key,
-        action="ledger.withdraw",
-        check_available=True,
-    )
+    posting = _Posting(amount, currency, by_actor_id, reason, reference, idempotency_key)
+    return _posted_transfer(_WITHDRAWAL, actor_owner(actor_id), EXTERNAL_OWNER, posting)
 
 
 def transfer(
@@ -326,16 +306,5 @@ def transfer(
     """A direct posted transfer between two actors."""
     if from_actor_id == to_actor_id:
         raise InvalidArgument.field("to", "must differ from the payer")
-    return _posted_transfer(
-        debit=actor_owner(from_actor_id),
-        credit=actor_owner(to_actor_id),
-        currency=currency,
-        amount=amount,
-        code=Transfer.Code.TRANSFER,
-        by_actor_id=by_actor_id,
-        reason=reason,
-        reference=reference,
-        idempotency_key=idempotency_key,
-        action="ledger.transfer",
-        check_available=True,
-    )
+    posting = _Posting(amount, currency, by_actor_id, reason, reference, idempotency_key)
+    return _posted_transfer(_TRANSFER, actor_owner(from_actor_id), actor_owner(to_actor_id), posting)

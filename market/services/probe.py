@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from market.errors import MarketError
 from market.models import Resource
-from market.outbound import call, check_endpoint_syntax
+from market.outbound import check_endpoint_syntax
 from market.services.backends import plan_for
 
 EXCERPT_CHARS = 200
@@ -50,22 +50,11 @@ def resource_probe(*, backend: str, endpoint: str, access_token: str = "") -> Pr
     check_endpoint_syntax(endpoint)
     resource = Resource(backend=backend, unit=UNIT_BY_BACKEND.get(backend, "call"))
     plan = plan_for(resource, {}, PROBE_INPUT.get(backend, {}))
-    headers = {"Accept": "application/json", **plan.headers}
-    if access_token:
-        headers["Authorization"] = f"Bearer {access_token}"
     host = urlsplit(endpoint).hostname or ""
     hidden = [endpoint, endpoint.rstrip("/"), plan.url(endpoint), host, access_token]
     started = time.monotonic()
     try:
-        answer = call(
-            plan.method,
-            plan.url(endpoint),
-            headers=headers,
-            json_body=plan.json_body,
-            content=plan.content,
-            params=plan.params,
-            max_bytes=PROBE_MAX_BYTES,
-        )
+        answer = plan.send(endpoint, access_token, max_bytes=PROBE_MAX_BYTES)
     except MarketError as exc:
         latency = int((time.monotonic() - started) * 1000)
         return ProbeResult(False, None, latency, "", _scrub(exc.message, hidden))

@@ -34,16 +34,22 @@ def _move(service: Callable[..., Transfer], call, params) -> AccountMove:
     return account_move(transfer, actor_id=params["actorId"])
 
 
+# What both staff account moves declare: they move money, staff only, the same params and result.
+_ACCOUNT_MOVE = {
+    "moves_money": True,
+    "group": "admin",
+    "auth": "staff",
+    "params": AccountMoveParams,
+    "result": AccountMoveResult,
+    "risk": "high",
+    "permissions": ["staff only"],
+}
+
+
 @method(
     name="web3.admin.creditAccount",
     summary="Deposit: credit an actor's account from outside.",
-    moves_money=True,
-    group="admin",
-    auth="staff",
-    params=AccountMoveParams,
-    result=AccountMoveResult,
-    risk="high",
-    permissions=["staff only"],
+    **_ACCOUNT_MOVE,
     examples=[
         {"params": {"actorId": "0x" + "ab" * 20, "amount": "100.00", "currency": "USDC", "reason": "bank deposit"}}
     ],
@@ -57,13 +63,7 @@ def admin_credit(call, params):
 @method(
     name="web3.admin.debitAccount",
     summary="Withdrawal: debit an actor's account to the outside.",
-    moves_money=True,
-    group="admin",
-    auth="staff",
-    params=AccountMoveParams,
-    result=AccountMoveResult,
-    risk="high",
-    permissions=["staff only"],
+    **_ACCOUNT_MOVE,
     errors=["E_INSUFFICIENT_FUNDS"],
     description="Moves money from the actor to the external account; never more than is available.",
 )
