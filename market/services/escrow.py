@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from market import sql, states
+from market import sql, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
@@ -52,7 +51,7 @@ def escrow_lock(
     amount_check(amount)
     if payer_actor_id == payee_actor_id:
         raise InvalidArgument("payer and payee must differ")
-    with transaction.atomic():
+    with tx.atomic():
         payer, payee = owner_accounts_lock(currency, actor_owner(payer_actor_id), actor_owner(payee_actor_id))
         available_check(payer, amount, currency)
         settlement = Settlement(
@@ -143,7 +142,7 @@ def escrow_release(
     *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
 ) -> Settlement:
     """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
-    with transaction.atomic():
+    with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining
         amount = remaining if amount is None else amount
@@ -174,7 +173,7 @@ def escrow_release(
 
 def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
     """Void everything that remains back to the payer; closes the settlement."""
-    with transaction.atomic():
+    with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
@@ -201,7 +200,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
 
     from market.audit.log import audit_record_many
 
-    with transaction.atomic():
+    with tx.atomic():
         settlements = lock_open_settlements(settlement_ids)
         if not settlements:
             return []

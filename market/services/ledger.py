@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from market import sql
+from market import sql, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.ids import new_id
@@ -197,7 +197,7 @@ def _posted_transfer(
 ) -> Transfer:
     amount_check(amount)
     replay_of = {"debit": debit, "credit": credit, "currency": currency, "amount": amount, "code": code}
-    with transaction.atomic():
+    with tx.atomic():
         replay = _replayed(idempotency_key, **replay_of)
         if replay is not None:
             return replay

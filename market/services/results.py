@@ -12,10 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, states, tx
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
@@ -48,7 +47,7 @@ def result_submit(
     signature: str | None = None,
     is_staff: bool = False,
 ) -> TaskResult:
-    with transaction.atomic():
+    with tx.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         award = locks.lock_award(task)
         if award is None:
@@ -146,7 +145,7 @@ def result_review(
     signature: str | None = None,
     is_staff: bool = False,
 ) -> tuple[TaskResult, TaskReceipt]:
-    with transaction.atomic():
+    with tx.atomic():
         task, result, receipt = lock_result(result_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator reviews its result")
