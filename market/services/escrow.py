@@ -142,6 +142,15 @@ def escrow_release(
     *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
 ) -> Settlement:
     """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
+    return escrow_release_transfer(
+        settlement_id=settlement_id, by_actor_id=by_actor_id, amount=amount, reason=reason, reference=reference
+    )[0]
+
+
+def escrow_release_transfer(
+    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+) -> tuple[Settlement, Transfer]:
+    """escrow_release, with the transfer it posted (for a caller that records it, as a usage entry)."""
     with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining
@@ -157,7 +166,7 @@ def escrow_release(
             )
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
-        _settle_pending(
+        transfer = _settle_pending(
             settlement,
             amount=amount,
             kind=K.POST_PENDING,
@@ -168,7 +177,7 @@ def escrow_release(
             reason=reason,
             reference=reference,
         )
-        return settlement
+        return settlement, transfer
 
 
 def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:

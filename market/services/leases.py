@@ -12,12 +12,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states, tx
+from market import locks, sql, states, tx
 from market.audit.log import audit_record, audit_record_many
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import Lease, Resource, Transfer, UsageEntry
+from market.models import Lease, Resource, UsageEntry
 from market.money import cost_minor, format_amount
 from market.services import escrow
 
@@ -251,19 +251,14 @@ def charge(
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
     if amount > 0:
-        escrow.escrow_release(
+        lease.settlement, transfer = escrow.escrow_release_transfer(
             settlement_id=lease.settlement.settlement_id,
             by_actor_id=by_actor_id,
             amount=amount,
             reason=f"usage ({source})",
             reference=f"lease:{lease.lease_id}",
         )
-        transfer = (
-            Transfer.objects.filter(settlement_id=lease.settlement_id, kind=Transfer.Kind.POST_PENDING)
-            .order_by("-pk")
-            .first()
-        )
-    entry = UsageEntry.objects.create(
+    entry = UsageEntry(
         entry_id=transfer.transfer_id if transfer else new_id("use"),
         lease=lease,
         transfer=transfer,
@@ -274,11 +269,13 @@ def charge(
         usage_ref=usage_ref,
     )
     lease.spent += amount
+    changed = ["spent", "updated_at"]
     if lease.spent == lease.max_cost:
         lease.ended_at = timezone.now()
-        states.transition(lease, "exhaust", update_fields=["spent", "ended_at"])
-    else:
-        lease.save(update_fields=["spent", "updated_at"])
+        states.transition(lease, "exhaust", save=False)
+        changed += ["status", "ended_at"]
+    # The entry with the lease's new spend (and state): one statement on PostgreSQL.
+    sql.insert_with(entry, sql.update_statement(lease, changed))
     audit_record(
         actor_id=by_actor_id,
         action="lease.usage",

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from market import locks, states, tx
+from market import locks, sql, states, tx
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
@@ -133,6 +133,8 @@ def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tup
     result = locks.lock_result(pk=found.pk)
     receipt = locks.lock_receipt(result=result)
     result.task = receipt.task = task
+    if receipt.bid_id == result.bid_id:
+        receipt.bid = result.bid  # read with the result
     return task, result, receipt
 
 
@@ -161,7 +163,11 @@ def result_review(
             required=False,
         )
         result.reviewed_at, result.review_reason, result.review_signature = now, reason, signature
-        states.transition(result, decision, update_fields=["reviewed_at", "review_reason", "review_signature"])
+        states.transition(result, decision, save=False)
+        # The result's, the receipt's (and on accept the task's) new states: one statement on PostgreSQL.
+        changes = [
+            sql.update_statement(result, ["status", "reviewed_at", "review_reason", "review_signature", "updated_at"])
+        ]
         payload: dict[str, Any] = {
             "resultId": result.result_id,
             "receiptId": receipt.receipt_id,
@@ -172,22 +178,32 @@ def result_review(
         if decision == "accept":
             receipt.payout_due_at = receipt.settled_at = now
             receipt.dispute_opens_at = receipt.dispute_deadline = None
-            states.transition(
-                receipt, "settle", update_fields=["payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline"]
+            states.transition(receipt, "settle", save=False)
+            states.transition(task, "close", save=False)
+            changes.append(
+                sql.update_statement(
+                    receipt,
+                    ["status", "payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline", "updated_at"],
+                )
             )
-            states.transition(task, "close")
-            settlement = escrow.escrow_release(
+            changes.append(sql.update_statement(task, ["status", "updated_at"]))
+            sql.run_together(*changes)
+            receipt.settlement = escrow.escrow_release(
                 settlement_id=receipt.settlement.settlement_id,
                 by_actor_id=actor_id,
                 reason="result accepted",
                 reference=f"task:{task.task_id}",
             )
-            payload["released"] = format_amount(settlement.released, task.currency)
+            payload["released"] = format_amount(receipt.settlement.released, task.currency)
         else:
             receipt.dispute_opens_at = now
             receipt.dispute_deadline = receipt.payout_due_at = now + timedelta(seconds=settings.WEB3_DISPUTE_WINDOW_SEC)
-            receipt.save(update_fields=["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
+            changes.append(
+                sql.update_statement(receipt, ["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
+            )
+            sql.run_together(*changes)
             payload["disputeDeadline"] = receipt.dispute_deadline.isoformat()
         audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
-        receipt.settlement.refresh_from_db()
+        # receipt.settlement is as the release left it, or (on reject) as read with the receipt: every
+        # change to it locks the task first, and the task is locked here.
         return result, receipt
