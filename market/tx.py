@@ -37,3 +37,11 @@ def whole() -> Iterator[None]:
 def atomic() -> transaction.Atomic:
     """transaction.atomic(), without a savepoint inside a whole unit."""
     return transaction.atomic(savepoint=not _WHOLE.get())
+
+
+@contextmanager
+def unit() -> Iterator[None]:
+    """A transaction of its own (a savepoint when nested) that a failure leaves as a whole, as the
+    gateway's request: the services' blocks inside take no savepoint."""
+    with transaction.atomic(), whole():
+        yield

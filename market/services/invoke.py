@@ -197,8 +197,9 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     """Charge the reported usage `units` (the reservation when the provider reported none), billed
     at most up to the reservation and to what remains of the budget; returns the billed units and
     their cost. Nothing is charged when the lease ended meanwhile, or when the call outlived its
-    reservation (the stale sweep failed it): the refusal to raise is returned."""
-    with tx.atomic():
+    reservation (the stale sweep failed it): the refusal to raise is returned. A unit (market.tx):
+    nothing inside carries on after a failure, so the release inside takes no savepoint."""
+    with tx.unit():
         inv = Invocation.objects.get(invocation_id=invocation_id)
         lease = locks.lock_lease(pk=inv.lease_id)
         inv = locks.lock_invocation(pk=inv.pk)

@@ -205,7 +205,8 @@ def _posted_transfer(
         if check_available:
             available_check(payer, amount, currency)
         try:
-            with transaction.atomic():
+            # A savepoint only where it is caught: a concurrent first use of the same key.
+            with transaction.atomic() if idempotency_key else tx.atomic():
                 transfer = create_transfer(
                     debit_account=payer,
                     credit_account=payee,

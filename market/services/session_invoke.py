@@ -186,8 +186,9 @@ def _due_for_release(session: Session, now) -> bool:
 
 def session_accrue(*, invocation_id: str, units: int | None):
     """Accrue the call's cost (billed as market.services.invoke bills it) as a debit note; release
-    the lines when a batch is due. Returns (lease, billed, cost, refusal)."""
-    with tx.atomic():
+    the lines when a batch is due. Returns (lease, billed, cost, refusal). A unit (market.tx): the
+    releases inside take no savepoint."""
+    with tx.unit():
         inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
         session = locks.lock_session(pk=inv.lease.session_id)
         now = timezone.now()

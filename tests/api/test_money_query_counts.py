@@ -39,8 +39,8 @@ BOUNDS = {
     "web3.market.reviewResult": (14, 21),
     "web3.market.cancelTask": (8, 9),
     "web3.sessions.open": (10, 15),
-    "web3.billing.settleSession": (28, 39),
-    "web3.resources.invoke": (24, 31),
+    "web3.billing.settleSession": (26, 37),
+    "web3.resources.invoke": (22, 29),
     "web3.resources.invoke (session)": (44, 47),
 }
 
