@@ -88,7 +88,8 @@ def lock_award(task: TaskOrder) -> TaskAward | None:
 
 
 def lock_result(**lookup: Any) -> TaskResult | None:
-    return TaskResult.objects.select_for_update().filter(**lookup).first()
+    """One result with its bid (only the result row is locked)."""
+    return TaskResult.objects.select_for_update(of=("self",)).select_related("bid").filter(**lookup).first()
 
 
 def lock_receipt(**lookup: Any) -> TaskReceipt | None:

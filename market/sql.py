@@ -192,6 +192,21 @@ def insert_with(obj: M, *others: Statement, built: Statement | None = None) -> M
     return obj
 
 
+def run_together(*statements: Statement) -> None:
+    """Data-changing statements that do not read each other's rows (no RETURNING needed): one
+    statement on PostgreSQL, one by one elsewhere."""
+    if not batched() or len(statements) < 2:
+        for statement in statements:
+            execute(*statement)
+        return
+    *others, (last, last_params) = statements
+    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
+    execute(
+        f"WITH {', '.join(parts)} {last}",  # our statements
+        [*(p for _, ps in others for p in ps), *last_params],
+    )
+
+
 @cache
 def _sequence(table: str) -> str:
     return execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]

@@ -30,6 +30,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
+from market import tx as market_tx
 from market.audit.log import acting_agent
 from market.audit.sequencer import sequencing
 from market.errors import InvalidArgument, NotFound, Unavailable
@@ -72,7 +73,7 @@ def run_in_transaction(fn, *args, **kwargs):
     for attempt in range(1, attempts + 1):
         committing = False
         try:
-            with transaction.atomic():
+            with transaction.atomic(), market_tx.whole():
                 result = fn(*args, **kwargs)
                 committing = True
             return result

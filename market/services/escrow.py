@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from market import sql, states
+from market import sql, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
@@ -52,7 +51,7 @@ def escrow_lock(
     amount_check(amount)
     if payer_actor_id == payee_actor_id:
         raise InvalidArgument("payer and payee must differ")
-    with transaction.atomic():
+    with tx.atomic():
         payer, payee = owner_accounts_lock(currency, actor_owner(payer_actor_id), actor_owner(payee_actor_id))
         available_check(payer, amount, currency)
         settlement = Settlement(
@@ -148,7 +147,16 @@ def escrow_release(
     *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
 ) -> Settlement:
     """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
-    with transaction.atomic():
+    return escrow_release_transfer(
+        settlement_id=settlement_id, by_actor_id=by_actor_id, amount=amount, reason=reason, reference=reference
+    )[0]
+
+
+def escrow_release_transfer(
+    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+) -> tuple[Settlement, Transfer]:
+    """escrow_release, with the transfer it posted (for a caller that records it, as a usage entry)."""
+    with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining
         amount = remaining if amount is None else amount
@@ -163,13 +171,15 @@ def escrow_release(
             )
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
-        _settle_pending(settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference)
-        return settlement
+        transfer = _settle_pending(
+            settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference
+        )
+        return settlement, transfer
 
 
 def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
     """Void everything that remains back to the payer; closes the settlement."""
-    with transaction.atomic():
+    with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
@@ -186,7 +196,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
 
     from market.audit.log import audit_record_many
 
-    with transaction.atomic():
+    with tx.atomic():
         settlements = lock_open_settlements(settlement_ids)
         if not settlements:
             return []

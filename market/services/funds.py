@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from eth_utils import keccak
 
+from market import tx
 from market.audit.log import audit_record
 from market.errors import InvalidArgument
 from market.ids import new_id
@@ -82,7 +83,7 @@ def withdrawal_request(*, actor_id: str, amount: int, currency: str, to_address:
     to_address = (to_address or actor_id).lower()
     if to_address in (ZERO_ADDRESS, client.vault_address()):
         raise InvalidArgument.field("to", "must be a wallet: neither the zero address nor the vault")
-    with transaction.atomic():
+    with tx.atomic():
         payer, reserve = owner_accounts_lock(currency, actor_owner(actor_id), RESERVE_OWNER)
         available_check(payer, amount, currency)
         withdrawal_id = new_id("wd")

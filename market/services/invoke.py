@@ -25,11 +25,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, states, tx
 from market.audit.log import audit_record
 from market.errors import (
     Conflict,
@@ -113,7 +112,7 @@ def invocation_start(
 
 
 def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tuple[Invocation, Plan]:
-    with transaction.atomic():
+    with tx.atomic():
         lease = lock_lease(lease_id, actor_id)
         if actor_id != lease.consumer_actor_id:
             raise Forbidden("only the lease's consumer may invoke through it")
@@ -173,7 +172,7 @@ def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
 
 
 def invoke_fail(*, invocation_id: str, code: str) -> None:
-    with transaction.atomic():
+    with tx.atomic():
         inv = Invocation.objects.get(invocation_id=invocation_id)
         lease = locks.lock_lease(pk=inv.lease_id)
         inv = locks.lock_invocation(pk=inv.pk)
@@ -185,8 +184,9 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     """Charge the reported usage `units` (the reservation when the provider reported none), billed
     at most up to the reservation and to what remains of the budget; returns the billed units and
     their cost. Nothing is charged when the lease ended meanwhile, or when the call outlived its
-    reservation (the stale sweep failed it): the refusal to raise is returned."""
-    with transaction.atomic():
+    reservation (the stale sweep failed it): the refusal to raise is returned. A unit (market.tx):
+    nothing inside carries on after a failure, so the release inside takes no savepoint."""
+    with tx.unit():
         inv = Invocation.objects.get(invocation_id=invocation_id)
         lease = locks.lock_lease(pk=inv.lease_id)
         inv = locks.lock_invocation(pk=inv.pk)
@@ -228,7 +228,7 @@ def invocation_stale_sweep() -> dict[str, int]:
     """Fail pending invocations older than reservation_ttl() (their process died mid-call): their
     reservations already stopped counting; this closes them, set-based."""
     cutoff = timezone.now() - reservation_ttl()
-    with transaction.atomic():
+    with tx.atomic():
         pks = locks.lock_stale_invocations(cutoff, 5000)
         calls = Invocation.objects.filter(pk__in=pks).values_list("resource_id", "lease__provider_actor_id")
         standing_record_calls([(resource_pk, provider, "E_TIMEOUT") for resource_pk, provider in calls])

@@ -12,12 +12,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, sql, states, tx
 from market.audit.log import audit_record, audit_record_many
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
 from market.hashing import object_hash
 from market.ids import new_id
-from market.models import Lease, Resource, Settlement, Transfer, UsageEntry
+from market.models import Lease, Resource, UsageEntry
 from market.money import cost_minor, format_amount
 from market.services import escrow
 
@@ -64,15 +64,19 @@ def lease_issue(
     currency: str,
     ttl_sec: int,
     max_cost_text: str | None = None,
+    resource: Resource | None = None,
 ) -> Lease:
     """Lock `max_cost` (minor units of `currency`, which must be the resource's) of the consumer's
     balance for the provider; the price is fixed now. The lease's hash covers maxCost as the client
     wrote it (`max_cost_text`; by default the amount with the currency's scale). A resource whose
-    currency is no longer `currency` (its pricing changed since the caller read it) is E_CONFLICT."""
+    currency is no longer `currency` (its pricing changed since the caller read it) is E_CONFLICT.
+    `resource`: the resource's row as the caller read it in the transaction this runs in (to learn
+    its currency), so that it is not read twice; read here otherwise."""
     if not 1 <= ttl_sec <= MAX_TTL_SEC:
         raise InvalidArgument.field("ttlSec", f"must be between 1 and {MAX_TTL_SEC}")
-    with transaction.atomic():
-        resource = Resource.objects.filter(resource_id=resource_id).first()
+    with tx.atomic():
+        if resource is None or resource.resource_id != resource_id:
+            resource = Resource.objects.filter(resource_id=resource_id).first()
         if resource is None:
             raise NotFound("no such resource")
         if resource.status != Resource.Status.PUBLISHED:
@@ -145,7 +149,9 @@ def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
     """Move an active, locked lease to its end state and refund what remains of its budget."""
     lease.ended_at = now
     states.transition(lease, verb, update_fields=["ended_at"])
-    settlement = Settlement.objects.filter(pk=lease.settlement_id).first()  # none inside a session
+    # Read with the lease's lock (locks.lock_lease); none inside a session. The refund locks it and
+    # checks it again there.
+    settlement = lease.settlement
     if settlement is not None and settlement.is_open:
         lease.settlement = escrow.escrow_refund(
             settlement_id=settlement.settlement_id,
@@ -166,7 +172,7 @@ def _end(lease: Lease, verb: str, *, by_actor_id: str, now) -> Lease:
 
 def lease_revoke(*, lease_id: str, actor_id: str, is_staff: bool = False) -> Lease:
     """The consumer or the provider ends the lease; the unspent budget goes back to the consumer."""
-    with transaction.atomic():
+    with tx.atomic():
         lease = lock_lease(lease_id, actor_id, is_staff=is_staff)
         if actor_id not in (lease.consumer_actor_id, lease.provider_actor_id):
             raise Forbidden("only the lease's consumer or provider may revoke it")
@@ -245,19 +251,14 @@ def charge(
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
     if amount > 0:
-        escrow.escrow_release(
+        lease.settlement, transfer = escrow.escrow_release_transfer(
             settlement_id=lease.settlement.settlement_id,
             by_actor_id=by_actor_id,
             amount=amount,
             reason=f"usage ({source})",
             reference=f"lease:{lease.lease_id}",
         )
-        transfer = (
-            Transfer.objects.filter(settlement_id=lease.settlement_id, kind=Transfer.Kind.POST_PENDING)
-            .order_by("-pk")
-            .first()
-        )
-    entry = UsageEntry.objects.create(
+    entry = UsageEntry(
         entry_id=transfer.transfer_id if transfer else new_id("use"),
         lease=lease,
         transfer=transfer,
@@ -268,11 +269,13 @@ def charge(
         usage_ref=usage_ref,
     )
     lease.spent += amount
+    changed = ["spent", "updated_at"]
     if lease.spent == lease.max_cost:
         lease.ended_at = timezone.now()
-        states.transition(lease, "exhaust", update_fields=["spent", "ended_at"])
-    else:
-        lease.save(update_fields=["spent", "updated_at"])
+        states.transition(lease, "exhaust", save=False)
+        changed += ["status", "ended_at"]
+    # The entry with the lease's new spend (and state): one statement on PostgreSQL.
+    sql.insert_with(entry, sql.update_statement(lease, changed))
     audit_record(
         actor_id=by_actor_id,
         action="lease.usage",
@@ -302,7 +305,7 @@ def usage_append(*, lease_id: str, actor_id: str, units: int, usage_ref: str, is
     `lease` is the lease as it stands after the charge."""
     if units <= 0:
         raise InvalidArgument.field("units", "must be positive")
-    with transaction.atomic():
+    with tx.atomic():
         lease = lock_lease(lease_id, actor_id, is_staff=is_staff)
         if actor_id != lease.provider_actor_id:
             raise Forbidden("only the lease's provider may append usage to the ledger")

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 
-from market import sql
+from market import sql, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.ids import new_id
@@ -210,7 +210,7 @@ def _posted_transfer(move: _Move, debit: Owner, credit: Owner, posting: _Posting
     amount, currency, code, idempotency_key = posting.amount, posting.currency, move.code, posting.idempotency_key
     amount_check(amount)
     replay_of = {"debit": debit, "credit": credit, "currency": currency, "amount": amount, "code": code}
-    with transaction.atomic():
+    with tx.atomic():
         replay = _replayed(idempotency_key, **replay_of)
         if replay is not None:
             return replay
@@ -218,7 +218,8 @@ def _posted_transfer(move: _Move, debit: Owner, credit: Owner, posting: _Posting
         if move.check_available:
             available_check(payer, amount, currency)
         try:
-            with transaction.atomic():
+            # A savepoint only where it is caught: a concurrent first use of the same key.
+            with transaction.atomic() if idempotency_key else tx.atomic():
                 transfer = create_transfer(
                     debit_account=payer,
                     credit_account=payee,

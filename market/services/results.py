@@ -12,10 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, sql, states, tx
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound
 from market.hashing import object_hash
 from market.ids import new_id
@@ -48,7 +47,7 @@ def result_submit(
     signature: str | None = None,
     is_staff: bool = False,
 ) -> TaskResult:
-    with transaction.atomic():
+    with tx.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         award = locks.lock_award(task)
         if award is None:
@@ -134,6 +133,8 @@ def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tup
     result = locks.lock_result(pk=found.pk)
     receipt = locks.lock_receipt(result=result)
     result.task = receipt.task = task
+    if receipt.bid_id == result.bid_id:
+        receipt.bid = result.bid  # read with the result
     return task, result, receipt
 
 
@@ -146,7 +147,7 @@ def result_review(
     signature: str | None = None,
     is_staff: bool = False,
 ) -> tuple[TaskResult, TaskReceipt]:
-    with transaction.atomic():
+    with tx.atomic():
         task, result, receipt = lock_result(result_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator reviews its result")
@@ -162,7 +163,11 @@ def result_review(
             required=False,
         )
         result.reviewed_at, result.review_reason, result.review_signature = now, reason, signature
-        states.transition(result, decision, update_fields=["reviewed_at", "review_reason", "review_signature"])
+        states.transition(result, decision, save=False)
+        # The result's, the receipt's (and on accept the task's) new states: one statement on PostgreSQL.
+        changes = [
+            sql.update_statement(result, ["status", "reviewed_at", "review_reason", "review_signature", "updated_at"])
+        ]
         payload: dict[str, Any] = {
             "resultId": result.result_id,
             "receiptId": receipt.receipt_id,
@@ -173,22 +178,32 @@ def result_review(
         if decision == "accept":
             receipt.payout_due_at = receipt.settled_at = now
             receipt.dispute_opens_at = receipt.dispute_deadline = None
-            states.transition(
-                receipt, "settle", update_fields=["payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline"]
+            states.transition(receipt, "settle", save=False)
+            states.transition(task, "close", save=False)
+            changes.append(
+                sql.update_statement(
+                    receipt,
+                    ["status", "payout_due_at", "settled_at", "dispute_opens_at", "dispute_deadline", "updated_at"],
+                )
             )
-            states.transition(task, "close")
-            settlement = escrow.escrow_release(
+            changes.append(sql.update_statement(task, ["status", "updated_at"]))
+            sql.run_together(*changes)
+            receipt.settlement = escrow.escrow_release(
                 settlement_id=receipt.settlement.settlement_id,
                 by_actor_id=actor_id,
                 reason="result accepted",
                 reference=f"task:{task.task_id}",
             )
-            payload["released"] = format_amount(settlement.released, task.currency)
+            payload["released"] = format_amount(receipt.settlement.released, task.currency)
         else:
             receipt.dispute_opens_at = now
             receipt.dispute_deadline = receipt.payout_due_at = now + timedelta(seconds=settings.WEB3_DISPUTE_WINDOW_SEC)
-            receipt.save(update_fields=["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
+            changes.append(
+                sql.update_statement(receipt, ["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
+            )
+            sql.run_together(*changes)
             payload["disputeDeadline"] = receipt.dispute_deadline.isoformat()
         audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
-        receipt.settlement.refresh_from_db()
+        # receipt.settlement is as the release left it, or (on reject) as read with the receipt: every
+        # change to it locks the task first, and the task is locked here.
         return result, receipt

@@ -13,11 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, Expired, Forbidden, InsufficientFunds, NotFound, QuotaExceeded, Timeout
 from market.ids import new_id
@@ -139,7 +138,7 @@ def session_lease(session: Session, resource: Resource, now) -> Lease:
 
 
 def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegation_id: str, input: dict[str, Any]):
-    with transaction.atomic():
+    with tx.atomic():
         session = lock_own_session(session_id, actor_id=actor_id, delegation_id=delegation_id)
         now = timezone.now()
         require_open(session, now)
@@ -187,8 +186,9 @@ def _due_for_release(session: Session, now) -> bool:
 
 def session_accrue(*, invocation_id: str, units: int | None):
     """Accrue the call's cost (billed as market.services.invoke bills it) as a debit note; release
-    the lines when a batch is due. Returns (lease, billed, cost, refusal)."""
-    with transaction.atomic():
+    the lines when a batch is due. Returns (lease, billed, cost, refusal). A unit (market.tx): the
+    releases inside take no savepoint."""
+    with tx.unit():
         inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
         session = locks.lock_session(pk=inv.lease.session_id)
         now = timezone.now()

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, MarketError, NotFound, QuotaExceeded
 from market.ids import new_id
@@ -97,7 +97,7 @@ def session_open(
     now = timezone.now()
     approval = cap_minor(policy, "approvalAbove", currency) if policy and "approvalAbove" in policy else None
     waits = approval is not None and budget > approval
-    with transaction.atomic():
+    with tx.atomic():
         session = Session(
             session_id=new_id("ses"),
             owner_actor_id=opener.owner_actor_id,
@@ -141,7 +141,7 @@ def lock_own_session(session_id: str, *, actor_id: str, delegation_id: str = "")
 def session_decide(*, session_id: str, actor_id: str, approve: bool) -> Session:
     """The owner (its wallet, never an agent: the method says so) approves or declines a session
     that waits; approving locks the budget now (prepaid)."""
-    with transaction.atomic():
+    with tx.atomic():
         session = lock_own_session(session_id, actor_id=actor_id)
         if session.status != S.PENDING_APPROVAL:
             raise Conflict(f"the session is {session.status}", details={"status": session.status})
@@ -215,7 +215,7 @@ def session_settle(
 ) -> Session:
     """Release what accrued to each provider and refund the rest, once: a settled session is
     returned as it is. Its leases end with it; calls still running charge nothing."""
-    with transaction.atomic():
+    with tx.atomic():
         if by_actor_id == SYSTEM:
             session = locks.lock_session(session_id=session_id)
         else:

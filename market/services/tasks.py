@@ -11,10 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, sql, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.hashing import object_hash, verify_signature
@@ -117,7 +116,7 @@ def task_publish(
     cap = _budget_cap(currency)
     if cap is not None and budget > cap:
         raise InvalidArgument.field("budget", f"exceeds the market's cap of {format_amount(cap, currency)}")
-    with transaction.atomic():
+    with tx.atomic():
         open_count = TaskOrder.objects.filter(creator_actor_id=actor_id, status=T.OPEN).count()
         if open_count >= settings.WEB3_MAX_OPEN_TASKS:
             raise QuotaExceeded(
@@ -153,18 +152,19 @@ def task_publish(
         return task
 
 
-def _reject_open_bids(task: TaskOrder) -> list[str]:
-    """Reject the task's live bids (already locked by the caller); returns their bidders."""
-    live = TaskBid.objects.filter(task=task, status=B.SUBMITTED)
-    bidders = list(live.values_list("bidder_actor_id", flat=True))
-    states.bulk_transition(live, "reject", updated_at=timezone.now())
-    return bidders
+def _reject_open_bids(live: list[TaskBid]) -> list[str]:
+    """Reject these live bids of a task, locked by the caller after the task (every bid is placed
+    and withdrawn under its task's lock, so no other is live); returns their bidders. None: no
+    statement."""
+    if live:
+        states.bulk_transition(TaskBid.objects.filter(pk__in=[b.pk for b in live]), "reject", updated_at=timezone.now())
+    return [b.bidder_actor_id for b in live]
 
 
 def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskOrder:
     """The creator cancels an open task (open bids rejected), or an awarded one whose deliverBy has
     passed with no result (award revoked, the locked budget refunded)."""
-    with transaction.atomic():
+    with tx.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator may cancel it")
@@ -196,10 +196,10 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
                 refunded=format_amount(settlement.refunded, task.currency),
             )
             return task
-        locks.lock_bids_of_task(task)
+        live = locks.lock_bids_of_task(task)
         require_open(task, now=now)
         states.transition(task, "cancel")
-        rejected = _reject_open_bids(task)
+        rejected = _reject_open_bids(live)
         audit_task(task, "task.cancel", actor_id, task_parties(task, *rejected), rejectedBids=len(rejected))
         return task
 
@@ -208,7 +208,7 @@ def task_cancel(*, task_id: str, actor_id: str, is_staff: bool = False) -> TaskO
 def bid_place(
     *, task_id: str, actor_id: str, price: int, eta_sec: int, note: str = "", signature: str | None = None
 ) -> TaskBid:
-    with transaction.atomic():
+    with tx.atomic():
         task = lock_task(task_id, actor_id=actor_id)
         if actor_id == task.creator_actor_id:
             raise Forbidden("the creator cannot bid on its own task")
@@ -272,7 +272,7 @@ def lock_bid(bid_id: str, *, actor_id: str, is_staff: bool = False) -> TaskBid:
 
 
 def bid_withdraw(*, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskBid:
-    with transaction.atomic():
+    with tx.atomic():
         bid = lock_bid(bid_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != bid.bidder_actor_id:
             raise Forbidden("only the bidder may withdraw its bid")
@@ -286,18 +286,20 @@ def bid_withdraw(*, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskB
 def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = False) -> TaskAward:
     """The creator accepts one live bid: its price is locked from the creator for the bidder
     (E_INSUFFICIENT_FUNDS changes nothing), the other live bids are rejected."""
-    with transaction.atomic():
+    with tx.atomic():
         task = lock_task(task_id, actor_id=actor_id, is_staff=is_staff)
         if actor_id != task.creator_actor_id:
             raise Forbidden("only the task's creator may award it")
-        locks.lock_bids_of_task(task)
-        bid = locks.lock_bid(bid_id=bid_id, task=task)
+        live = locks.lock_bids_of_task(task)
+        bid = next((b for b in live if b.bid_id == bid_id), None)
+        if bid is None:  # not live (its state says why), or not on this task
+            bid = locks.lock_bid(bid_id=bid_id, task=task)
         if bid is None:
             raise NotFound("no such bid on this task")
         now = timezone.now()
         require_open(task, now=now)
-        states.transition(bid, "accept")
-        states.transition(task, "award")
+        states.transition(bid, "accept", save=False)
+        states.transition(task, "award", save=False)
         settlement = escrow.escrow_lock(
             payer_actor_id=task.creator_actor_id,
             payee_actor_id=bid.bidder_actor_id,
@@ -306,13 +308,19 @@ def task_award(*, task_id: str, bid_id: str, actor_id: str, is_staff: bool = Fal
             by_actor_id=actor_id,
             reference=f"task:{task.task_id}",
         )
-        rejected = _reject_open_bids(task)
-        award = TaskAward.objects.create(
+        rejected = _reject_open_bids([b for b in live if b.pk != bid.pk])
+        award = TaskAward(
             award_id=new_id("awd"),
             task=task,
             bid=bid,
             settlement=settlement,
             deliver_by=now + timedelta(seconds=bid.eta_sec),
+        )
+        # The award with the bid's and the task's new states: one statement on PostgreSQL.
+        sql.insert_with(
+            award,
+            sql.update_statement(bid, ["status", "updated_at"]),
+            sql.update_statement(task, ["status", "updated_at"]),
         )
         audit_task(
             task,

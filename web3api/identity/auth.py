@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
 from web3api.identity.agents import AGENT_TOKEN_PREFIX, agent_token_resolve
-from web3api.identity.services import roles_for, token_resolve
+from web3api.identity.services import roles_for, token_resolve_with_roles
 from web3api.models import ActorToken, ConsoleActor
 
 
@@ -59,10 +59,11 @@ class BearerTokenAuthentication(BaseAuthentication):
             if grant is None:
                 raise AuthenticationFailed("the agent token is invalid, expired or revoked")
             return Caller(grant.owner_actor_id, frozenset(), None, grant.expires_at, agent=grant), None
-        row = token_resolve(token.strip())
-        if row is None:
+        found = token_resolve_with_roles(token.strip())
+        if found is None:
             raise AuthenticationFailed("the token is invalid, expired or revoked")
-        return Caller(row.actor_id, roles_for(row.actor_id), row.pk, row.expires_at), row
+        row, roles = found
+        return Caller(row.actor_id, roles, row.pk, row.expires_at), row
 
 
 class ConsoleSessionAuthentication(SessionAuthentication):

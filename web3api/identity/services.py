@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import siwe
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
@@ -187,6 +188,25 @@ def token_resolve(token: str) -> ActorToken | None:
     return ActorToken.objects.filter(
         token_hash=hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
+
+
+def token_resolve_with_roles(token: str) -> tuple[ActorToken, frozenset[str]] | None:
+    """token_resolve and roles_for of its actor, in one statement (the gateway asks both of every
+    call): each role is an EXISTS on the token's row."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    held = {
+        f"holds_{role}": Exists(ActorRole.objects.filter(actor_id=OuterRef("actor_id"), role=role))
+        for role in ActorRole.Role.values
+    }
+    row = (
+        ActorToken.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .annotate(**held)
+        .first()
+    )
+    if row is None:
+        return None
+    return row, frozenset(role for role in ActorRole.Role.values if getattr(row, f"holds_{role}"))
 
 
 def token_revoke(*, token_id: int) -> None:

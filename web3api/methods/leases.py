@@ -48,8 +48,10 @@ class IssueParams(Params):
 )
 def issue(call, params):
     # maxCost is in the resource's currency: read it, then turn the amount into its minor units.
+    # The gateway's transaction holds both reads: the service takes the row as read here.
     resource = selectors.resource_get(resource_id=params["resourceId"], actor_id=call.actor_id)
     return services.lease_issue(
+        resource=resource,
         resource_id=resource.resource_id,
         consumer_actor_id=call.actor_id,
         max_cost=parse_amount(params["maxCost"], resource.currency, field="maxCost"),
