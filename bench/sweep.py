@@ -141,7 +141,7 @@ def raw_sweep(as_of) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from market.audit.hashchain import GENESIS_HASH, event_hash, event_time_text
+    from market.audit.hashchain import GENESIS_HASH, content_hash, event_hash, event_time_text
     from market.audit.log import redact
     from market.canonical import canonical
     from market.ids import new_id
@@ -209,6 +209,7 @@ def raw_sweep(as_of) -> int:
                 "payload_sha256",
                 "prev_hash",
                 "hash",
+                "content_hash",
             )
         }
         party_event, party_actor = [], []
@@ -218,20 +219,19 @@ def raw_sweep(as_of) -> int:
             text = canonical(redact(payload)).decode()
             sha = hashlib.sha256(text.encode()).hexdigest()
             event_id = new_id("evt")
-            digest = event_hash(
-                seq=seq,
-                event_id=event_id,
-                actor_id="system",
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                payload_sha256=sha,
-                prev_hash=prev,
-                created_at=created,
-            )
-            for k, v in zip(
-                cols, (seq, event_id, "system", action, object_type, object_id, text, sha, prev, digest), strict=True
-            ):
+            content = {
+                "event_id": event_id,
+                "actor_id": "system",
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "payload_sha256": sha,
+                "created_at": created,
+            }
+            digest = event_hash(seq=seq, prev_hash=prev, **content)
+            row = (seq, event_id, "system", action, object_type, object_id, text, sha, prev, digest)
+            row += (content_hash(**content),)
+            for k, v in zip(cols, row, strict=True):
                 cols[k].append(v)
             for actor in sorted(set(parties)):
                 party_event.append(event_id)
@@ -277,9 +277,9 @@ def raw_sweep(as_of) -> int:
         cur.execute(
             """
             INSERT INTO market_auditevent (seq, event_id, actor_id, action, object_type, object_id, payload,
-                payload_sha256, prev_hash, hash, created_at)
+                payload_sha256, prev_hash, hash, content_hash, created_at)
             SELECT *, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                                     %s::text[], %s::text[], %s::text[], %s::text[])""",
+                                     %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])""",
             [now, *cols.values()],
         )
         cur.execute(
