@@ -68,7 +68,8 @@ def main() -> int:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="measure the market a --keep run left in the scratch database (same --resources and --invocations)",
+        help="measure the market a --keep run left in the scratch database (same --resources and --invocations;"
+        " health filters: the built reports and calls age with the clock, so measure soon after the build)",
     )
     args = parser.parse_args()
     sweep.SCRATCH = args.scratch
