@@ -21,15 +21,14 @@ from django.utils import timezone
 from market.models import Account, Resource, TaskOrder, Transfer
 from market.money import currencies
 from market.selectors import economics_sql
+from market.services.ledger import SETTLED_CODES, SETTLED_KINDS
 
-RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
-SETTLED_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
 WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 RUNWAY_WINDOW_DAYS = 7
 
 
 def _settled() -> Q:
-    return Q(kind__in=RELEASES, code__in=SETTLED_CODES)
+    return Q(kind__in=SETTLED_KINDS, code__in=SETTLED_CODES)
 
 
 @dataclass(frozen=True)

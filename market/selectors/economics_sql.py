@@ -20,12 +20,13 @@ from datetime import datetime
 from django.db import connection
 
 from market import sql
-from market.models import Session, Settlement, Transfer, Withdrawal
+from market.models import Session, Settlement, Withdrawal
 from market.models.account_hours import NO_RESOURCE
+from market.services.ledger import SETTLED_CODES as _CODES
+from market.services.ledger import SETTLED_KINDS as _KINDS
 
-HOUR, DAY = 3600, 86400
-RELEASES = (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING)
-SETTLED_CODES = (Transfer.Code.ESCROW_RELEASE, Transfer.Code.TRANSFER)
+# The transfers that count as income and expense (the ledger's, as its hourly totals count them).
+RELEASES, SETTLED_CODES = tuple(sorted(_KINDS)), tuple(sorted(_CODES))
 # A task award's settlement reference is task:<taskId>; the range [task:, task;) holds exactly those.
 AWARD_REFERENCE, AWARD_REFERENCE_END = "task:", "task;"
 
