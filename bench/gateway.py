@@ -143,6 +143,38 @@ def measure(
     return state["done"] / elapsed, state["done"], state["bad"]
 
 
+def api_call(http: httpx.Client, method: str, token: str, params: dict) -> dict:
+    """One call with a bearer token; its result, or exit naming the error code."""
+    r = http.post(method, json=params, headers={"Authorization": f"Bearer {token}"}).json()
+    if not r.get("ok"):
+        raise SystemExit(f"{method} failed: {r['error']['code']}")
+    return r["result"]
+
+
+def credit(env: dict[str, str], actor_id: str, amount: str, currency: str = "USDC") -> None:
+    """Credit an actor on the bench server's store (manage.py credit, as an operator would)."""
+    subprocess.run(
+        [PYTHON, "manage.py", "credit", actor_id, amount, currency],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def publish_search(http: httpx.Client, provider_token: str) -> str:
+    """A search resource at 0.01 USDC a query (its endpoint is never called by the benches); its id."""
+    params = {
+        "kind": "search",
+        "name": "bench search",
+        "backend": "searxng",
+        "endpoint": "https://search.example.net",
+        "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
+    }
+    return api_call(http, "web3.resources.publish", provider_token, params)["resourceId"]
+
+
 @contextmanager
 def bench_server(
     prefix: str, workers: int, threads: int, store: dict | None = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,14 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.gateway import PYTHON, ROOT, bench_server, measure, sign_in  # noqa: E402
+from bench.gateway import api_call, bench_server, credit, measure, publish_search, sign_in  # noqa: E402
 
-
-def _call(http: httpx.Client, method: str, token: str, params: dict) -> dict:
-    r = http.post(method, json=params, headers={"Authorization": f"Bearer {token}"}).json()
-    if not r.get("ok"):
-        raise SystemExit(f"{method} failed: {r['error']['code']}")
-    return r["result"]
+_call = api_call
 
 
 def main() -> int:
@@ -47,27 +41,8 @@ def main() -> int:
     with bench_server("openclaw-bench-guard-", args.workers, args.threads) as (base, port, env):
         owner, provider = sign_in(base), sign_in(base)
         with httpx.Client(base_url=base + "/api/v1/", timeout=10) as http:
-            actor = _call(http, "web3.identity.whoami", owner, {})["actorId"]
-            subprocess.run(
-                [PYTHON, "manage.py", "credit", actor, "100", "USDC"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                timeout=120,
-            )
-            resource = _call(
-                http,
-                "web3.resources.publish",
-                provider,
-                {
-                    "kind": "search",
-                    "name": "bench search",
-                    "backend": "searxng",
-                    "endpoint": "https://search.example.net",
-                    "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
-                },
-            )["resourceId"]
+            credit(env, _call(http, "web3.identity.whoami", owner, {})["actorId"], "100")
+            resource = publish_search(http, provider)
             agent = _call(
                 http,
                 "web3.identity.issueAgentToken",

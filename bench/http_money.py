@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -29,17 +28,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.gateway import PYTHON, ROOT, bench_server, measure, sign_in  # noqa: E402
+from bench.gateway import api_call, bench_server, credit, measure, publish_search, sign_in  # noqa: E402
 
 GOAL = 0.1
 SCRATCH_DB = "openclaw_bench_http_money"
 
 
-def _call(http: httpx.Client, method: str, token: str, params: dict) -> dict:
-    r = http.post(method, json=params, headers={"Authorization": f"Bearer {token}"}).json()
-    if not r.get("ok"):
-        raise SystemExit(f"{method} failed: {r['error']['code']}")
-    return r["result"]
+_call = api_call
 
 
 def _scratch(url: str, create: bool) -> str:
@@ -109,27 +104,8 @@ def main() -> int:
             provider, consumers = sign_in(base), [sign_in(base) for _ in range(clients)]
             with httpx.Client(base_url=base + "/api/v1/", timeout=30) as http:
                 for token in consumers:
-                    actor = _call(http, "web3.identity.whoami", token, {})["actorId"]
-                    subprocess.run(
-                        [PYTHON, "manage.py", "credit", actor, "1000", "USDC"],
-                        cwd=ROOT,
-                        env=env,
-                        check=True,
-                        stdout=subprocess.DEVNULL,
-                        timeout=120,
-                    )
-                resource = _call(
-                    http,
-                    "web3.resources.publish",
-                    provider,
-                    {
-                        "kind": "search",
-                        "name": "bench search",
-                        "backend": "searxng",
-                        "endpoint": "https://search.example.net",
-                        "pricing": {"unit": "query", "unitPrice": "0.01", "currency": "USDC"},
-                    },
-                )["resourceId"]
+                    credit(env, _call(http, "web3.identity.whoami", token, {})["actorId"], "1000")
+                resource = publish_search(http, provider)
             kind = "PostgreSQL (a scratch database)" if store else "SQLite"
             print(
                 f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
