@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.gateway import api_call, bench_server, credit, measure, publish_search, sign_in  # noqa: E402
 
-_call = api_call
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -41,9 +39,9 @@ def main() -> int:
     with bench_server("openclaw-bench-guard-", args.workers, args.threads) as (base, port, env):
         owner, provider = sign_in(base), sign_in(base)
         with httpx.Client(base_url=base + "/api/v1/", timeout=10) as http:
-            credit(env, _call(http, "web3.identity.whoami", owner, {})["actorId"], "100")
+            credit(env, api_call(http, "web3.identity.whoami", owner, {})["actorId"], "100")
             resource = publish_search(http, provider)
-            agent = _call(
+            agent = api_call(
                 http,
                 "web3.identity.issueAgentToken",
                 owner,
@@ -54,7 +52,7 @@ def main() -> int:
                     "ttlSec": 3600,
                 },
             )["token"]
-            session = _call(http, "web3.sessions.open", agent, {"budget": "10", "currency": "USDC", "ttlSec": 3600})
+            session = api_call(http, "web3.sessions.open", agent, {"budget": "10", "currency": "USDC", "ttlSec": 3600})
         auth = {"Authorization": f"Bearer {agent}", "Content-Type": "application/json"}
         guard = {"sessionId": session["sessionId"], "tool": "web_search"}
         print(

@@ -28,24 +28,19 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import sweep  # noqa: E402  (the scratch database helpers)
 from bench.gateway import api_call, bench_server, credit, measure, publish_search, sign_in  # noqa: E402
 
 GOAL = 0.1
-SCRATCH_DB = "openclaw_bench_http_money"
-
-
-_call = api_call
+sweep.SCRATCH = "openclaw_bench_http_money"
 
 
 def _scratch(url: str, create: bool) -> str:
-    """Drop (and create) the scratch database on the server of `url`; its URL."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        if create:
-            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return url.rsplit("/", 1)[0] + "/" + SCRATCH_DB
+    """Drop (and create) the scratch database on the server of `url` (bench/sweep.py's helpers); its URL."""
+    sweep.admin_sql(url, f"DROP DATABASE IF EXISTS {sweep.SCRATCH} WITH (FORCE)")
+    if create:
+        sweep.admin_sql(url, f"CREATE DATABASE {sweep.SCRATCH}")
+    return sweep.scratch_url(url)
 
 
 def money_rate(base: str, tokens: list[str], resource: str, seconds: float) -> tuple[float, int, int]:
@@ -104,7 +99,7 @@ def main() -> int:
             provider, consumers = sign_in(base), [sign_in(base) for _ in range(clients)]
             with httpx.Client(base_url=base + "/api/v1/", timeout=30) as http:
                 for token in consumers:
-                    credit(env, _call(http, "web3.identity.whoami", token, {})["actorId"], "1000")
+                    credit(env, api_call(http, "web3.identity.whoami", token, {})["actorId"], "1000")
                 resource = publish_search(http, provider)
             kind = "PostgreSQL (a scratch database)" if store else "SQLite"
             print(
