@@ -177,15 +177,16 @@ def _tops(account_ids: list[int], since_hour: int, limit: int) -> tuple[dict, di
     resources: dict[str, list[dict]] = defaultdict(list)
     order = {part: i for i, part in enumerate(TOP_LISTS)}
     rows = sorted(economics_sql.tops(account_ids, since_hour), key=lambda r: (order[r[0]], r[1], -r[4], r[2]))
+    taken: dict[tuple[str, str], int] = defaultdict(int)
     for part, currency, key, name, total in rows:
-        kind, direction = part.split("_")
-        target = parties if kind == "counterparty" else resources
-        if sum(1 for r in target[currency] if r["direction"] == direction) >= limit:
+        if taken[part, currency] >= limit:
             continue
+        taken[part, currency] += 1
+        kind, direction = part.split("_")
         if kind == "counterparty":
-            target[currency].append({"actor_id": key, "direction": direction, "total": total})
+            parties[currency].append({"actor_id": key, "direction": direction, "total": total})
         else:
-            target[currency].append({"resource_id": key, "name": name, "direction": direction, "total": total})
+            resources[currency].append({"resource_id": key, "name": name, "direction": direction, "total": total})
     return parties, resources
 
 
