@@ -270,8 +270,10 @@ WEB3_ALERT_CLAIM_SEC = env.int("WEB3_ALERT_CLAIM_SEC", default=120)
 WEB3_RETRY_BASE_SEC = env.int("WEB3_RETRY_BASE_SEC", default=15)
 # How often beat runs every periodic job; the stuck-state monitors allow two intervals.
 WEB3_SWEEP_INTERVAL_SEC = env.int("WEB3_SWEEP_INTERVAL_SEC", default=60)
-# How often beat runs the audit sequencer (it also runs after each commit that wrote audit events).
+# How often beat runs the audit sequencer (it also runs after commits that wrote audit events).
 WEB3_AUDIT_SEQUENCE_INTERVAL_SEC = env.int("WEB3_AUDIT_SEQUENCE_INTERVAL_SEC", default=5)
+# After a commit that wrote audit events, each process runs the sequencer at most once per this gap.
+WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS = env.int("WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS", default=200)
 WEB3_ANCHOR_RPC_URL = env.str("WEB3_ANCHOR_RPC_URL", default="")
 WEB3_ANCHOR_PRIVATE_KEY = env.str("WEB3_ANCHOR_PRIVATE_KEY", default="") or read_key_file(VAR_DIR, "anchor_key")
 # Token settlement on chain (market.onchain): all unset, web3.funds.* answers E_UNAVAILABLE naming

@@ -8,10 +8,12 @@ the head. The database allows exactly that one UPDATE of an event (NULL position
 once; migration 0018) and refuses every other.
 
 It runs (a) as the periodic job `audit.sequence`, every WEB3_AUDIT_SEQUENCE_INTERVAL_SEC seconds;
-(b) right before every seal (market.audit.checkpoints); (c) after the commit of every transaction
-that wrote leaves, when cheap: it then skips at once if another sequencer holds the head (that one,
-or the next, takes the leaves); and (d) where a read needs a position (a proof, the audit lists,
-verify_audit) or a writer needs its own (a ruling names its event's seq): `ensure_sequenced`.
+(b) right before every seal (market.audit.checkpoints); (c) after the commit of a transaction
+that wrote leaves, when cheap: at most once per WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS in each
+process (a run costs a transaction of its own, as much as the money transaction before it, and one
+run takes every leaf committed meanwhile: bench/ledger.py), skipping at once if another sequencer
+holds the head (that one, or the next, takes the leaves); and (d) where a read needs a position
+(a proof, the audit lists, verify_audit) or a writer needs its own (a ruling names its event's seq): `ensure_sequenced`.
 Inside a writer's transaction it sequences that transaction's own leaves too, holding the head to
 the end of it, the last lock of the order.
 """
@@ -19,10 +21,12 @@ the end of it, the last lock of the order.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from market import sql
@@ -124,9 +128,18 @@ def position_of(event: AuditEvent) -> int:
     return event.seq
 
 
+_last_after_commit = 0.0  # this process's last run after a commit (time.monotonic)
+
+
 def sequence_after_commit() -> None:
-    """transaction.on_commit hook of a transaction that wrote leaves: sequence unless another
-    sequencer is at work."""
+    """transaction.on_commit hook of a transaction that wrote leaves: sequence, unless this process
+    did less than the gap ago (the leaves wait for the next commit, the periodic job or a read that
+    needs them) or another sequencer is at work."""
+    global _last_after_commit  # noqa: PLW0603 - one clock per process; a race runs twice, harmlessly
+    now = time.monotonic()
+    if now - _last_after_commit < settings.WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS / 1000:
+        return
+    _last_after_commit = now
     audit_sequence(wait=False)
 
 

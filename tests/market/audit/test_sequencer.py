@@ -105,7 +105,9 @@ def test_the_database_allows_only_the_one_sequencing_update(db):
     assert first.seq == 0 and first.action == "test.note"
 
 
-def test_a_committed_leaf_is_sequenced_right_after_its_commit(transactional_db):
+def test_a_committed_leaf_is_sequenced_right_after_its_commit(transactional_db, settings):
+    # given: no gap between the runs after a commit
+    settings.WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS = 0
     # when: a transaction writes two leaves and commits (no sequencer is called)
     with transaction.atomic():
         first = audit_record(actor_id=A, action="test.note", object_type="task", object_id="t1")
@@ -121,6 +123,26 @@ def test_a_committed_leaf_is_sequenced_right_after_its_commit(transactional_db):
         audit_record(actor_id=A, action="test.note", object_type="task", object_id="t3")
         transaction.set_rollback(True)
     assert AuditEvent.objects.count() == 2 and AuditHead.objects.get(pk=1).next_seq == 2
+
+
+def test_commits_within_the_gap_leave_their_leaves_to_the_next_run(transactional_db, settings):
+    # given: a commit just ran the sequencer in this process
+    settings.WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS = 0
+    write(1, tag="first")
+    assert AuditEvent.objects.get(object_id="first0").seq == 0
+    # when: more commits follow within the gap
+    settings.WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS = 60_000
+    write(3, tag="then")
+    # then: their leaves wait without a position (no extra transaction per commit) ...
+    assert AuditEvent.objects.filter(seq__isnull=True).count() == 3
+    # ... until the next run (the periodic job, a seal or a read that needs positions) chains them all
+    assert audit_sequence() == 3
+    assert list(AuditEvent.objects.order_by("pk").values_list("seq", flat=True)) == [0, 1, 2, 3]
+    assert list(problems()) == []
+    # and once the gap has passed, a commit runs it again
+    settings.WEB3_AUDIT_SEQUENCE_AFTER_COMMIT_GAP_MS = 0
+    write(1, tag="later")
+    assert AuditEvent.objects.get(object_id="later0").seq == 4
 
 
 @pytest.mark.concurrency
