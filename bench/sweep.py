@@ -6,7 +6,9 @@ Creates a scratch database `bench_sweep` on that server (dropped first if it exi
 at the end), migrates it, and for each size N loads two identical sets of N active leases (each
 with its settlement, its pending lock transfer and the accounts' pending totals): set A expired
 for the sweep, set B expired only for the baseline's later clock. Then it times
-  - sweep:    market.services.leases.lease_expire_sweep (the product's code, batches, ORM), on A;
+  - sweep:    market.services.leases.lease_expire_sweep (the product's code, batches, ORM), on A,
+              and then the audit sequencer for the leaves it left unsequenced (its runs after the
+              batches' commits are timed with the sweep: the baseline chains its events too);
   - raw SQL:  the same work done set-based by hand on B in one transaction: the leases updated, one
               refund transfer per settlement inserted, the account totals and settlements updated,
               and the same two audit events per lease (hash-chained, hashed in Python) inserted;
@@ -309,6 +311,7 @@ def main() -> int:
         from django.db import connection
         from django.utils import timezone
 
+        from market.audit.sequencer import audit_sequence
         from market.audit.verify import audit_chain_problems, ledger_problems
         from market.services.leases import lease_expire_sweep
 
@@ -319,6 +322,7 @@ def main() -> int:
             load("B", n, t0 + timedelta(hours=1))
             started = time.perf_counter()
             swept = lease_expire_sweep(as_of=t0)["expired"]
+            audit_sequence()
             sweep_sec = time.perf_counter() - started
             started = time.perf_counter()
             raw = raw_sweep(t0 + timedelta(hours=2))

@@ -136,19 +136,22 @@ def audit_record(
     return event
 
 
+_EVENT_COLUMNS = ("event_id", "actor_id", "action", "object_type", "object_id", "payload", "payload_sha256")
+_EVENT_COLUMNS += ("content_hash", "created_at")
+
+
 def audit_record_many(records: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Append several leaves at once, in order (the set-based form of audit_record, for sweeps).
-    Each record has audit_record's keyword arguments."""
+    """Append several leaves at once, in order (the set-based form of audit_record, for sweeps):
+    the events in one statement, their parties in one more. Each record has audit_record's keyword
+    arguments."""
     if not records:
         return []
     now = timezone.now()
     built = [_leaf(rec, now) for rec in records]
-    events = [e for e, _ in built]
-    AuditEvent.objects.bulk_create(events)
-    if any(e.pk is None for e in events):  # a backend that does not return ids from a bulk insert
-        ids = dict(AuditEvent.objects.filter(event_id__in=[e.event_id for e in events]).values_list("event_id", "pk"))
-        for e in events:
-            e.pk = ids[e.event_id]
-    AuditParty.objects.bulk_create([AuditParty(event_id=e.pk, actor_id=a) for e, actors in built for a in actors])
+    rows = [[getattr(e, name) for name in _EVENT_COLUMNS] for e, _ in built]
+    ids = dict((event_id, pk) for pk, event_id in sql.insert_rows(AuditEvent, _EVENT_COLUMNS, rows, ("id", "event_id")))
+    for e, _ in built:
+        e.pk = ids[e.event_id]
+    sql.insert_rows(AuditParty, ("event", "actor_id"), [(e.pk, a) for e, actors in built for a in actors])
     schedule_after_commit()
-    return events
+    return [e for e, _ in built]

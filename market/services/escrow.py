@@ -188,6 +188,10 @@ def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", ref
         return settlement
 
 
+_REFUND_COLUMNS = ("transfer_id", "debit_account_id", "credit_account_id", "amount", "currency", "kind", "code")
+_REFUND_COLUMNS += ("pending_id", "settlement_id", "reference", "created_at")
+
+
 def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: str = "") -> list[Settlement]:
     """escrow_refund for many settlements at once (the expiry sweeps' set-based form): locks the open
     ones (then their accounts by id), voids what remains of each with one transfer apiece, moves the
@@ -201,6 +205,7 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
         if not settlements:
             return []
         lock_accounts({a for s in settlements for a in (s.payer_account_id, s.payee_account_id)})
+        now = timezone.now()
         transfers = [
             Transfer(
                 transfer_id=new_id("tr"),
@@ -213,10 +218,11 @@ def escrow_refund_many(*, settlement_ids: list[str], by_actor_id: str, reason: s
                 pending_id=s.lock_transfer_id,
                 settlement=s,
                 reference=s.reference,
+                created_at=now,
             )
             for s in settlements
         ]
-        Transfer.objects.bulk_create(transfers)
+        sql.insert_rows(Transfer, _REFUND_COLUMNS, [[getattr(t, n) for n in _REFUND_COLUMNS] for t in transfers])
         debit, credit = {}, {}
         for t in transfers:
             debit[t.debit_account_id] = debit.get(t.debit_account_id, 0) + t.amount
