@@ -72,6 +72,29 @@ def pgbench_run(admin: str, clients: int, seconds: float) -> float | None:
     return float(match.group(1)) if run.returncode == 0 and match else None
 
 
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) seconds of all this machine's cores so far (/proc/stat; zeros elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+class Busy:
+    """How many cores the machine kept busy during a block (what the phase had to work with)."""
+
+    def __enter__(self) -> Busy:
+        self.start, self.wall = cpu_busy()[0], time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cores = (cpu_busy()[0] - self.start) / max(time.perf_counter() - self.wall, 1e-9)
+
+
 def _worker(i: int, actors: list[str], start, seconds: float, results) -> None:
     from django.db import connections
 
@@ -133,28 +156,42 @@ def scale_report(admin: str, actors: list[str], clients: list[int], seconds: flo
     try:
         rows = []
         for c in clients:
-            tps = None if why else pgbench_run(admin, c, seconds)
-            rate = services_run(actors, c, seconds)
-            rows.append((c, tps, rate))
+            with Busy() as pg_busy:
+                tps = None if why else pgbench_run(admin, c, seconds)
+            with Busy() as busy:
+                rate = services_run(actors, c, seconds)
+            rows.append((c, tps, rate, busy.cores))
             shown = f"{tps:8.0f}" if tps else "       -"
-            print(f"C={c}: pgbench {shown} tps, services {rate:6.0f} locks and releases/s (processes)", flush=True)
+            print(
+                f"C={c}: pgbench {shown} tps ({pg_busy.cores:.2f} cores busy), services {rate:6.0f} locks and "
+                f"releases/s (processes; {busy.cores:.2f} cores busy)",
+                flush=True,
+            )
     finally:
         if why is None:
             pgbench_drop(admin)
     print()
     print(f"services in worker processes against pgbench TPC-B (scale {scale}), same run")
-    print(f"{'clients':>8} {'pgbench tps':>12} {'services/s':>11} {'ratio':>7} {'vs 1 client':>12}")
-    one = next((rate for c, _, rate in rows if c == 1), None)
-    for c, tps, rate in rows:
+    print(f"{'clients':>8} {'pgbench tps':>12} {'services/s':>11} {'ratio':>7} {'vs 1 client':>12} {'cores busy':>11}")
+    one = next(((rate, cores) for c, _, rate, cores in rows if c == 1), None)
+    for c, tps, rate, cores in rows:
         ratio = f"{rate / tps:7.2f}" if tps else "      -"
-        growth = f"{rate / one:12.2f}" if one else "           -"
-        print(f"{c:>8} {tps or 0:>12.0f} {rate:>11.0f} {ratio} {growth}")
-    at8 = next(((tps, rate) for c, tps, rate in rows if c == 8), None)
+        growth = f"{rate / one[0]:12.2f}" if one else "           -"
+        print(f"{c:>8} {tps or 0:>12.0f} {rate:>11.0f} {ratio} {growth} {cores:>11.2f}")
+    if one and one[1] > 0:
+        # One client keeps its process and its backend busy in turn: with N cores, no number of
+        # clients can do more than N / (cores busy at one client) times its rate.
+        cores = os.cpu_count() or 1
+        print(
+            f"one client kept {one[1]:.2f} of {cores} cores busy: the most any client count can reach on this "
+            f"machine is about {cores / one[1]:.2f} x services(1)"
+        )
+    at8 = next(((tps, rate) for c, tps, rate, _ in rows if c == 8), None)
     if why:
         print(f"pgbench: skipped ({why})")
     if at8 and at8[0]:
         ok = at8[1] / at8[0] >= GOAL_VS_PGBENCH
         print(f"goal services(8) >= {GOAL_VS_PGBENCH} x pgbench(8): {'ok' if ok else 'not met'}")
     if at8 and one:
-        ok = at8[1] / one >= GOAL_SCALING
+        ok = at8[1] / one[0] >= GOAL_SCALING
         print(f"goal services(8) >= {GOAL_SCALING} x services(1): {'ok' if ok else 'not met'}")
