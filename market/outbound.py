@@ -15,7 +15,9 @@ import ipaddress
 import logging
 import re
 import socket
+import ssl
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -95,6 +97,14 @@ def _lookup(host: str, port: int) -> list:
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
+@cache
+def tls() -> ssl.SSLContext:
+    """This process's one TLS context for outbound calls (the roots httpx verifies against by default).
+    httpx.Client builds a new one unless given one: ~40 ms of CPU per call to a provider, more than
+    the rest of the call (bench/load.py)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def resolve_checked(host: str, port: int) -> list[str]:
     """The addresses of `host`, every one of which passed the guard (one refused refuses all)."""
     try:
@@ -153,7 +163,7 @@ def call(
     extensions = {"sni_hostname": host} if scheme == "https" else {}
     timeout = httpx.Timeout(READ_TIMEOUT_SEC, connect=CONNECT_TIMEOUT_SEC)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls()) as client:
             for i, address in enumerate(addresses):
                 netloc_host = f"[{address}]" if ":" in address else address
                 pinned = urlunsplit((scheme, f"{netloc_host}:{port}", parts.path or "/", parts.query, ""))

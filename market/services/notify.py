@@ -36,7 +36,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from market import locks, states
+from market import locks, outbound, states
 from market.backoff import backoff_seconds
 from market.models import Alert, AlertNotification
 
@@ -111,7 +111,10 @@ def _send_webhook(body: bytes, notification_id: str = "") -> None:
     timeout = settings.WEB3_ALERT_WEBHOOK_TIMEOUT_SEC
     try:
         with httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False, trust_env=False
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            follow_redirects=False,
+            trust_env=False,
+            verify=outbound.tls(),
         ) as client:
             response = client.post(settings.WEB3_ALERT_WEBHOOK_URL, content=body, headers=headers)
     except httpx.TimeoutException as exc:
