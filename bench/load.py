@@ -247,7 +247,8 @@ def run(args, base: str) -> int:
                 if kind == "lease":
                     ok = lease_flow(stats, me, args.invokes)
                 elif kind == "task":
-                    ok = task_flow(stats, me, agents[(i + 1) % len(agents)])
+                    # another agent bids (a provider when there is no other: no one bids on their own task)
+                    ok = task_flow(stats, me, agents[(i + 1) % len(agents)] if len(agents) > 1 else providers[0])
                 else:
                     ok = session_flow(stats, me, resources, args.invokes)
                 with stats.lock:
