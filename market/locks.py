@@ -49,7 +49,6 @@ from market.models import (
     TaskBid,
     TaskOrder,
     TaskReceipt,
-    TaskResult,
     Withdrawal,
 )
 
@@ -87,9 +86,15 @@ def lock_award(task: TaskOrder) -> TaskAward | None:
     )
 
 
-def lock_result(**lookup: Any) -> TaskResult | None:
-    """One result with its bid (only the result row is locked)."""
-    return TaskResult.objects.select_for_update(of=("self",)).select_related("bid").filter(**lookup).first()
+def lock_result_receipt(result_id: str) -> TaskReceipt | None:
+    """A result's task, the result and its receipt, locked in this order by one statement, with the
+    result's bid and the receipt's settlement (not locked)."""
+    return (
+        TaskReceipt.objects.select_for_update(of=("result__task", "result", "self"))
+        .select_related("result__task", "result__bid", "settlement")
+        .filter(result__result_id=result_id)
+        .first()
+    )
 
 
 def lock_receipt(**lookup: Any) -> TaskReceipt | None:
@@ -272,8 +277,22 @@ def lock_disputes(disputes: QuerySet[Dispute]) -> list[Dispute]:
 # Plain SQL (market.sql): these run on every money move.
 
 
-def lock_settlement(settlement_id: str) -> Settlement:
-    found = sql.select_for_update(Settlement, "settlement_id = %s", [settlement_id])
+# The settlement's two accounts, the lower id first: joined to it, they are locked after it and in
+# primary-key order by the same statement.
+_SETTLEMENT_ACCOUNTS = (
+    "JOIN market_account a1 ON a1.id = CASE WHEN t.payer_account_id < t.payee_account_id "
+    "THEN t.payer_account_id ELSE t.payee_account_id END "
+    "JOIN market_account a2 ON a2.id = CASE WHEN t.payer_account_id < t.payee_account_id "
+    "THEN t.payee_account_id ELSE t.payer_account_id END"
+)
+
+
+def lock_settlement_accounts(settlement_id: str) -> Settlement:
+    """The settlement, then its two accounts by id, locked in one statement (only the settlement's
+    row is built: a release or a refund moves the accounts' totals without reading them)."""
+    found = sql.select_for_update(
+        Settlement, "t.settlement_id = %s", [settlement_id], joins=_SETTLEMENT_ACCOUNTS, of=("a1", "a2")
+    )
     if not found:
         raise NotFound("no such settlement")
     return found[0]

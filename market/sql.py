@@ -37,9 +37,11 @@ def _conn():
     return connections[DEFAULT_DB_ALIAS]
 
 
-def lock_clause(statement: str) -> str:
-    """The statement with FOR UPDATE where the database has it."""
-    return statement + (" FOR UPDATE" if _conn().features.has_select_for_update else "")
+def lock_clause(statement: str, of: Sequence[str] = ()) -> str:
+    """The statement with FOR UPDATE (OF these aliases, in this order) where the database has it."""
+    if not _conn().features.has_select_for_update:
+        return statement
+    return statement + " FOR UPDATE" + (f" OF {', '.join(of)}" if of else "")
 
 
 def execute(statement: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -50,12 +52,19 @@ def execute(statement: str, params: Sequence[Any] = ()) -> list[tuple]:
 
 
 @cache
-def _select(model: type[models.Model], vendor: str, where: str, order_by: str) -> str:
+def _select(model: type[models.Model], vendor: str, where: str, order_by: str, joins: str, of: tuple[str, ...]) -> str:
     ops = connections[DEFAULT_DB_ALIAS].ops
-    columns = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
+    if not joins:
+        columns = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
+        return lock_clause(
+            f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
+            f"WHERE {where} ORDER BY {ops.quote_name(order_by)}"
+        )
+    columns = ", ".join(f"t.{ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
     return lock_clause(
-        f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
-        f"WHERE {where} ORDER BY {ops.quote_name(order_by)}"
+        f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} t {joins} "  # noqa: S608 - names from the model
+        f"WHERE {where} ORDER BY t.{ops.quote_name(order_by)}",
+        ("t", *of),
     )
 
 
@@ -71,13 +80,24 @@ def _converters(model: type[models.Model], vendor: str) -> list[tuple[int, list,
     return out
 
 
-def select_for_update(model: type[M], where: str, params: Sequence[Any], order_by: str = "id") -> list[M]:
-    """Rows of `model` matching `where`, locked in `order_by` order (the fixed lock order)."""
+def select_for_update(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    order_by: str = "id",
+    *,
+    joins: str = "",
+    of: tuple[str, ...] = (),
+) -> list[M]:
+    """Rows of `model` matching `where`, locked in `order_by` order (the fixed lock order). With
+    `joins` (the model's table is then `t`, and `where` names its columns t.x), the joined rows of
+    the aliases `of` are locked too, each row's after its `t` row, in the order `of` names them
+    (PostgreSQL locks a row's tables in the order of FOR UPDATE OF)."""
     conn = _conn()
     names = [f.attname for f in model._meta.concrete_fields]
     converters = _converters(model, conn.vendor)
     out = []
-    for row in execute(_select(model, conn.vendor, where, order_by), params):
+    for row in execute(_select(model, conn.vendor, where, order_by, joins, of), params):
         if converters:
             row = list(row)
             for i, funcs, col in converters:

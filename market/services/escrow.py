@@ -16,7 +16,7 @@ from market import sql, states, tx
 from market.audit.log import audit_record
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
-from market.locks import lock_account_rows, lock_accounts, lock_open_settlements, lock_settlement
+from market.locks import lock_accounts, lock_open_settlements, lock_settlement_accounts
 from market.models import Account, Settlement, Transfer
 from market.money import format_amount
 from market.services.ledger import (
@@ -89,10 +89,9 @@ def escrow_lock(
 
 
 def _lock_open_settlement(settlement_id: str) -> Settlement:
-    settlement = lock_settlement(settlement_id)
+    settlement = lock_settlement_accounts(settlement_id)
     if not settlement.is_open:
         raise Conflict(f"the settlement is closed ({settlement.status})", details={"status": settlement.status})
-    lock_account_rows([settlement.payer_account_id, settlement.payee_account_id])
     return settlement
 
 

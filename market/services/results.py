@@ -126,13 +126,11 @@ def _grant_artifacts(artifacts: list[dict[str, Any]], *, deliverer: str, creator
 
 
 def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
-    found = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
-    if found is None or not (is_staff or actor_id in (found.task.creator_actor_id, found.deliverer_actor_id)):
+    receipt = locks.lock_result_receipt(result_id)
+    result = receipt.result if receipt is not None else None
+    if result is None or not (is_staff or actor_id in (result.task.creator_actor_id, result.deliverer_actor_id)):
         raise NotFound("no such result")
-    task = locks.lock_task(pk=found.task_id)
-    result = locks.lock_result(pk=found.pk)
-    receipt = locks.lock_receipt(result=result)
-    result.task = receipt.task = task
+    task = receipt.task = result.task
     if receipt.bid_id == result.bid_id:
         receipt.bid = result.bid  # read with the result
     return task, result, receipt
@@ -206,4 +204,8 @@ def result_review(
         audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
         # receipt.settlement is as the release left it, or (on reject) as read with the receipt: every
         # change to it locks the task first, and the task is locked here.
+        # No ruling's payout waits on the receipt (market.selectors.tasks.receipt_payout_state): a
+        # dispute opens only once the review deadline has passed or the result was rejected, and a
+        # result is reviewed only while submitted, before its deadline.
+        receipt.payout_waiting_for = None
         return result, receipt
