@@ -195,36 +195,66 @@ def batched() -> bool:
     return _conn().vendor == "postgresql"
 
 
-def insert_with(obj: M, *others: Statement, built: Statement | None = None) -> M:
+class Chained:
+    """Data-changing statements of which a later one reads an earlier one's RETURNING rows (an audit
+    leaf and its parties, market.audit.log): in a batch, named parts of its WITH; one by one where
+    nothing is batched."""
+
+    def parts(self, prefix: str) -> list[tuple[str, str, list]]:
+        """(name, statement, params) of each part, in order: each name begins with `prefix`, and a
+        part reads an earlier one by its name."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+Part = Statement | Chained
+
+
+def _ctes(others: Sequence[Part]) -> tuple[list[str], list]:
+    texts: list[str] = []
+    params: list = []
+    for i, part in enumerate(others):
+        named = part.parts(f"w{i}_") if isinstance(part, Chained) else [(f"w{i}", *part)]
+        for name, statement, ps in named:
+            texts.append(f"{name} AS ({statement})")
+            params += ps
+    return texts, params
+
+
+def _run(parts: Sequence[Part]) -> None:
+    for part in parts:
+        if isinstance(part, Chained):
+            part.run()
+        else:
+            execute(*part)
+
+
+def insert_with(obj: M, *others: Part, built: Statement | None = None) -> M:
     """insert(obj) and other data-changing statements that do not read its row. `built`: obj's
     INSERT from insert_statement(obj), when the caller needed the values it set (created_at) first."""
     first, params = built or insert_statement(obj)
     if not batched():
         obj.pk = execute(first, params)[0][0]
-        for statement in others:
-            execute(*statement)
+        _run(others)
         return obj
-    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
+    parts, others_params = _ctes(others)
     obj.pk = execute(
         f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements
-        [*(p for _, ps in others for p in ps), *params],
+        [*others_params, *params],
     )[0][0]
     return obj
 
 
-def run_together(*statements: Statement) -> None:
+def run_together(*statements: Part) -> None:
     """Data-changing statements that do not read each other's rows (no RETURNING needed): one
     statement on PostgreSQL, one by one elsewhere."""
-    if not batched() or len(statements) < 2:
-        for statement in statements:
-            execute(*statement)
+    if not batched() or (len(statements) < 2 and not any(isinstance(s, Chained) for s in statements)):
+        _run(statements)
         return
-    *others, (last, last_params) = statements
-    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
-    execute(
-        f"WITH {', '.join(parts)} {last}",  # our statements
-        [*(p for _, ps in others for p in ps), *last_params],
-    )
+    parts, params = _ctes(statements)
+    execute(f"WITH {', '.join(parts)} SELECT 1", params)
 
 
 @cache
@@ -232,15 +262,15 @@ def _sequence(table: str) -> str:
     return execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
 
 
-def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str, also: Statement) -> None:
-    """INSERT two new rows that point at each other (a.<a_to_b> = b, b.<b_to_a> = a), plus one more
-    independent statement: batched, with both ids drawn from their sequences first (the foreign keys
-    are checked at commit); one by one, three statements and an UPDATE of a."""
+def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str, also: Sequence[Part]) -> None:
+    """INSERT two new rows that point at each other (a.<a_to_b> = b, b.<b_to_a> = a), plus more
+    independent statements: batched, with both ids drawn from their sequences first (the foreign keys
+    are checked at commit); one by one, the two INSERTs, the others and an UPDATE of a."""
     if not batched():
         insert(a)
         setattr(b, b_to_a, a)
         insert(b)
-        execute(*also)
+        _run(also)
         setattr(a, a_to_b, b)
         save_fields(a, [a_to_b])
         return
@@ -262,10 +292,11 @@ def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str,
             f"INSERT INTO {q(obj._meta.db_table)} "  # noqa: S608 - model names
             f"({', '.join(q(c) for c in columns)}) SELECT {', '.join(exprs)} FROM ids"
         )
+    parts, also_params = _ctes(also)
     a.pk, b.pk = execute(
         f"WITH ids AS (SELECT nextval(%s) AS a_id, nextval(%s) AS b_id), wa AS ({selects[0]}), "  # noqa: S608
-        f"wb AS ({selects[1]}), w AS ({also[0]}) SELECT a_id, b_id FROM ids",
-        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also[1]],
+        f"wb AS ({selects[1]}){''.join(', ' + part for part in parts)} SELECT a_id, b_id FROM ids",
+        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also_params],
     )[0]
     setattr(a, a_to_b, b)
     setattr(b, b_to_a, a)

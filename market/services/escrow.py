@@ -13,7 +13,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from market import sql, states, tx
-from market.audit.log import audit_record
+from market.audit.log import audit_leaf
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
 from market.locks import lock_accounts, lock_open_settlements, lock_settlement_accounts
@@ -74,8 +74,7 @@ def escrow_lock(
             code=Transfer.Code.ESCROW_LOCK,
             reference=reference,
         )
-        sql.insert_linked(settlement, lock, a_to_b="lock_transfer", b_to_a="settlement", also=totals_statement(lock))
-        audit_record(
+        leaf = audit_leaf(
             actor_id=by_actor_id,
             action="settlement.lock",
             object_type="settlement",
@@ -84,6 +83,10 @@ def escrow_lock(
                 settlement, amount=format_amount(amount, currency), transferId=lock.transfer_id
             ),
             parties=[payer_actor_id, payee_actor_id],
+        )
+        # The settlement, its lock, both accounts' totals and the leaf: one statement on PostgreSQL.
+        sql.insert_linked(
+            settlement, lock, a_to_b="lock_transfer", b_to_a="settlement", also=(totals_statement(lock), leaf)
         )
         return settlement
 
@@ -114,7 +117,24 @@ def _settle_pending(
 ) -> Transfer:
     """Post (release) or void (refund) `amount` of the settlement's pending lock, with the
     settlement's new state and its audit event, in the caller's transaction."""
-    transfer = create_transfer(
+    transfer_id = new_id("tr")
+    leaf = audit_leaf(
+        actor_id=by_actor_id,
+        action=how.action,
+        object_type="settlement",
+        object_id=settlement.settlement_id,
+        payload=_settlement_payload(
+            settlement,
+            amount=format_amount(amount, settlement.currency),
+            reason=reason,
+            transferId=transfer_id,
+        ),
+        parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+    )
+    # The transfer, both accounts' totals, the settlement's new state and the leaf: one statement
+    # on PostgreSQL.
+    return create_transfer(
+        transfer_id=transfer_id,
         debit_account_id=settlement.payer_account_id,
         credit_account_id=settlement.payee_account_id,
         amount=amount,
@@ -124,22 +144,8 @@ def _settle_pending(
         pending_id=settlement.lock_transfer_id,
         settlement=settlement,
         reference=reference or settlement.reference,
-        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]),),
+        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]), leaf),
     )
-    audit_record(
-        actor_id=by_actor_id,
-        action=how.action,
-        object_type="settlement",
-        object_id=settlement.settlement_id,
-        payload=_settlement_payload(
-            settlement,
-            amount=format_amount(amount, settlement.currency),
-            reason=reason,
-            transferId=transfer.transfer_id,
-        ),
-        parties=[settlement.payer_actor_id, settlement.payee_actor_id],
-    )
-    return transfer
 
 
 def escrow_release(

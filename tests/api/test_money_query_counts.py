@@ -31,16 +31,16 @@ ENDPOINT = "https://search.example.net/api"
 
 # method -> (PostgreSQL, SQLite): at most this many statements per request.
 BOUNDS = {
-    "web3.leases.issue": (9, 14),
-    "web3.leases.revoke": (10, 14),
-    "web3.market.awardBid": (10, 17),
-    "web3.ledger.append": (11, 17),
+    "web3.leases.issue": (8, 14),
+    "web3.leases.revoke": (8, 13),
+    "web3.market.awardBid": (9, 17),
+    "web3.ledger.append": (8, 16),
     "web3.market.submitResult": (10, 11),
-    "web3.market.reviewResult": (14, 21),
+    "web3.market.reviewResult": (8, 16),
     "web3.market.cancelTask": (8, 9),
-    "web3.sessions.open": (10, 15),
-    "web3.billing.settleSession": (26, 37),
-    "web3.resources.invoke": (22, 29),
+    "web3.sessions.open": (9, 15),
+    "web3.billing.settleSession": (21, 35),
+    "web3.resources.invoke": (19, 28),
     "web3.resources.invoke (session)": (44, 47),
 }
 
