@@ -113,10 +113,17 @@ _REFUND = _Settling(K.VOID_PENDING, Transfer.Code.ESCROW_REFUND, "refunded", "se
 
 
 def _settle_pending(
-    settlement: Settlement, how: _Settling, amount: int, *, by_actor_id: str, reason: str, reference: str
+    settlement: Settlement,
+    how: _Settling,
+    amount: int,
+    *,
+    by_actor_id: str,
+    reason: str,
+    reference: str,
+    also: tuple[sql.Part, ...] = (),
 ) -> Transfer:
     """Post (release) or void (refund) `amount` of the settlement's pending lock, with the
-    settlement's new state and its audit event, in the caller's transaction."""
+    settlement's new state and its audit event (and the caller's `also`), in the caller's transaction."""
     transfer_id = new_id("tr")
     leaf = audit_leaf(
         actor_id=by_actor_id,
@@ -144,21 +151,40 @@ def _settle_pending(
         pending_id=settlement.lock_transfer_id,
         settlement=settlement,
         reference=reference or settlement.reference,
-        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]), leaf),
+        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]), leaf, *also),
     )
 
 
 def escrow_release(
-    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+    *,
+    settlement_id: str,
+    by_actor_id: str,
+    amount: int | None = None,
+    reason: str = "",
+    reference: str = "",
+    also: tuple[sql.Part, ...] = (),
 ) -> Settlement:
-    """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
+    """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat.
+    `also`: the caller's other writes that do not read the release's rows, written with them (one
+    statement on PostgreSQL)."""
     return escrow_release_transfer(
-        settlement_id=settlement_id, by_actor_id=by_actor_id, amount=amount, reason=reason, reference=reference
+        settlement_id=settlement_id,
+        by_actor_id=by_actor_id,
+        amount=amount,
+        reason=reason,
+        reference=reference,
+        also=also,
     )[0]
 
 
 def escrow_release_transfer(
-    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+    *,
+    settlement_id: str,
+    by_actor_id: str,
+    amount: int | None = None,
+    reason: str = "",
+    reference: str = "",
+    also: tuple[sql.Part, ...] = (),
 ) -> tuple[Settlement, Transfer]:
     """escrow_release, with the transfer it posted (for a caller that records it, as a usage entry)."""
     with tx.atomic():
@@ -177,19 +203,23 @@ def escrow_release_transfer(
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
         transfer = _settle_pending(
-            settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference
+            settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference, also=also
         )
         return settlement, transfer
 
 
-def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
-    """Void everything that remains back to the payer; closes the settlement."""
+def escrow_refund(
+    *, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "", also: tuple[sql.Part, ...] = ()
+) -> Settlement:
+    """Void everything that remains back to the payer; closes the settlement. `also`: as escrow_release's."""
     with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
         states.transition(settlement, "refund", save=False)
-        _settle_pending(settlement, _REFUND, remaining, by_actor_id=by_actor_id, reason=reason, reference=reference)
+        _settle_pending(
+            settlement, _REFUND, remaining, by_actor_id=by_actor_id, reason=reason, reference=reference, also=also
+        )
         return settlement
 
 
