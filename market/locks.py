@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from market import sql
 from market.errors import NotFound
@@ -135,9 +135,21 @@ def lock_session(**lookup: Any) -> Session | None:
     return Session.objects.select_for_update(of=("self",)).select_related("settlement").filter(**lookup).first()
 
 
-def lock_spend_counters(pks: Iterable[int]) -> list[SpendCounter]:
-    """A delegation's spend counters, by id (its session locked first)."""
-    return list(SpendCounter.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+def lock_session_of_call(invocation_id: str) -> Session | None:
+    """The session of an invocation's lease (only the session row is locked), with the lease's
+    provider as `call_provider`."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("settlement")
+        .filter(leases__invocations__invocation_id=invocation_id)
+        .annotate(call_provider=F("leases__provider_actor_id"))
+        .first()
+    )
+
+
+def lock_spend_counters_of(**lookup: Any) -> list[SpendCounter]:
+    """A delegation's spend counters matching `lookup`, by id (its session locked first)."""
+    return list(SpendCounter.objects.select_for_update().filter(**lookup).order_by("pk"))
 
 
 def lock_session_lines(session: Session) -> list[SessionLine]:
@@ -158,6 +170,17 @@ def lock_session_if_free(pk: int) -> Session | None:
         Session.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("settlement")
         .filter(pk=pk)
+        .first()
+    )
+
+
+def lock_invocation_lease(invocation_id: str) -> Invocation | None:
+    """An invocation's lease, then the invocation, locked in this order by one statement, with the
+    lease's resource and settlement (not locked)."""
+    return (
+        Invocation.objects.select_for_update(of=("lease", "self"))
+        .select_related("lease__resource", "lease__settlement")
+        .filter(invocation_id=invocation_id)
         .first()
     )
 

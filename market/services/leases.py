@@ -243,10 +243,12 @@ def charge(
     by_actor_id: str,
     reported_units: int | None = None,
     extra: dict[str, Any] | None = None,
+    also: tuple[sql.Part, ...] = (),
 ) -> UsageEntry:
     """Charge `amount` (<= what remains) for `units` billed to an active, locked lease: a partial
     release to the provider and its usage entry, which keeps `reported_units` beside the billed
-    ones; a lease whose budget is spent becomes lease_exhausted."""
+    ones; a lease whose budget is spent becomes lease_exhausted. `also`: the caller's other writes,
+    written with the entry (one statement on PostgreSQL)."""
     if amount > lease.remaining:
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
@@ -293,7 +295,7 @@ def charge(
         parties=[lease.consumer_actor_id, lease.provider_actor_id],
     )
     # The entry with the lease's new spend (and state) and the leaf: one statement on PostgreSQL.
-    sql.insert_with(entry, sql.update_statement(lease, changed), leaf)
+    sql.insert_with(entry, sql.update_statement(lease, changed), leaf, *also)
     return entry
 
 

@@ -39,9 +39,9 @@ BOUNDS = {
     "web3.market.reviewResult": (8, 16),
     "web3.market.cancelTask": (8, 9),
     "web3.sessions.open": (9, 15),
-    "web3.billing.settleSession": (21, 35),
-    "web3.resources.invoke": (19, 28),
-    "web3.resources.invoke (session)": (44, 47),
+    "web3.billing.settleSession": (14, 31),
+    "web3.resources.invoke": (14, 25),
+    "web3.resources.invoke (session)": (20, 32),
 }
 
 
