@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from market import sql
 from market.errors import NotFound
@@ -49,7 +49,6 @@ from market.models import (
     TaskBid,
     TaskOrder,
     TaskReceipt,
-    TaskResult,
     Withdrawal,
 )
 
@@ -87,9 +86,15 @@ def lock_award(task: TaskOrder) -> TaskAward | None:
     )
 
 
-def lock_result(**lookup: Any) -> TaskResult | None:
-    """One result with its bid (only the result row is locked)."""
-    return TaskResult.objects.select_for_update(of=("self",)).select_related("bid").filter(**lookup).first()
+def lock_result_receipt(result_id: str) -> TaskReceipt | None:
+    """A result's task, the result and its receipt, locked in this order by one statement, with the
+    result's bid and the receipt's settlement (not locked)."""
+    return (
+        TaskReceipt.objects.select_for_update(of=("result__task", "result", "self"))
+        .select_related("result__task", "result__bid", "settlement")
+        .filter(result__result_id=result_id)
+        .first()
+    )
 
 
 def lock_receipt(**lookup: Any) -> TaskReceipt | None:
@@ -130,9 +135,21 @@ def lock_session(**lookup: Any) -> Session | None:
     return Session.objects.select_for_update(of=("self",)).select_related("settlement").filter(**lookup).first()
 
 
-def lock_spend_counters(pks: Iterable[int]) -> list[SpendCounter]:
-    """A delegation's spend counters, by id (its session locked first)."""
-    return list(SpendCounter.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+def lock_session_of_call(invocation_id: str) -> Session | None:
+    """The session of an invocation's lease (only the session row is locked), with the lease's
+    provider as `call_provider`."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("settlement")
+        .filter(leases__invocations__invocation_id=invocation_id)
+        .annotate(call_provider=F("leases__provider_actor_id"))
+        .first()
+    )
+
+
+def lock_spend_counters_of(**lookup: Any) -> list[SpendCounter]:
+    """A delegation's spend counters matching `lookup`, by id (its session locked first)."""
+    return list(SpendCounter.objects.select_for_update().filter(**lookup).order_by("pk"))
 
 
 def lock_session_lines(session: Session) -> list[SessionLine]:
@@ -153,6 +170,17 @@ def lock_session_if_free(pk: int) -> Session | None:
         Session.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("settlement")
         .filter(pk=pk)
+        .first()
+    )
+
+
+def lock_invocation_lease(invocation_id: str) -> Invocation | None:
+    """An invocation's lease, then the invocation, locked in this order by one statement, with the
+    lease's resource and settlement (not locked)."""
+    return (
+        Invocation.objects.select_for_update(of=("lease", "self"))
+        .select_related("lease__resource", "lease__settlement")
+        .filter(invocation_id=invocation_id)
         .first()
     )
 
@@ -272,8 +300,22 @@ def lock_disputes(disputes: QuerySet[Dispute]) -> list[Dispute]:
 # Plain SQL (market.sql): these run on every money move.
 
 
-def lock_settlement(settlement_id: str) -> Settlement:
-    found = sql.select_for_update(Settlement, "settlement_id = %s", [settlement_id])
+# The settlement's two accounts, the lower id first: joined to it, they are locked after it and in
+# primary-key order by the same statement.
+_SETTLEMENT_ACCOUNTS = (
+    "JOIN market_account a1 ON a1.id = CASE WHEN t.payer_account_id < t.payee_account_id "
+    "THEN t.payer_account_id ELSE t.payee_account_id END "
+    "JOIN market_account a2 ON a2.id = CASE WHEN t.payer_account_id < t.payee_account_id "
+    "THEN t.payee_account_id ELSE t.payer_account_id END"
+)
+
+
+def lock_settlement_accounts(settlement_id: str) -> Settlement:
+    """The settlement, then its two accounts by id, locked in one statement (only the settlement's
+    row is built: a release or a refund moves the accounts' totals without reading them)."""
+    found = sql.select_for_update(
+        Settlement, "t.settlement_id = %s", [settlement_id], joins=_SETTLEMENT_ACCOUNTS, of=("a1", "a2")
+    )
     if not found:
         raise NotFound("no such settlement")
     return found[0]

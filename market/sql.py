@@ -38,9 +38,11 @@ def _conn():
     return connections[DEFAULT_DB_ALIAS]
 
 
-def lock_clause(statement: str) -> str:
-    """The statement with FOR UPDATE where the database has it."""
-    return statement + (" FOR UPDATE" if _conn().features.has_select_for_update else "")
+def lock_clause(statement: str, of: Sequence[str] = ()) -> str:
+    """The statement with FOR UPDATE (OF these aliases, in this order) where the database has it."""
+    if not _conn().features.has_select_for_update:
+        return statement
+    return statement + " FOR UPDATE" + (f" OF {', '.join(of)}" if of else "")
 
 
 def execute(statement: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -51,12 +53,19 @@ def execute(statement: str, params: Sequence[Any] = ()) -> list[tuple]:
 
 
 @cache
-def _select(model: type[models.Model], vendor: str, where: str, order_by: str) -> str:
+def _select(model: type[models.Model], vendor: str, where: str, order_by: str, joins: str, of: tuple[str, ...]) -> str:
     ops = connections[DEFAULT_DB_ALIAS].ops
-    columns = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
+    if not joins:
+        columns = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
+        return lock_clause(
+            f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
+            f"WHERE {where} ORDER BY {ops.quote_name(order_by)}"
+        )
+    columns = ", ".join(f"t.{ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
     return lock_clause(
-        f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model
-        f"WHERE {where} ORDER BY {ops.quote_name(order_by)}"
+        f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} t {joins} "  # noqa: S608 - names from the model
+        f"WHERE {where} ORDER BY t.{ops.quote_name(order_by)}",
+        ("t", *of),
     )
 
 
@@ -72,13 +81,24 @@ def _converters(model: type[models.Model], vendor: str) -> list[tuple[int, list,
     return out
 
 
-def select_for_update(model: type[M], where: str, params: Sequence[Any], order_by: str = "id") -> list[M]:
-    """Rows of `model` matching `where`, locked in `order_by` order (the fixed lock order)."""
+def select_for_update(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    order_by: str = "id",
+    *,
+    joins: str = "",
+    of: tuple[str, ...] = (),
+) -> list[M]:
+    """Rows of `model` matching `where`, locked in `order_by` order (the fixed lock order). With
+    `joins` (the model's table is then `t`, and `where` names its columns t.x), the joined rows of
+    the aliases `of` are locked too, each row's after its `t` row, in the order `of` names them
+    (PostgreSQL locks a row's tables in the order of FOR UPDATE OF)."""
     conn = _conn()
     names = [f.attname for f in model._meta.concrete_fields]
     converters = _converters(model, conn.vendor)
     out = []
-    for row in execute(_select(model, conn.vendor, where, order_by), params):
+    for row in execute(_select(model, conn.vendor, where, order_by, joins, of), params):
         if converters:
             row = list(row)
             for i, funcs, col in converters:
@@ -176,36 +196,66 @@ def batched() -> bool:
     return _conn().vendor == "postgresql"
 
 
-def insert_with(obj: M, *others: Statement, built: Statement | None = None) -> M:
+class Chained:
+    """Data-changing statements of which a later one reads an earlier one's RETURNING rows (an audit
+    leaf and its parties, market.audit.log): in a batch, named parts of its WITH; one by one where
+    nothing is batched."""
+
+    def parts(self, prefix: str) -> list[tuple[str, str, list]]:
+        """(name, statement, params) of each part, in order: each name begins with `prefix`, and a
+        part reads an earlier one by its name."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+Part = Statement | Chained
+
+
+def _ctes(others: Sequence[Part]) -> tuple[list[str], list]:
+    texts: list[str] = []
+    params: list = []
+    for i, part in enumerate(others):
+        named = part.parts(f"w{i}_") if isinstance(part, Chained) else [(f"w{i}", *part)]
+        for name, statement, ps in named:
+            texts.append(f"{name} AS ({statement})")
+            params += ps
+    return texts, params
+
+
+def _run(parts: Sequence[Part]) -> None:
+    for part in parts:
+        if isinstance(part, Chained):
+            part.run()
+        else:
+            execute(*part)
+
+
+def insert_with(obj: M, *others: Part, built: Statement | None = None) -> M:
     """insert(obj) and other data-changing statements that do not read its row. `built`: obj's
     INSERT from insert_statement(obj), when the caller needed the values it set (created_at) first."""
     first, params = built or insert_statement(obj)
     if not batched():
         obj.pk = execute(first, params)[0][0]
-        for statement in others:
-            execute(*statement)
+        _run(others)
         return obj
-    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
+    parts, others_params = _ctes(others)
     obj.pk = execute(
         f"WITH {', '.join([*parts, f'w AS ({first})'])} SELECT * FROM w",  # noqa: S608 - our statements
-        [*(p for _, ps in others for p in ps), *params],
+        [*others_params, *params],
     )[0][0]
     return obj
 
 
-def run_together(*statements: Statement) -> None:
+def run_together(*statements: Part) -> None:
     """Data-changing statements that do not read each other's rows (no RETURNING needed): one
     statement on PostgreSQL, one by one elsewhere."""
-    if not batched() or len(statements) < 2:
-        for statement in statements:
-            execute(*statement)
+    if not batched() or (len(statements) < 2 and not any(isinstance(s, Chained) for s in statements)):
+        _run(statements)
         return
-    *others, (last, last_params) = statements
-    parts = [f"w{i} AS ({statement})" for i, (statement, _) in enumerate(others)]
-    execute(
-        f"WITH {', '.join(parts)} {last}",  # our statements
-        [*(p for _, ps in others for p in ps), *last_params],
-    )
+    parts, params = _ctes(statements)
+    execute(f"WITH {', '.join(parts)} SELECT 1", params)
 
 
 # --- many rows at once ---------------------------------------------------------------------------------
@@ -259,15 +309,15 @@ def _sequence(table: str) -> str:
     return execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
 
 
-def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str, also: Statement) -> None:
-    """INSERT two new rows that point at each other (a.<a_to_b> = b, b.<b_to_a> = a), plus one more
-    independent statement: batched, with both ids drawn from their sequences first (the foreign keys
-    are checked at commit); one by one, three statements and an UPDATE of a."""
+def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str, also: Sequence[Part]) -> None:
+    """INSERT two new rows that point at each other (a.<a_to_b> = b, b.<b_to_a> = a), plus more
+    independent statements: batched, with both ids drawn from their sequences first (the foreign keys
+    are checked at commit); one by one, the two INSERTs, the others and an UPDATE of a."""
     if not batched():
         insert(a)
         setattr(b, b_to_a, a)
         insert(b)
-        execute(*also)
+        _run(also)
         setattr(a, a_to_b, b)
         save_fields(a, [a_to_b])
         return
@@ -289,10 +339,11 @@ def insert_linked(a: models.Model, b: models.Model, *, a_to_b: str, b_to_a: str,
             f"INSERT INTO {q(obj._meta.db_table)} "  # noqa: S608 - model names
             f"({', '.join(q(c) for c in columns)}) SELECT {', '.join(exprs)} FROM ids"
         )
+    parts, also_params = _ctes(also)
     a.pk, b.pk = execute(
         f"WITH ids AS (SELECT nextval(%s) AS a_id, nextval(%s) AS b_id), wa AS ({selects[0]}), "  # noqa: S608
-        f"wb AS ({selects[1]}), w AS ({also[0]}) SELECT a_id, b_id FROM ids",
-        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also[1]],
+        f"wb AS ({selects[1]}){''.join(', ' + part for part in parts)} SELECT a_id, b_id FROM ids",
+        [_sequence(a._meta.db_table), _sequence(b._meta.db_table), *params, *also_params],
     )[0]
     setattr(a, a_to_b, b)
     setattr(b, b_to_a, a)

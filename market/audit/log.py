@@ -91,6 +91,48 @@ def _leaf(rec: dict[str, Any], now) -> tuple[AuditEvent, list[str]]:
     return event, who
 
 
+class Leaf(sql.Chained):
+    """One audit leaf and its parties, not yet written: audit_record writes it alone; a money move
+    writes it in the statement of its rows (market.sql.insert_with and the like)."""
+
+    def __init__(self, event: AuditEvent, who: list[str]) -> None:
+        self.event, self.who = event, who
+
+    def parts(self, prefix: str) -> list[tuple[str, str, list]]:
+        statement, params = sql.insert_statement(self.event)
+        parties = (
+            f"INSERT INTO market_auditparty (event_id, actor_id) SELECT {prefix}ev.id, p "  # noqa: S608 - fixed names
+            f"FROM {prefix}ev, unnest(%s::varchar[]) AS p"
+        )
+        return [(f"{prefix}ev", statement, params), (f"{prefix}parties", parties, [self.who])]
+
+    def run(self) -> None:
+        sql.insert(self.event)
+        if self.who:
+            sql.execute(
+                "INSERT INTO market_auditparty (event_id, actor_id) VALUES "  # noqa: S608 - fixed names
+                + ", ".join(["(%s, %s)"] * len(self.who)),
+                [v for a in self.who for v in (self.event.pk, a)],
+            )
+
+
+def audit_leaf(
+    *,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any] | None = None,
+    parties: list[str] | tuple[str, ...] = (),
+) -> Leaf:
+    """audit_record's leaf, to be written by the caller with other statements of its transaction
+    (which it must be inside). In a batch, its event's pk stays unset."""
+    rec = {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id}
+    event, who = _leaf({**rec, "payload": payload, "parties": parties}, timezone.now())
+    schedule_after_commit()
+    return Leaf(event, who)
+
+
 def audit_record(
     *,
     actor_id: str,
@@ -114,26 +156,24 @@ def audit_record(
                 payload=payload,
                 parties=parties,
             )
-    rec = {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id}
-    event, who = _leaf({**rec, "payload": payload, "parties": parties}, timezone.now())
-    schedule_after_commit()
-    if sql.batched():
-        # One round trip: the event and its parties together.
-        statement, params = sql.insert_statement(event)
-        event.pk = sql.execute(
-            f"WITH ev AS ({statement}), parties AS (INSERT INTO market_auditparty (event_id, actor_id) "  # noqa: S608
-            "SELECT ev.id, p FROM ev, unnest(%s::varchar[]) AS p) SELECT id FROM ev",
-            [*params, who],
-        )[0][0]
-        return event
-    sql.insert(event)
-    if who:
-        sql.execute(
-            "INSERT INTO market_auditparty (event_id, actor_id) VALUES "  # noqa: S608 - fixed names
-            + ", ".join(["(%s, %s)"] * len(who)),
-            [v for a in who for v in (event.pk, a)],
-        )
-    return event
+    leaf = audit_leaf(
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload=payload,
+        parties=parties,
+    )
+    if not sql.batched():
+        leaf.run()
+        return leaf.event
+    # One round trip: the event and its parties together.
+    parts = leaf.parts("")
+    leaf.event.pk = sql.execute(
+        f"WITH {', '.join(f'{name} AS ({statement})' for name, statement, _ in parts)} SELECT id FROM ev",  # noqa: S608
+        [p for _, _, ps in parts for p in ps],
+    )[0][0]
+    return leaf.event
 
 
 _EVENT_COLUMNS = ("event_id", "actor_id", "action", "object_type", "object_id", "payload", "payload_sha256")

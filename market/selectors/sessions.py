@@ -59,9 +59,17 @@ def open_session(*, actor_id: str, delegation_id: str = "") -> Session | None:
 
 
 def session_lines(session: Session) -> list[dict[str, Any]]:
+    """The session's lines, by id; a session just settled carries them as its settlement left them
+    (market.services.sessions), and they are not read again."""
+    settled = getattr(session, "settled_lines", None)
+    rows = (
+        [(x.provider_actor_id, x.units, x.accrued, x.released) for x in settled]
+        if settled is not None
+        else session.lines.order_by("pk").values_list("provider_actor_id", "units", "accrued", "released")
+    )
     return [
         {"provider_actor_id": p, "units": u, "accrued": a, "released": r, "currency": session.currency}
-        for p, u, a, r in session.lines.order_by("pk").values_list("provider_actor_id", "units", "accrued", "released")
+        for p, u, a, r in rows
     ]
 
 

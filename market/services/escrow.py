@@ -13,10 +13,10 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from market import sql, states, tx
-from market.audit.log import audit_record
+from market.audit.log import audit_leaf
 from market.errors import Conflict, InvalidArgument
 from market.ids import new_id
-from market.locks import lock_account_rows, lock_accounts, lock_open_settlements, lock_settlement
+from market.locks import lock_accounts, lock_open_settlements, lock_settlement_accounts
 from market.models import Account, Settlement, Transfer
 from market.money import format_amount
 from market.services.ledger import (
@@ -74,8 +74,7 @@ def escrow_lock(
             code=Transfer.Code.ESCROW_LOCK,
             reference=reference,
         )
-        sql.insert_linked(settlement, lock, a_to_b="lock_transfer", b_to_a="settlement", also=totals_statement(lock))
-        audit_record(
+        leaf = audit_leaf(
             actor_id=by_actor_id,
             action="settlement.lock",
             object_type="settlement",
@@ -85,14 +84,17 @@ def escrow_lock(
             ),
             parties=[payer_actor_id, payee_actor_id],
         )
+        # The settlement, its lock, both accounts' totals and the leaf: one statement on PostgreSQL.
+        sql.insert_linked(
+            settlement, lock, a_to_b="lock_transfer", b_to_a="settlement", also=(totals_statement(lock), leaf)
+        )
         return settlement
 
 
 def _lock_open_settlement(settlement_id: str) -> Settlement:
-    settlement = lock_settlement(settlement_id)
+    settlement = lock_settlement_accounts(settlement_id)
     if not settlement.is_open:
         raise Conflict(f"the settlement is closed ({settlement.status})", details={"status": settlement.status})
-    lock_account_rows([settlement.payer_account_id, settlement.payee_account_id])
     return settlement
 
 
@@ -111,11 +113,35 @@ _REFUND = _Settling(K.VOID_PENDING, Transfer.Code.ESCROW_REFUND, "refunded", "se
 
 
 def _settle_pending(
-    settlement: Settlement, how: _Settling, amount: int, *, by_actor_id: str, reason: str, reference: str
+    settlement: Settlement,
+    how: _Settling,
+    amount: int,
+    *,
+    by_actor_id: str,
+    reason: str,
+    reference: str,
+    also: tuple[sql.Part, ...] = (),
 ) -> Transfer:
     """Post (release) or void (refund) `amount` of the settlement's pending lock, with the
-    settlement's new state and its audit event, in the caller's transaction."""
-    transfer = create_transfer(
+    settlement's new state and its audit event (and the caller's `also`), in the caller's transaction."""
+    transfer_id = new_id("tr")
+    leaf = audit_leaf(
+        actor_id=by_actor_id,
+        action=how.action,
+        object_type="settlement",
+        object_id=settlement.settlement_id,
+        payload=_settlement_payload(
+            settlement,
+            amount=format_amount(amount, settlement.currency),
+            reason=reason,
+            transferId=transfer_id,
+        ),
+        parties=[settlement.payer_actor_id, settlement.payee_actor_id],
+    )
+    # The transfer, both accounts' totals, the settlement's new state and the leaf: one statement
+    # on PostgreSQL.
+    return create_transfer(
+        transfer_id=transfer_id,
         debit_account_id=settlement.payer_account_id,
         credit_account_id=settlement.payee_account_id,
         amount=amount,
@@ -125,35 +151,40 @@ def _settle_pending(
         pending_id=settlement.lock_transfer_id,
         settlement=settlement,
         reference=reference or settlement.reference,
-        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]),),
+        also=(sql.update_statement(settlement, ["status", how.changed, "updated_at"]), leaf, *also),
     )
-    audit_record(
-        actor_id=by_actor_id,
-        action=how.action,
-        object_type="settlement",
-        object_id=settlement.settlement_id,
-        payload=_settlement_payload(
-            settlement,
-            amount=format_amount(amount, settlement.currency),
-            reason=reason,
-            transferId=transfer.transfer_id,
-        ),
-        parties=[settlement.payer_actor_id, settlement.payee_actor_id],
-    )
-    return transfer
 
 
 def escrow_release(
-    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+    *,
+    settlement_id: str,
+    by_actor_id: str,
+    amount: int | None = None,
+    reason: str = "",
+    reference: str = "",
+    also: tuple[sql.Part, ...] = (),
 ) -> Settlement:
-    """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat."""
+    """Post all (amount=None) or part of what remains to the payee. Partial releases may repeat.
+    `also`: the caller's other writes that do not read the release's rows, written with them (one
+    statement on PostgreSQL)."""
     return escrow_release_transfer(
-        settlement_id=settlement_id, by_actor_id=by_actor_id, amount=amount, reason=reason, reference=reference
+        settlement_id=settlement_id,
+        by_actor_id=by_actor_id,
+        amount=amount,
+        reason=reason,
+        reference=reference,
+        also=also,
     )[0]
 
 
 def escrow_release_transfer(
-    *, settlement_id: str, by_actor_id: str, amount: int | None = None, reason: str = "", reference: str = ""
+    *,
+    settlement_id: str,
+    by_actor_id: str,
+    amount: int | None = None,
+    reason: str = "",
+    reference: str = "",
+    also: tuple[sql.Part, ...] = (),
 ) -> tuple[Settlement, Transfer]:
     """escrow_release, with the transfer it posted (for a caller that records it, as a usage entry)."""
     with tx.atomic():
@@ -172,19 +203,23 @@ def escrow_release_transfer(
         settlement.released += amount
         states.transition(settlement, "release_all" if amount == remaining else "release_part", save=False)
         transfer = _settle_pending(
-            settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference
+            settlement, _RELEASE, amount, by_actor_id=by_actor_id, reason=reason, reference=reference, also=also
         )
         return settlement, transfer
 
 
-def escrow_refund(*, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "") -> Settlement:
-    """Void everything that remains back to the payer; closes the settlement."""
+def escrow_refund(
+    *, settlement_id: str, by_actor_id: str, reason: str = "", reference: str = "", also: tuple[sql.Part, ...] = ()
+) -> Settlement:
+    """Void everything that remains back to the payer; closes the settlement. `also`: as escrow_release's."""
     with tx.atomic():
         settlement = _lock_open_settlement(settlement_id)
         remaining = settlement.remaining  # > 0: an open settlement always has something left
         settlement.refunded += remaining
         states.transition(settlement, "refund", save=False)
-        _settle_pending(settlement, _REFUND, remaining, by_actor_id=by_actor_id, reason=reason, reference=reference)
+        _settle_pending(
+            settlement, _REFUND, remaining, by_actor_id=by_actor_id, reason=reason, reference=reference, also=also
+        )
         return settlement
 
 

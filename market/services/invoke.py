@@ -25,11 +25,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from market import locks, states, tx
-from market.audit.log import audit_record
+from market import locks, sql, states, tx
+from market.audit.log import audit_leaf, audit_record
 from market.errors import (
     Conflict,
     Expired,
@@ -86,7 +86,7 @@ def invocation_start(
 ) -> Invocation:
     """The pending invocation holding `reserve` on the lease, with its audit event (in the caller's
     transaction, the lease locked)."""
-    inv = Invocation.objects.create(
+    inv = Invocation(
         invocation_id=new_id("inv"),
         lease=lease,
         resource=resource,
@@ -94,7 +94,7 @@ def invocation_start(
         reserved_units=plan.max_units,
         started_at=now,
     )
-    audit_record(
+    leaf = audit_leaf(
         actor_id=actor_id,
         action="invocation.start",
         object_type="lease",
@@ -108,7 +108,7 @@ def invocation_start(
         },
         parties=[lease.consumer_actor_id, lease.provider_actor_id],
     )
-    return inv
+    return sql.insert_with(inv, leaf)  # with its leaf: one statement on PostgreSQL
 
 
 def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tuple[Invocation, Plan]:
@@ -124,14 +124,14 @@ def invoke_reserve(*, lease_id: str, actor_id: str, input: dict[str, Any]) -> tu
         policy = lease.policy or resource.policy or {}
         plan = plan_for(resource, policy, input)
         reserve = cost_minor(plan.max_units, lease.unit_price, lease.per_units)
-        live = _live_pending(lease, now)
+        live = _live_pending(lease, now).aggregate(running=Count("pk"), total=Sum("reserved"))
         limit = policy.get("maxConcurrent") or 0
-        if limit and live.count() >= limit:
+        if limit and live["running"] >= limit:
             raise QuotaExceeded(
                 "the lease already has maxConcurrent calls running",
                 details={"maxConcurrent": limit, "retryAfterSec": 1},
             )
-        held = live.aggregate(total=Sum("reserved"))["total"] or 0
+        held = live["total"] or 0
         if reserve > lease.remaining - held:
             raise InsufficientFundsError(
                 "the lease's remaining budget cannot cover this call",
@@ -173,11 +173,17 @@ def _record_failure(inv: Invocation, lease: Lease, code: str) -> None:
 
 def invoke_fail(*, invocation_id: str, code: str) -> None:
     with tx.atomic():
-        inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = locks.lock_lease(pk=inv.lease_id)
-        inv = locks.lock_invocation(pk=inv.pk)
+        inv = _lock(invocation_id)
         if inv.status == INV.PENDING:
-            _record_failure(inv, lease, code)
+            _record_failure(inv, inv.lease, code)
+
+
+def _lock(invocation_id: str) -> Invocation:
+    """The invocation with its lease, both locked (the lease first)."""
+    inv = locks.lock_invocation_lease(invocation_id)
+    if inv is None:
+        raise Invocation.DoesNotExist(invocation_id)
+    return inv
 
 
 def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation, Lease, int, int, MarketError | None]:
@@ -187,9 +193,8 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
     reservation (the stale sweep failed it): the refusal to raise is returned. A unit (market.tx):
     nothing inside carries on after a failure, so the release inside takes no savepoint."""
     with tx.unit():
-        inv = Invocation.objects.get(invocation_id=invocation_id)
-        lease = locks.lock_lease(pk=inv.lease_id)
-        inv = locks.lock_invocation(pk=inv.pk)
+        inv = _lock(invocation_id)
+        lease = inv.lease
         if inv.status != INV.PENDING:
             return inv, lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
         if lease.status != Lease.Status.ACTIVE:
@@ -208,6 +213,8 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
         if cost > lease.remaining:  # the provider appended usage while the call ran
             cost = lease.remaining
             billed = min(billed, units_paid_by(cost, lease))
+        inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, timezone.now()
+        states.transition(inv, "succeed", save=False)
         charge(
             lease,
             units=billed,
@@ -217,9 +224,8 @@ def invoke_settle(*, invocation_id: str, units: int | None) -> tuple[Invocation,
             usage_ref=inv.invocation_id,
             by_actor_id=lease.consumer_actor_id,
             extra={"invocationId": inv.invocation_id},
+            also=(sql.update_statement(inv, ["status", "units", "reported_units", "cost", "finished_at"]),),
         )
-        inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, timezone.now()
-        states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
         standing_record_call(resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id)
         return inv, lease, billed, cost, None
 

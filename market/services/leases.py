@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from market import locks, sql, states, tx
-from market.audit.log import audit_record, audit_record_many
+from market.audit.log import audit_leaf, audit_record, audit_record_many
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, Revoked
 from market.hashing import object_hash
 from market.ids import new_id
@@ -243,10 +243,12 @@ def charge(
     by_actor_id: str,
     reported_units: int | None = None,
     extra: dict[str, Any] | None = None,
+    also: tuple[sql.Part, ...] = (),
 ) -> UsageEntry:
     """Charge `amount` (<= what remains) for `units` billed to an active, locked lease: a partial
     release to the provider and its usage entry, which keeps `reported_units` beside the billed
-    ones; a lease whose budget is spent becomes lease_exhausted."""
+    ones; a lease whose budget is spent becomes lease_exhausted. `also`: the caller's other writes,
+    written with the entry (one statement on PostgreSQL)."""
     if amount > lease.remaining:
         raise AssertionError("charge beyond the lease's budget")
     transfer = None
@@ -274,9 +276,7 @@ def charge(
         lease.ended_at = timezone.now()
         states.transition(lease, "exhaust", save=False)
         changed += ["status", "ended_at"]
-    # The entry with the lease's new spend (and state): one statement on PostgreSQL.
-    sql.insert_with(entry, sql.update_statement(lease, changed))
-    audit_record(
+    leaf = audit_leaf(
         actor_id=by_actor_id,
         action="lease.usage",
         object_type="lease",
@@ -294,6 +294,8 @@ def charge(
         },
         parties=[lease.consumer_actor_id, lease.provider_actor_id],
     )
+    # The entry with the lease's new spend (and state) and the leaf: one statement on PostgreSQL.
+    sql.insert_with(entry, sql.update_statement(lease, changed), leaf, *also)
     return entry
 
 

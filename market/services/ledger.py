@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, transaction
 
 from market import sql, tx
-from market.audit.log import audit_record
+from market.audit.log import audit_leaf
 from market.errors import Conflict, InsufficientFunds, InvalidArgument
 from market.ids import new_id
 from market.locks import lock_accounts_of
@@ -149,10 +149,10 @@ def hours_statement(transfer: Transfer) -> tuple[str, list]:
     return _hours_sql(bool(settlement)), params
 
 
-def create_transfer(*, also: tuple[tuple[str, list], ...] = (), **fields: Any) -> Transfer:
+def create_transfer(*, also: tuple[sql.Part, ...] = (), transfer_id: str = "", **fields: Any) -> Transfer:
     """Insert a transfer, move its accounts' totals, add a settled one to its hour (and run `also`),
-    in one round trip on PostgreSQL."""
-    transfer = Transfer(transfer_id=new_id("tr"), **fields)
+    in one round trip on PostgreSQL. `transfer_id`: when the caller needed it first (in its leaf)."""
+    transfer = Transfer(transfer_id=transfer_id or new_id("tr"), **fields)
     built = sql.insert_statement(transfer)  # sets created_at, which the hour is taken from
     hours = (hours_statement(transfer),) if is_settled(transfer) else ()
     return sql.insert_with(transfer, totals_statement(transfer), *also, *hours, built=built)
@@ -217,30 +217,12 @@ def _posted_transfer(move: _Move, debit: Owner, credit: Owner, posting: _Posting
         payer, payee = owner_accounts_lock(currency, debit, credit)
         if move.check_available:
             available_check(payer, amount, currency)
-        try:
-            # A savepoint only where it is caught: a concurrent first use of the same key.
-            with transaction.atomic() if idempotency_key else tx.atomic():
-                transfer = create_transfer(
-                    debit_account=payer,
-                    credit_account=payee,
-                    amount=amount,
-                    currency=currency,
-                    kind=K.POSTED,
-                    code=code,
-                    reference=posting.reference,
-                    idempotency_key=idempotency_key,
-                )
-        except IntegrityError:
-            # a concurrent first use of the same key committed first: answer with its transfer
-            replay = _replayed(idempotency_key, **replay_of)
-            if replay is None:
-                raise
-            return replay
-        audit_record(
+        transfer_id = new_id("tr")
+        leaf = audit_leaf(
             actor_id=posting.by_actor_id,
             action=move.action,
             object_type="transfer",
-            object_id=transfer.transfer_id,
+            object_id=transfer_id,
             payload={
                 "from": payer.actor_id,
                 "to": payee.actor_id,
@@ -252,7 +234,28 @@ def _posted_transfer(move: _Move, debit: Owner, credit: Owner, posting: _Posting
             },
             parties=[payer.actor_id, payee.actor_id],
         )
-        return transfer
+        try:
+            # A savepoint only where it is caught: a concurrent first use of the same key (the leaf,
+            # written with the transfer, goes with it).
+            with transaction.atomic() if idempotency_key else tx.atomic():
+                return create_transfer(
+                    transfer_id=transfer_id,
+                    debit_account=payer,
+                    credit_account=payee,
+                    amount=amount,
+                    currency=currency,
+                    kind=K.POSTED,
+                    code=code,
+                    reference=posting.reference,
+                    idempotency_key=idempotency_key,
+                    also=(leaf,),
+                )
+        except IntegrityError:
+            # a concurrent first use of the same key committed first: answer with its transfer
+            replay = _replayed(idempotency_key, **replay_of)
+            if replay is None:
+                raise
+            return replay
 
 
 def deposit(

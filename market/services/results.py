@@ -21,7 +21,7 @@ from market.ids import new_id
 from market.models import ArchiveGrant, TaskOrder, TaskReceipt, TaskResult
 from market.money import format_amount
 from market.services import archive, escrow
-from market.services.tasks import audit_task, check_signature, lock_task
+from market.services.tasks import audit_task, check_signature, lock_task, task_leaf
 
 R, Rc = TaskResult.Status, TaskReceipt.Status
 # `res` names resources. Results made before they had their own prefix keep their res_ ids: every
@@ -126,13 +126,11 @@ def _grant_artifacts(artifacts: list[dict[str, Any]], *, deliverer: str, creator
 
 
 def lock_result(result_id: str, *, actor_id: str, is_staff: bool = False) -> tuple[TaskOrder, TaskResult, TaskReceipt]:
-    found = TaskResult.objects.select_related("task").filter(result_id=result_id).first()
-    if found is None or not (is_staff or actor_id in (found.task.creator_actor_id, found.deliverer_actor_id)):
+    receipt = locks.lock_result_receipt(result_id)
+    result = receipt.result if receipt is not None else None
+    if result is None or not (is_staff or actor_id in (result.task.creator_actor_id, result.deliverer_actor_id)):
         raise NotFound("no such result")
-    task = locks.lock_task(pk=found.task_id)
-    result = locks.lock_result(pk=found.pk)
-    receipt = locks.lock_receipt(result=result)
-    result.task = receipt.task = task
+    task = receipt.task = result.task
     if receipt.bid_id == result.bid_id:
         receipt.bid = result.bid  # read with the result
     return task, result, receipt
@@ -164,8 +162,10 @@ def result_review(
         )
         result.reviewed_at, result.review_reason, result.review_signature = now, reason, signature
         states.transition(result, decision, save=False)
-        # The result's, the receipt's (and on accept the task's) new states: one statement on PostgreSQL.
-        changes = [
+        # The result's, the receipt's (and on accept the task's) new states and the leaf, with the
+        # release on accept: one statement on PostgreSQL.
+        parties = [task.creator_actor_id, result.deliverer_actor_id]
+        changes: list[sql.Part] = [
             sql.update_statement(result, ["status", "reviewed_at", "review_reason", "review_signature", "updated_at"])
         ]
         payload: dict[str, Any] = {
@@ -187,23 +187,33 @@ def result_review(
                 )
             )
             changes.append(sql.update_statement(task, ["status", "updated_at"]))
-            sql.run_together(*changes)
+            # All that remains is released: the settlement as read with the receipt is current (every
+            # change to it locks the task first, and the task is locked here).
+            released = receipt.settlement.locked - receipt.settlement.refunded
+            payload["released"] = format_amount(released, task.currency)
+            changes.append(task_leaf(task, "result.review", actor_id, parties, **payload))
             receipt.settlement = escrow.escrow_release(
                 settlement_id=receipt.settlement.settlement_id,
                 by_actor_id=actor_id,
                 reason="result accepted",
                 reference=f"task:{task.task_id}",
+                also=tuple(changes),
             )
-            payload["released"] = format_amount(receipt.settlement.released, task.currency)
+            if receipt.settlement.released != released:
+                raise AssertionError("the settlement changed without its task's lock")
         else:
             receipt.dispute_opens_at = now
             receipt.dispute_deadline = receipt.payout_due_at = now + timedelta(seconds=settings.WEB3_DISPUTE_WINDOW_SEC)
             changes.append(
                 sql.update_statement(receipt, ["dispute_opens_at", "dispute_deadline", "payout_due_at", "updated_at"])
             )
-            sql.run_together(*changes)
             payload["disputeDeadline"] = receipt.dispute_deadline.isoformat()
-        audit_task(task, "result.review", actor_id, [task.creator_actor_id, result.deliverer_actor_id], **payload)
+            changes.append(task_leaf(task, "result.review", actor_id, parties, **payload))
+            sql.run_together(*changes)
         # receipt.settlement is as the release left it, or (on reject) as read with the receipt: every
         # change to it locks the task first, and the task is locked here.
+        # No ruling's payout waits on the receipt (market.selectors.tasks.receipt_payout_state): a
+        # dispute opens only once the review deadline has passed or the result was rejected, and a
+        # result is reviewed only while submitted, before its deadline.
+        receipt.payout_waiting_for = None
         return result, receipt

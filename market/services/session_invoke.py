@@ -13,11 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from market import locks, states, tx
-from market.audit.log import audit_record
+from market import locks, sql, states, tx
+from market.audit.log import audit_leaf
 from market.errors import Conflict, Expired, Forbidden, InsufficientFunds, NotFound, QuotaExceeded, Timeout
 from market.ids import new_id
 from market.models import Account, DebitNote, Invocation, Lease, Resource, Session, SessionLine, SpendCounter
@@ -43,26 +44,40 @@ def require_open(session: Session, now) -> None:
         raise Expired("the session has expired", details={"expiresAt": session.expires_at.isoformat()})
 
 
-def held_by(leases, now) -> int:
-    """What running calls on these leases still reserve."""
-    live = Invocation.objects.filter(lease__in=leases, status=INV.PENDING, started_at__gt=now - proxy.reservation_ttl())
-    return live.aggregate(total=Sum("reserved"))["total"] or 0
-
-
 def _counters(session: Session, provider: str, now, *, create: bool) -> dict[str, SpendCounter]:
     """The delegation's counters of today (all providers '' and this one), locked."""
     if not session.delegation_id:
         return {}
     key = {"delegation_id": session.delegation_id, "currency": session.currency, "day": now.date()}
-    if create:
+    found = locks.lock_spend_counters_of(**key, provider_actor_id__in=["", provider])
+    if create and len(found) < 2:  # the day's first call (to this provider): open them, then lock again
         for who in ("", provider):
             SpendCounter.objects.get_or_create(**key, provider_actor_id=who)
-    rows = SpendCounter.objects.filter(**key, provider_actor_id__in=["", provider]).values_list("pk", flat=True)
-    return {c.provider_actor_id or "*": c for c in locks.lock_spend_counters(rows)}
+        found = locks.lock_spend_counters_of(**key, provider_actor_id__in=["", provider])
+    return {c.provider_actor_id or "*": c for c in found}
+
+
+def _held(session: Session, provider: str, now, *, delegation: bool) -> dict[str, int]:
+    """What running calls still reserve on the session's leases ("session") and, for a delegation,
+    on the leases of all its sessions in the currency ("*") and of those with this provider: one
+    query."""
+    live = Invocation.objects.filter(status=INV.PENDING, started_at__gt=now - proxy.reservation_ttl())
+    if not delegation:
+        sums = live.filter(lease__session=session).aggregate(session=Sum("reserved"))
+    else:
+        sums = live.filter(
+            lease__session__delegation_id=session.delegation_id, lease__session__currency=session.currency
+        ).aggregate(
+            session=Sum("reserved", filter=Q(lease__session=session)),
+            all=Sum("reserved"),
+            provider=Sum("reserved", filter=Q(lease__provider_actor_id=provider)),
+        )
+    return {"*" if k == "all" else provider if k == "provider" else k: v or 0 for k, v in sums.items()}
 
 
 def _check_caps(session: Session, provider: str, reserve: int, counters, now) -> None:
-    held_session = held_by(Lease.objects.filter(session=session), now)
+    held = _held(session, provider, now, delegation=bool(counters))
+    held_session = held["session"]
     if reserve > session.budget - session.accrued - held_session:
         if session.mode == Session.Mode.TRUSTED:
             raise quota_refusal("sessionCap", session.budget, session.currency, "the call would pass the session cap")
@@ -82,13 +97,9 @@ def _check_caps(session: Session, provider: str, reserve: int, counters, now) ->
             raise InsufficientFunds("the owner's free balance cannot cover what the session owes")
     if not counters:
         return
-    sessions = Session.objects.filter(delegation_id=session.delegation_id, currency=session.currency)
-    for cap, key, leases in (
-        ("dailyCap", "*", Lease.objects.filter(session__in=sessions)),
-        ("counterpartyDailyCap", provider, Lease.objects.filter(session__in=sessions, provider_actor_id=provider)),
-    ):
+    for cap, key in (("dailyCap", "*"), ("counterpartyDailyCap", provider)):
         limit = cap_minor(session.policy, cap, session.currency)
-        if limit is not None and counters[key].amount + held_by(leases, now) + reserve > limit:
+        if limit is not None and counters[key].amount + held[key] + reserve > limit:
             raise quota_refusal(cap, limit, session.currency, f"the call would pass the {cap}")
 
 
@@ -108,8 +119,11 @@ def session_lease(session: Session, resource: Resource, now) -> Lease:
     """The session's active lease for the resource, issued on first use (the session locked by the
     caller): it holds no settlement and draws on the session's budget."""
     lease = locks.lock_lease(session=session, resource=resource, status=Lease.Status.ACTIVE)
-    if lease is not None:
-        return lease
+    return lease if lease is not None else _issue_lease(session, resource, now)
+
+
+def _issue_lease(session: Session, resource: Resource, now) -> Lease:
+    """A new session lease for the resource (the session locked, none active for it)."""
     lease = Lease(
         lease_id=new_id("lease"),
         resource=resource,
@@ -125,8 +139,7 @@ def session_lease(session: Session, resource: Resource, now) -> Lease:
         expires_at=session.expires_at,
     )
     lease.hash = lease_hash(lease)
-    lease.save()
-    audit_record(
+    leaf = audit_leaf(
         actor_id=session.owner_actor_id,
         action="lease.issue",
         object_type="lease",
@@ -134,7 +147,7 @@ def session_lease(session: Session, resource: Resource, now) -> Lease:
         payload={"resourceId": resource.resource_id, "sessionId": session.session_id, "status": lease.status},
         parties=[session.owner_actor_id, lease.provider_actor_id],
     )
-    return lease
+    return sql.insert_with(lease, leaf)  # with its leaf: one statement on PostgreSQL
 
 
 def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegation_id: str, input: dict[str, Any]):
@@ -162,7 +175,7 @@ def session_reserve(*, session_id: str, resource_id: str, actor_id: str, delegat
         plan = plan_for(resource, (existing.policy if existing else resource.policy) or {}, input)
         reserve = cost_minor(plan.max_units, priced.unit_price, per)
         _check_caps(session, provider, reserve, counters, now)
-        lease = existing or session_lease(session, resource, now)
+        lease = existing or _issue_lease(session, resource, now)
         inv = proxy.invocation_start(
             lease=lease,
             resource=resource,
@@ -184,17 +197,36 @@ def _due_for_release(session: Session, now) -> bool:
     return (since.aggregate(units=Sum("units"))["units"] or 0) >= settings.WEB3_SESSION_BATCH_UNITS
 
 
+def _line_accrue(session: Session, provider: str, units: int, amount: int, now) -> sql.Statement:
+    """The provider's line of the session, opened on its first call, with `units` and `amount` more."""
+    return (
+        "INSERT INTO market_sessionline (session_id, provider_actor_id, units, accrued, released, updated_at) "
+        "VALUES (%s, %s, %s, %s, 0, %s) ON CONFLICT (session_id, provider_actor_id) DO UPDATE SET "
+        "units = market_sessionline.units + excluded.units, accrued = market_sessionline.accrued + excluded.accrued, "
+        "updated_at = excluded.updated_at",
+        [
+            session.pk,
+            provider,
+            units,
+            amount,
+            SessionLine._meta.get_field("updated_at").get_db_prep_save(now, connection),
+        ],
+    )
+
+
 def session_accrue(*, invocation_id: str, units: int | None):
     """Accrue the call's cost (billed as market.services.invoke bills it) as a debit note; release
     the lines when a batch is due. Returns (lease, billed, cost, refusal). A unit (market.tx): the
     releases inside take no savepoint."""
     with tx.unit():
-        inv = Invocation.objects.select_related("lease").get(invocation_id=invocation_id)
-        session = locks.lock_session(pk=inv.lease.session_id)
+        session = locks.lock_session_of_call(invocation_id)
+        if session is None:
+            raise Invocation.DoesNotExist(invocation_id)
         now = timezone.now()
-        counters = _counters(session, inv.lease.provider_actor_id, now, create=True)
-        lease = locks.lock_lease(pk=inv.lease_id)
-        inv = locks.lock_invocation(pk=inv.pk)
+        counters = _counters(session, session.call_provider, now, create=True)
+        inv = locks.lock_invocation_lease(invocation_id)
+        lease = inv.lease
+        lease.session = session
         if inv.status != INV.PENDING:
             return lease, 0, 0, Timeout("the call outlived its reservation; nothing was charged")
         if lease.status != Lease.Status.ACTIVE or session.status != S.OPEN:
@@ -207,7 +239,7 @@ def session_accrue(*, invocation_id: str, units: int | None):
         billed = inv.reserved_units if units is None else min(units, inv.reserved_units)
         cost = min(cost_minor(billed, lease.unit_price, lease.per_units), inv.reserved, session.remaining)
         billed = min(billed, units_paid_by(cost, lease)) if lease.unit_price else billed
-        note = DebitNote.objects.create(
+        note = DebitNote(
             note_id=new_id("dn"),
             session=session,
             lease=lease,
@@ -217,20 +249,13 @@ def session_accrue(*, invocation_id: str, units: int | None):
             reported_units=units,
             amount=cost,
         )
-        line, _ = SessionLine.objects.get_or_create(session=session, provider_actor_id=lease.provider_actor_id)
-        line.units += billed
-        line.accrued += cost
-        line.save(update_fields=["units", "accrued", "updated_at"])
         session.accrued += cost
-        session.save(update_fields=["accrued", "updated_at"])
         lease.spent += cost
-        lease.save(update_fields=["spent", "updated_at"])
         for counter in counters.values():
             counter.amount += cost
-            counter.save(update_fields=["amount"])
         inv.units, inv.reported_units, inv.cost, inv.finished_at = billed, units, cost, now
-        states.transition(inv, "succeed", update_fields=["units", "reported_units", "cost", "finished_at"])
-        audit_record(
+        states.transition(inv, "succeed", save=False)
+        leaf = audit_leaf(
             actor_id=session.owner_actor_id,
             action="session.usage",
             object_type="session",
@@ -245,6 +270,17 @@ def session_accrue(*, invocation_id: str, units: int | None):
                 "accrued": format_amount(session.accrued, session.currency),
             },
             parties=[session.owner_actor_id, lease.provider_actor_id],
+        )
+        # The note, its line's, the session's, the lease's, the counters' and the call's new figures
+        # and the leaf: one statement on PostgreSQL.
+        sql.insert_with(
+            note,
+            _line_accrue(session, lease.provider_actor_id, billed, cost, now),
+            sql.update_statement(session, ["accrued", "updated_at"]),
+            sql.update_statement(lease, ["spent", "updated_at"]),
+            *(sql.update_statement(counter, ["amount"]) for counter in counters.values()),
+            sql.update_statement(inv, ["status", "units", "reported_units", "cost", "finished_at"]),
+            leaf,
         )
         standing_record_call(resource_pk=inv.resource_id, provider_actor_id=lease.provider_actor_id)
         if _due_for_release(session, now):

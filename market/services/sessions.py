@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from market import locks, states, tx
-from market.audit.log import audit_record
+from market import locks, sql, states, tx
+from market.audit.log import audit_leaf, audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, MarketError, NotFound, QuotaExceeded
 from market.ids import new_id
 from market.models import Invocation, Lease, Session, SessionLine, Settlement
@@ -174,8 +174,21 @@ def release_lines(session: Session, *, by_actor_id: str, reason: str) -> int:
     here, in the caller's transaction). Prepaid: part of the session's lock is posted to the
     session escrow and passed on to the provider; trusted: a transfer from the owner's free balance
     (E_INSUFFICIENT_FUNDS if it is short: nothing moves). Returns the amount released."""
+    total, _, updates = _release_lines(session, by_actor_id=by_actor_id, reason=reason)
+    # The lines' and the session's new figures: one statement on PostgreSQL.
+    sql.run_together(*updates, sql.update_statement(session, ["released", "last_release_at", "updated_at"]))
+    return total
+
+
+def _release_lines(
+    session: Session, *, by_actor_id: str, reason: str
+) -> tuple[int, list[SessionLine], list[sql.Statement]]:
+    """release_lines' money moves: the amount released, the session's lines (locked, as they are now)
+    and their UPDATEs, not run; the session's released and last_release_at are set, not saved."""
     total = 0
-    for line in locks.lock_session_lines(session):
+    lines = locks.lock_session_lines(session)
+    updates = []
+    for line in lines:
         due = line.accrued - line.released
         if due <= 0:
             continue
@@ -201,13 +214,11 @@ def release_lines(session: Session, *, by_actor_id: str, reason: str) -> int:
             reference=ref,
         )
         line.released = line.accrued
-        line.save(update_fields=["released", "updated_at"])
+        updates.append(sql.update_statement(line, ["released", "updated_at"]))
         total += due
-    if total:
-        session.released += total
+    session.released += total
     session.last_release_at = timezone.now()
-    session.save(update_fields=["released", "last_release_at", "updated_at"])
-    return total
+    return total, lines, updates
 
 
 def session_settle(
@@ -236,26 +247,16 @@ def _settle(session: Session, *, by_actor_id: str) -> Session:
         states.bulk_transition(Lease.objects.filter(pk__in=[x.pk for x in leases]), "end_with_session", ended_at=now)
         pending = Invocation.objects.filter(lease__in=leases, status=Invocation.Status.PENDING)
         calls = pending.values_list("resource_id", "lease__provider_actor_id")
-        standing_record_calls([(resource_pk, provider, "E_EXPIRED") for resource_pk, provider in calls])
-        states.bulk_transition(
-            pending,
-            "fail",
-            error_code="E_EXPIRED",
-            finished_at=now,
-        )
-    release_lines(session, by_actor_id=by_actor_id, reason="settlement")
-    refunded = 0
-    if session.mode == M.PREPAID and session.settlement.is_open:
-        refunded = session.settlement.remaining
-        session.settlement = escrow.escrow_refund(
-            settlement_id=session.settlement.settlement_id,
-            by_actor_id=by_actor_id,
-            reason="session settled",
-            reference=f"session:{session.session_id}",
-        )
+        failed = [(resource_pk, provider, "E_EXPIRED") for resource_pk, provider in calls]
+        if failed:  # the leases are locked: no call starts meanwhile, so with none pending none is failed
+            standing_record_calls(failed)
+            states.bulk_transition(pending, "fail", error_code="E_EXPIRED", finished_at=now)
+    _, lines, updates = _release_lines(session, by_actor_id=by_actor_id, reason="settlement")
+    refunding = session.mode == M.PREPAID and session.settlement.is_open
+    refunded = session.settlement.remaining if refunding else 0
     session.settled_at = now
-    states.transition(session, "settle", update_fields=["settled_at"])
-    audit_record(
+    states.transition(session, "settle", save=False)
+    leaf = audit_leaf(
         actor_id=by_actor_id,
         action="session.settle",
         object_type="session",
@@ -269,11 +270,29 @@ def _settle(session: Session, *, by_actor_id: str) -> Session:
                     "units": line.units,
                     "amount": format_amount(line.accrued, session.currency),
                 }
-                for line in SessionLine.objects.filter(session=session).order_by("pk")
+                for line in lines
             ],
         ),
         parties=[session.owner_actor_id],
     )
+    # The lines' and the session's new state and its leaf, with the refund where there is one: one
+    # statement on PostgreSQL.
+    writes = (
+        *updates,
+        sql.update_statement(session, ["status", "settled_at", "released", "last_release_at", "updated_at"]),
+        leaf,
+    )
+    if refunding:
+        session.settlement = escrow.escrow_refund(
+            settlement_id=session.settlement.settlement_id,
+            by_actor_id=by_actor_id,
+            reason="session settled",
+            reference=f"session:{session.session_id}",
+            also=writes,
+        )
+    else:
+        sql.run_together(*writes)
+    session.settled_lines = lines  # market.selectors.sessions.session_lines
     return session
 
 

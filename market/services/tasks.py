@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from market import locks, sql, states, tx
-from market.audit.log import audit_record
+from market.audit.log import Leaf, audit_leaf, audit_record
 from market.errors import Conflict, Expired, Forbidden, InvalidArgument, NotFound, QuotaExceeded
 from market.hashing import object_hash, verify_signature
 from market.ids import new_id
@@ -84,14 +84,23 @@ def task_parties(task: TaskOrder, *extra: str) -> list[str]:
 
 
 def audit_task(task: TaskOrder, action: str, actor_id: str, parties: list[str], **payload: Any):
-    return audit_record(
-        actor_id=actor_id,
-        action=action,
-        object_type="task",
-        object_id=task.task_id,
-        payload={"status": task.status, **payload},
-        parties=parties,
-    )
+    return audit_record(**_task_event(task, action, actor_id, parties, payload))
+
+
+def task_leaf(task: TaskOrder, action: str, actor_id: str, parties: list[str], **payload: Any) -> Leaf:
+    """audit_task's leaf, to be written with the caller's other statements (market.sql)."""
+    return audit_leaf(**_task_event(task, action, actor_id, parties, payload))
+
+
+def _task_event(task: TaskOrder, action: str, actor_id: str, parties: list[str], payload: dict) -> dict[str, Any]:
+    return {
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": "task",
+        "object_id": task.task_id,
+        "payload": {"status": task.status, **payload},
+        "parties": parties,
+    }
 
 
 # --- publish / cancel -----------------------------------------------------------------------------------

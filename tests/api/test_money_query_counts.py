@@ -4,16 +4,26 @@ request sends (authentication, savepoints, locks, writes, the audit leaf) is cou
 The request's transaction is, in a test, a savepoint of the test's transaction: its SAVEPOINT and
 RELEASE are two of the statements counted (in production they are the BEGIN and COMMIT, which the
 counter does not see). The token and its actor's roles are one statement; the services' own
-blocks inside the request take no savepoint (market.tx). A lock or a release writes the settlement,
-the transfer and the two accounts in one statement on PostgreSQL (data-modifying CTEs), and each
-audit leaf with its parties in one more; SQLite has no data-modifying CTEs, so there the same rows
-go one statement each, which is why its bounds are higher.
+blocks inside the request take no savepoint (market.tx). A release or a refund locks its settlement
+and both accounts in one statement; a lock or a release writes the settlement, the transfer, the two
+accounts and its audit leaf with its parties in one statement on PostgreSQL (data-modifying CTEs),
+with the caller's own rows where they do not depend on the transfer's; SQLite has no data-modifying
+CTEs, so there the same rows go one statement each, which is why its bounds are higher.
 
 The audit leaf takes no lock; no statement touches the audit chain head. The sequencer's run after
 the commit (here, inside the test's transaction, there is none) adds up to three statements outside
 the request's transaction, one run often serving several requests. The bounds are today's counts: a
-change that adds a statement to a money path fails here. web3.resources.invoke runs several short
-transactions around the provider's call (reserve, then settle), which is why it costs more."""
+change that adds a statement to a money path fails here. web3.resources.invoke runs two short
+transactions around the provider's call, which runs outside any, so it counts two pairs of SAVEPOINT
+and RELEASE besides the token: the reserve's (the lease locked; the running calls' count and
+reservations; the call's row with its leaf) and the settle's (the lease and the call locked; the
+settlement and accounts locked; the release; the usage entry, the lease's spend, the call's new state
+and the leaf; the resource's and the provider's standing). In a session, the reserve locks the
+session, reads the resource, locks the day's counters and the session's lease, sums what running
+calls hold and reads the market's limits before writing the call (a first call issues the lease
+too); the accrual locks the session, the counters, the lease and the call, then writes the debit
+note, the line, the session, the lease, the counters, the call and the leaf together, the standing,
+and reads whether a batch of releases is due."""
 
 from __future__ import annotations
 
@@ -31,17 +41,17 @@ ENDPOINT = "https://search.example.net/api"
 
 # method -> (PostgreSQL, SQLite): at most this many statements per request.
 BOUNDS = {
-    "web3.leases.issue": (9, 14),
-    "web3.leases.revoke": (10, 14),
-    "web3.market.awardBid": (10, 17),
-    "web3.ledger.append": (11, 17),
+    "web3.leases.issue": (8, 14),
+    "web3.leases.revoke": (8, 13),
+    "web3.market.awardBid": (9, 17),
+    "web3.ledger.append": (8, 16),
     "web3.market.submitResult": (10, 11),
-    "web3.market.reviewResult": (14, 21),
+    "web3.market.reviewResult": (6, 16),
     "web3.market.cancelTask": (8, 9),
-    "web3.sessions.open": (10, 15),
-    "web3.billing.settleSession": (26, 37),
-    "web3.resources.invoke": (22, 29),
-    "web3.resources.invoke (session)": (44, 47),
+    "web3.sessions.open": (9, 15),
+    "web3.billing.settleSession": (14, 31),
+    "web3.resources.invoke": (14, 25),
+    "web3.resources.invoke (session)": (20, 32),
 }
 
 

@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from market.archive_store import CID_PATTERN
 from market.hashing import RESULT_HASH_FIELDS
-from market.selectors import tasks as task_selectors
 from market.services import results as result_services
 from web3api.methods.market_tasks import UNDELIVERED, signature_field
 from web3api.registry import method
@@ -98,4 +97,4 @@ def review_result(call, params):
         signature=params.get("signature"),
         is_staff=call.is_staff,
     )
-    return {"result": result, "receipt": task_selectors.receipt_payout_state(receipt)}
+    return {"result": result, "receipt": receipt}
