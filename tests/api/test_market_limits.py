@@ -31,7 +31,7 @@ def test_staff_read_and_set_the_limits_and_every_change_is_audited(staff, settin
     assert lowered["defaults"] == {"sessionCap": "1000", "dailyCap": "5000"}
     assert read["sessionCap"] == "12.5" and read["updatedBy"] == staff.actor_id
     assert reset["sessionCap"] == "1000"
-    events = list(AuditEvent.objects.filter(action="market_limits.set").order_by("seq"))
+    events = list(AuditEvent.objects.filter(action="market_limits.set").order_by("pk"))
     assert len(events) == 2 and all(e.actor_id == staff.actor_id for e in events)
     assert '"after":{"dailyCap":"5000","sessionCap":"12.5"}' in events[0].payload
 
