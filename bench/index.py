@@ -69,7 +69,8 @@ def main() -> int:
         "--reuse",
         action="store_true",
         help="measure the market a --keep run left in the scratch database (same --resources and --invocations;"
-        " health filters: the built reports and calls age with the clock, so measure soon after the build)",
+        " its standings are first moved on by whole health buckets, as the built reports and calls age with the"
+        " clock)",
     )
     args = parser.parse_args()
     sweep.SCRATCH = args.scratch
@@ -101,13 +102,14 @@ def run(args) -> int:
     from django.test import Client
     from django.utils import timezone
 
-    from bench.index_data import build
+    from bench.index_data import build, reage
     from web3api.identity.services import TOKEN_PREFIX, hash_token
     from web3api.models import ActorToken
 
     started = time.perf_counter()
     if args.reuse:
-        print(f"  measuring the market built earlier in {sweep.SCRATCH}")
+        shift = reage()
+        print(f"  measuring the market built earlier in {sweep.SCRATCH} (its standings moved on by {shift})")
     else:
         build(
             args.resources,
