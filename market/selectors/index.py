@@ -176,14 +176,16 @@ def _reputation(actor_id: str, settled: int, calls: int, failures: int, volume: 
 
 def reputations(actor_ids: set[str]) -> dict[str, Reputation]:
     """The reputations of several providers in two queries (their settled leases, counted by
-    provider; their stored call counts); usage volume is left out (provider_reputation has it)."""
+    provider; their stored call counts); usage volume is left out (provider_reputation has it).
+    The leases are counted as rows (COUNT(*)), so the (provider, status) index alone answers once
+    its pages are all-visible, without visiting each lease."""
     if not actor_ids:
         return {}
     settled = dict(
         Lease.objects.filter(provider_actor_id__in=actor_ids, status__in=ENDED)
         .order_by()
         .values_list("provider_actor_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("provider_actor_id", "n")
     )
     counts = {s.actor_id: (s.calls, s.faults) for s in ProviderStanding.objects.filter(actor_id__in=actor_ids)}
