@@ -75,6 +75,14 @@ def health_filter(state: str, now: datetime) -> Q:
     return fresh & not_degraded
 
 
+def index_key_copies(filters: dict[str, Any]) -> tuple[str, ...]:
+    """The fields equal to the resource's id in every row index_resources(filters) returns: its
+    standing's key when the health filter needs a standing (healthy, degraded; a stale resource may
+    have none). A page deep in the list bounds them with its cursor too, so that the walk of the
+    standings in page order starts at the cursor instead of at the newest one."""
+    return ("standing__resource_id",) if filters.get("health") in ("healthy", "degraded") else ()
+
+
 def index_resources(filters: dict[str, Any], now: datetime | None = None) -> QuerySet[Resource]:
     """Published resources (resource_list's filters, plus `health`), each annotated with
     `last_reported_at`, `recent_calls` and `recent_failures` from its standing."""
