@@ -11,7 +11,7 @@ services would have left them; ANALYZE runs at the end, so the planner sees real
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -165,3 +165,33 @@ def build(resources: int, invocations: int, *, now: datetime | None = None, prog
         _run(f"ANALYZE {table}")
     progress("provider standings; ANALYZE")
     return base
+
+
+def reage(now: datetime | None = None) -> timedelta:
+    """Move a kept market's standings forward by whole health buckets, so that they look as if
+    built less than a bucket ago: the reports and calls age with the clock (after an hour no
+    report is fresh, and the degraded spans end), and the buckets must stay aligned. Returns the
+    shift; VACUUM ANALYZE after it, so the planner sees the moved times and no dead rows."""
+    built = _one("SELECT max(last_reported_at) FROM market_resourcestanding")  # the build's clock
+    shift = HEALTH_BUCKET * (((now or timezone.now()) - built) // HEALTH_BUCKET)
+    if shift > timedelta(0):
+        _run(
+            """
+            UPDATE market_resourcestanding SET last_reported_at = last_reported_at + %(s)s,
+                window_start = window_start + %(s)s, degraded_from = degraded_from + %(s)s,
+                degraded_until = degraded_until + %(s)s
+            """,
+            {"s": shift},
+        )
+        _run("VACUUM ANALYZE market_resourcestanding")
+    return shift
+
+
+READ_TABLES = ("market_resource", "market_resourcestanding", "market_lease", "market_providerstanding")
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE the tables the lists read, as autovacuum would have after the build (it
+    cannot run inside a transaction, so build() only ANALYZEs): index-only scans need their pages
+    marked all-visible. Quick on tables vacuumed before."""
+    _run("VACUUM (ANALYZE) " + ", ".join(READ_TABLES))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -35,14 +35,23 @@ def _decode(cursor: str) -> int:
         raise InvalidArgument.field("cursor", "not a cursor returned by this list") from None
 
 
-def paginate(qs: QuerySet, params: dict[str, Any], shape: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+def paginate(
+    qs: QuerySet,
+    params: dict[str, Any],
+    shape: Callable[[Any], Any] | None = None,
+    *,
+    key_copies: Sequence[str] = (),
+) -> dict[str, Any]:
     """A page {items, nextCursor}: the rows themselves (for the list's output serializer), or each
-    mapped by `shape`."""
+    mapped by `shape`. `key_copies`: fields equal to the primary key in every row of `qs` (a
+    joined table's key): the cursor bounds them too, as the database does not carry a range from
+    one side of a join to the other, so a walk of that table starts at the cursor."""
     limit = params.get("limit", 50)
     cursor = params.get("cursor")
     qs = qs.order_by("-pk")
     if cursor:
-        qs = qs.filter(pk__lt=_decode(cursor))
+        pk = _decode(cursor)
+        qs = qs.filter(pk__lt=pk, **{f"{field}__lt": pk for field in key_copies})
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

@@ -29,7 +29,8 @@ class ResourceStanding(models.Model):
     report's time, and the calls of its two most recent health buckets (market.services.standing),
     kept up to date with each report and each finished call. `degraded_from`/`degraded_until` is the
     stretch of time over which those counts make it degraded, so the index can filter by health
-    with an index range instead of counting calls."""
+    with an index range instead of counting calls. On PostgreSQL the pair has joint statistics
+    (migration 0022): set together or not at all, they are not two independent 2% filters."""
 
     resource = models.OneToOneField(
         "market.Resource", on_delete=models.PROTECT, primary_key=True, related_name="standing"

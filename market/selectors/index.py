@@ -75,6 +75,14 @@ def health_filter(state: str, now: datetime) -> Q:
     return fresh & not_degraded
 
 
+def index_key_copies(filters: dict[str, Any]) -> tuple[str, ...]:
+    """The fields equal to the resource's id in every row index_resources(filters) returns: its
+    standing's key when the health filter needs a standing (healthy, degraded; a stale resource may
+    have none). A page deep in the list bounds them with its cursor too, so that the walk of the
+    standings in page order starts at the cursor instead of at the newest one."""
+    return ("standing__resource_id",) if filters.get("health") in ("healthy", "degraded") else ()
+
+
 def index_resources(filters: dict[str, Any], now: datetime | None = None) -> QuerySet[Resource]:
     """Published resources (resource_list's filters, plus `health`), each annotated with
     `last_reported_at`, `recent_calls` and `recent_failures` from its standing."""
@@ -176,14 +184,16 @@ def _reputation(actor_id: str, settled: int, calls: int, failures: int, volume: 
 
 def reputations(actor_ids: set[str]) -> dict[str, Reputation]:
     """The reputations of several providers in two queries (their settled leases, counted by
-    provider; their stored call counts); usage volume is left out (provider_reputation has it)."""
+    provider; their stored call counts); usage volume is left out (provider_reputation has it).
+    The leases are counted as rows (COUNT(*)), so the (provider, status) index alone answers once
+    its pages are all-visible, without visiting each lease."""
     if not actor_ids:
         return {}
     settled = dict(
         Lease.objects.filter(provider_actor_id__in=actor_ids, status__in=ENDED)
         .order_by()
         .values_list("provider_actor_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("provider_actor_id", "n")
     )
     counts = {s.actor_id: (s.calls, s.faults) for s in ProviderStanding.objects.filter(actor_id__in=actor_ids)}

@@ -2,15 +2,21 @@
 web3.index.list and web3.resources.list run for each filter, captured from real calls, are EXPLAINed
 against a market of 30,000 resources and 30,000 invocations built set-based and ANALYZEd (realistic
 statistics, the planner left free to choose), and no plan scans a big table sequentially. The pages
-also follow their keyset cursor with no duplicate or gap, and each filter's items satisfy it."""
+also follow their keyset cursor with no duplicate or gap, and each filter's items satisfy it. The
+planner expects the real share of degraded standings (the span's joint statistics, migration 0022),
+so a degraded page is read in page order instead of collecting every degraded resource and sorting."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bench.index_data import build, provider_of
+from market.models import ResourceStanding
 
 pytestmark = pytest.mark.postgres
 
@@ -26,7 +32,17 @@ FILTERS = [
     {"providerActorId": provider_of(7, N)},
     {"kind": "model", "currency": "USDC", "maxUnitPrice": "0.5", "tag": "t9"},
 ]
-HEALTH = [{"health": "healthy"}, {"health": "degraded"}, {"health": "stale"}, {"health": "degraded", "kind": "model"}]
+HEALTH = [
+    {"health": "healthy"},
+    {"health": "degraded"},
+    {"health": "stale"},
+    {"health": "healthy", "kind": "model"},
+    {"health": "degraded", "kind": "model"},
+    {"health": "stale", "kind": "search"},
+    {"health": "degraded", "tag": "r50"},
+    {"health": "healthy", "currency": "USDC", "maxUnitPrice": "0.5"},
+    {"health": "healthy", "providerActorId": provider_of(7, N)},
+]
 
 
 def plan(sql: str) -> str:
@@ -64,3 +80,21 @@ def test_each_filter_reads_the_big_tables_through_an_index(db, sign_in):
             if sql.startswith("SELECT") and any(f'"{t}"' in sql for t in BIG):
                 shown = plan(sql)
                 assert not any(f"Seq Scan on {t}" in shown for t in BIG), f"{method} {params}\n{sql}\n{shown}"
+
+
+def test_the_planner_expects_the_degraded_share_of_the_standings(db):
+    # given a market where 2% of the resources are degraded now (both ends of the span set, or neither)
+    build(N, 0)
+    now = timezone.now()
+    degraded = ResourceStanding.objects.filter(degraded_from__lte=now, degraded_until__gt=now)
+    sql, params = degraded.query.sql_with_params()
+    # when the planner estimates the rows of the degraded filter
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        shown = cursor.fetchone()[0]
+    estimate = (json.loads(shown) if isinstance(shown, str) else shown)[0]["Plan"]["Plan Rows"]
+    # then it expects about as many as there are (the span's joint statistics), not 2% of 2%: a
+    # page of degraded resources is read in page order, not collected whole and sorted
+    actual = degraded.count()
+    assert actual == N // 50
+    assert actual / 2 <= estimate <= actual * 2, (estimate, actual)

@@ -125,7 +125,8 @@ class IndexListParams(DiscoverParams):
 )
 def index_list(call, params):
     filters = {k: params.get(k) for k in ("kind", "providerActorId", "currency", "maxUnitPrice", "tag", "health")}
-    page = paginate(index_selectors.index_resources(filters), params)
+    qs = index_selectors.index_resources(filters)
+    page = paginate(qs, params, key_copies=index_selectors.index_key_copies(filters))
     return {**page, "items": index_selectors.index_entries(page["items"])}
 
 
