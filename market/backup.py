@@ -33,6 +33,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Max
 from django.utils import timezone
 
+from market.audit.sequencer import ensure_sequenced
 from market.audit.verify import problems
 from market.models import AuditEvent
 
@@ -103,6 +104,9 @@ def backup_write(*, dest: Path) -> dict:
         raise BackupError("the backup folder is not empty: name a new folder")
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = dest / FILES[vendor]
+    # The committed leaves take their positions first, so the manifest's head covers every event the
+    # backup holds (a leaf committed within the sequencer's gap would have none yet).
+    ensure_sequenced()
     head = _sqlite_backup(target) if vendor == "sqlite" else _pg_backup(target)
     target.chmod(0o600)
     manifest = {
