@@ -9,7 +9,7 @@ the committed leaves afterwards, and is asked to run after this transaction comm
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -146,24 +146,20 @@ def audit_record(
     `parties`: the actors the object concerns (the acting actor is always one); they can find the
     event with web3.audit.query. The event's seq, prev_hash and hash are None until the sequencer
     has run (after this transaction commits, or when a read needs them)."""
-    if not connection.in_atomic_block:
-        with transaction.atomic():
-            return audit_record(
-                actor_id=actor_id,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                payload=payload,
-                parties=parties,
-            )
-    leaf = audit_leaf(
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        payload=payload,
-        parties=parties,
-    )
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
+        leaf = audit_leaf(
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            parties=parties,
+        )
+        return _write_alone(leaf)
+
+
+def _write_alone(leaf: Leaf) -> AuditEvent:
+    """Write a leaf in statements of its own (one on PostgreSQL); sets its event's pk."""
     if not sql.batched():
         leaf.run()
         return leaf.event
@@ -176,8 +172,17 @@ def audit_record(
     return leaf.event
 
 
-_EVENT_COLUMNS = ("event_id", "actor_id", "action", "object_type", "object_id", "payload", "payload_sha256")
-_EVENT_COLUMNS += ("content_hash", "created_at")
+_EVENT_COLUMNS = (
+    "event_id",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "payload_sha256",
+    "content_hash",
+    "created_at",
+)
 
 
 def audit_record_many(records: list[dict[str, Any]]) -> list[AuditEvent]:

@@ -9,7 +9,7 @@ standing rows are locked last, for the few statements left before the commit."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db import connection
@@ -81,15 +81,21 @@ def _bucket_update(calls: int, faults: int, start: datetime) -> Part:
 def _record_bucket(resource_pk: int, calls: int, faults: int, start: datetime) -> None:
     assignments, params = _bucket_update(calls, faults, start)
     statement = f"UPDATE market_resourcestanding SET {assignments} WHERE resource_id = %s RETURNING resource_id"  # noqa: S608
-    if not sql.execute(statement, [*params, resource_pk]):
-        ResourceStanding.objects.bulk_create([ResourceStanding(resource_id=resource_pk)], ignore_conflicts=True)
-        sql.execute(statement, [*params, resource_pk])
+    _update_or_create(
+        ResourceStanding, {"resource_id": resource_pk}, lambda: len(sql.execute(statement, [*params, resource_pk]))
+    )
 
 
-def _update_or_create(model, key: dict, changes: dict) -> None:
-    if not model.objects.filter(**key).update(**changes):
+def _update_or_create(model, key: dict, update: Callable[[], int]) -> None:
+    """Run `update` (how many rows it changed); when the row does not exist yet, create it (a
+    concurrent creator wins harmlessly) and run it again."""
+    if not update():
         model.objects.bulk_create([model(**key)], ignore_conflicts=True)
-        model.objects.filter(**key).update(**changes)
+        update()
+
+
+def _update_fields(model, key: dict, changes: dict) -> None:
+    _update_or_create(model, key, lambda: model.objects.filter(**key).update(**changes))
 
 
 def standing_record_calls(calls: Iterable[tuple[int, str, str]], *, at: datetime | None = None) -> None:
@@ -107,7 +113,7 @@ def standing_record_calls(calls: Iterable[tuple[int, str, str]], *, at: datetime
         _record_bucket(pk, per_resource[pk, "calls"], per_resource[pk, "faults"], start)
     for actor_id in sorted({a for a, _ in per_provider}):
         n, faults = per_provider[actor_id, "calls"], per_provider[actor_id, "faults"]
-        _update_or_create(
+        _update_fields(
             ProviderStanding, {"actor_id": actor_id}, {"calls": F("calls") + n, "faults": F("faults") + faults}
         )
 
@@ -119,7 +125,7 @@ def standing_record_call(*, resource_pk: int, provider_actor_id: str, error_code
 def standing_record_report(*, resource_pk: int, reported_at: datetime) -> None:
     """A signed report: the resource's freshness is its newest report's time."""
     at = Value(reported_at, output_field=DateTimeField())
-    _update_or_create(
+    _update_fields(
         ResourceStanding,
         {"resource_id": resource_pk},
         {"last_reported_at": Greatest(Coalesce("last_reported_at", at), at)},
